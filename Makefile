@@ -1,0 +1,53 @@
+# Two commands a newcomer needs: `make run` and `make test`. Everything else is installed by them.
+PYTHON ?= python3
+VENV := .venv
+SYNAPSE_VENV := .synapse-venv
+SYNAPSE_VERSION := 1.163.2
+JS := tests/js
+
+.PHONY: run test unit lint bench clean install synapse js
+
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+# Synapse lives in its own virtualenv so its pinned dependencies never meet ours.
+synapse: $(SYNAPSE_VENV)/.installed
+$(SYNAPSE_VENV)/.installed:
+	$(PYTHON) -m venv $(SYNAPSE_VENV)
+	$(SYNAPSE_VENV)/bin/pip install -q --upgrade pip
+	$(SYNAPSE_VENV)/bin/pip install -q 'matrix-synapse==$(SYNAPSE_VERSION)'
+	touch $@
+
+# The Element-stack test client (matrix-js-sdk with its Rust crypto), for the cross-signing tests.
+ifneq ($(wildcard $(JS)/package.json),)
+js: $(JS)/node_modules/.installed
+$(JS)/node_modules/.installed: $(JS)/package.json $(wildcard $(JS)/package-lock.json)
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+else
+js:
+endif
+
+run: install synapse
+	$(VENV)/bin/jourbot demo --root .
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# pytest's exit code 5 (no tests collected) is a failure here, never a pass.
+test: install synapse js lint
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
+
+unit: install
+	$(VENV)/bin/python -m pytest -q tests/unit
+
+bench: install synapse
+	$(VENV)/bin/python bench/roster_lookup.py
+
+clean:
+	rm -rf $(VENV) $(SYNAPSE_VENV) var $(JS)/node_modules

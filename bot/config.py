@@ -1,0 +1,282 @@
+"""config.toml → typed, validated configuration.
+
+Every problem is reported at once, each naming the file, the key, its line where we can find it, and what was
+expected, so an administrator fixes the file in one pass instead of one error per restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+
+class ConfigError(Exception):
+    """The configuration file is wrong; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    homeserver: str
+    user_id: str
+    # The password is needed only for the first login and for cross-signing uploads; it may come from the environment
+    # or a file instead of the TOML, so the TOML can be shared without the secret.
+    password: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    device_name: str = "jourbot"
+    trust: Literal["tofu", "cross-signed"] = "tofu"
+    cross_signing: bool = True
+    sync_timeout_s: int = 30
+    request_timeout_s: int = 20
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    # Access token, nio crypto store and database live here, private to the bot's user.
+    dir: str = "var/jourbot"
+    # The secret that encrypts the crypto store (nio's pickle key) and the cross-signing keys.
+    pickle_key_env: str = "JOURBOT_PICKLE_KEY"
+    pickle_key_file: str = ""
+    # Key for sensitive fields (alarm free text) at rest, kept apart from the database.
+    data_key_env: str = "JOURBOT_DATA_KEY"
+    data_key_file: str = ""
+    retention_days: int = 365
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    language: Literal["sv", "en"] = "sv"
+    catchup_window_s: int = 900
+    undecryptable_wait_s: int = 30
+    # Users (@user:server) or whole servers (:server) whose invitations the bot accepts.
+    allowed_inviters: list[str] = field(default_factory=list)
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class RolesConfig:
+    police: list[str] = field(default_factory=list)
+    police_rooms: list[str] = field(default_factory=list)
+    # Supervisors beyond those the rosters name.
+    supervisors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UnitRoomConfig:
+    room: str
+
+
+@dataclass(frozen=True)
+class AlarmConfig:
+    rate_limit_count: int = 5
+    rate_limit_window_s: int = 600
+    # Overrides every unit's step wait, for tests and demos; 0 keeps the rosters' policy.
+    step_wait_override_s: int = 0
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class Config:
+    matrix: MatrixConfig
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    roles: RolesConfig = field(default_factory=RolesConfig)
+    rosters: str = "rosters/examples"
+    units: dict[str, UnitRoomConfig] = field(default_factory=dict)
+    alarms: AlarmConfig = field(default_factory=AlarmConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    path: Path = Path("config.toml")
+
+    @property
+    def state_dir(self) -> Path:
+        return _relative(self.path, self.storage.dir)
+
+    @property
+    def rosters_dir(self) -> Path:
+        return _relative(self.path, self.rosters)
+
+    def password(self) -> str:
+        return _secret(self.matrix.password, self.matrix.password_env, self.matrix.password_file, self.path)
+
+    def pickle_key(self) -> str:
+        key = _secret("", self.storage.pickle_key_env, self.storage.pickle_key_file, self.path)
+        if not key:
+            raise ConfigError(
+                f"{self.path}: [storage] needs a pickle key: set the environment variable "
+                f"{self.storage.pickle_key_env or '(pickle_key_env)'} or pickle_key_file"
+            )
+        return key
+
+    def data_key(self) -> str:
+        key = _secret("", self.storage.data_key_env, self.storage.data_key_file, self.path)
+        if not key:
+            raise ConfigError(
+                f"{self.path}: [storage] needs a data key: set the environment variable "
+                f"{self.storage.data_key_env or '(data_key_env)'} or data_key_file"
+            )
+        return key
+
+
+def _relative(config_path: Path, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else (config_path.parent / path).resolve()
+
+
+def _secret(inline: str, env: str, file: str, config_path: Path) -> str:
+    if inline:
+        return inline
+    if env and os.environ.get(env):
+        return os.environ[env]
+    if file:
+        path = _relative(config_path, file)
+        try:
+            return path.read_text().strip()
+        except OSError as err:
+            raise ConfigError(f"{config_path}: cannot read secret file {path}: {err.strerror}") from err
+    return ""
+
+
+def load(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    problems: list[str] = []
+    values = _build(Config, raw, "", problems, exclude={"path"})
+    if not problems:
+        _check_semantics(values, problems)
+    if problems:
+        raise ConfigError("\n".join(f"{path}:{_line_of(text, p[0])}{p[0] or '(top level)'}: {p[1]}" for p in problems))
+    return dataclasses.replace(values, path=path.resolve())
+
+
+def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
+    if not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.matrix.homeserver):
+        problems.append(("matrix.homeserver", "expected a URL such as https://matrix.example.org"))
+    if not _is_user_id(config.matrix.user_id):
+        problems.append(("matrix.user_id", "expected a Matrix user id such as @jourbot:example.org"))
+    for key, users in (("roles.police", config.roles.police), ("roles.supervisors", config.roles.supervisors)):
+        for user in users:
+            if not _is_user_id(user):
+                problems.append((key, f"expected Matrix user ids, got {user!r}"))
+    for room in config.roles.police_rooms:
+        if not room.startswith("!"):
+            problems.append(("roles.police_rooms", f"expected room ids such as !abc:example.org, got {room!r}"))
+    for entry in config.bot.allowed_inviters:
+        if not (_is_user_id(entry) or re.fullmatch(r":[\w.-]+(:\d+)?", entry)):
+            problems.append(("bot.allowed_inviters", f"expected @user:server or :server, got {entry!r}"))
+    for key, value in (
+        ("bot.catchup_window_s", config.bot.catchup_window_s),
+        ("bot.undecryptable_wait_s", config.bot.undecryptable_wait_s),
+        ("alarms.rate_limit_count", config.alarms.rate_limit_count),
+        ("alarms.rate_limit_window_s", config.alarms.rate_limit_window_s),
+        ("matrix.sync_timeout_s", config.matrix.sync_timeout_s),
+    ):
+        if value <= 0:
+            problems.append((key, f"expected a positive number, got {value}"))
+
+
+def _is_user_id(value: str) -> bool:
+    return bool(re.fullmatch(r"@[a-z0-9._=\-/+]+:[\w.-]+(:\d+)?", value))
+
+
+def _describe(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in get_args(tp))
+    if origin is list:
+        return f"a list of {_describe(get_args(tp)[0])}s"
+    if origin is dict:
+        return "a table"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return {str: "a string", int: "a whole number", bool: "true or false", float: "a number"}.get(tp, str(tp))
+
+
+def _build(cls: Any, raw: Any, prefix: str, problems: list[tuple[str, str]], exclude: set[str] = frozenset()) -> Any:
+    if not isinstance(raw, dict):
+        problems.append((prefix, "expected a table"))
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in exclude}
+    for key in raw:
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            problems.append((_join(prefix, key), f"unknown key (known keys here: {known})"))
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        key = _join(prefix, name)
+        if name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                problems.append((key, f"missing; expected {_describe(hints[name])}"))
+            continue
+        kwargs[name] = _value(hints[name], raw[name], key, problems)
+    if any(p[0] == prefix or p[0].startswith(prefix) for p in problems) and prefix == "":
+        return None
+    try:
+        return cls(**kwargs)
+    except TypeError:
+        return None
+
+
+def _value(tp: Any, value: Any, key: str, problems: list[tuple[str, str]]) -> Any:
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key, problems)
+    if origin is Literal:
+        if value not in get_args(tp):
+            problems.append((key, f"expected {_describe(tp)}, got {value!r}"))
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            problems.append((key, f"expected {_describe(tp)}, got {type(value).__name__}"))
+            return []
+        (item,) = get_args(tp)
+        return [_value(item, v, key, problems) for v in value]
+    if origin is dict:
+        _, item = get_args(tp)
+        if not isinstance(value, dict):
+            problems.append((key, "expected a table"))
+            return {}
+        return {k: _value(item, v, _join(key, k), problems) for k, v in value.items()}
+    if origin in (types.UnionType, typing.Union):
+        return value
+    ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        problems.append((key, f"expected {_describe(tp)}, got {value!r}"))
+    return value
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _line_of(text: str, dotted: str) -> str:
+    """Best-effort 'N:' for the line where the last part of a dotted key is set, so editors can jump there."""
+    if not dotted:
+        return ""
+    leaf = dotted.rsplit(".", 1)[-1]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*\"?{re.escape(leaf)}\"?\s*=", line) or re.match(rf"\s*\[+[^\]]*\b{re.escape(leaf)}\]", line):
+            return f"{number}: "
+    return " "

@@ -1,0 +1,28 @@
+"""!hjälp / !help: the commands this sender may use, in the configured language."""
+
+from __future__ import annotations
+
+from handlers.i18n import catalog, t
+from handlers.registry import EVERYONE, Command, Context, Effect, Registry, Reply
+
+TEXTS = catalog(
+    {
+        "help.header": ("Kommandon du kan använda:", "Commands you can use:"),
+        "help.usage": ("!hjälp — den här listan", "!help — this list"),
+        "help.no_role": (
+            "Du har ingen roll hos jourbot ännu; be en administratör lägga till dig.",
+            "You have no role with jourbot yet; ask an administrator to add you.",
+        ),
+    }
+)
+
+
+def register(registry: Registry) -> None:
+    @registry.command("hjälp", "help", roles=EVERYONE, usage="help.usage")
+    def help_command(command: Command, ctx: Context) -> list[Effect]:
+        lines = [t("help.header", ctx.lang)]
+        for spec in registry.visible_to(ctx.roles):
+            lines.append("• " + t(spec.usage_key, ctx.lang))
+        if not ctx.roles:
+            lines.append(t("help.no_role", ctx.lang))
+        return [Reply("\n".join(lines))]

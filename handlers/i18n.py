@@ -1,0 +1,32 @@
+"""Every user-facing string, Swedish and English side by side.
+
+Each module declares its own strings with `catalog({...})` next to the code that uses them; `t()` renders one
+in the reader's language. A unit test checks that every key has both forms with the same placeholders.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGUAGES: Final = ("sv", "en")
+
+_CATALOG: dict[str, tuple[str, str]] = {}
+
+
+def catalog(entries: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """Register `key: (sv, en)` strings; a key defined twice with different text is a programming error."""
+    for key, pair in entries.items():
+        if key in _CATALOG and _CATALOG[key] != pair:
+            raise ValueError(f"text key {key!r} defined twice")
+        _CATALOG[key] = pair
+    return entries
+
+
+def t(key: str, lang: str, /, **params: object) -> str:
+    sv, en = _CATALOG[key]
+    template = en if lang == "en" else sv
+    return template.format(**params) if params else template
+
+
+def all_keys() -> dict[str, tuple[str, str]]:
+    return dict(_CATALOG)

@@ -1,0 +1,179 @@
+"""The command registry: words and aliases, the roles each command needs, help texts.
+
+Role checks happen here, once, before any handler runs; a handler never sees a sender it should refuse.
+Handlers return effects (messages to deliver); they never send anything themselves.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from handlers.i18n import catalog, t
+
+
+class Role(Enum):
+    POLICE = "police"
+    RESPONDER = "responder"
+    SUPERVISOR = "supervisor"
+
+
+EVERYONE: frozenset[Role] = frozenset()  # no role needed
+ANY_ROLE: frozenset[Role] = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Command:
+    word: str  # the word as typed, lower-cased, without "!"
+    args: tuple[str, ...]  # the words after it
+    rest: str  # everything after the command word, as typed (free text)
+    sender: str
+    room_id: str
+    event_id: str
+    sent_at: datetime
+    reply_to: str | None = None  # event id this message replies to, if any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message into the room the command came from, as a reply to it."""
+
+    text: str
+    notice: bool = True
+
+
+@dataclass(frozen=True)
+class SendRoom:
+    room_id: str
+    text: str
+    reply_to: str | None = None
+    notice: bool = True
+    mention: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendUser:
+    """A message in the encrypted direct room with `user_id` (created on first use)."""
+
+    user_id: str
+    text: str
+    notice: bool = True
+    mention: bool = False
+    purpose: str = ""
+
+
+Effect = Reply | SendRoom | SendUser
+
+
+@dataclass
+class Context:
+    """What a handler may know about the sender and the world. `services` is provided by the runtime."""
+
+    lang: str
+    now: datetime
+    roles: frozenset[Role]
+    room_is_police: bool
+    room_encrypted: bool
+    services: Any = None
+
+
+Handler = Callable[[Command, Context], list[Effect]]
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str  # canonical (Swedish) word
+    aliases: tuple[str, ...]
+    roles: frozenset[Role]  # any one of these suffices; empty: everyone
+    usage_key: str  # i18n key of the one-line usage/help text
+    handler: Handler
+    police_room_only: bool = False
+
+
+TEXTS = catalog(
+    {
+        "registry.unknown": (
+            "Okänt kommando !{word}. Skriv !hjälp för att se vad du kan göra.",
+            "Unknown command !{word}. Type !help to see what you can do.",
+        ),
+        "registry.refused": (
+            "Tyvärr, !{word} är inte tillgängligt för dig.",
+            "Sorry, !{word} is not available to you.",
+        ),
+        "registry.police_room_only": (
+            "!{word} fungerar bara i ett polisrum.",
+            "!{word} only works in a police room.",
+        ),
+    }
+)
+
+
+def fold(word: str) -> str:
+    """Lower-case without diacritics, so `!hjalp` finds `!hjälp`."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@dataclass
+class Registry:
+    specs: list[Spec] = field(default_factory=list)
+    _by_word: dict[str, Spec] = field(default_factory=dict)
+
+    def add(self, spec: Spec) -> None:
+        for word in (spec.name, *spec.aliases):
+            key = fold(word)
+            if key in self._by_word:
+                raise ValueError(f"command word {word!r} registered twice")
+            self._by_word[key] = spec
+        self.specs.append(spec)
+
+    def command(
+        self,
+        name: str,
+        *aliases: str,
+        roles: frozenset[Role] = EVERYONE,
+        usage: str,
+        police_room_only: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            self.add(Spec(name, aliases, roles, usage, handler, police_room_only))
+            return handler
+
+        return decorate
+
+    def find(self, word: str) -> Spec | None:
+        return self._by_word.get(fold(word))
+
+    def allowed(self, spec: Spec, roles: frozenset[Role]) -> bool:
+        return not spec.roles or bool(spec.roles & roles)
+
+    def visible_to(self, roles: frozenset[Role]) -> list[Spec]:
+        return [s for s in self.specs if self.allowed(s, roles)]
+
+    def dispatch(self, command: Command, ctx: Context) -> list[Effect]:
+        spec = self.find(command.word)
+        if spec is None:
+            return [Reply(t("registry.unknown", ctx.lang, word=command.word))]
+        if not self.allowed(spec, ctx.roles):
+            return [Reply(t("registry.refused", ctx.lang, word=command.word))]
+        if spec.police_room_only and not ctx.room_is_police:
+            return [Reply(t("registry.police_room_only", ctx.lang, word=command.word))]
+        return spec.handler(command, ctx)
+
+
+def parse(body: str) -> tuple[str, tuple[str, ...], str] | None:
+    """'!larm Farsta två barn' → ('larm', ('Farsta', 'två', 'barn'), 'Farsta två barn'); None if not a command.
+
+    Words are split on white space only: free text may hold quotes and apostrophes.
+    """
+    text = body.strip()
+    if not text.startswith("!") or len(text) < 2 or text[1].isspace():
+        return None
+    head, _, rest = text[1:].partition(" ")
+    head, _, rest2 = head.partition("\n")
+    rest = (rest2 + " " + rest).strip() if rest2 else rest.strip()
+    return head.lower(), tuple(rest.split()), rest

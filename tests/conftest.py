@@ -1,0 +1,47 @@
+"""Shared fixtures. Integration tests get a real Synapse (one per session) on 127.0.0.1 with SQLite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.harness.people import Person
+from tests.harness.synapse import Synapse, synapse_python
+
+REPO = Path(__file__).resolve().parents[1]
+PASSWORD = "test-password-not-secret"
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    python = synapse_python(REPO)
+    if not python.exists():
+        pytest.fail(f"Synapse is not installed at {python}: run `make test` (it installs it)")
+    server = Synapse(tmp_path_factory.mktemp("synapse"), python)
+    server.start()
+    server.register("jourbot", PASSWORD)
+    yield server
+    server.stop()
+    if os.environ.get("JOURBOT_KEEP_SYNAPSE_LOG"):
+        print(server.log_path.read_text()[-5000:])
+
+
+@pytest_asyncio.fixture
+async def people(synapse: Synapse, tmp_path: Path) -> AsyncIterator:
+    """`await people("polis1")` → a logged-in E2EE nio client for @polis1:localhost (registered if needed)."""
+    started: list[Person] = []
+
+    async def make(localpart: str) -> Person:
+        user_id = synapse.register(localpart, PASSWORD)
+        person = Person(synapse.url, user_id, PASSWORD, tmp_path / "people" / localpart)
+        await person.start()
+        started.append(person)
+        return person
+
+    yield make
+    for person in started:
+        await person.stop()

@@ -1,0 +1,89 @@
+"""Runs the real bot (bot.app.App) in the test's event loop against the test Synapse; restartable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bot import config as config_module
+from bot.app import App
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_config(
+    directory: Path,
+    homeserver: str,
+    password: str,
+    police_rooms: list[str],
+    police: list[str],
+    extra: str = "",
+    rosters: Path | None = None,
+    bot_section: str = "",
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pickle.key").write_text("test pickle key for this test only")
+    (directory / "data.key").write_text("test data key for this test only")
+    path = directory / "config.toml"
+    police_rooms_toml = ", ".join(f'"{r}"' for r in police_rooms)
+    police_toml = ", ".join(f'"{p}"' for p in police)
+    path.write_text(
+        f"""rosters = "{rosters or REPO / 'rosters' / 'examples'}"
+
+[matrix]
+homeserver = "{homeserver}"
+user_id = "@jourbot:localhost"
+password = "{password}"
+sync_timeout_s = 1
+
+[storage]
+dir = "state"
+pickle_key_file = "pickle.key"
+data_key_file = "data.key"
+
+[bot]
+language = "sv"
+allowed_inviters = [":localhost"]
+undecryptable_wait_s = 3
+{bot_section}
+
+[roles]
+police = [{police_toml}]
+police_rooms = [{police_rooms_toml}]
+{extra}
+"""
+    )
+    return path
+
+
+class BotRunner:
+    def __init__(self, config_path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.config_path = config_path
+        self.clock = clock
+        self.app: App | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> App:
+        config = config_module.load(self.config_path)
+        self.app = App(config, clock=self.clock)
+        self._task = asyncio.create_task(self.app.run())
+        ready = asyncio.create_task(self.app.matrix.ready.wait())
+        done, _ = await asyncio.wait({ready, self._task}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            self._task.result()  # raises what made the bot stop
+        if ready not in done:
+            raise AssertionError("bot did not finish its first sync within 60 s")
+        return self.app
+
+    async def stop(self) -> None:
+        if self.app and self._task:
+            self.app.stop.set()
+            await asyncio.wait_for(self._task, 30)
+        self.app = None
+        self._task = None
+
+    async def restart(self) -> App:
+        await self.stop()
+        return await self.start()

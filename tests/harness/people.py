@@ -1,0 +1,155 @@
+"""Test users: real nio clients with E2EE, talking to the real Synapse of the test session."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    LoginResponse,
+    MatrixRoom,
+    RoomCreateResponse,
+    RoomMessageNotice,
+    RoomMessageText,
+    RoomSendResponse,
+)
+
+ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+
+
+@dataclass(frozen=True)
+class Received:
+    room_id: str
+    event_id: str
+    sender: str
+    body: str
+    msgtype: str
+    encrypted: bool
+    content: dict[str, Any]
+
+    @property
+    def reply_to(self) -> str | None:
+        return (self.content.get("m.relates_to", {}).get("m.in_reply_to") or {}).get("event_id")
+
+
+class Person:
+    def __init__(self, url: str, user_id: str, password: str, store: Path) -> None:
+        store.mkdir(parents=True, exist_ok=True)
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False, pickle_key="test-only")
+        self.user_id = user_id
+        self.password = password
+        self.client = AsyncClient(url, user_id, store_path=str(store), config=config)
+        self.received: list[Received] = []
+        self.undecryptable = 0
+        self._task: asyncio.Task[None] | None = None
+        self._new = asyncio.Event()
+
+    async def start(self) -> None:
+        resp = await self.client.login(self.password, device_name=f"test-{self.user_id}")
+        assert isinstance(resp, LoginResponse), resp
+        self.client.add_event_callback(self._on_message, (RoomMessageText, RoomMessageNotice))
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        from nio import MegolmEvent
+
+        self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
+        await self.client.sync(timeout=0, full_state=True)
+        self._task = asyncio.create_task(self.client.sync_forever(timeout=500, full_state=True))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.client.close()
+
+    async def _on_message(self, room: MatrixRoom, event: RoomMessageText | RoomMessageNotice) -> None:
+        content = event.source.get("content", {})
+        self.received.append(
+            Received(
+                room.room_id,
+                event.event_id,
+                event.sender,
+                event.body,
+                content.get("msgtype", ""),
+                bool(getattr(event, "decrypted", False)),
+                content,
+            )
+        )
+        self._new.set()
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: Any) -> None:
+        self.undecryptable += 1
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key == self.user_id and event.membership == "invite":
+            await self.client.join(room.room_id)
+
+    async def create_room(self, invite: list[str], encrypted: bool = True, name: str = "test") -> str:
+        resp = await self.client.room_create(
+            name=name, invite=invite, initial_state=[ENCRYPTION] if encrypted else []
+        )
+        assert isinstance(resp, RoomCreateResponse), resp
+        await self.wait_until(lambda: resp.room_id in self.client.rooms, 10)
+        return str(resp.room_id)
+
+    async def wait_joined(self, room_id: str, user_id: str, timeout: float = 20) -> None:
+        """Wait until `user_id` has joined `room_id`, as this client sees it."""
+
+        def joined() -> bool:
+            room = self.client.rooms.get(room_id)
+            return bool(room and user_id in room.users and user_id not in room.invited_users)
+
+        await self.wait_until(joined, timeout)
+
+    async def send(self, room_id: str, body: str, reply_to: str | None = None, msgtype: str = "m.text") -> str:
+        content: dict[str, Any] = {"msgtype": msgtype, "body": body}
+        if reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        await self._fresh_keys()
+        resp = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
+        assert isinstance(resp, RoomSendResponse), resp
+        return str(resp.event_id)
+
+    async def react(self, room_id: str, event_id: str, key: str = "✅") -> str:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        resp = await self.client.room_send(room_id, "m.reaction", content, ignore_unverified_devices=True)
+        assert isinstance(resp, RoomSendResponse), resp
+        return str(resp.event_id)
+
+    async def _fresh_keys(self) -> None:
+        # A bot that restarted kept its device; one that logged in anew has new keys we must learn before sending.
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting")
+            await asyncio.sleep(0.05)
+
+    async def wait_for(
+        self, predicate: Callable[[Received], bool], timeout: float = 20, start: int = 0
+    ) -> Received:
+        deadline = time.monotonic() + timeout
+        while True:
+            for message in self.received[start:]:
+                if predicate(message):
+                    return message
+            if time.monotonic() > deadline:
+                seen = [(m.sender, m.body[:80]) for m in self.received[start:]]
+                raise AssertionError(f"{self.user_id}: no matching message within {timeout} s; saw {seen}")
+            self._new.clear()
+            try:
+                await asyncio.wait_for(self._new.wait(), 0.2)
+            except TimeoutError:
+                pass
+
+    def from_sender(self, sender: str, room_id: str | None = None) -> list[Received]:
+        return [m for m in self.received if m.sender == sender and (room_id is None or m.room_id == room_id)]

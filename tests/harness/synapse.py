@@ -1,0 +1,10 @@
+"""Test access to the throwaway homeserver.
+
+API: `Synapse(workdir: Path, python: Path)`; `.start()`, `.stop()`, `.url`, `.port`, `.register(localpart, password,
+admin=False) -> user_id`. `synapse_python(repo_root)` gives the Synapse virtualenv's interpreter. The session fixture
+`synapse` in tests/conftest.py starts one per test session.
+"""
+
+from bot.devserver import SERVER_NAME, Synapse, free_port, synapse_python
+
+__all__ = ["SERVER_NAME", "Synapse", "free_port", "synapse_python"]

@@ -1,0 +1,138 @@
+"""The foundation, end to end: a real Synapse, real E2EE clients, the real bot."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.harness.botrunner import BotRunner, write_config
+
+BOT = "@jourbot:localhost"
+pytestmark = pytest.mark.integration
+
+
+async def police_room_with_bot(police, tmp_path: Path, synapse, **kwargs):
+    room = await police.create_room([BOT])
+    config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], **kwargs)
+    return room, config
+
+
+async def test_help_in_encrypted_room_is_answered_encrypted(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        asked = await police.send(room, "!hjälp")
+        answer = await police.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
+        assert answer.encrypted, "the bot must answer inside the encrypted room encrypted"
+        assert "!larm" in answer.body or "!hjälp" in answer.body
+        assert "Kommandon" in answer.body  # Swedish is the configured language
+    finally:
+        await bot.stop()
+
+
+async def test_restart_keeps_device_and_handles_commands_sent_while_down_once(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    app = await bot.start()
+    first_device = app.matrix.device_id
+    try:
+        await police.wait_joined(room, BOT)
+        before = await police.send(room, "!help")
+        await police.wait_for(lambda m: m.sender == BOT and m.reply_to == before)
+        await bot.stop()
+
+        during = await police.send(room, "!hjälp")  # sent while the bot is down
+        app = await bot.start()
+        assert app.matrix.device_id == first_device, "a restart must restore the same device"
+        await police.wait_for(lambda m: m.sender == BOT and m.reply_to == during, timeout=30)
+
+        await bot.restart()  # once more: nothing may be answered twice
+        marker = await police.send(room, "!help")
+        await police.wait_for(lambda m: m.sender == BOT and m.reply_to == marker, timeout=30)
+        answers = [m.reply_to for m in police.from_sender(BOT, room)]
+        assert answers.count(before) == 1
+        assert answers.count(during) == 1
+        assert answers.count(marker) == 1
+    finally:
+        await bot.stop()
+
+
+async def test_command_older_than_catchup_window_gets_notice_not_action(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        await bot.stop()
+        stale = await police.send(room, "!hjälp")
+        # The bot comes back "an hour later": its clock is the only thing we move.
+        bot.clock = lambda: time.time() + 3600
+        await bot.start()
+        notice = await police.wait_for(lambda m: m.sender == BOT and m.reply_to == stale, timeout=30)
+        assert "äldre än 15 minuter" in notice.body
+        assert "Kommandon" not in notice.body
+    finally:
+        await bot.stop()
+
+
+async def test_gap_after_outage_is_filled(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        await bot.stop()
+        lost = await police.send(room, "!hjälp")
+        for i in range(25):  # more than the homeserver's default timeline limit, so the next sync is "limited"
+            await police.send(room, f"vanligt meddelande {i}")
+        await bot.start()
+        await police.wait_for(lambda m: m.sender == BOT and m.reply_to == lost, timeout=30)
+    finally:
+        await bot.stop()
+
+
+async def test_undecryptable_message_is_never_silent(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    app = await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        await police.send(room, "hej")  # makes the police client learn the bot's devices
+        for device in police.client.device_store.active_user_devices(BOT):
+            if device.device_id == app.matrix.device_id:
+                police.client.blacklist_device(device)  # the bot will never get this message's key
+        police.client.olm.outbound_group_sessions.pop(room, None)
+        sent = await police.send(room, "!hjälp")
+        told = await police.wait_for(lambda m: m.sender == BOT and m.reply_to == sent, timeout=30)
+        assert "kunde inte läsa" in told.body
+        assert police.user_id in told.content.get("m.mentions", {}).get("user_ids", [])
+    finally:
+        await bot.stop()
+
+
+async def test_invitations_only_from_allowed_inviters(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    text = config.read_text().replace('allowed_inviters = [":localhost"]', 'allowed_inviters = ["@polis1:localhost"]')
+    config.write_text(text)
+    stranger = await people("okand")
+    other_room = await stranger.create_room([BOT])
+    bot = BotRunner(config)
+    app = await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        await police.wait_until(lambda: room in app.matrix.client.rooms, 10)
+        assert other_room not in app.matrix.client.rooms
+        assert other_room in app.matrix.client.invited_rooms
+    finally:
+        await bot.stop()

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import config as config_module
+from bot.config import ConfigError
+
+MINIMAL = """
+[matrix]
+homeserver = "https://matrix.example.org"
+user_id = "@jourbot:example.org"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_minimal_config_loads_with_defaults(tmp_path):
+    config = config_module.load(write(tmp_path, MINIMAL))
+    assert config.matrix.homeserver == "https://matrix.example.org"
+    assert config.bot.language == "sv"
+    assert config.bot.catchup_window_s == 900
+    assert config.matrix.trust == "tofu"
+    assert config.state_dir == (tmp_path / "var/jourbot").resolve()
+
+
+def test_example_config_is_valid():
+    config = config_module.load(Path(__file__).resolve().parents[2] / "config.example.toml")
+    assert config.roles.police_rooms
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL + "\n[bot]\nlanguage = 'de'\n", "bot.language: expected 'sv' or 'en', got 'de'"),
+        (MINIMAL + "\n[bot]\ncatchup_window_s = 'soon'\n", "bot.catchup_window_s: expected a whole number"),
+        (MINIMAL + "\n[bot]\nlangauge = 'sv'\n", "bot.langauge: unknown key"),
+        ("[matrix]\nuser_id = '@a:b'\n", "matrix.homeserver: missing; expected a string"),
+        (MINIMAL.replace("@jourbot:example.org", "jourbot"), "matrix.user_id: expected a Matrix user id"),
+        (MINIMAL + "\n[roles]\npolice = ['polis']\n", "roles.police: expected Matrix user ids"),
+        (MINIMAL + "\n[matrix.extra]\n", "matrix.extra: unknown key"),
+    ],
+)
+def test_wrong_config_is_refused_naming_file_and_key(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        config_module.load(path)
+    assert str(path) in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_error_names_the_line(tmp_path):
+    path = write(tmp_path, MINIMAL + "\n[bot]\nlanguage = 'de'\n")
+    with pytest.raises(ConfigError) as err:
+        config_module.load(path)
+    assert f"{path}:7: bot.language" in str(err.value)
+
+
+def test_every_problem_reported_at_once(tmp_path):
+    path = write(tmp_path, MINIMAL + "\n[bot]\nlanguage = 'de'\ncatchup_window_s = -1\nfoo = 1\n")
+    with pytest.raises(ConfigError) as err:
+        config_module.load(path)
+    assert "bot.language" in str(err.value) and "bot.foo" in str(err.value)
+
+
+def test_invalid_toml_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config_module.load(write(tmp_path, "[matrix\n"))
+
+
+def test_secrets_from_environment_and_file(tmp_path, monkeypatch):
+    (tmp_path / "pw").write_text("from-file\n")
+    text = MINIMAL + 'password_file = "pw"\n\n[storage]\npickle_key_env = "TEST_PICKLE"\n'
+    config = config_module.load(write(tmp_path, text))
+    assert config.password() == "from-file"
+    monkeypatch.setenv("TEST_PICKLE", "pickle-secret")
+    assert config.pickle_key() == "pickle-secret"
+    monkeypatch.delenv("TEST_PICKLE")
+    with pytest.raises(ConfigError, match="TEST_PICKLE"):
+        config.pickle_key()
