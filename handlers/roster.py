@@ -1,0 +1,231 @@
+"""`!jour [område] [tid]` and `!schema [enhet] [dag|vecka|datum]`: the roster as people read it in chat.
+
+Pure functions from words and the clock to one reply text; the runtime checks roles and delivers the reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, tzinfo
+
+from handlers.i18n import catalog, t
+from rosters import Chain, Override, Roster, Shift, TimeError, Unit
+from rosters.names import normalize
+from rosters.wallclock import day_start, parse_instant
+
+TEXTS = catalog(
+    {
+        "roster.role.primary": ("Primär", "Primary"),
+        "roster.role.secondary": ("Sekundär", "Secondary"),
+        "roster.role.supervisor": ("Jourchef", "Supervisor"),
+        "roster.role.unit": ("Hela enheten", "Whole unit"),
+        "roster.weekdays": ("mån tis ons tor fre lör sön", "Mon Tue Wed Thu Fri Sat Sun"),
+        "roster.jour.head": (
+            "Jour för {area} {when}: {unit}, tel {phone}",
+            "On call for {area} {when}: {unit}, phone {phone}",
+        ),
+        "roster.jour.nobody": ("ingen", "nobody"),
+        "roster.jour.gap": (
+            "⚠️ ingen — lucka i schemat; ett larm går direkt till jourchef",
+            "⚠️ nobody — a gap in the roster; an alarm goes straight to the supervisor",
+        ),
+        "roster.jour.usage": (
+            "!jour [område] [tid] — vem som har jour, nu eller vid en tid (14:00, 2026-06-19 03:00)",
+            "!oncall [area] [time] — who is on call, now or at a time (14:00, 2026-06-19 03:00)",
+        ),
+        "roster.unknown_area": (
+            "Okänt område: {text}. Menade du {suggestions}?",
+            "Unknown area: {text}. Did you mean {suggestions}?",
+        ),
+        "roster.unknown_area_list": (
+            "Okänt område: {text}. Områden: {areas}.",
+            "Unknown area: {text}. Areas: {areas}.",
+        ),
+        "roster.time.format": (
+            "Kan inte läsa tiden {text}. Skriv HH:MM, ÅÅÅÅ-MM-DD HH:MM eller ISO 8601 (2026-06-19T14:00+02:00).",
+            "Cannot read the time {text}. Write HH:MM, YYYY-MM-DD HH:MM or ISO 8601 (2026-06-19T14:00+02:00).",
+        ),
+        "roster.time.nonexistent": (
+            "{text} finns inte i {zone}: klockan ställs fram då. Skriv tiden med tidszon, t.ex. {example}.",
+            "{text} does not exist in {zone}: the clocks go forward then. "
+            "Write the time with an offset, e.g. {example}.",
+        ),
+        "roster.time.ambiguous": (
+            "{text} inträffar två gånger i {zone}: klockan ställs tillbaka då. "
+            "Skriv {first} (första gången) eller {second} (andra).",
+            "{text} happens twice in {zone}: the clocks go back then. "
+            "Write {first} (the first time) or {second} (the second).",
+        ),
+        "roster.schema.usage": (
+            "!schema [enhet] [dag|vecka|imorgon|ÅÅÅÅ-MM-DD] — schemat som tabell, efter byten",
+            "!roster [unit] [day|week|tomorrow|YYYY-MM-DD] — the roster as a table, after overrides",
+        ),
+        "roster.schema.head": ("Schema {unit}, {period}", "Roster {unit}, {period}"),
+        "roster.schema.empty": ("inga pass", "no shifts"),
+        "roster.schema.override": ("byte", "override"),
+        "roster.unknown_unit": (
+            "Okänd enhet: {text}. Enheter: {units}.",
+            "Unknown unit: {text}. Units: {units}.",
+        ),
+    }
+)
+
+_PERIOD_WORDS = {
+    "dag": 0,
+    "idag": 0,
+    "day": 0,
+    "today": 0,
+    "imorgon": 1,
+    "tomorrow": 1,
+    "vecka": 7,
+    "week": 7,
+}
+
+
+def jour_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str) -> str:
+    """The escalation chain for one area, or for every area, now or at a time typed after the area."""
+    text = " ".join(args).strip()
+    if not text:
+        return "\n\n".join(_chain_text(roster.who(a.id, now, overrides), lang) for a in roster.areas.values())
+    found = roster.split_area(text)
+    if found is None:
+        try:  # only a time: every area then
+            at = parse_instant(text, roster.default_zone, now.astimezone(roster.default_zone).date())
+        except TimeError:
+            return _unknown_area(roster, args[0], lang)
+        return "\n\n".join(_chain_text(roster.who(a.id, at, overrides), lang) for a in roster.areas.values())
+    area, when = found
+    at = now
+    if when:
+        tz = roster.area_zone(area)
+        try:
+            at = parse_instant(when, tz, now.astimezone(tz).date())
+        except TimeError as err:
+            return time_error_text(err, lang)
+    return _chain_text(roster.who(area.id, at, overrides), lang)
+
+
+def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str) -> str:
+    """Shifts for one unit (or all) over a day, a week or a given date, after overrides."""
+    words = list(args)
+    unit = _take_unit(words, roster)
+    if unit is None and words and _period(words[0]) is None and not _is_date(words[0]):
+        return t("roster.unknown_unit", lang, text=words[0], units=", ".join(u.name for u in roster.units.values()))
+    if len(words) > 1:
+        return t("roster.schema.usage", lang)
+    units = [unit] if unit else list(roster.units.values())
+    blocks = []
+    for shown in units:
+        span = _span(words[0] if words else "dag", now, shown.tz)
+        if span is None:
+            return t("roster.schema.usage", lang)
+        first, days = span
+        start, end = day_start(first, shown.tz), day_start(first + timedelta(days=days), shown.tz)
+        blocks.append(_table(shown, roster.shifts(shown.id, start, end, overrides), first, days, lang))
+    return "\n\n".join(blocks)
+
+
+def time_error_text(err: TimeError, lang: str) -> str:
+    """A TimeError in the reader's language (the runtime's !byt can use it too)."""
+    if err.kind == "nonexistent":
+        return t("roster.time.nonexistent", lang, text=err.text, zone=err.zone, example=err.examples[0])
+    if err.kind == "ambiguous":
+        first, second = err.examples
+        return t("roster.time.ambiguous", lang, text=err.text, zone=err.zone, first=first, second=second)
+    return t("roster.time.format", lang, text=err.text)
+
+
+def role_label(role: str, lang: str) -> str:
+    return t(f"roster.role.{role}", lang)
+
+
+# -- !jour ----------------------------------------------------------------------------------------------------------
+
+
+def _chain_text(chain: Chain, lang: str) -> str:
+    when = _when(chain.at.astimezone(chain.at.tzinfo), lang)
+    lines = [t("roster.jour.head", lang, area=chain.area_name, when=when, unit=chain.unit_name, phone=chain.unit_phone)]
+    for number, step in enumerate(chain.steps, start=1):
+        if not step.people and step.role == "unit":
+            continue  # everyone in the unit was already paged by an earlier step
+        if step.people:
+            who = ", ".join(p.name for p in step.people)
+        else:
+            who = t("roster.jour.gap" if step.role == "primary" else "roster.jour.nobody", lang)
+        lines.append(f"{number}. {role_label(step.role, lang)}: {who}")
+    return "\n".join(lines)
+
+
+def _unknown_area(roster: Roster, text: str, lang: str) -> str:
+    suggestions = roster.suggest_areas(text)
+    if suggestions:
+        return t("roster.unknown_area", lang, text=text, suggestions=", ".join(suggestions))
+    return t("roster.unknown_area_list", lang, text=text, areas=", ".join(a.name for a in roster.areas.values()))
+
+
+# -- !schema --------------------------------------------------------------------------------------------------------
+
+
+def _take_unit(words: list[str], roster: Roster) -> Unit | None:
+    """Remove and return the unit named by the longest run of leading words (names may have spaces)."""
+    for count in range(len(words), 0, -1):
+        unit = roster.find_unit(" ".join(words[:count]))
+        if unit is not None:
+            del words[:count]
+            return unit
+    return None
+
+
+def _period(word: str) -> int | None:
+    return _PERIOD_WORDS.get(normalize(word))
+
+
+def _is_date(word: str) -> bool:
+    try:
+        date.fromisoformat(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _span(word: str, now: datetime, tz: tzinfo) -> tuple[date, int] | None:
+    """(first day, number of days) for "dag", "imorgon", "vecka" or a date; None if it is none of those."""
+    today = now.astimezone(tz).date()
+    offset = _period(word)
+    if offset is not None:
+        return (today + timedelta(days=offset), 1) if offset < 7 else (today, 7)
+    if _is_date(word):
+        return date.fromisoformat(word), 1
+    return None
+
+
+def _table(unit: Unit, shifts: list[Shift], first: date, days: int, lang: str) -> str:
+    period = _day(first, lang) if days == 1 else f"{_day(first, lang)} – {_day(first + timedelta(days=days - 1), lang)}"
+    lines = [t("roster.schema.head", lang, unit=unit.name, period=period)]
+    if not shifts:
+        lines.append(t("roster.schema.empty", lang))
+    rows = [(_span_text(s, lang), role_label(s.role, lang), _person(s, lang)) for s in shifts]
+    width_when = max((len(r[0]) for r in rows), default=0)
+    width_role = max((len(r[1]) for r in rows), default=0)
+    lines += [f"{when:<{width_when}}  {role:<{width_role}}  {person}" for when, role, person in rows]
+    return "\n".join(lines)
+
+
+def _person(shift: Shift, lang: str) -> str:
+    mark = f" ({t('roster.schema.override', lang)})" if shift.source == "override" else ""
+    return f"{shift.name}{mark}"
+
+
+def _span_text(shift: Shift, lang: str) -> str:
+    start, end = shift.start, shift.end
+    if start.date() == end.date():
+        return f"{_day(start.date(), lang)} {start:%H:%M}–{end:%H:%M}"
+    return f"{_day(start.date(), lang)} {start:%H:%M} – {_day(end.date(), lang)} {end:%H:%M}"
+
+
+def _day(day: date, lang: str) -> str:
+    return f"{t('roster.weekdays', lang).split()[day.weekday()]} {day.isoformat()}"
+
+
+def _when(at: datetime, lang: str) -> str:
+    return f"{_day(at.date(), lang)} {at:%H:%M}"

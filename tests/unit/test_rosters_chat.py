@@ -1,0 +1,110 @@
+"""`!jour` and `!schema` replies, in Swedish and English."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from handlers.i18n import all_keys
+from handlers.roster import jour_reply, schema_reply
+from rosters import Override, load_dir
+from tests.unit.test_rosters_support import EVA, EXAMPLES, at
+
+NOW = at("2026-06-17 10:05")  # a Wednesday, office hours
+
+
+@pytest.fixture(scope="module")
+def city():
+    return load_dir(EXAMPLES)
+
+
+def test_jour_for_an_area_now_lists_the_chain_in_order(city):
+    reply = jour_reply(["farsta"], NOW, city, [], "sv")
+    assert reply.splitlines() == [
+        "Jour för Farsta ons 2026-06-17 10:05: Farsta stadsdelsförvaltning, tel 08-508 000 10",
+        "1. Primär: Bertil B",
+        "2. Sekundär: Anna A",
+        "3. Jourchef: Chef C",
+    ]
+
+
+def test_jour_in_english_with_a_time_and_a_multiword_alias(city):
+    reply = jour_reply(["Farsta", "strand", "23:00"], NOW, city, [], "en")
+    assert reply.splitlines()[0] == "On call for Farsta Wed 2026-06-17 23:00: Socialjouren, phone 08-508 000 00"
+    assert "1. Primary: Anna A" in reply
+
+
+def test_jour_without_area_answers_for_every_area(city):
+    reply = jour_reply([], NOW, city, [], "sv")
+    assert "Jour för Farsta" in reply and "Jour för Skärholmen" in reply
+    assert "4. Hela enheten: Cecilia C" in reply  # Skärholmen's unit step: the member not yet paged
+
+
+def test_jour_with_a_date_and_time_and_an_override(city):
+    overrides = [Override(EVA, "Eva E", "socialjouren", "primary", at("2026-06-19 02:00"), at("2026-06-19 04:00"))]
+    reply = jour_reply(["skarholmen", "2026-06-19", "03:00"], NOW, city, overrides, "sv")
+    assert "fre 2026-06-19 03:00: Socialjouren" in reply
+    assert "1. Primär: Eva E" in reply
+
+
+def test_jour_tells_about_a_gap(tmp_path):
+    from tests.unit.test_rosters_gaps import NO_SUNDAY_NIGHT
+    from tests.unit.test_rosters_support import build_roster
+
+    roster = build_roster(tmp_path, jour_toml=NO_SUNDAY_NIGHT)
+    assert "1. Primär: ⚠️ ingen — lucka i schemat" in jour_reply(["centrum", "2026-06-22T03:00"], NOW, roster, [], "sv")
+    assert "1. Primary: ⚠️ nobody — a gap in the roster" in jour_reply(
+        ["centrum", "2026-06-22T03:00"], NOW, roster, [], "en"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "lang", "expected"),
+    [
+        (["farsa"], "sv", "Okänt område: farsa. Menade du Farsta?"),
+        (["Skarholm"], "en", "Unknown area: Skarholm. Did you mean Skärholmen?"),
+        (["xyz"], "en", "Unknown area: xyz. Areas: Farsta, Skärholmen."),
+        (["farsta", "halv", "tre"], "sv", "Kan inte läsa tiden halv tre."),
+        (["farsta", "2026-03-29", "02:30"], "sv", "2026-03-29 02:30 finns inte i Europe/Stockholm"),
+        (["farsta", "2026-10-25", "02:30"], "en", "2026-10-25 02:30 happens twice in Europe/Stockholm"),
+    ],
+)
+def test_jour_explains_bad_input_in_one_line(city, args, lang, expected):
+    reply = jour_reply(args, NOW, city, [], lang)
+    assert reply.startswith(expected)
+    assert "\n" not in reply
+
+
+def test_schema_for_a_unit_today_marks_overrides(city):
+    overrides = [Override(EVA, "Eva E", "socialjouren", "primary", at("2026-06-17 12:00"), at("2026-06-17 14:00"))]
+    lines = schema_reply(["socialjouren"], NOW, city, overrides, "sv").splitlines()
+    assert lines[0] == "Schema Socialjouren, ons 2026-06-17"
+    assert any(re.fullmatch(r"ons 2026-06-17 12:00–14:00 +Primär +Eva E \(byte\)", line) for line in lines), lines
+    assert any(re.fullmatch(r"ons 2026-06-17 14:00–22:00 +Primär +Bertil B", line) for line in lines), lines
+    assert any(re.fullmatch(r"ons 2026-06-17 22:00 – tor 2026-06-18 08:00 +Primär +Anna A", line) for line in lines), (
+        lines
+    )
+
+
+def test_schema_week_in_english_and_a_date(city):
+    week = schema_reply(["farsta", "week"], NOW, city, [], "en")
+    assert week.splitlines()[0] == "Roster Farsta stadsdelsförvaltning, Wed 2026-06-17 – Tue 2026-06-23"
+    assert "Thu 2026-06-18 08:00–13:00" in week and "Fri 2026-06-19" not in week  # early closing, midsommarafton
+    midsummer = schema_reply(["farsta", "2026-06-19"], NOW, city, [], "sv")
+    assert midsummer.splitlines() == ["Schema Farsta stadsdelsförvaltning, fre 2026-06-19", "inga pass"]
+
+
+def test_schema_without_unit_shows_every_unit_and_refuses_nonsense(city):
+    everything = schema_reply([], NOW, city, [], "sv")
+    assert everything.count("Schema ") == 3
+    assert schema_reply(["nope"], NOW, city, [], "sv").startswith("Okänd enhet: nope. Enheter: Farsta")
+    assert schema_reply(["farsta", "månad"], NOW, city, [], "en").startswith("!roster [unit]")
+
+
+def test_every_roster_text_exists_in_both_languages_with_the_same_placeholders():
+    texts = {k: v for k, v in all_keys().items() if k.startswith("roster.")}
+    assert len(texts) > 15
+    for key, (sv, en) in texts.items():
+        assert sv and en and sv != en, key
+        assert set(re.findall(r"{(\w+)}", sv)) == set(re.findall(r"{(\w+)}", en)), key

@@ -1,0 +1,178 @@
+"""`jourbot roster …` as scripts use it: output shapes and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import icalendar
+import pytest
+
+from bot.roster_cli import add_roster_parser, run_roster
+from tests.unit.test_rosters_gaps import NO_SUNDAY_NIGHT
+from tests.unit.test_rosters_support import EXAMPLES, write_roster
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    parser = argparse.ArgumentParser(prog="jourbot")
+    add_roster_parser(parser.add_subparsers(dest="command"))
+    code = run_roster(parser.parse_args(["roster", *argv]))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_who_json_has_the_contract_shape(capsys):
+    code, out, err = run(
+        capsys, "who", "--area", "Farsta", "--at", "2026-06-19T03:00+02:00", "--rosters", str(EXAMPLES), "--json"
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "area": "farsta",
+        "at": "2026-06-19T03:00:00+02:00",
+        "unit": "socialjouren",
+        "chain": [
+            {"role": "primary", "user": "@anna.a:localhost", "name": "Anna A"},
+            {"role": "secondary", "user": "@bertil.b:localhost", "name": "Bertil B"},
+            {"role": "supervisor", "user": "@chef.c:localhost", "name": "Chef C"},
+        ],
+    }
+    assert out.count("\n") == 1  # one object on one line
+
+
+def test_who_reads_a_local_time_in_the_areas_zone_and_prints_the_offset(capsys):
+    code, out, _ = run(
+        capsys, "who", "--area", "skarholmen", "--at", "2026-01-14 10:00", "--rosters", str(EXAMPLES), "--json"
+    )
+    answer = json.loads(out)
+    assert code == 0
+    assert answer["at"] == "2026-01-14T10:00:00+01:00"
+    assert answer["unit"] == "skarholmen"
+    assert [c["role"] for c in answer["chain"]] == ["primary", "secondary", "supervisor", "unit"]
+
+
+def test_who_uses_the_environment_folder(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("JOURBOT_ROSTERS", str(write_roster(tmp_path)))
+    code, out, _ = run(capsys, "who", "--area", "centrum", "--at", "2026-06-17T10:00+02:00", "--json")
+    assert code == 0 and json.loads(out)["unit"] == "jour"
+
+
+def test_who_table_is_readable(capsys):
+    code, out, _ = run(
+        capsys, "who", "--area", "farsta strand", "--at", "2026-06-17T10:00+02:00", "--rosters", str(EXAMPLES)
+    )
+    assert code == 0
+    assert "Farsta stadsdelsförvaltning (farsta), tel 08-508 000 10" in out
+    assert "1. primary" in out and "Bertil B <@bertil.b:localhost>" in out
+
+
+@pytest.mark.parametrize(
+    ("at", "message"),
+    [
+        ("2026-03-29T02:30", "does not exist in Europe/Stockholm"),
+        ("2026-10-25 02:30", "happens twice in Europe/Stockholm"),
+        ("tomorrow", "is not a time"),
+    ],
+)
+def test_who_refuses_a_time_that_is_not_one_instant(capsys, at, message):
+    code, out, err = run(capsys, "who", "--area", "Farsta", "--at", at, "--rosters", str(EXAMPLES), "--json")
+    assert (code, out) == (2, "")
+    assert message in err and err.count("\n") == 1
+
+
+def test_who_unknown_area_suggests_the_nearest(capsys):
+    code, _, err = run(
+        capsys, "who", "--area", "Skärholm", "--at", "2026-06-17T10:00+02:00", "--rosters", str(EXAMPLES)
+    )
+    assert code == 2
+    assert "unknown area 'Skärholm'; did you mean Skärholmen?" in err
+
+
+def test_check_passes_the_examples(capsys):
+    code, out, err = run(capsys, "check", str(EXAMPLES), "--from", "2026-12-20T00:00+01:00")
+    assert (code, err) == (0, "")
+    assert out.startswith("OK: ") and "2 areas, 3 units" in out and out.count("\n") == 1
+
+
+def test_check_without_from_looks_ahead_from_now(capsys):
+    assert run(capsys, "check", str(EXAMPLES))[0] == 0
+
+
+def test_check_fails_on_a_gap(capsys, tmp_path):
+    folder = write_roster(tmp_path, jour_toml=NO_SUNDAY_NIGHT)
+    code, out, err = run(capsys, "check", str(folder), "--from", "2026-06-15T08:00+02:00", "--days", "7")
+    assert code == 1
+    assert out.splitlines() == [
+        "GAP Farsta (farsta): no primary from Sun 2026-06-21 22:00+02:00 to Mon 2026-06-22 08:00+02:00 (10 h)",
+        "GAP Centrum (centrum): no primary from Sun 2026-06-21 22:00+02:00 to Mon 2026-06-22 08:00+02:00 (10 h)",
+    ]
+    assert "2 gaps" in err
+
+
+def test_check_fails_on_errors_and_lists_them(capsys, tmp_path):
+    folder = write_roster(tmp_path, areas_toml='[[area]]\nid = "x"\nname = "X"\nother_unit = "nope"\n')
+    code, out, err = run(capsys, "check", str(folder))
+    assert (code, out) == (1, "")
+    assert "areas.toml: area x: 'other_unit': unknown unit 'nope'" in err
+
+
+def test_show_json_lists_final_shifts(capsys):
+    code, out, _ = run(
+        capsys,
+        "show",
+        "--unit",
+        "farsta",
+        "--from",
+        "2026-06-17",
+        "--to",
+        "2026-06-19",
+        "--rosters",
+        str(EXAMPLES),
+        "--json",
+    )
+    shifts = json.loads(out)
+    assert code == 0
+    assert [(s["role"], s["start"], s["end"]) for s in shifts] == [
+        ("primary", "2026-06-17T08:00:00+02:00", "2026-06-17T16:30:00+02:00"),
+        ("secondary", "2026-06-17T08:00:00+02:00", "2026-06-17T16:30:00+02:00"),
+        ("primary", "2026-06-18T08:00:00+02:00", "2026-06-18T13:00:00+02:00"),
+        ("secondary", "2026-06-18T08:00:00+02:00", "2026-06-18T13:00:00+02:00"),
+    ]  # nothing on midsommarafton, the 19th
+    assert set(shifts[0]) == {"unit", "role", "user", "name", "start", "end", "source"}
+
+
+def test_show_refuses_an_unknown_unit_and_a_backwards_range(capsys):
+    code, _, err = run(
+        capsys, "show", "--unit", "jouren", "--from", "2026-06-17", "--to", "2026-06-19", "--rosters", str(EXAMPLES)
+    )
+    assert code == 2 and "unknown unit 'jouren'" in err
+    code, _, err = run(
+        capsys, "show", "--unit", "farsta", "--from", "2026-06-19", "--to", "2026-06-17", "--rosters", str(EXAMPLES)
+    )
+    assert code == 2 and "is not after" in err
+
+
+def test_ics_writes_a_file(capsys, tmp_path):
+    target = tmp_path / "anna.ics"
+    code, out, _ = run(
+        capsys,
+        "ics",
+        "--person",
+        "@anna.a:localhost",
+        "--from",
+        "2026-06-15",
+        "--to",
+        "2026-06-21",
+        "--rosters",
+        str(EXAMPLES),
+        "-o",
+        str(target),
+    )
+    assert (code, out) == (0, "")
+    events = icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
+    assert events and all(str(e["X-JOURBOT-USER"]) == "@anna.a:localhost" for e in events)
+
+
+def test_ics_needs_a_unit_or_a_person(capsys):
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "ics", "--from", "2026-06-15", "--to", "2026-06-21")
+    assert exited.value.code == 2
