@@ -1,0 +1,187 @@
+"""Every text the alarm lifecycle shows, in Swedish and English, and how effects become text.
+
+The state machine in bot.alarms returns effects with a key and language-free params; this module turns them into a
+message in the reader's language. The page is rendered separately because only the runtime holds the details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.alarms import Alarm, Ambiguous, AnnounceUnit, Answer, Notify, local_time
+from handlers.i18n import catalog, t
+
+TEXTS = catalog(
+    {
+        # --- to the police room, as replies to the !larm message
+        "alarm.raised": (
+            "🚨 Larm {id} ({area}) registrerat {time}. Söker: {names} ({unit}).",
+            "🚨 Alarm {id} ({area}) registered {time}. Paging: {names} ({unit}).",
+        ),
+        "alarm.raised_nobody": (
+            "🚨 Larm {id} ({area}) registrerat {time}. Ingen i jour hos {unit} kan sökas just nu.",
+            "🚨 Alarm {id} ({area}) registered {time}. No one on call at {unit} can be paged right now.",
+        ),
+        "alarm.escalated": (
+            "⏫ {id}: ingen har tagit larmet än. Söker nu även: {names} ({unit}).",
+            "⏫ {id}: no one has taken it yet. Now also paging: {names} ({unit}).",
+        ),
+        "alarm.accepted": (
+            "✅ {id} accepterat av {name} ({unit}) {time} — tel {phone}",
+            "✅ {id} accepted by {name} ({unit}) {time} — phone {phone}",
+        ),
+        "alarm.fallback": (
+            "⚠️ Ingen har accepterat {id}. Ring {unit} direkt: {phone}",
+            "⚠️ No one has accepted {id}. Call {unit} directly: {phone}",
+        ),
+        "alarm.fallback_nobody": (
+            "⚠️ Ingen i jour kan nås för {id} ({area}). Ring {unit} direkt: {phone}",
+            "⚠️ No one on call can be reached for {id} ({area}). Call {unit} directly: {phone}",
+        ),
+        "alarm.closed": (
+            "☑️ {id} avslutat av {name} {time}.",
+            "☑️ {id} closed by {name} {time}.",
+        ),
+        # --- to responders and supervisors, in their direct rooms
+        "alarm.taken": (
+            "{id} ({area}) är taget av {name} ({unit}) {time}. Du behöver inte svara.",
+            "{id} ({area}) has been taken by {name} ({unit}) {time}. You need not answer.",
+        ),
+        "alarm.closed_for_you": (
+            "{id} ({area}) har avslutats av {name} {time}. Du behöver inte göra något mer.",
+            "{id} ({area}) was closed by {name} {time}. Nothing more is needed from you.",
+        ),
+        "alarm.gap": (
+            "⚠️ {id} ({area}): jourschemat har en lucka ({roles}). Larmet gick direkt vidare i kedjan.",
+            "⚠️ {id} ({area}): the roster has a gap ({roles}). The alarm went straight on down the chain.",
+        ),
+        # --- answers to the sender of !ok, !nej, !klar
+        "alarm.accept_ok": (
+            "✅ Du har {id} ({area}). Polisen har fått besked. Avsluta med !klar {id} [notering].",
+            "✅ {id} ({area}) is yours. The police have been told. Close it with !klar {id} [note].",
+        ),
+        "alarm.already_yours": (
+            "Du har redan {id}.",
+            "{id} is already yours.",
+        ),
+        "alarm.already_taken": (
+            "{id} är redan taget av {name} ({time}).",
+            "{id} has already been taken by {name} ({time}).",
+        ),
+        "alarm.closed_already": (
+            "{id} är redan avslutat.",
+            "{id} is already closed.",
+        ),
+        "alarm.not_paged": (
+            "Du har inte blivit sökt för {id}.",
+            "You were not paged for {id}.",
+        ),
+        "alarm.decline_ok": (
+            "Du har avböjt {id}.",
+            "You have declined {id}.",
+        ),
+        "alarm.declined_already": (
+            "Du har redan avböjt {id}.",
+            "You have already declined {id}.",
+        ),
+        "alarm.decline_own": (
+            "Du har accepterat {id}. Avsluta med !klar {id}, eller be jourchefen ta över.",
+            "You have accepted {id}. Close it with !klar {id}, or ask the supervisor to take over.",
+        ),
+        "alarm.close_ok": (
+            "{id} är avslutat.",
+            "{id} is closed.",
+        ),
+        "alarm.close_forbidden": (
+            "Bara den som har accepterat {id}, eller en jourchef, kan avsluta det.",
+            "Only whoever accepted {id}, or a supervisor, can close it.",
+        ),
+        "alarm.ambiguous": (
+            "Du har flera öppna larm ({ids}). Ange vilket, t.ex. {command} {example}.",
+            "You have several open alarms ({ids}). Say which, e.g. {command} {example}.",
+        ),
+        "alarm.none_open": (
+            "Du har inget öppet larm att svara på. Ange id, t.ex. {command} L42.",
+            "You have no open alarm to answer. Give the id, e.g. {command} L42.",
+        ),
+        # --- the unit's room: never the free text
+        "alarm.unit.raised": (
+            "🚨 {id} ({area}) {time}: söker {names}.",
+            "🚨 {id} ({area}) {time}: paging {names}.",
+        ),
+        "alarm.unit.escalated": (
+            "⏫ {id} ({area}): söker nu även {names}.",
+            "⏫ {id} ({area}): now also paging {names}.",
+        ),
+        "alarm.unit.accepted": (
+            "✅ {id} ({area}) accepterat av {name} {time}.",
+            "✅ {id} ({area}) accepted by {name} {time}.",
+        ),
+        "alarm.unit.fallback": (
+            "⚠️ {id} ({area}): ingen har accepterat. Polisen har fått numret {phone}.",
+            "⚠️ {id} ({area}): no one has accepted. The police were given the number {phone}.",
+        ),
+        "alarm.unit.closed": (
+            "☑️ {id} ({area}) avslutat av {name} {time}.",
+            "☑️ {id} ({area}) closed by {name} {time}.",
+        ),
+        # --- the page itself
+        "alarm.page": (
+            "🚨 Larm {id} — {area}, {time}\n{details}\n\n"
+            "Ta larmet: !ok {id}, en ✅-reaktion, eller svara ”ok” på det här meddelandet.\n"
+            "Kan du inte: !nej {id} [orsak]",
+            "🚨 Alarm {id} — {area}, {time}\n{details}\n\n"
+            "Take it: !ok {id}, a ✅ reaction, or reply “ok” to this message.\n"
+            "If you cannot: !nej {id} [reason]",
+        ),
+        "alarm.page_no_details": (
+            "(ingen fritext från polisen)",
+            "(no details from the police)",
+        ),
+        # --- role names, for gap notices
+        "alarm.role.primary": ("primär", "primary"),
+        "alarm.role.secondary": ("sekundär", "secondary"),
+        "alarm.role.supervisor": ("jourchef", "supervisor"),
+        "alarm.role.unit": ("hela enheten", "whole unit"),
+    }
+)
+
+
+def render(effect: Notify | Answer | AnnounceUnit, lang: str) -> str:
+    """The text of a message effect in `lang`. Pages are rendered with `page_text`, which needs the details."""
+    if not isinstance(effect, Notify | Answer | AnnounceUnit):
+        raise TypeError(f"{type(effect).__name__} is not a message")
+    return t(effect.key, lang, **_localize(effect.params, lang))
+
+
+def page_text(alarm: Alarm, lang: str, details: str) -> str:
+    """The page sent to one responder: area, when it was raised (local HH:MM), the police's details, how to answer."""
+    details = details.strip() or t("alarm.page_no_details", lang)
+    return t(
+        "alarm.page",
+        lang,
+        id=alarm.id,
+        area=alarm.area_name,
+        unit=alarm.unit_name,
+        time=local_time(alarm, alarm.raised_at),
+        details=details,
+    )
+
+
+def pick_refusal(result: Ambiguous | None, lang: str, command: str = "!ok") -> str:
+    """The answer when `pick_alarm` found no alarm, or more than one, for a command sent without an id."""
+    if isinstance(result, Ambiguous):
+        return t("alarm.ambiguous", lang, ids=", ".join(result.ids), command=command, example=result.ids[0])
+    return t("alarm.none_open", lang, command=command)
+
+
+def _localize(params: dict[str, Any], lang: str) -> dict[str, Any]:
+    out = dict(params)
+    if "roles" in out:
+        out["roles"] = ", ".join(_role(r, lang) for r in out["roles"])
+    return out
+
+
+def _role(role: str, lang: str) -> str:
+    key = f"alarm.role.{role}"
+    return t(key, lang) if key in TEXTS else role

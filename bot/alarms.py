@@ -1,0 +1,668 @@
+"""The alarm lifecycle as a pure state machine.
+
+Every transition is a function `(alarm, ..., now) -> Outcome(alarm, effects)`. Nothing here reads a clock, a database
+or the network: the runtime passes `now`, persists `outcome.alarm` together with `outcome.effects` in one transaction,
+and only then delivers the effects. That ordering is what makes "written before it is announced" and "a restart loses
+nothing" hold, and it is why a refusal returns the very same alarm object: the runtime can skip the write.
+
+The police's free text never passes through here. A `Page` names who to page; the runtime renders the message with
+`bot.alarm_messages.page_text(alarm, lang, details)` from the details it keeps encrypted.
+
+Effect params are JSON-safe (str, int, list of str) and times in them are already local "HH:MM", so an effect can be
+rendered in any language later, or stored in the outbox as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rosters.chain import Chain, ChainStep, OnCall
+
+DEFAULT_TZ = "Europe/Stockholm"
+
+Status = Literal["open", "accepted", "exhausted", "closed"]
+
+# Statuses in which the alarm still waits for someone to take it. An exhausted alarm has had its fallback sent,
+# but a responder who answers late must still be able to take it.
+AWAITING: frozenset[str] = frozenset({"open", "exhausted"})
+
+# Fields of `Alarm.to_dict()` that hold text typed by people; the store encrypts them at rest like the details.
+SENSITIVE_FIELDS: tuple[str, ...] = ("decline_reasons", "close_note")
+
+_FORMAT_VERSION = 1
+
+
+def alarm_id(number: int) -> str:
+    return f"L{number}"
+
+
+_ID_RE = re.compile(r"^[lL](\d{1,9})$")
+
+
+def normalize_alarm_id(text: str) -> str | None:
+    """`l42` → `L42`; anything else → None.
+
+    A bare number is refused so that in `!nej 2 larm samtidigt` the 2 stays part of the reason.
+    """
+    match = _ID_RE.match(text.strip())
+    return alarm_id(int(match.group(1))) if match else None
+
+
+# ---------------------------------------------------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class Page:
+    """Send the page (an encrypted DM that mentions `user`, text from `page_text`) to one responder."""
+
+    alarm_id: str
+    user: str
+    name: str
+    step: int
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A message to a room (the police room, as a reply to `reply_to`) or to a user's direct room."""
+
+    alarm_id: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+    to_room: str | None = None
+    to_user: str | None = None
+    reply_to: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.to_room is None) == (self.to_user is None):
+            raise ValueError("Notify needs exactly one of to_room, to_user")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to whoever sent the command, in the room they used, as a reply to their event.
+
+    The state machine does not know which room a command came from (a DM, the unit room, a ✅ on the page);
+    the handler does, so confirmations and refusals are addressed relative to the command.
+    """
+
+    alarm_id: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class AnnounceUnit:
+    """A line in the unit's own room. Never carries the free text."""
+
+    alarm_id: str
+    unit: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class SetDeadline:
+    """Arm (or re-arm, replacing any earlier one) the alarm's single escalation timer."""
+
+    alarm_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ClearDeadline:
+    alarm_id: str
+
+
+Effect = Page | Notify | Answer | AnnounceUnit | SetDeadline | ClearDeadline
+_EFFECT_TYPES: dict[str, type] = {
+    cls.__name__: cls for cls in (Page, Notify, Answer, AnnounceUnit, SetDeadline, ClearDeadline)
+}
+
+
+def effect_to_dict(effect: Effect) -> dict[str, Any]:
+    """JSON-safe form of an effect, for the outbox or the audit trail."""
+    out: dict[str, Any] = {"type": type(effect).__name__, **asdict(effect)}
+    if isinstance(effect, SetDeadline):
+        out["at"] = effect.at.isoformat()
+    return out
+
+
+def effect_from_dict(data: dict[str, Any]) -> Effect:
+    data = dict(data)
+    cls = _EFFECT_TYPES[data.pop("type")]
+    if cls is SetDeadline:
+        data["at"] = datetime.fromisoformat(data["at"])
+    return cls(**data)
+
+
+# ------------------------------------------------------------------------------------------------------------ alarm
+
+
+@dataclass(frozen=True)
+class Alarm:
+    id: str
+    number: int
+    area: str
+    area_name: str
+    unit: str
+    unit_name: str
+    unit_phone: str
+    police_room: str
+    police_event: str
+    raised_by: str
+    raised_at: datetime
+    chain: Chain
+    tz: str = DEFAULT_TZ  # the unit's zone: every time a user sees is shown in it
+    supervisors: tuple[str, ...] = ()  # the unit's static supervisors: told on fallback and on roster gaps
+    status: Status = "open"
+    step: int = -1  # index of the last step that paged someone
+    paged: tuple[str, ...] = ()  # everyone paged so far, in order, once each
+    current: tuple[str, ...] = ()  # who was paged by step `step`; when all of them decline, escalate at once
+    declined: frozenset[str] = frozenset()
+    decline_reasons: tuple[tuple[str, str], ...] = ()  # (user, reason), only non-empty reasons
+    deadline: datetime | None = None  # when the next step is due; None unless open
+    escalations: int = 0  # times the alarm moved on because nobody took it (deadline or declines)
+    fallback_at: datetime | None = None
+    accepted_by: str | None = None
+    accepted_name: str | None = None
+    accepted_at: datetime | None = None
+    closed_by: str | None = None
+    closed_name: str | None = None
+    closed_at: datetime | None = None
+    close_note: str | None = None
+
+    @property
+    def awaiting(self) -> bool:
+        return self.status in AWAITING
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Paged and not declined: who could still answer."""
+        return tuple(u for u in self.paged if u not in self.declined)
+
+    def name_of(self, user: str, default: str | None = None) -> str:
+        for person in self.chain.everyone():
+            if person.user == user:
+                return person.name
+        return default or user
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSON-safe row. Fields named in SENSITIVE_FIELDS hold people's own words."""
+        out: dict[str, Any] = {"v": _FORMAT_VERSION}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, frozenset):
+                value = sorted(value)
+            elif isinstance(value, tuple):
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
+            elif isinstance(value, Chain):
+                value = chain_to_dict(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alarm:
+        if data.get("v") != _FORMAT_VERSION:
+            raise ValueError(f"unknown alarm format {data.get('v')!r}")
+        zone = _zone(data["tz"])
+
+        def when(key: str) -> datetime | None:
+            raw = data.get(key)
+            return None if raw is None else datetime.fromisoformat(raw).astimezone(zone)
+
+        return cls(
+            id=data["id"],
+            number=int(data["number"]),
+            area=data["area"],
+            area_name=data["area_name"],
+            unit=data["unit"],
+            unit_name=data["unit_name"],
+            unit_phone=data["unit_phone"],
+            police_room=data["police_room"],
+            police_event=data["police_event"],
+            raised_by=data["raised_by"],
+            raised_at=when("raised_at"),
+            chain=chain_from_dict(data["chain"], zone),
+            tz=data["tz"],
+            supervisors=tuple(data["supervisors"]),
+            status=data["status"],
+            step=int(data["step"]),
+            paged=tuple(data["paged"]),
+            current=tuple(data["current"]),
+            declined=frozenset(data["declined"]),
+            decline_reasons=tuple((u, r) for u, r in data["decline_reasons"]),
+            deadline=when("deadline"),
+            escalations=int(data["escalations"]),
+            fallback_at=when("fallback_at"),
+            accepted_by=data["accepted_by"],
+            accepted_name=data["accepted_name"],
+            accepted_at=when("accepted_at"),
+            closed_by=data["closed_by"],
+            closed_name=data["closed_name"],
+            closed_at=when("closed_at"),
+            close_note=data["close_note"],
+        )
+
+
+def chain_to_dict(chain: Chain) -> dict[str, Any]:
+    return {
+        "area": chain.area,
+        "area_name": chain.area_name,
+        "at": chain.at.isoformat(),
+        "unit": chain.unit,
+        "unit_name": chain.unit_name,
+        "unit_phone": chain.unit_phone,
+        "steps": [
+            {
+                "role": s.role,
+                "wait_s": s.wait_s,
+                "people": [{"role": p.role, "user": p.user, "name": p.name} for p in s.people],
+            }
+            for s in chain.steps
+        ],
+    }
+
+
+def chain_from_dict(data: dict[str, Any], zone: ZoneInfo | None = None) -> Chain:
+    at = datetime.fromisoformat(data["at"])
+    return Chain(
+        area=data["area"],
+        area_name=data["area_name"],
+        at=at.astimezone(zone) if zone else at,
+        unit=data["unit"],
+        unit_name=data["unit_name"],
+        unit_phone=data["unit_phone"],
+        steps=tuple(
+            ChainStep(
+                role=s["role"],
+                wait_s=int(s["wait_s"]),
+                people=tuple(OnCall(role=p["role"], user=p["user"], name=p["name"]) for p in s["people"]),
+            )
+            for s in data["steps"]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The new alarm and what the runtime must do. `changed` False: nothing to persist, only the effects to send."""
+
+    alarm: Alarm
+    effects: tuple[Effect, ...] = ()
+    # What triggered the change, for the audit trail: raised, escalated, exhausted (a deadline ran out the chain),
+    # accepted, declined, closed; refused (nothing changed, only an answer); ignored (a stale or early timer).
+    event: str = "ignored"
+    changed: bool = False
+
+
+# ------------------------------------------------------------------------------------------------------ transitions
+
+
+def raise_alarm(
+    number: int,
+    chain: Chain,
+    police_room: str,
+    police_event: str,
+    raised_by: str,
+    supervisors: Sequence[str],
+    now: datetime,
+) -> Outcome:
+    """Register an alarm and page the first step that has someone in it."""
+    _require_aware(now)
+    alarm = Alarm(
+        id=alarm_id(number),
+        number=number,
+        area=chain.area,
+        area_name=chain.area_name,
+        unit=chain.unit,
+        unit_name=chain.unit_name,
+        unit_phone=chain.unit_phone,
+        police_room=police_room,
+        police_event=police_event,
+        raised_by=raised_by,
+        raised_at=now,
+        chain=chain,
+        tz=_zone_name(chain.at),
+        supervisors=tuple(dict.fromkeys(supervisors)),
+    )
+    step = _next_step(alarm, now)
+    alarm = step.alarm
+    effects: list[Effect] = list(step.pages)
+    base = _base_params(alarm)
+    if step.paged:
+        effects.append(_police(alarm, "alarm.raised", **base, time=local_time(alarm, now), names=_names(step.paged)))
+        effects.append(_unit(alarm, "alarm.unit.raised", **base, time=local_time(alarm, now), names=_names(step.paged)))
+        effects.append(SetDeadline(alarm.id, alarm.deadline))
+    else:
+        effects.append(_police(alarm, "alarm.raised_nobody", **base, time=local_time(alarm, now)))
+    effects.extend(_gap_notices(alarm, step.gaps))
+    if not step.paged:
+        effects.extend(_fallback(alarm))
+    return Outcome(alarm, tuple(effects), "raised", changed=True)
+
+
+def on_deadline(alarm: Alarm, now: datetime, due: datetime | None = None) -> Outcome:
+    """The step's wait is over: page the next step, or fall back.
+
+    A timer that is early, duplicated, or left over from an earlier step has no effect: the alarm's own deadline
+    decides. Pass `due` (the instant the timer was armed for) to also ignore a stale timer that fires late.
+    """
+    _require_aware(now)
+    if alarm.status != "open" or alarm.deadline is None or now < alarm.deadline:
+        return Outcome(alarm)
+    if due is not None and due != alarm.deadline:
+        return Outcome(alarm)
+    return _escalate(alarm, now, [], "escalated")
+
+
+def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name: str | None = None) -> Outcome:
+    """A paged responder or a supervisor takes the alarm; the first one wins.
+
+    `name` is used when the user is not in the chain (a supervisor accepting from outside it).
+    """
+    _require_aware(now)
+    # Who may act is checked before the state is revealed, so a stranger learns nothing about the alarm.
+    if user not in alarm.paged and not is_supervisor:
+        return _refuse(alarm, "alarm.not_paged")
+    if alarm.status == "closed":
+        return _refuse(alarm, "alarm.closed_already")
+    if alarm.status == "accepted":
+        if user == alarm.accepted_by:
+            return _refuse(alarm, "alarm.already_yours")
+        return _refuse_taken(alarm)
+
+    who = alarm.name_of(user, name)
+    was_deadline = alarm.deadline
+    new = replace(
+        alarm,
+        status="accepted",
+        accepted_by=user,
+        accepted_name=who,
+        accepted_at=now,
+        deadline=None,
+    )
+    base = _base_params(new)
+    time = local_time(new, now)
+    effects: list[Effect] = []
+    if was_deadline is not None:
+        effects.append(ClearDeadline(new.id))
+    effects.append(_police(new, "alarm.accepted", **base, name=who, time=time, phone=new.unit_phone))
+    effects.append(Answer(new.id, "alarm.accept_ok", {**base}))
+    # Supervisors who got the fallback were asked to act; they must hear that someone did.
+    told = list(alarm.paged) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])
+    for other in dict.fromkeys(told):
+        if other != user:
+            effects.append(_dm(new, other, "alarm.taken", **base, name=who, time=time))
+    effects.append(_unit(new, "alarm.unit.accepted", **base, name=who, time=time))
+    return Outcome(new, tuple(effects), "accepted", changed=True)
+
+
+def on_decline(alarm: Alarm, user: str, reason: str, now: datetime) -> Outcome:
+    """A paged responder says no. When everyone the current step paged has said no, move on at once."""
+    _require_aware(now)
+    if user not in alarm.paged:
+        return _refuse(alarm, "alarm.not_paged")
+    if alarm.status == "closed":
+        return _refuse(alarm, "alarm.closed_already")
+    if alarm.status == "accepted":
+        if user == alarm.accepted_by:
+            return _refuse(alarm, "alarm.decline_own")
+        return _refuse_taken(alarm)
+    if user in alarm.declined:
+        return _refuse(alarm, "alarm.declined_already")
+
+    reason = reason.strip()
+    new = replace(
+        alarm,
+        declined=alarm.declined | {user},
+        decline_reasons=alarm.decline_reasons + (((user, reason),) if reason else ()),
+    )
+    confirm: list[Effect] = [Answer(new.id, "alarm.decline_ok", {"id": new.id})]
+    if new.status == "open" and new.current and all(u in new.declined for u in new.current):
+        return _escalate(new, now, confirm, "declined")
+    return Outcome(new, tuple(confirm), "declined", changed=True)
+
+
+def on_close(
+    alarm: Alarm, user: str, note: str, now: datetime, is_supervisor: bool, name: str | None = None
+) -> Outcome:
+    """The acceptor or a supervisor closes the alarm; a supervisor may also close one nobody took."""
+    _require_aware(now)
+    allowed = is_supervisor or (alarm.accepted_by is not None and user == alarm.accepted_by)
+    if not allowed:
+        if alarm.status == "closed" and user in alarm.paged:
+            return _refuse(alarm, "alarm.closed_already")
+        return _refuse(alarm, "alarm.close_forbidden")
+    if alarm.status == "closed":
+        return _refuse(alarm, "alarm.closed_already")
+
+    who = alarm.name_of(user, name)
+    note = note.strip()
+    new = replace(
+        alarm,
+        status="closed",
+        closed_by=user,
+        closed_name=who,
+        closed_at=now,
+        close_note=note or None,
+        deadline=None,
+    )
+    base = _base_params(new)
+    time = local_time(new, now)
+    effects: list[Effect] = []
+    if alarm.deadline is not None:
+        effects.append(ClearDeadline(new.id))
+    effects.append(_police(new, "alarm.closed", **base, name=who, time=time))
+    effects.append(Answer(new.id, "alarm.close_ok", {"id": new.id}))
+    if alarm.accepted_by is not None:
+        told: list[str] = [alarm.accepted_by]
+    else:
+        # Nobody took it: everyone still asked to act must hear that they no longer need to.
+        told = list(alarm.pending) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])
+    for other in dict.fromkeys(told):
+        if other != user:
+            effects.append(_dm(new, other, "alarm.closed_for_you", **base, name=who, time=time))
+    effects.append(_unit(new, "alarm.unit.closed", **base, name=who, time=time))
+    return Outcome(new, tuple(effects), "closed", changed=True)
+
+
+# ------------------------------------------------------------------------------------------------------ escalation
+
+
+@dataclass(frozen=True)
+class _Step:
+    alarm: Alarm
+    pages: tuple[Page, ...]
+    paged: tuple[OnCall, ...]
+    gaps: tuple[str, ...]  # roles of steps skipped because the roster had nobody in them
+
+
+def _next_step(alarm: Alarm, now: datetime) -> _Step:
+    """Page the next step that has someone not yet paged or declined; mark the alarm exhausted if none is left."""
+    gaps: list[str] = []
+    reached = set(alarm.paged) | alarm.declined
+    for index in range(alarm.step + 1, len(alarm.chain.steps)):
+        step = alarm.chain.steps[index]
+        if not step.people:
+            gaps.append(step.role)
+            continue
+        targets = [p for p in _unique(step.people) if p.user not in reached]
+        if not targets:
+            continue
+        new = replace(
+            alarm,
+            step=index,
+            paged=alarm.paged + tuple(p.user for p in targets),
+            current=tuple(p.user for p in targets),
+            deadline=now + timedelta(seconds=step.wait_s),
+        )
+        pages = tuple(Page(new.id, p.user, p.name, index) for p in targets)
+        return _Step(new, pages, tuple(targets), tuple(gaps))
+    new = replace(alarm, status="exhausted", deadline=None, fallback_at=now)
+    return _Step(new, (), (), tuple(gaps))
+
+
+def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) -> Outcome:
+    step = _next_step(replace(alarm, escalations=alarm.escalations + 1), now)
+    new = step.alarm
+    out: list[Effect] = list(effects) + list(step.pages)
+    base = _base_params(new)
+    if step.paged:
+        out.append(_police(new, "alarm.escalated", **base, names=_names(step.paged)))
+        out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
+        out.append(SetDeadline(new.id, new.deadline))
+    out.extend(_gap_notices(new, step.gaps))
+    if not step.paged:
+        if alarm.deadline is not None:
+            out.append(ClearDeadline(new.id))
+        out.extend(_fallback(new))
+        if event == "escalated":
+            event = "exhausted"
+    return Outcome(new, tuple(out), event, changed=True)
+
+
+def _fallback(alarm: Alarm) -> list[Effect]:
+    key = "alarm.fallback" if alarm.paged else "alarm.fallback_nobody"
+    params = {**_base_params(alarm), "phone": alarm.unit_phone}
+    out: list[Effect] = [_police(alarm, key, **params)]
+    out.extend(_dm(alarm, sup, key, **params) for sup in alarm.supervisors)
+    out.append(_unit(alarm, "alarm.unit.fallback", **params))
+    return out
+
+
+def _gap_notices(alarm: Alarm, gaps: Sequence[str]) -> list[Effect]:
+    # A gap is a roster error the supervisors must fix, and they are the ones the alarm now leans on.
+    if not gaps:
+        return []
+    roles = list(dict.fromkeys(gaps))
+    return [_dm(alarm, sup, "alarm.gap", **_base_params(alarm), roles=roles) for sup in alarm.supervisors]
+
+
+# ------------------------------------------------------------------------------------------------------ choosing
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """More than one alarm fits; the user must name one."""
+
+    alarms: tuple[Alarm, ...]
+
+    @property
+    def ids(self) -> list[str]:
+        return [a.id for a in self.alarms]
+
+
+def pick_alarm(open_alarms: Iterable[Alarm], user: str, is_supervisor: bool) -> Alarm | Ambiguous | None:
+    """Which alarm a user means by `!ok` or `!nej` without an id.
+
+    A responder means the alarm they were paged for and have not declined, when there is exactly one. A supervisor
+    with no such page means the one alarm still waiting for someone, when there is exactly one among those passed
+    (the runtime passes the alarms of the supervisor's units).
+    """
+    waiting = sorted((a for a in open_alarms if a.awaiting), key=lambda a: a.number)
+    mine = [a for a in waiting if user in a.paged and user not in a.declined]
+    if not mine and is_supervisor:
+        mine = waiting
+    if not mine:
+        return None
+    if len(mine) == 1:
+        return mine[0]
+    return Ambiguous(tuple(mine))
+
+
+# ---------------------------------------------------------------------------------------------------- statistics
+
+
+def stats(alarms: Iterable[Alarm], start: datetime, end: datetime) -> dict[str, Any]:
+    """Figures for `!statistik` over alarms raised in [start, end).
+
+    Time to acceptance runs from the raise to the acceptance, in seconds, late acceptances after a fallback included.
+    The 90th percentile is the nearest-rank value, so it is always a time some alarm actually took.
+    """
+    chosen = [a for a in alarms if start <= a.raised_at < end]
+    waits = sorted((a.accepted_at - a.raised_at).total_seconds() for a in chosen if a.accepted_at is not None)
+    per_area: dict[str, dict[str, Any]] = {}
+    for a in sorted(chosen, key=lambda a: a.area):
+        entry = per_area.setdefault(a.area, {"name": a.area_name, "count": 0, "accepted": 0})
+        entry["count"] += 1
+        entry["accepted"] += a.accepted_at is not None
+    return {
+        "count": len(chosen),
+        "accepted": len(waits),
+        "closed": sum(a.status == "closed" for a in chosen),
+        "escalated": sum(a.escalations > 0 for a in chosen),
+        "escalations": sum(a.escalations for a in chosen),
+        "fallbacks": sum(a.fallback_at is not None for a in chosen),
+        "median_s": statistics.median(waits) if waits else None,
+        "p90_s": waits[math.ceil(0.9 * len(waits)) - 1] if waits else None,
+        "per_area": per_area,
+    }
+
+
+# -------------------------------------------------------------------------------------------------------- helpers
+
+
+def _refuse(alarm: Alarm, key: str, **params: Any) -> Outcome:
+    return Outcome(alarm, (Answer(alarm.id, key, {"id": alarm.id, **params}),), "refused", changed=False)
+
+
+def _refuse_taken(alarm: Alarm) -> Outcome:
+    return _refuse(alarm, "alarm.already_taken", name=alarm.accepted_name, time=local_time(alarm, alarm.accepted_at))
+
+
+def _police(alarm: Alarm, key: str, **params: Any) -> Notify:
+    return Notify(alarm.id, key, dict(params), to_room=alarm.police_room, reply_to=alarm.police_event)
+
+
+def _dm(alarm: Alarm, user: str, key: str, **params: Any) -> Notify:
+    return Notify(alarm.id, key, dict(params), to_user=user)
+
+
+def _unit(alarm: Alarm, key: str, **params: Any) -> AnnounceUnit:
+    return AnnounceUnit(alarm.id, alarm.unit, key, dict(params))
+
+
+def _base_params(alarm: Alarm) -> dict[str, Any]:
+    return {"id": alarm.id, "area": alarm.area_name, "unit": alarm.unit_name}
+
+
+def _names(people: Sequence[OnCall]) -> str:
+    return ", ".join(p.name for p in people)
+
+
+def _unique(people: Iterable[OnCall]) -> list[OnCall]:
+    seen: dict[str, OnCall] = {}
+    for p in people:
+        seen.setdefault(p.user, p)
+    return list(seen.values())
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TZ)
+
+
+def _zone_name(at: datetime) -> str:
+    # A fixed offset (as parsed from ISO text) would show wrong times after a DST change; only a named zone is kept.
+    return at.tzinfo.key if isinstance(at.tzinfo, ZoneInfo) else DEFAULT_TZ
+
+
+def local_time(alarm: Alarm, when: datetime) -> str:
+    """`when` as HH:MM on the unit's wall clock."""
+    return when.astimezone(_zone(alarm.tz)).strftime("%H:%M")
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
