@@ -1,0 +1,596 @@
+"""Cross-signing of the bot's own device.
+
+Since April 2026 Element clients only exchange room keys with devices their owner has cross-signed
+(element-meta #2709). matrix-nio has no cross-signing (matrix-nio #229), so without this module the bot never
+receives the keys for ``!larm`` and its answers are refused by Element: alarms vanish silently.
+
+What this module does, per the Matrix spec (client-server API, "Cross-signing"; appendix "Signing JSON"):
+
+* keeps one set of cross-signing keys (master, self-signing, user-signing) for the bot's account, encrypted at
+  rest in a file of its own, apart from the database and the nio store, so a lost or rebuilt nio store (a new
+  device) is signed again by the *same* identity and Element users see no identity change;
+* uploads the public halves when the homeserver does not have them (handling user-interactive auth);
+* signs the bot's current device with the self-signing key.
+
+Call :func:`ensure_cross_signing` after login and after nio has uploaded the device keys (``keys_upload``);
+the device keys must be on the server before they can be signed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+log = logging.getLogger(__name__)
+
+CLIENT_API = "/_matrix/client/v3"
+KEY_FILE_FORMAT = "jourbot-cross-signing-keys"
+KEY_FILE_VERSION = 1
+# scrypt cost: about 0.1 s and 32 MiB once per start; the secret may be a human-chosen pickle key, so a fast
+# KDF such as bare HKDF would make an offline guess against a stolen key file cheap.
+SCRYPT_N = 2**15
+SCRYPT_R = 8
+SCRYPT_P = 1
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+MAX_RATE_LIMIT_RETRIES = 3
+MAX_RATE_LIMIT_SLEEP = 5.0
+_MAX_SAFE_INT = 2**53 - 1
+
+
+class CrossSigningError(Exception):
+    """Cross-signing could not be set up; the message is safe to log (no secrets)."""
+
+
+class KeyFileError(CrossSigningError):
+    """The key file is unreadable, corrupt, for another account, or the secret is wrong."""
+
+
+class UserInteractiveAuthRequired(CrossSigningError):
+    """The homeserver wants user-interactive auth that this module cannot complete on its own."""
+
+
+# --------------------------------------------------------------------------- JSON signing (spec appendix)
+
+
+def b64encode(data: bytes) -> str:
+    """Unpadded standard base64, as the Matrix spec uses for keys and signatures."""
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def b64decode(text: str) -> bytes:
+    """Decode standard base64 with or without padding (the spec asks decoders to accept both)."""
+    if not isinstance(text, str):
+        raise ValueError("base64 value must be a string")
+    text = text.strip()
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def _canonical_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError("canonical JSON object keys must be strings")
+            out[key] = _canonical_value(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [_canonical_value(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        # JSON parsers hand us 1e10 and -0 as floats; the spec wants them as plain integers.
+        if not math.isfinite(value) or not value.is_integer():
+            raise ValueError("canonical JSON allows only integers, not floats")
+        value = int(value)
+    if isinstance(value, int):
+        if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+            raise ValueError("canonical JSON integers must be within [-(2**53)+1, (2**53)-1]")
+        return value
+    raise ValueError(f"canonical JSON cannot encode {type(value).__name__}")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Encode ``obj`` as Matrix canonical JSON: sorted keys, no whitespace, UTF-8, integers only."""
+    return json.dumps(
+        _canonical_value(obj),
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+        allow_nan=False,
+    ).encode("utf-8")
+
+
+def _signable(obj: dict) -> bytes:
+    return canonical_json({k: v for k, v in obj.items() if k not in ("signatures", "unsigned")})
+
+
+def sign_json(obj: dict, user_id: str, key_id: str, private_key: Ed25519PrivateKey) -> dict:
+    """Return a copy of ``obj`` with an ed25519 signature added under ``signatures[user_id][key_id]``.
+
+    Existing signatures (from other keys or entities) and ``unsigned`` are kept; neither is covered.
+    """
+    signature = b64encode(private_key.sign(_signable(obj)))
+    signed = json.loads(json.dumps(obj))  # deep copy: callers pass server responses they still use
+    signatures = signed.setdefault("signatures", {})
+    if not isinstance(signatures, dict):
+        raise ValueError("'signatures' must be an object")
+    signatures.setdefault(user_id, {})[key_id] = signature
+    return signed
+
+
+def verify_json(obj: dict, user_id: str, key_id: str, public_key_b64: str) -> bool:
+    """True if ``obj`` carries a valid ed25519 signature by ``public_key_b64`` under ``signatures[user_id][key_id]``."""
+    try:
+        signature_b64 = obj["signatures"][user_id][key_id]
+        signature = b64decode(signature_b64)
+        public_key = Ed25519PublicKey.from_public_bytes(b64decode(public_key_b64))
+        public_key.verify(signature, _signable(obj))
+    except (KeyError, TypeError, ValueError, InvalidSignature):
+        return False
+    return True
+
+
+def format_fingerprint(pubkey_b64: str) -> str:
+    """Group a base64 public key in blocks of four, as Element shows key fingerprints to humans."""
+    return " ".join(pubkey_b64[i : i + 4] for i in range(0, len(pubkey_b64), 4))
+
+
+# --------------------------------------------------------------------------- cross-signing keys
+
+
+def _public_b64(key: Ed25519PrivateKey) -> str:
+    return b64encode(key.public_key().public_bytes_raw())
+
+
+@dataclass(frozen=True)
+class CrossSigningKeys:
+    """The account's three cross-signing private keys."""
+
+    master: Ed25519PrivateKey
+    self_signing: Ed25519PrivateKey
+    user_signing: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls) -> CrossSigningKeys:
+        return cls(Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate())
+
+    @property
+    def master_public(self) -> str:
+        return _public_b64(self.master)
+
+    @property
+    def self_signing_public(self) -> str:
+        return _public_b64(self.self_signing)
+
+    @property
+    def user_signing_public(self) -> str:
+        return _public_b64(self.user_signing)
+
+    def key_objects(self, user_id: str) -> dict[str, dict]:
+        """The body of ``/keys/device_signing/upload`` (without auth): master key, SSK and USK signed by master."""
+
+        def key_object(usage: str, public: str) -> dict:
+            return {"user_id": user_id, "usage": [usage], "keys": {f"ed25519:{public}": public}}
+
+        master_key_id = f"ed25519:{self.master_public}"
+        return {
+            "master_key": key_object("master", self.master_public),
+            "self_signing_key": sign_json(
+                key_object("self_signing", self.self_signing_public), user_id, master_key_id, self.master
+            ),
+            "user_signing_key": sign_json(
+                key_object("user_signing", self.user_signing_public), user_id, master_key_id, self.master
+            ),
+        }
+
+    def sign_device(self, device_keys: dict, user_id: str) -> dict:
+        """Device keys as ``/keys/signatures/upload`` wants them: bare keys plus only our SSK signature."""
+        bare = {k: v for k, v in device_keys.items() if k not in ("signatures", "unsigned")}
+        return sign_json(bare, user_id, f"ed25519:{self.self_signing_public}", self.self_signing)
+
+    def _seeds(self) -> dict[str, str]:
+        return {
+            name: b64encode(key.private_bytes_raw())
+            for name, key in (
+                ("master", self.master),
+                ("self_signing", self.self_signing),
+                ("user_signing", self.user_signing),
+            )
+        }
+
+    @classmethod
+    def _from_seeds(cls, seeds: dict[str, str]) -> CrossSigningKeys:
+        return cls(
+            *(
+                Ed25519PrivateKey.from_private_bytes(b64decode(seeds[name]))
+                for name in ("master", "self_signing", "user_signing")
+            )
+        )
+
+
+# --------------------------------------------------------------------------- key file
+
+
+def _derive_key(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    if not secret:
+        raise KeyFileError("an empty secret cannot protect the cross-signing keys")
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
+
+
+def _header_aad(header: dict) -> bytes:
+    # The header (format, account, KDF parameters) is authenticated so a file cannot be moved to another
+    # account or downgraded to weaker KDF parameters unnoticed.
+    return canonical_json(header)
+
+
+def save_keys(keys: CrossSigningKeys, key_file: Path, secret: str, user_id: str) -> None:
+    """Encrypt ``keys`` with a key derived from ``secret`` and write them atomically to ``key_file`` (mode 0600)."""
+    key_file = Path(key_file)
+    salt = os.urandom(16)
+    header = {
+        "format": KEY_FILE_FORMAT,
+        "version": KEY_FILE_VERSION,
+        "user_id": user_id,
+        "kdf": {"name": "scrypt", "salt": b64encode(salt), "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P},
+        "cipher": "AES-256-GCM",
+    }
+    nonce = os.urandom(12)
+    plaintext = canonical_json(keys._seeds())
+    ciphertext = AESGCM(_derive_key(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)).encrypt(
+        nonce, plaintext, _header_aad(header)
+    )
+    document = {"header": header, "nonce": b64encode(nonce), "ciphertext": b64encode(ciphertext)}
+    _atomic_write_private(key_file, json.dumps(document, indent=2).encode("utf-8") + b"\n")
+
+
+def _atomic_write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)  # mkstemp already uses 0600; be explicit, it is the whole point
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable: losing these keys means an identity reset
+    finally:
+        os.close(dir_fd)
+
+
+def load_keys(key_file: Path, secret: str, user_id: str) -> CrossSigningKeys:
+    """Decrypt the key file. Raises :class:`KeyFileError` on a wrong secret, another account or corruption."""
+    key_file = Path(key_file)
+    mode = key_file.stat().st_mode & 0o777
+    if mode & 0o077:
+        log.warning("cross-signing key file %s had mode %o; tightening to 0600", key_file, mode)
+        os.chmod(key_file, 0o600)
+    try:
+        document = json.loads(key_file.read_text(encoding="utf-8"))
+        header = document["header"]
+        kdf = header["kdf"]
+        if header.get("format") != KEY_FILE_FORMAT or header.get("version") != KEY_FILE_VERSION:
+            raise KeyFileError(f"{key_file} is not a jourbot cross-signing key file of a known version")
+        if kdf.get("name") != "scrypt" or header.get("cipher") != "AES-256-GCM":
+            raise KeyFileError(f"{key_file} uses an unsupported KDF or cipher")
+        nonce = b64decode(document["nonce"])
+        ciphertext = b64decode(document["ciphertext"])
+        salt = b64decode(kdf["salt"])
+        n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+    except KeyFileError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KeyFileError(f"{key_file} is corrupt or unreadable ({type(exc).__name__})") from None
+    if header.get("user_id") != user_id:
+        raise KeyFileError(f"{key_file} holds cross-signing keys of {header.get('user_id')!r}, not {user_id!r}")
+    try:
+        plaintext = AESGCM(_derive_key(secret, salt, n, r, p)).decrypt(nonce, ciphertext, _header_aad(header))
+    except InvalidTag:
+        raise KeyFileError(f"cannot decrypt {key_file}: wrong secret, or the file was altered") from None
+    try:
+        return CrossSigningKeys._from_seeds(json.loads(plaintext))
+    except (ValueError, KeyError, TypeError):
+        raise KeyFileError(f"{key_file} decrypted but holds no valid keys") from None
+
+
+def load_or_create_keys(key_file: Path, secret: str, user_id: str) -> tuple[CrossSigningKeys, bool]:
+    """Keys from ``key_file``, or new ones written there first. Returns ``(keys, created)``."""
+    key_file = Path(key_file)
+    if key_file.exists():
+        return load_keys(key_file, secret, user_id), False
+    keys = CrossSigningKeys.generate()
+    # Persist before anything is uploaded: keys on the server that we no longer hold would force a reset.
+    save_keys(keys, key_file, secret, user_id)
+    log.info("generated cross-signing keys for %s (master %s)", user_id, format_fingerprint(keys.master_public))
+    return keys, True
+
+
+# --------------------------------------------------------------------------- homeserver API
+
+
+class _Api:
+    def __init__(self, session: aiohttp.ClientSession, homeserver: str, access_token: str) -> None:
+        self._session = session
+        self._base = homeserver.rstrip("/") + CLIENT_API
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+
+    async def post(self, path: str, body: dict, *, accept_401: bool = False) -> tuple[int, dict]:
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            try:
+                async with self._session.post(
+                    self._base + path, json=body, headers=self._headers, timeout=HTTP_TIMEOUT
+                ) as resp:
+                    status = resp.status
+                    try:
+                        data = await resp.json(content_type=None)
+                    except (ValueError, aiohttp.ContentTypeError):
+                        data = {}
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise CrossSigningError(f"POST {path} failed: {type(exc).__name__}") from None
+            if not isinstance(data, dict):
+                data = {}
+            if status == 429 and attempt < MAX_RATE_LIMIT_RETRIES:
+                wait_ms = data.get("retry_after_ms")
+                wait = wait_ms / 1000 if isinstance(wait_ms, int | float) else 1.0
+                await asyncio.sleep(min(max(wait, 0.1), MAX_RATE_LIMIT_SLEEP))
+                continue
+            if status == 200 or (status == 401 and accept_401):
+                return status, data
+            raise CrossSigningError(
+                f"POST {path} returned HTTP {status} {data.get('errcode', '')} {data.get('error', '')}".rstrip()
+            )
+        raise AssertionError("unreachable")
+
+    async def keys_query(self, user_id: str) -> dict:
+        _, data = await self.post("/keys/query", {"device_keys": {user_id: []}, "timeout": 10000})
+        return data
+
+
+def _single_ed25519(key_object: Any) -> str | None:
+    """The public key of a cross-signing key object, or None if it is not exactly one ed25519 key."""
+    if not isinstance(key_object, dict) or not isinstance(key_object.get("keys"), dict):
+        return None
+    keys = [(k, v) for k, v in key_object["keys"].items() if isinstance(k, str) and k.startswith("ed25519:")]
+    if len(keys) != 1 or not isinstance(keys[0][1], str):
+        return None
+    return keys[0][1]
+
+
+def _server_keys(query: dict, user_id: str) -> dict[str, str | None]:
+    return {
+        name: _single_ed25519((query.get(field) or {}).get(user_id))
+        for name, field in (
+            ("master", "master_keys"),
+            ("self_signing", "self_signing_keys"),
+            ("user_signing", "user_signing_keys"),
+        )
+    }
+
+
+def _ours(keys: CrossSigningKeys) -> dict[str, str]:
+    return {
+        "master": keys.master_public,
+        "self_signing": keys.self_signing_public,
+        "user_signing": keys.user_signing_public,
+    }
+
+
+async def _upload_cross_signing_keys(api: _Api, keys: CrossSigningKeys, user_id: str, password: str | None) -> None:
+    body = keys.key_objects(user_id)
+    status, data = await api.post("/keys/device_signing/upload", body, accept_401=True)
+    if status == 200:
+        return
+    if "flows" not in data:  # a plain 401 (expired or wrong token), not an auth challenge
+        raise CrossSigningError(f"POST /keys/device_signing/upload returned HTTP 401 {data.get('errcode', '')}")
+    flows = data.get("flows") or []
+    session = data.get("session")
+    stages = [flow.get("stages") or [] for flow in flows if isinstance(flow, dict)]
+    if any("org.matrix.cross_signing_reset" in s for s in stages):
+        # Homeservers delegating auth (MAS / OIDC) want the reset approved in the account web UI.
+        raise UserInteractiveAuthRequired(
+            "the homeserver requires approving a cross-signing reset in its account management page "
+            f"for {user_id}; approve it and start the bot again"
+        )
+    if password is None or not session or not any(s == ["m.login.password"] for s in stages):
+        raise UserInteractiveAuthRequired(
+            f"the homeserver requires user-interactive auth to replace the cross-signing keys of {user_id}; "
+            "configure the bot's password (offered flows: " + ", ".join("+".join(s) for s in stages) + ")"
+        )
+    body["auth"] = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": user_id},
+        "password": password,
+        "session": session,
+    }
+    status, data = await api.post("/keys/device_signing/upload", body, accept_401=True)
+    if status != 200:
+        raise UserInteractiveAuthRequired(
+            f"password auth for the cross-signing upload of {user_id} was refused ({data.get('errcode', '')})"
+        )
+
+
+def _check_device_keys(device_keys: Any, user_id: str, device_id: str, expected_ed25519: str | None) -> str:
+    """The device's ed25519 key after checking the object really is that device's self-signed keys."""
+    if not isinstance(device_keys, dict):
+        raise CrossSigningError(f"device keys of {device_id} are malformed")
+    if device_keys.get("user_id") != user_id or device_keys.get("device_id") != device_id:
+        raise CrossSigningError(f"device keys returned for {device_id} name another user or device")
+    ed25519 = (device_keys.get("keys") or {}).get(f"ed25519:{device_id}")
+    if not isinstance(ed25519, str) or not verify_json(device_keys, user_id, f"ed25519:{device_id}", ed25519):
+        raise CrossSigningError(f"device keys of {device_id} are not validly self-signed; refusing to sign them")
+    if expected_ed25519 is not None and ed25519 != expected_ed25519:
+        # The server answered with keys that are not our olm account's: signing them would vouch for a
+        # device someone else controls.
+        raise CrossSigningError(f"device keys of {device_id} on the server do not match the local olm account")
+    return ed25519
+
+
+@dataclass
+class CrossSigningStatus:
+    user_id: str
+    device_id: str
+    master_key: str
+    master_fingerprint: str
+    self_signing_key: str
+    generated_keys: bool
+    uploaded_keys: bool
+    signed_device_now: bool
+    device_signed: bool
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def ensure_cross_signing(
+    homeserver: str,
+    access_token: str,
+    user_id: str,
+    device_id: str,
+    password: str | None,
+    key_file: Path,
+    secret: str,
+    session: aiohttp.ClientSession | None = None,
+    *,
+    device_ed25519: str | None = None,
+) -> CrossSigningStatus:
+    """Make sure the account has our cross-signing keys on the server and ``device_id`` is signed by our SSK.
+
+    Idempotent: a second call with the same keys and device does nothing but one ``/keys/query``.
+    ``device_ed25519`` is the local olm account's ed25519 key (nio: ``client.olm.account.identity_keys["ed25519"]``);
+    when given, keys on the server that differ from it are refused instead of signed.
+    Raises :class:`CrossSigningError` (or a subclass) when it cannot succeed.
+    """
+    keys, generated = load_or_create_keys(Path(key_file), secret, user_id)
+    own_session = session is None
+    if own_session:
+        session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+    try:
+        api = _Api(session, homeserver, access_token)
+        query = await api.keys_query(user_id)
+        uploaded = False
+        if _server_keys(query, user_id) != _ours(keys):
+            server_master = _server_keys(query, user_id)["master"]
+            if server_master and server_master != keys.master_public:
+                log.warning(
+                    "replacing cross-signing identity of %s on the server (server master %s, ours %s)",
+                    user_id,
+                    format_fingerprint(server_master),
+                    format_fingerprint(keys.master_public),
+                )
+            await _upload_cross_signing_keys(api, keys, user_id, password)
+            uploaded = True
+            log.info("uploaded cross-signing keys for %s", user_id)
+            query = await api.keys_query(user_id)
+            if _server_keys(query, user_id) != _ours(keys):
+                raise CrossSigningError("the homeserver did not keep the uploaded cross-signing keys")
+
+        device_keys = ((query.get("device_keys") or {}).get(user_id) or {}).get(device_id)
+        status = CrossSigningStatus(
+            user_id=user_id,
+            device_id=device_id,
+            master_key=keys.master_public,
+            master_fingerprint=format_fingerprint(keys.master_public),
+            self_signing_key=keys.self_signing_public,
+            generated_keys=generated,
+            uploaded_keys=uploaded,
+            signed_device_now=False,
+            device_signed=False,
+        )
+        if device_keys is None:
+            status.detail = "device keys are not on the server yet; upload them (nio keys_upload) and call again"
+            log.warning("cannot cross-sign %s of %s yet: %s", device_id, user_id, status.detail)
+            return status
+        _check_device_keys(device_keys, user_id, device_id, device_ed25519)
+
+        ssk_key_id = f"ed25519:{keys.self_signing_public}"
+        if not verify_json(device_keys, user_id, ssk_key_id, keys.self_signing_public):
+            signed = keys.sign_device(device_keys, user_id)
+            _, result = await api.post("/keys/signatures/upload", {user_id: {device_id: signed}})
+            failures = result.get("failures") or {}
+            if failures:
+                raise CrossSigningError(f"the homeserver refused the device signature: {json.dumps(failures)[:300]}")
+            status.signed_device_now = True
+            log.info("cross-signed device %s of %s", device_id, user_id)
+            query = await api.keys_query(user_id)
+
+        from bot.device_trust import cross_signed_devices  # late: device_trust imports this module
+
+        status.device_signed = device_id in cross_signed_devices(query, user_id)
+        if not status.device_signed:
+            raise CrossSigningError(f"device {device_id} still does not verify as cross-signed on the server")
+        return status
+    finally:
+        if own_session:
+            await session.close()
+
+
+async def cross_signing_status(
+    homeserver: str,
+    access_token: str,
+    user_id: str,
+    device_id: str,
+    key_file: Path,
+    secret: str,
+    session: aiohttp.ClientSession | None = None,
+) -> dict[str, Any]:
+    """Read-only report for ``jourbot crosssign status``: local keys, the server's keys, and device trust.
+
+    Never writes the key file and never uploads anything.
+    """
+    from bot.device_trust import cross_signed_devices  # late: device_trust imports this module
+
+    key_file = Path(key_file)
+    local: dict[str, str] | None = None
+    if key_file.exists():
+        local = _ours(load_keys(key_file, secret, user_id))
+    own_session = session is None
+    if own_session:
+        session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+    try:
+        query = await _Api(session, homeserver, access_token).keys_query(user_id)
+    finally:
+        if own_session:
+            await session.close()
+    server = _server_keys(query, user_id)
+    signed = cross_signed_devices(query, user_id)
+    all_devices = sorted(((query.get("device_keys") or {}).get(user_id) or {}).keys())
+    keys_match = local is not None and local == server
+    return {
+        "user_id": user_id,
+        "device_id": device_id,
+        "key_file": str(key_file),
+        "local_keys": local is not None,
+        "local_master_key": local["master"] if local else None,
+        "local_master_fingerprint": format_fingerprint(local["master"]) if local else None,
+        "server_master_key": server["master"],
+        "server_master_fingerprint": format_fingerprint(server["master"]) if server["master"] else None,
+        "keys_match": keys_match,
+        "device_keys_on_server": device_id in all_devices,
+        "device_signed": device_id in signed,
+        "devices": all_devices,
+        "cross_signed_devices": sorted(signed),
+        "ok": keys_match and device_id in signed,
+    }
