@@ -17,11 +17,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import rosters
+from bot.alarm_service import AlarmService
 from bot.config import Config
+from bot.crosssign import CrossSigningError, KeyFileError, UserInteractiveAuthRequired
 from bot.matrix import Incoming, Matrix, SendFailed, backoff
 from bot.outbox import content_for
 from bot.secretbox import SecretBox
 from bot.store import Store, StoredEvent
+from bot.timers import Timers
 from handlers import build_registry
 from handlers.i18n import catalog, t
 from handlers.registry import Command, Context, Effect, Registry, Reply, Role, SendRoom, SendUser, parse
@@ -72,19 +76,28 @@ class App:
         )
         self.matrix.allowed_inviters = list(config.bot.allowed_inviters)
         self.registry: Registry = build_registry()
-        self.services: Any = None
-        self.roster: Any = None
+        self.roster: Any = rosters.load_dir(config.rosters_dir)
+        self.timers = Timers(self.fire_deadline)
+        self.alarms = AlarmService(self)
+        self.services = self
         self._process_lock = asyncio.Lock()
         self._outbox_wake = asyncio.Event()
         self.stop = asyncio.Event()
         self.restored = False
+        self.cross_signing: Any = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def run(self) -> None:
         self.restored = await self.matrix.login(self.config.password())
+        if self.config.matrix.cross_signing:
+            await self._cross_sign()
         since = self.store.get_meta("sync_token")
         if since is None and self.store.get_meta("first_start_ms") is None:
             self.store.set_meta("first_start_ms", str(int(self.clock() * 1000)))
+        self.timers.start()
+        rearmed = self.alarms.rearm_all()
+        if rearmed:
+            log.info("re-armed %d escalation deadlines", rearmed)
         tasks = [
             asyncio.create_task(self.matrix.sync_forever(since, self.on_batch, self.stop), name="sync"),
             asyncio.create_task(self._outbox_loop(), name="outbox"),
@@ -93,11 +106,33 @@ class App:
         try:
             await self.stop.wait()
         finally:
+            self.timers.shutdown()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.matrix.close()
             self.store.close()
+
+    async def _cross_sign(self) -> None:
+        """Retry while the homeserver is unreachable; a refusal (a wrong password, say) stops the bot."""
+        attempt = 0
+        while not self.stop.is_set():
+            try:
+                self.cross_signing = await self.matrix.cross_sign(
+                    self.config.password(), self.config.state_dir / "cross-signing.keys", self.config.pickle_key()
+                )
+                return
+            except (UserInteractiveAuthRequired, KeyFileError):
+                raise
+            except (CrossSigningError, OSError, TimeoutError) as err:
+                attempt += 1
+                delay = backoff(attempt)
+                log.warning("cross-signing not possible yet (%s); retry in %.0f s", err, delay)
+                self.matrix.health.homeserver = "unreachable"
+                try:
+                    await asyncio.wait_for(self.stop.wait(), delay)
+                except TimeoutError:
+                    pass
 
     def health(self) -> dict[str, Any]:
         return {**self.matrix.health.as_dict(), "outbox": self.store.outbox_counts()}
@@ -197,7 +232,8 @@ class App:
             target = event.payload.get("reply_to")
         if not target:
             return None
-        return Command("ok", (), "", event.sender, event.room_id, event.event_id, sent_at, reply_to=target)
+        return Command("ok", (), "", event.sender, event.room_id, event.event_id, sent_at, reply_to=target,
+                       implicit=True)
 
     def roles_of(self, user: str) -> frozenset[Role]:
         roles: set[Role] = set()
@@ -297,13 +333,19 @@ class App:
                 log.warning("outbox %s to %s failed (attempt %d), retry in %.0f s: %s",
                             row.txn_id, key, row.attempts + 1, delay, err)
                 continue
-            self.store.outbox_sent(row.id, event_id)
-            await self.after_send(row.purpose, row.txn_id, event_id)
+            with self.store.transaction():
+                self.store.outbox_sent(row.id, event_id)
+                self.alarms.on_sent(row.purpose, row.target, event_id)
 
-    async def after_send(self, purpose: str, txn_id: str, event_id: str) -> None:
-        """Hook for services that need the event id of what they sent (a page, to accept by reaction)."""
-        if self.services is not None and hasattr(self.services, "on_sent"):
-            self.services.on_sent(purpose, txn_id, event_id)
+    # --- timers --------------------------------------------------------------------------------------------------
+    async def fire_deadline(self, alarm_id: str) -> None:
+        """An escalation deadline is due: the same path as a command, serialised with them."""
+        async with self._process_lock:
+            now = datetime.fromtimestamp(self.clock(), UTC)
+            with self.store.transaction():
+                effects = self.alarms.fire_deadline(alarm_id, now)
+                self._enqueue(None, effects)
+        self._outbox_wake.set()
 
     async def _direct_room(self, user_id: str) -> str:
         room_id = self.store.direct_room(user_id)

@@ -86,8 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None and args.command == "roster":
+        from bot.roster_cli import run_roster
+
+        func = run_roster
     try:
-        return int(args.func(args))
+        return int(func(args))
     except config_module.ConfigError as err:
         print(f"configuration error:\n{err}", file=sys.stderr)
         return 2

@@ -41,6 +41,8 @@ from nio import (
 )
 from nio.crypto import TrustState
 
+from bot.crosssign import CrossSigningStatus, ensure_cross_signing
+
 log = logging.getLogger(__name__)
 
 
@@ -178,6 +180,29 @@ class Matrix:
         self._private_store_files()
         log.info("logged in as new device %s", resp.device_id)
         return False
+
+    async def cross_sign(self, password: str, key_file: Path, secret: str) -> CrossSigningStatus:
+        """Cross-sign this device with the account's keys (made once, kept encrypted in `key_file`).
+
+        Element (since April 2026) exchanges messages only with devices their owner has cross-signed; nio cannot
+        do it itself. The device keys must be on the server before they can be signed.
+        """
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        assert self.client.olm is not None
+        status = await ensure_cross_signing(
+            self.homeserver,
+            self.access_token,
+            self.user_id,
+            self.device_id,
+            password or None,
+            key_file,
+            secret,
+            device_ed25519=self.client.olm.account.identity_keys["ed25519"],
+        )
+        log.info("cross-signing: device %s signed=%s, master key %s", self.device_id, status.device_signed,
+                 status.master_fingerprint)
+        return status
 
     def _private_store_files(self) -> None:
         for path in self.crypto_dir.iterdir():

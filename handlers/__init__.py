@@ -6,8 +6,10 @@ from handlers.registry import Registry
 
 
 def build_registry() -> Registry:
+    from handlers import alarm
     from handlers import help as help_commands
 
     registry = Registry()
     help_commands.register(registry)
+    alarm.register(registry)
     return registry

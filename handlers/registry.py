@@ -36,6 +36,7 @@ class Command:
     event_id: str
     sent_at: datetime
     reply_to: str | None = None  # event id this message replies to, if any
+    implicit: bool = False  # a ✅ reaction or an "ok" reply standing for !ok, not a typed command
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,9 @@ class Received:
 class Person:
     def __init__(self, url: str, user_id: str, password: str, store: Path) -> None:
         store.mkdir(parents=True, exist_ok=True)
-        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False, pickle_key="test-only")
+        config = AsyncClientConfig(
+            encryption_enabled=True, store_sync_tokens=False, pickle_key="test-only", max_timeouts=2, request_timeout=10
+        )
         self.user_id = user_id
         self.password = password
         self.client = AsyncClient(url, user_id, store_path=str(store), config=config)
@@ -60,7 +62,24 @@ class Person:
 
         self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
         await self.client.sync(timeout=0, full_state=True)
-        self._task = asyncio.create_task(self.client.sync_forever(timeout=500, full_state=True))
+        self._task = asyncio.create_task(self._sync_loop())
+
+    async def _sync_loop(self) -> None:
+        # Our own loop rather than nio's sync_forever: it must survive the homeserver being stopped in a test.
+        while True:
+            try:
+                await self.client.sync(timeout=500)
+                if self.client.should_upload_keys:
+                    await self.client.keys_upload()
+                if self.client.should_query_keys:
+                    await self.client.keys_query()
+                if self.client.should_claim_keys:
+                    await self.client.keys_claim(self.client.get_users_for_key_claiming())
+                await self.client.send_to_device_messages()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(0.5)
 
     async def stop(self) -> None:
         if self._task:
@@ -111,6 +130,7 @@ class Person:
         content: dict[str, Any] = {"msgtype": msgtype, "body": body}
         if reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        await self.wait_until(lambda: room_id in self.client.rooms, 10)  # joined on invite, known after a sync
         await self._fresh_keys()
         resp = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
         assert isinstance(resp, RoomSendResponse), resp
@@ -150,6 +170,14 @@ class Person:
                 await asyncio.wait_for(self._new.wait(), 0.2)
             except TimeoutError:
                 pass
+
+    def pages(self, sender: str) -> list[Received]:
+        """Messages from `sender` that page this person: m.text that mentions them (an m.notice does not ping)."""
+        return [
+            m for m in self.received
+            if m.sender == sender and m.msgtype == "m.text"
+            and self.user_id in m.content.get("m.mentions", {}).get("user_ids", [])
+        ]
 
     def from_sender(self, sender: str, room_id: str | None = None) -> list[Received]:
         return [m for m in self.received if m.sender == sender and (room_id is None or m.room_id == room_id)]

@@ -1,0 +1,250 @@
+"""The alarm lifecycle end to end: police, responders and supervisor are real E2EE clients; Synapse is real.
+
+The test roster (tests/integration/rosters) has Anna A primary, Bertil B secondary and Chef C supervisor round the
+clock for Farsta, so the chain does not depend on the hour the tests run. Every test asserts who was paged and that
+nobody else was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.harness.botrunner import BotRunner, write_config
+from tests.harness.people import Person
+
+BOT = "@jourbot:localhost"
+ROSTERS = Path(__file__).parent / "rosters"
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Scene:
+    police: Person
+    anna: Person
+    bertil: Person
+    chef: Person
+    room: str
+    bot: BotRunner
+    config: Path
+
+    @property
+    def responders(self) -> list[Person]:
+        return [self.anna, self.bertil, self.chef]
+
+    def paged(self) -> dict[str, int]:
+        return {p.user_id.split(":")[0][1:]: len(p.pages(BOT)) for p in self.responders}
+
+
+async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: str = "") -> Scene:
+    police = await people("polis1")
+    anna, bertil, chef = await people("anna.a"), await people("bertil.b"), await people("chef.c")
+    room = await police.create_room([BOT])
+    config = write_config(
+        tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
+        extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n", bot_section=extra_bot,
+    )
+    bot = BotRunner(config)
+    await bot.start()
+    await police.wait_joined(room, BOT)
+    return Scene(police, anna, bertil, chef, room, bot, config)
+
+
+def bot_says(scene_: Scene, text: str, reply_to: str | None = None):
+    return lambda m: m.sender == BOT and text in m.body and (reply_to is None or m.reply_to == reply_to)
+
+
+async def test_happy_path_page_accept_and_police_told(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path)
+    try:
+        larm = await s.police.send(s.room, "!larm Farsta två barn i lägenheten")
+        raised = await s.police.wait_for(bot_says(s, "registrerat", reply_to=larm))
+        assert raised.encrypted and "L1" in raised.body and "Anna A" in raised.body and "Testjouren" in raised.body
+        assert "två barn" not in raised.body, "the free text goes only to the paged responders"
+
+        page = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        assert page.encrypted
+        assert "två barn i lägenheten" in page.body
+        assert "!ok L1" in page.body
+        assert s.anna.user_id in page.content["m.mentions"]["user_ids"]
+
+        await s.anna.send(page.room_id, "!ok")
+        accepted = await s.police.wait_for(bot_says(s, "accepterat av Anna A", reply_to=larm))
+        assert "08-000 111 22" in accepted.body
+        await s.anna.wait_for(lambda m: m.sender == BOT and "Du har L1" in m.body)
+        await asyncio.sleep(1)
+        assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+
+        await s.anna.send(page.room_id, "!klar L1 barnen hos mormor")
+        closed = await s.police.wait_for(bot_says(s, "L1 avslutat av Anna A", reply_to=larm))
+        assert "mormor" not in closed.body
+    finally:
+        await s.bot.stop()
+
+
+async def test_accept_by_reaction_and_by_reply(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path)
+    try:
+        first = await s.police.send(s.room, "!larm farsta strand")
+        page = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.anna.react(page.room_id, page.event_id, "✅")
+        await s.police.wait_for(bot_says(s, "L1 accepterat av Anna A", reply_to=first))
+
+        second = await s.police.send(s.room, "!larm Farsta")
+        page2 = await s.anna.wait_for(lambda m: m.sender == BOT and "L2" in m.body and m.msgtype == "m.text")
+        await s.anna.send(page2.room_id, "ja", reply_to=page2.event_id)
+        await s.police.wait_for(bot_says(s, "L2 accepterat av Anna A", reply_to=second))
+        await asyncio.sleep(1)
+        assert s.paged() == {"anna.a": 2, "bertil.b": 0, "chef.c": 0}
+    finally:
+        await s.bot.stop()
+
+
+async def test_escalation_to_secondary_supervisor_then_fallback(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path, wait_s=2)
+    try:
+        larm = await s.police.send(s.room, "!larm Farsta")
+        await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=15)
+        await s.police.wait_for(bot_says(s, "Söker nu även: Bertil B", reply_to=larm), timeout=15)
+        await s.chef.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=15)
+        fallback = await s.police.wait_for(bot_says(s, "Ingen har accepterat L1", reply_to=larm), timeout=15)
+        assert "08-000 111 22" in fallback.body
+        await s.chef.wait_for(lambda m: m.sender == BOT and "Ingen har accepterat L1" in m.body, timeout=15)
+        await asyncio.sleep(1)
+        assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
+    finally:
+        await s.bot.stop()
+
+
+async def test_decline_escalates_at_once(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path, wait_s=300)
+    try:
+        await s.police.send(s.room, "!larm Farsta")
+        page = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        started = time.monotonic()
+        await s.anna.send(page.room_id, "!nej L1 sjuk")
+        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=20)
+        assert time.monotonic() - started < 20  # far from the 300 s wait
+        await asyncio.sleep(1)
+        assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
+    finally:
+        await s.bot.stop()
+
+
+async def test_two_simultaneous_acceptances_have_one_winner(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path, wait_s=1)
+    try:
+        larm = await s.police.send(s.room, "!larm Farsta")
+        page_a = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        page_b = await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await asyncio.gather(s.anna.send(page_a.room_id, "!ok L1"), s.bertil.send(page_b.room_id, "!ok L1"))
+        winner = await s.police.wait_for(bot_says(s, "L1 accepterat av", reply_to=larm))
+        loser = s.bertil if "Anna A" in winner.body else s.anna
+        winner_name = "Anna A" if "Anna A" in winner.body else "Bertil B"
+        await loser.wait_for(lambda m: m.sender == BOT and winner_name in m.body and "L1" in m.body)
+        await asyncio.sleep(1.5)
+        accepted = [m for m in s.police.from_sender(BOT, s.room) if "accepterat av" in m.body]
+        assert len(accepted) == 1
+    finally:
+        await s.bot.stop()
+
+
+async def test_deadline_survives_restart_and_fires_once(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path, wait_s=3)
+    try:
+        await s.police.send(s.room, "!larm Farsta")
+        await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.bot.stop()
+        await asyncio.sleep(4)  # the deadline passes while the bot is down
+        await s.bot.start()
+        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=20)
+        await s.bot.restart()  # and once more: the escalation must not be repeated
+        await s.chef.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=20)
+        await asyncio.sleep(1)
+        assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
+    finally:
+        await s.bot.stop()
+
+
+async def test_alarm_survives_homeserver_outage(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path)
+    try:
+        await s.bot.stop()
+        larm = await s.police.send(s.room, "!larm Farsta pojke 7 år")
+        synapse.stop()
+        start = asyncio.create_task(s.bot.start())  # the bot starts while the homeserver is away
+        await asyncio.sleep(3)
+        synapse.start()
+        await start
+        page = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", 40)
+        assert "pojke 7 år" in page.body
+        await s.police.wait_for(bot_says(s, "registrerat", reply_to=larm), timeout=40)
+        assert s.bot.app.health()["homeserver"] == "ok"
+    finally:
+        if not synapse.running:
+            synapse.start()
+        await s.bot.stop()
+
+
+async def test_unauthorized_alarms_are_refused_and_nothing_stored(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path)
+    try:
+        # A user who is not police, in the police room.
+        stranger = await people("okand")
+        await s.police.client.room_invite(s.room, stranger.user_id)
+        await s.police.wait_joined(s.room, stranger.user_id)
+        asked = await stranger.send(s.room, "!larm Farsta")
+        refusal = await stranger.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
+        assert "inte tillgängligt" in refusal.body
+
+        # Police in a room that is not a police room.
+        other = await s.police.create_room([BOT])
+        await s.police.wait_joined(other, BOT)
+        asked = await s.police.send(other, "!larm Farsta")
+        refusal = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
+        assert "polisrum" in refusal.body
+
+        # An unknown area.
+        asked = await s.police.send(s.room, "!larm Farstaa")
+        hint = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
+        assert "Farsta" in hint.body and "Inget larm registrerat" in hint.body
+
+        await asyncio.sleep(1)
+        assert s.bot.app.alarms.alarms(("open", "exhausted", "accepted", "closed")) == []
+        assert s.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
+    finally:
+        await s.bot.stop()
+
+
+async def test_unencrypted_police_room_is_refused(people, synapse, tmp_path):
+    police = await people("polis1")
+    room = await police.create_room([BOT], encrypted=False)
+    config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS)
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        asked = await police.send(room, "!larm Farsta två barn")
+        refusal = await police.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
+        assert "inte krypterat" in refusal.body
+        assert bot.app.alarms.alarms(("open", "exhausted", "accepted", "closed")) == []
+    finally:
+        await bot.stop()
+
+
+async def test_roster_gap_goes_straight_to_supervisor_and_fallback(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path, wait_s=60)
+    try:
+        larm = await s.police.send(s.room, "!larm Tomby")
+        await s.chef.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.police.wait_for(bot_says(s, "L1", reply_to=larm))
+        await asyncio.sleep(1)
+        assert s.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 1}
+    finally:
+        await s.bot.stop()
