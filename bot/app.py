@@ -21,7 +21,7 @@ import rosters
 from bot.alarm_service import AlarmService
 from bot.config import Config
 from bot.crosssign import CrossSigningError, KeyFileError, UserInteractiveAuthRequired
-from bot.matrix import Incoming, Matrix, SendFailed, backoff
+from bot.matrix import Incoming, Matrix, NoTrustedDevice, SendFailed, backoff
 from bot.outbox import content_for
 from bot.secretbox import SecretBox
 from bot.store import Store, StoredEvent
@@ -47,6 +47,16 @@ TEXTS = catalog(
             " Skicka det igen; hjälper inte det, verifiera jourbot i din klient.",
             "{sender}: I could not read your message from {time} (its encryption key never reached me)."
             " Please send it again; if that does not help, verify jourbot in your client.",
+        ),
+        "runtime.no_trusted_device": (
+            "⚠️ {name} ({user}) har ingen enhet som hen själv har korssignerat, så jag kan inte skicka sökningar"
+            " säkert till hen. Be {name} verifiera sin inloggning i sin Matrix-klient.",
+            "⚠️ {name} ({user}) has no device they have cross-signed themselves, so I cannot page them safely."
+            " Ask {name} to verify their login in their Matrix client.",
+        ),
+        "runtime.police_room_unencrypted": (
+            "⚠️ Polisrummet {room} är inte krypterat. Jag skickar inga larmuppgifter dit förrän det är krypterat.",
+            "⚠️ The police room {room} is not encrypted. I send no alarm details there until it is.",
         ),
         "runtime.error": (
             "Något gick fel när jag skulle utföra !{word}; inget har ändrats. Försök igen eller ring jouren.",
@@ -75,6 +85,7 @@ class App:
             config.matrix.request_timeout_s,
         )
         self.matrix.allowed_inviters = list(config.bot.allowed_inviters)
+        self.matrix.trust = config.matrix.trust
         self.registry: Registry = build_registry()
         self.roster: Any = rosters.load_dir(config.rosters_dir)
         self.timers = Timers(self.fire_deadline)
@@ -150,6 +161,7 @@ class App:
             self.store.set_meta("sync_token", next_batch)
         for event in undecryptable:
             await self.matrix.request_key(event.source)
+        self.check_police_rooms()
         await self.process_pending()
 
     def _record(self, event: Incoming) -> bool:
@@ -324,8 +336,18 @@ class App:
             if key in blocked:
                 continue
             try:
-                room_id = row.target if row.target_kind == "room" else await self._direct_room(row.target)
-                event_id = await self.matrix.send(room_id, row.content, row.txn_id, row.event_type)
+                if row.target_kind == "room":
+                    event_id = await self.matrix.send(row.target, row.content, row.txn_id, row.event_type)
+                else:
+                    room_id = await self._direct_room(row.target)
+                    event_id = await self.matrix.send(
+                        room_id, row.content, row.txn_id, row.event_type, must_reach=row.target
+                    )
+            except NoTrustedDevice as err:
+                self._report_untrusted(row.txn_id, err.user_id)
+                blocked.add(key)
+                self.store.outbox_retry(row.id, self.clock() + backoff(row.attempts + 1, base=5.0, cap=300.0), str(err))
+                continue
             except SendFailed as err:
                 blocked.add(key)
                 delay = backoff(row.attempts + 1, base=2.0, cap=300.0)
@@ -347,9 +369,37 @@ class App:
                 self._enqueue(None, effects)
         self._outbox_wake.set()
 
+    def _report_untrusted(self, txn_id: str, user_id: str) -> None:
+        """Tell the supervisors, once per message, that a responder cannot be reached safely."""
+        if self.store.get_meta(f"untrusted:{txn_id}"):
+            return
+        name = self.roster.people.get(user_id, user_id) if self.roster else user_id
+        text = t("runtime.no_trusted_device", self.lang, name=name, user=user_id)
+        with self.store.transaction():
+            self.store.set_meta(f"untrusted:{txn_id}", "1")
+            self.enqueue([SendUser(s, text) for s in sorted(self.supervisors()) if s != user_id])
+        log.warning("%s has no cross-signed device; supervisors told", user_id)
+
+    def supervisors(self) -> set[str]:
+        roster_supervisors = self.roster.supervisors() if self.roster else set()
+        return set(roster_supervisors) | set(self.config.roles.supervisors)
+
+    def check_police_rooms(self) -> None:
+        """A police room that is not encrypted gets no alarm details; the supervisors are warned once."""
+        for room_id in self.config.roles.police_rooms:
+            if room_id not in self.matrix.client.rooms or self.matrix.room_encrypted(room_id):
+                continue
+            if self.store.get_meta(f"unencrypted-warned:{room_id}"):
+                continue
+            text = t("runtime.police_room_unencrypted", self.lang, room=room_id)
+            with self.store.transaction():
+                self.store.set_meta(f"unencrypted-warned:{room_id}", "1")
+                self.enqueue([SendUser(s, text) for s in sorted(self.supervisors())])
+            log.warning("police room %s is not encrypted; supervisors warned", room_id)
+
     async def _direct_room(self, user_id: str) -> str:
         room_id = self.store.direct_room(user_id)
-        if room_id and room_id in self.matrix.client.rooms:
+        if room_id and room_id in self.matrix.client.rooms and self.matrix.room_encrypted(room_id):
             return room_id
         room_id = await self.matrix.create_direct_room(user_id)
         self.store.set_direct_room(user_id, room_id)

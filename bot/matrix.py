@@ -39,9 +39,9 @@ from nio import (
     RoomSendResponse,
     SyncResponse,
 )
-from nio.crypto import TrustState
 
 from bot.crosssign import CrossSigningStatus, ensure_cross_signing
+from bot.device_trust import devices_for_policy
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,14 @@ ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"a
 
 class SendFailed(Exception):
     pass
+
+
+class NoTrustedDevice(SendFailed):
+    """In `cross-signed` mode the recipient has no device their owner cross-signed: nothing is sent to them."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"{user_id} has no cross-signed device")
+        self.user_id = user_id
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 60.0) -> float:
@@ -141,6 +149,7 @@ class Matrix:
         self.ready = asyncio.Event()  # set once the first sync has loaded the rooms
         self._room_seen: dict[str, asyncio.Event] = {}
         self.allowed_inviters: list[str] = []
+        self.trust: str = "tofu"
         self.on_encryption_lost: Callable[[str], None] | None = None
 
     # --- login ---------------------------------------------------------------------------------------------------
@@ -380,11 +389,26 @@ class Matrix:
         room = self.client.rooms.get(room_id)
         return set(room.users) if room else set()
 
-    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, event_type: str = "m.room.message") -> str:
-        """Send once; the same txn_id on a retry lets the homeserver drop a duplicate."""
+    async def send(
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        txn_id: str,
+        event_type: str = "m.room.message",
+        must_reach: str | None = None,
+    ) -> str:
+        """Send once; the same txn_id on a retry lets the homeserver drop a duplicate.
+
+        `must_reach`: the message is meant for this user (a page); in `cross-signed` mode it is not sent at all unless
+        they have a device their owner cross-signed.
+        """
         await self.ready.wait()
         if room_id not in self.client.rooms:
             raise SendFailed(f"not in room {room_id}")
+        if self.trust == "cross-signed" and self.room_encrypted(room_id):
+            eligible = await self.apply_trust(room_id)
+            if must_reach and not eligible.get(must_reach):
+                raise NoTrustedDevice(must_reach)
         try:
             resp = await self.client.room_send(
                 room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
@@ -437,8 +461,47 @@ class Matrix:
         except (TimeoutError, OSError) as err:
             log.info("could not update m.direct: %s", err)
 
-    def device_trust(self, user_id: str) -> dict[str, TrustState]:
-        return {d.device_id: d.trust_state for d in self.client.device_store.active_user_devices(user_id)}
+    async def apply_trust(self, room_id: str) -> dict[str, set[str]]:
+        """Withhold room keys from every device in the room that its owner has not cross-signed.
+
+        nio shares keys with every non-blacklisted device, so uncross-signed devices are blacklisted in its store;
+        when that set changes, the room's outbound session is dropped so no key already shared lives on.
+        Signatures are verified here from /keys/query, not taken from the homeserver's word.
+        """
+        room = self.client.rooms[room_id]
+        users = sorted(room.users)
+        query = await self._raw_keys_query(users)
+        eligible: dict[str, set[str]] = {}
+        changed = False
+        olm = self.client.olm
+        assert olm is not None
+        for user in users:
+            ok = devices_for_policy("cross-signed", query, user)
+            eligible[user] = ok
+            for device in self.client.device_store.active_user_devices(user):
+                if user == self.user_id and device.id == self.device_id:
+                    continue
+                blacklisted = olm.is_device_blacklisted(device)
+                if device.id not in ok and not blacklisted:
+                    self.client.blacklist_device(device)
+                    changed = True
+                elif device.id in ok and blacklisted:
+                    self.client.unblacklist_device(device)
+                    changed = True
+        if changed:
+            olm.outbound_group_sessions.pop(room_id, None)
+        return eligible
+
+    async def _raw_keys_query(self, users: list[str]) -> dict[str, Any]:
+        resp = await self.client.send(
+            "POST",
+            "/_matrix/client/v3/keys/query",
+            json.dumps({"device_keys": {u: [] for u in users}}),
+            headers={"Authorization": f"Bearer {self.access_token}", "Content-Type": "application/json"},
+        )
+        if resp.status != 200:
+            raise SendFailed(f"keys/query answered {resp.status}")
+        return dict(await resp.json())
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -1,0 +1,55 @@
+"""`trust = "cross-signed"`: pages reach only devices their owner has cross-signed; supervisors hear of the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.crosssign import ensure_cross_signing
+from tests.conftest import PASSWORD
+from tests.harness.botrunner import BotRunner, write_config
+from tests.harness.people import Person
+
+BOT = "@jourbot:localhost"
+ROSTERS = Path(__file__).parent / "rosters"
+pytestmark = pytest.mark.integration
+
+
+async def cross_sign(person: Person, tmp_path: Path) -> None:
+    client = person.client
+    if client.should_upload_keys:
+        await client.keys_upload()
+    status = await ensure_cross_signing(
+        client.homeserver, client.access_token, client.user_id, client.device_id, PASSWORD,
+        tmp_path / f"{client.user_id}.keys", "test secret", device_ed25519=client.olm.account.identity_keys["ed25519"],
+    )
+    assert status.device_signed
+
+
+async def test_unsigned_responder_gets_no_readable_page_and_supervisor_is_told(synapse, people, tmp_path):
+    police = await people("polis1")
+    anna, bertil, chef = await people("anna.a"), await people("bertil.b"), await people("chef.c")
+    await cross_sign(bertil, tmp_path)
+    await cross_sign(chef, tmp_path)  # anna's device stays unsigned by its owner
+    room = await police.create_room([BOT])
+    config = write_config(
+        tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
+        extra="\n[alarms]\nstep_wait_override_s = 2\n",
+    )
+    config.write_text(config.read_text().replace("sync_timeout_s = 1", 'sync_timeout_s = 1\ntrust = "cross-signed"'))
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        await police.send(room, "!larm Farsta två barn")
+        told = await chef.wait_for(lambda m: m.sender == BOT and "Anna A" in m.body and "korssignerat" in m.body, 30)
+        assert told.encrypted
+        page = await bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", 30)
+        assert "två barn" in page.body
+        await asyncio.sleep(2)
+        assert not [m for m in anna.received if m.sender == BOT and "två barn" in m.body]
+        assert anna.pages(BOT) == []
+    finally:
+        await bot.stop()
