@@ -33,7 +33,9 @@ def add_roster_parser(subparsers: argparse._SubParsersAction) -> None:
 
     check = sub.add_parser("check", help=f"validate a roster folder; list gaps in the next {CHECK_DAYS} days")
     check.add_argument("dir", metavar="DIR")
-    check.add_argument("--from", dest="start", metavar="ISO8601", help="look for gaps from this instant (default: now)")
+    check.add_argument(
+        "--from", dest="start", metavar="ISO8601", help="look for gaps from this day or instant (default: now)"
+    )
     check.add_argument(
         "--days", type=int, default=CHECK_DAYS, help=f"how many days to look ahead (default {CHECK_DAYS})"
     )
@@ -107,7 +109,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise UsageError("--days must be at least 1")
     roster = load_dir(args.dir)
-    start = parse_instant(args.start, roster.default_zone) if args.start else datetime.now(UTC)
+    start = _bound(args.start, roster.default_zone, whole_day=False) if args.start else datetime.now(UTC)
     end = start + timedelta(days=args.days)
     gaps = find_gaps(roster, start, end)
     span = f"{_stamp(start, roster.default_zone)} to {_stamp(end, roster.default_zone)}"

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
 from handlers.i18n import catalog, t
-from rosters import Chain, Override, Roster, Shift, TimeError, Unit
+from rosters import Area, Chain, Override, Roster, Shift, TimeError, Unit
 from rosters.names import normalize
 from rosters.wallclock import day_start, parse_instant
 
@@ -85,15 +85,15 @@ _PERIOD_WORDS = {
 def jour_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str) -> str:
     """The escalation chain for one area, or for every area, now or at a time typed after the area."""
     text = " ".join(args).strip()
-    if not text:
-        return "\n\n".join(_chain_text(roster.who(a.id, now, overrides), lang) for a in roster.areas.values())
-    found = roster.split_area(text)
+    found = roster.split_area(text) if text else None
     if found is None:
-        try:  # only a time: every area then
-            at = parse_instant(text, roster.default_zone, now.astimezone(roster.default_zone).date())
-        except TimeError:
-            return _unknown_area(roster, args[0], lang)
-        return "\n\n".join(_chain_text(roster.who(a.id, at, overrides), lang) for a in roster.areas.values())
+        at = now
+        if text:
+            try:  # only a time: every area then
+                at = parse_instant(text, roster.default_zone, now.astimezone(roster.default_zone).date())
+            except TimeError:
+                return _unknown_area(roster, args[0], lang)
+        return "\n\n".join(_area_text(roster, area, at, overrides, lang) for area in roster.areas.values())
     area, when = found
     at = now
     if when:
@@ -102,7 +102,7 @@ def jour_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequen
             at = parse_instant(when, tz, now.astimezone(tz).date())
         except TimeError as err:
             return time_error_text(err, lang)
-    return _chain_text(roster.who(area.id, at, overrides), lang)
+    return _area_text(roster, area, at, overrides, lang)
 
 
 def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str) -> str:
@@ -142,8 +142,12 @@ def role_label(role: str, lang: str) -> str:
 # -- !jour ----------------------------------------------------------------------------------------------------------
 
 
-def _chain_text(chain: Chain, lang: str) -> str:
-    when = _when(chain.at.astimezone(chain.at.tzinfo), lang)
+def _area_text(roster: Roster, area: Area, at: datetime, overrides: Sequence[Override], lang: str) -> str:
+    return _chain_text(roster.who(area.id, at, overrides), roster.area_zone(area), lang)
+
+
+def _chain_text(chain: Chain, tz: tzinfo, lang: str) -> str:
+    when = _when(chain.at.astimezone(tz), lang)
     lines = [t("roster.jour.head", lang, area=chain.area_name, when=when, unit=chain.unit_name, phone=chain.unit_phone)]
     for number, step in enumerate(chain.steps, start=1):
         if not step.people and step.role == "unit":

@@ -10,7 +10,7 @@ refuses that), so at most one rotation holds a role at a time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rosters.ics_import import UnitCalendar
 from rosters.layering import paint
@@ -19,7 +19,7 @@ from rosters.office import OfficeClock
 from rosters.rotations import RotationClock
 from rosters.wallclock import local
 
-Holder = tuple[str, str | None, str]  # user, display name if the source gives one, source
+Holder = tuple[str, str | None]  # user, and a display name if the source gives one (an override does)
 
 
 class UnitDuty:
@@ -34,21 +34,21 @@ class UnitDuty:
         }
 
     def holders_at(self, ts: float, day_ordinal: int, overrides: Sequence[Override]) -> dict[str, Holder]:
-        """role -> (user, name, source) for each role held at `ts`; `day_ordinal` is ts's day in the unit's zone."""
+        """role -> (user, name) for each role held at `ts`; `day_ordinal` is ts's day in the unit's zone."""
         held: dict[str, Holder] = {}
         for role in ROLES:
             for clock in self._by_role[role]:
                 user = clock.user_at(ts, day_ordinal)
                 if user is not None:
-                    held[role] = (user, None, "rotation")
+                    held[role] = (user, None)
                     break
             else:
                 if self.calendar is not None:
                     user = self.calendar.user_at(role, ts)
                     if user is not None:
-                        held[role] = (user, None, "calendar")
+                        held[role] = (user, None)
         for role, override in active_overrides(overrides, self.unit.id, ts).items():
-            held[role] = (override.user, override.name or None, "override")
+            held[role] = (override.user, override.name or None)
         return held
 
     def pieces(self, role: str, start_ts: float, end_ts: float, overrides: Sequence[Override]) -> list:
@@ -66,7 +66,7 @@ class UnitDuty:
         return visible if self.office is None else _within(visible, self.office.intervals(start_ts, end_ts))
 
     def shifts(
-        self, start_ts: float, end_ts: float, overrides: Sequence[Override], people: dict[str, str]
+        self, start_ts: float, end_ts: float, overrides: Sequence[Override], people: Mapping[str, str]
     ) -> list[Shift]:
         unit, out = self.unit, []
         for role in ROLES:

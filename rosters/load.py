@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import date, datetime, time, timedelta
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,8 @@ from rosters.model import (
 )
 from rosters.names import normalize
 from rosters.roster import Roster
+from rosters.rotations import first_overlap
+from rosters.toml_entry import Entry
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"  # the fictional city used by the demo, docs and tests
 PEOPLE_FILE = "people.toml"
@@ -37,13 +39,21 @@ AREAS_FILE = "areas.toml"
 
 _MATRIX_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _SWEDISH_DAYS = ("man", "tis", "ons", "tor", "fre", "lor", "son")  # normalised: "mån" -> "man"
 _EVERY = {"daily": 1, "weekly": 7}
 
 _UNIT_KEYS = {
-    "id", "name", "phone", "timezone", "supervisors", "members", "calendar", "office_hours", "escalation", "rotation",
-}  # fmt: skip
+    "id",
+    "name",
+    "phone",
+    "timezone",
+    "supervisors",
+    "members",
+    "calendar",
+    "office_hours",
+    "escalation",
+    "rotation",
+}
 _AREA_KEYS = {"id", "name", "aliases", "office_unit", "other_unit"}
 _ROTATION_KEYS = {"role", "members", "start", "every", "shift", "days", "until", "name"}
 _OFFICE_KEYS = {*WEEKDAYS, "before_holiday", "closed_on_holidays"}
@@ -67,79 +77,6 @@ def load_dir(path: str | Path) -> Roster:
     return Roster(units, areas, people, calendars)
 
 
-class _Entry:
-    """One table of one file being read: reports problems as "file: entry: message"."""
-
-    def __init__(self, problems: list[str], file: str, entry: str, table: dict[str, Any]) -> None:
-        self.problems, self.file, self.entry, self.table = problems, file, entry, table
-
-    def error(self, message: str) -> None:
-        self.problems.append(f"{self.file}: {self.entry}: {message}" if self.entry else f"{self.file}: {message}")
-
-    def only(self, allowed: set[str]) -> None:
-        for key in self.table:
-            if key not in allowed:
-                self.error(f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
-
-    def text(self, key: str, required: bool = True, default: str = "") -> str:
-        value = self.table.get(key)
-        if value is None:
-            if required:
-                self.error(f"missing {key!r}")
-            return default
-        if not isinstance(value, str) or not value.strip():
-            self.error(f"{key!r} must be a non-empty text, not {value!r}")
-            return default
-        return value.strip()
-
-    def texts(self, key: str) -> list[str]:
-        value = self.table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.error(f"{key!r} must be a list of texts, not {value!r}")
-            return []
-        return [v.strip() for v in value]
-
-    def persons(self, key: str, people: dict[str, str]) -> tuple[str, ...]:
-        found = []
-        for user in self.texts(key):
-            if user not in people:
-                self.error(f"unknown person {user} in {key!r} (add them to {PEOPLE_FILE})")
-            else:
-                found.append(user)
-        return tuple(found)
-
-    def day(self, key: str, required: bool) -> date | None:
-        value = self.table.get(key)
-        if value is None:
-            if required:
-                self.error(f"missing {key!r} (a date, YYYY-MM-DD)")
-            return None
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.error(f"{key!r}: bad date {value!r}, expected YYYY-MM-DD")
-            return None
-
-    def clock(self, key: str, value: object) -> time | None:
-        if isinstance(value, time):
-            return value
-        match = _CLOCK.match(str(value).strip())
-        if match is None:
-            self.error(f"{key!r}: bad time {value!r}, expected HH:MM (24-hour clock)")
-            return None
-        return time(int(match.group(1)), int(match.group(2)))
-
-    def window(self, key: str, value: object) -> tuple[time, time] | None:
-        parts = str(value).replace("–", "-").split("-")
-        if len(parts) != 2:
-            self.error(f"{key!r}: bad time span {value!r}, expected HH:MM-HH:MM")
-            return None
-        begins, ends = self.clock(key, parts[0]), self.clock(key, parts[1])
-        return (begins, ends) if begins is not None and ends is not None else None
-
-
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
     try:
         with path.open("rb") as handle:
@@ -155,11 +92,12 @@ def _read_people(path: Path, problems: list[str]) -> dict[str, str]:
     data = _read_toml(path, problems)
     if data is None:
         return {}
-    _Entry(problems, path.name, "", data).only({"people"})
+    head = Entry(problems, path.name, "", data)
+    head.only({"people"})
     table = data.get("people", {})
     people: dict[str, str] = {}
     for user, name in table.items() if isinstance(table, dict) else ():
-        entry = _Entry(problems, path.name, f"person {user}", {})
+        entry = head.child(f"person {user}", {})
         if not _MATRIX_ID.match(user):
             entry.error("not a Matrix user id like @anna.a:example.org")
         elif not isinstance(name, str) or not name.strip():
@@ -178,26 +116,26 @@ def _read_unit(
     if data is None:
         return
     file = path.name
-    head = _Entry(problems, file, "", data)
+    head = Entry(problems, file, "", data)
     head.only(_UNIT_KEYS)
     unit_id = head.text("id", required=False, default=path.stem)
     if not _SLUG.match(unit_id):
         head.error(f"unit id {unit_id!r} must be lowercase letters, digits, - or _")
     if unit_id in units:
         head.error(f"unit id {unit_id!r} is used by another file too")
-    entry = _Entry(problems, file, f"unit {unit_id}", data)
+    entry = head.child(f"unit {unit_id}", data)
     tz = _zone(entry)
     supervisors = entry.persons("supervisors", people)
     rotations = tuple(
         r
         for i, table in enumerate(_tables(entry, "rotation"), start=1)
-        if (r := _read_rotation(_Entry(problems, file, _rotation_entry(i, table), table), unit_id, people)) is not None
+        if (r := _read_rotation(entry.child(_rotation_entry(i, table), table), unit_id, people)) is not None
     )
     _check_rotation_overlaps(entry, rotations)
     calendar_file = entry.text("calendar", required=False) or None
     named: list[tuple[str, str]] = []
     if calendar_file:
-        named = _read_calendar(path.parent, calendar_file, tz, people, unit_id, calendars, problems)
+        named = _read_calendar(entry, unit_id, path.parent / calendar_file, tz, people, calendars)
     on_duty = [(r.role, m) for r in rotations for m in r.members] + named
     for role, user in on_duty:
         if role == "supervisor" and user not in supervisors:
@@ -210,14 +148,14 @@ def _read_unit(
         tz=tz,
         supervisors=supervisors,
         members=members,
-        policy=_read_policy(entry, problems),
-        office_hours=_read_office_hours(entry, problems),
+        policy=_read_policy(entry),
+        office_hours=_read_office_hours(entry, unit_id),
         rotations=rotations,
         calendar=calendar_file,
     )
 
 
-def _zone(entry: _Entry) -> ZoneInfo:
+def _zone(entry: Entry) -> ZoneInfo:
     name = entry.text("timezone", required=False, default=DEFAULT_ZONE)
     try:
         return ZoneInfo(name)
@@ -226,7 +164,7 @@ def _zone(entry: _Entry) -> ZoneInfo:
         return ZoneInfo(DEFAULT_ZONE)
 
 
-def _tables(entry: _Entry, key: str) -> list[dict[str, Any]]:
+def _tables(entry: Entry, key: str) -> list[dict[str, Any]]:
     value = entry.table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         entry.error(f"{key!r} must be written as [[{key}]] tables")
@@ -239,7 +177,8 @@ def _rotation_entry(index: int, table: dict[str, Any]) -> str:
     return f"rotation #{index}" + (f" ({label})" if label else "")
 
 
-def _read_rotation(entry: _Entry, unit_id: str, people: dict[str, str]) -> Rotation | None:
+def _read_rotation(entry: Entry, unit_id: str, people: dict[str, str]) -> Rotation | None:
+    known_problems = len(entry.problems)
     entry.only(_ROTATION_KEYS)
     role = entry.text("role")
     if role and role not in ROLES:
@@ -256,13 +195,13 @@ def _read_rotation(entry: _Entry, unit_id: str, people: dict[str, str]) -> Rotat
     if "shift" not in entry.table:
         entry.error('missing \'shift\' (a time span like "08:00-22:00"; "08:00-08:00" is round the clock)')
     weekdays = _weekdays(entry)
-    if not (role in ROLES and members and len(members) == len(entry.table["members"]) and start and every and window):
-        return None
     label = entry.text("name", required=False)
+    if len(entry.problems) > known_problems or not (start and every and window):
+        return None
     return Rotation(unit_id, role, members, start, every, window[0], window[1], weekdays, until, label)
 
 
-def _every(entry: _Entry) -> int | None:
+def _every(entry: Entry) -> int | None:
     value = entry.table.get("every")
     if value is None:
         entry.error('missing \'every\' ("daily", "weekly" or a number of days)')
@@ -274,7 +213,7 @@ def _every(entry: _Entry) -> int | None:
     return days
 
 
-def _weekdays(entry: _Entry) -> frozenset[int]:
+def _weekdays(entry: Entry) -> frozenset[int]:
     if "days" not in entry.table:
         return frozenset(range(7))
     found = set()
@@ -291,68 +230,40 @@ def _weekdays(entry: _Entry) -> frozenset[int]:
     return frozenset(found)
 
 
-def _check_rotation_overlaps(entry: _Entry, rotations: tuple[Rotation, ...]) -> None:
+def _check_rotation_overlaps(entry: Entry, rotations: tuple[Rotation, ...]) -> None:
     for i, first in enumerate(rotations):
         for second in rotations[i + 1 :]:
-            if first.role == second.role and (day := _first_overlap(first, second)) is not None:
+            if first.role == second.role and (day := first_overlap(first, second)) is not None:
                 names = " and ".join(repr(r.label) if r.label else f"from {r.begins:%H:%M}" for r in (first, second))
                 entry.error(f"{first.role} rotations {names} overlap (first on {day.isoformat()})")
 
 
-def _first_overlap(a: Rotation, b: Rotation) -> date | None:
-    """The first day shifts of `a` and `b` overlap on the wall clock; windows repeat weekly, so two weeks suffice."""
-    lo = max(a.start, b.start) - timedelta(days=1)
-    ends = [d for d in (a.until, b.until) if d is not None]
-    hi = min([*ends, lo + timedelta(days=16)])
-    spans_a, spans_b = _wall_spans(a, lo, hi), _wall_spans(b, lo, hi)
-    for start_a, end_a in spans_a:
-        for start_b, end_b in spans_b:
-            if start_a < end_b and start_b < end_a:
-                return max(start_a, start_b).date()
-    return None
-
-
-def _wall_spans(rotation: Rotation, lo: date, hi: date) -> list[tuple[datetime, datetime]]:
-    spans = []
-    for offset in range((hi - lo).days):
-        day = lo + timedelta(days=offset)
-        if rotation.member_on(day) is not None:
-            end_day = day + timedelta(days=1) if rotation.crosses_midnight else day
-            spans.append((datetime.combine(day, rotation.begins), datetime.combine(end_day, rotation.ends)))
-    return spans
-
-
 def _read_calendar(
-    folder: Path,
-    name: str,
-    tz: ZoneInfo,
-    people: dict[str, str],
-    unit_id: str,
-    calendars: dict[str, UnitCalendar],
-    problems: list[str],
+    entry: Entry, unit_id: str, path: Path, tz: ZoneInfo, people: dict[str, str], calendars: dict[str, UnitCalendar]
 ) -> list[tuple[str, str]]:
-    if Path(name).name != name:
-        problems.append(f"{unit_id}: calendar {name!r} must be a file in the roster folder, without a path")
+    """Check the unit's .ics and keep it for lookups; return the (role, user) pairs its events name."""
+    if path.name != entry.table["calendar"]:
+        entry.error(f"calendar {entry.table['calendar']!r} must be a file in the roster folder, without a path")
         return []
     try:
-        data = (folder / name).read_bytes()
+        data = path.read_bytes()
     except OSError:
-        problems.append(f"{name}: missing from the roster folder (named by unit {unit_id})")
+        entry.error(f"calendar {path.name!r} is missing from the roster folder")
         return []
     checked = check_calendar(data, people)
-    problems.extend(f"{name}: {entry}: {message}" for entry, message in checked.problems)
+    entry.problems.extend(f"{path.name}: {event}: {message}" for event, message in checked.problems)
     if checked.calendar is not None:
         calendars[unit_id] = UnitCalendar(checked.calendar, tz)
     return checked.named
 
 
-def _read_policy(entry: _Entry, problems: list[str]) -> tuple[EscalationStep, ...]:
+def _read_policy(entry: Entry) -> tuple[EscalationStep, ...]:
     tables = _tables(entry, "escalation")
     if not tables:
         return DEFAULT_POLICY
     steps = []
     for index, table in enumerate(tables, start=1):
-        step = _Entry(problems, entry.file, f"escalation step #{index}", table)
+        step = entry.child(f"escalation step #{index}", table)
         step.only({"role", "wait_s"})
         role = step.text("role")
         wait = table.get("wait_s", DEFAULT_WAIT_S)
@@ -367,11 +278,11 @@ def _read_policy(entry: _Entry, problems: list[str]) -> tuple[EscalationStep, ..
     return tuple(steps)
 
 
-def _read_office_hours(entry: _Entry, problems: list[str]) -> OfficeHours | None:
+def _read_office_hours(entry: Entry, unit_id: str) -> OfficeHours | None:
     table = entry.table.get("office_hours")
     if table is None:
         return None
-    office = _Entry(problems, entry.file, f"unit {entry.table.get('id', Path(entry.file).stem)} [office_hours]", table)
+    office = entry.child(f"unit {unit_id} [office_hours]", table)
     if not isinstance(table, dict):
         office.error("must be a table")
         return None
@@ -396,11 +307,12 @@ def _read_areas(path: Path, units: dict[str, Unit], problems: list[str]) -> dict
     data = _read_toml(path, problems)
     if data is None:
         return {}
-    _Entry(problems, path.name, "", data).only({"area"})
+    head = Entry(problems, path.name, "", data)
+    head.only({"area"})
     areas: dict[str, Area] = {}
     names: dict[str, str] = {}  # normalised name or alias -> area id
-    for index, table in enumerate(_tables(_Entry(problems, path.name, "", data), "area"), start=1):
-        entry = _Entry(problems, path.name, f"area {table.get('id', f'#{index}')}", table)
+    for index, table in enumerate(_tables(head, "area"), start=1):
+        entry = head.child(f"area {table.get('id', f'#{index}')}", table)
         entry.only(_AREA_KEYS)
         area_id = entry.text("id")
         if area_id and not _SLUG.match(area_id):
@@ -411,7 +323,7 @@ def _read_areas(path: Path, units: dict[str, Unit], problems: list[str]) -> dict
         _check_unit_ref(entry, "office_unit", office, units, needs_office_hours=True)
         _check_unit_ref(entry, "other_unit", other, units, needs_office_hours=False)
         area = Area(area_id, entry.text("name", default=area_id), tuple(entry.texts("aliases")), office, other)
-        for text in {area.id, area.name, *area.aliases}:
+        for text in dict.fromkeys((area.id, area.name, *area.aliases)):
             taken = names.setdefault(normalize(text), area.id)
             if taken != area.id:
                 entry.error(f"name or alias {text!r} is already used by area {taken}")
@@ -422,7 +334,7 @@ def _read_areas(path: Path, units: dict[str, Unit], problems: list[str]) -> dict
 
 
 def _check_unit_ref(
-    entry: _Entry, key: str, unit_id: str | None, units: dict[str, Unit], needs_office_hours: bool
+    entry: Entry, key: str, unit_id: str | None, units: dict[str, Unit], needs_office_hours: bool
 ) -> None:
     if unit_id is None:
         return

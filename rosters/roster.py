@@ -45,6 +45,8 @@ class Roster:
         self._typed: dict[str, Area] = {}  # exactly as typed -> area, so repeated lookups skip normalising
         self._oncall: dict[tuple[str, str, str], OnCall] = {}
         self._steps: dict[tuple[EscalationStep, tuple[OnCall, ...]], ChainStep] = {}
+        self._member_sets = {uid: frozenset(u.members) for uid, u in self.units.items()}
+        self._unit_steps: dict[tuple[str, EscalationStep, frozenset[str]], ChainStep] = {}
 
     # -- areas and units by name --------------------------------------------------------------------------------
 
@@ -129,16 +131,19 @@ class Roster:
         for step in unit.policy:
             role = step.role
             if role == "unit":
-                candidates = [(user, None) for user in unit.members]
-            elif role in held:
-                candidates = [held[role][:2]]
-            elif role == "supervisor":
-                candidates = [(user, None) for user in unit.supervisors]
+                chain_step = self._unit_step(unit, step, paged)
+                paged |= self._member_sets[unit.id]
             else:
-                candidates = []
-            people = tuple(self._person(role, user, name) for user, name in candidates if user not in paged)
-            paged.update(p.user for p in people)
-            steps.append(self._step(step, people))
+                if role in held:
+                    candidates: tuple[tuple[str, str | None], ...] = (held[role],)
+                elif role == "supervisor":
+                    candidates = tuple((user, None) for user in unit.supervisors)
+                else:
+                    candidates = ()
+                people = tuple(self._person(role, user, name) for user, name in candidates if user not in paged)
+                chain_step = self._step(step, people)
+                paged.update(p.user for p in people)
+            steps.append(chain_step)
         return Chain(found.id, found.name, at, unit.id, unit.name, unit.phone, tuple(steps))
 
     def _person(self, role: str, user: str, name: str | None) -> OnCall:
@@ -147,6 +152,16 @@ class Roster:
         if person is None:
             person = self._oncall[key] = OnCall(role, user, name or self.people.get(user, user))
         return person
+
+    def _unit_step(self, unit: Unit, step: EscalationStep, paged: set[str]) -> ChainStep:
+        """Everyone in the unit not paged yet; cached by who was, since a unit may have hundreds of members."""
+        excluded = frozenset(paged & self._member_sets[unit.id])
+        key = (unit.id, step, excluded)
+        found = self._unit_steps.get(key)
+        if found is None:
+            people = tuple(self._person("unit", user, None) for user in unit.members if user not in excluded)
+            found = self._unit_steps[key] = ChainStep(step.role, step.wait_s, people)
+        return found
 
     def _step(self, step: EscalationStep, people: tuple[OnCall, ...]) -> ChainStep:
         key = (step, people)
@@ -160,7 +175,7 @@ class Roster:
     def shifts(self, unit: str, start: datetime, end: datetime, overrides: Sequence[Override] = ()) -> list[Shift]:
         """Every shift of `unit` overlapping [start, end), after overrides; an override splits what it covers."""
         found = self.unit(unit)
-        return self._duty[found.id].shifts(require_aware(start), require_aware(end), overrides, dict(self.people))
+        return self._duty[found.id].shifts(require_aware(start), require_aware(end), overrides, self.people)
 
     def person_shifts(
         self, user: str, start: datetime, end: datetime, overrides: Sequence[Override] = ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from rosters.model import Rotation
 from rosters.wallclock import handoff_instant, local_day
@@ -49,3 +49,26 @@ class RotationClock:
         first, last = local_day(start_ts, self.tz) - 1, local_day(end_ts, self.tz)
         found = (self.slot(day) for day in range(first, last + 1))
         return [s for s in found if s is not None and s[0] < end_ts and s[1] > start_ts and s[0] < s[1]]
+
+
+def first_overlap(a: Rotation, b: Rotation) -> date | None:
+    """The first day shifts of `a` and `b` overlap on the wall clock; windows repeat weekly, so two weeks suffice."""
+    lo = max(a.start, b.start) - timedelta(days=1)
+    ends = [d for d in (a.until, b.until) if d is not None]
+    hi = min([*ends, lo + timedelta(days=16)])
+    spans_a, spans_b = _wall_spans(a, lo, hi), _wall_spans(b, lo, hi)
+    for start_a, end_a in spans_a:
+        for start_b, end_b in spans_b:
+            if start_a < end_b and start_b < end_a:
+                return max(start_a, start_b).date()
+    return None
+
+
+def _wall_spans(rotation: Rotation, lo: date, hi: date) -> list[tuple[datetime, datetime]]:
+    spans = []
+    for offset in range((hi - lo).days):
+        day = lo + timedelta(days=offset)
+        if rotation.member_on(day) is not None:
+            end_day = day + timedelta(days=1) if rotation.crosses_midnight else day
+            spans.append((datetime.combine(day, rotation.begins), datetime.combine(end_day, rotation.ends)))
+    return spans

@@ -17,7 +17,6 @@ __all__ = [
     "local",
     "local_day",
     "day_start",
-    "parse_day",
     "parse_instant",
     "require_aware",
     "strict_local",
@@ -126,13 +125,6 @@ def parse_instant(text: str, tz: tzinfo, today: date | None = None) -> datetime:
 def day_start(day: date, tz: tzinfo) -> datetime:
     """The first instant of `day` in `tz` (midnight, or when the clocks resume if a DST change skips midnight)."""
     return local(handoff_instant(day, time(0), tz), tz)
-
-
-def parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise TimeError("format", text, f"{text!r} is not a date; expected YYYY-MM-DD") from None
 
 
 def _format_error(text: str) -> TimeError:

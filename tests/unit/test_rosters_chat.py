@@ -9,7 +9,7 @@ import pytest
 from handlers.i18n import all_keys
 from handlers.roster import jour_reply, schema_reply
 from rosters import Override, load_dir
-from tests.unit.test_rosters_support import EVA, EXAMPLES, at
+from tests.unit.test_rosters_support import EVA, EXAMPLES, at, utc
 
 NOW = at("2026-06-17 10:05")  # a Wednesday, office hours
 
@@ -27,6 +27,14 @@ def test_jour_for_an_area_now_lists_the_chain_in_order(city):
         "2. Sekundär: Anna A",
         "3. Jourchef: Chef C",
     ]
+
+
+def test_jour_shows_local_time_whatever_zone_the_clock_is_in(city):
+    reply = jour_reply(["farsta"], utc("2026-06-17 08:05"), city, [], "sv")
+    assert reply.startswith("Jour för Farsta ons 2026-06-17 10:05: Farsta stadsdelsförvaltning")
+    assert jour_reply(["farsta", "16:29"], utc("2026-06-17 08:05"), city, [], "sv").startswith(
+        "Jour för Farsta ons 2026-06-17 16:29: Farsta"
+    )
 
 
 def test_jour_in_english_with_a_time_and_a_multiword_alias(city):
