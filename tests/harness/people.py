@@ -15,6 +15,7 @@ from nio import (
     InviteMemberEvent,
     LoginResponse,
     MatrixRoom,
+    MegolmEvent,
     RoomCreateResponse,
     RoomMessageNotice,
     RoomMessageText,
@@ -56,12 +57,11 @@ class Person:
     async def start(self) -> None:
         resp = await self.client.login(self.password, device_name=f"test-{self.user_id}")
         assert isinstance(resp, LoginResponse), resp
-        self.client.add_event_callback(self._on_message, (RoomMessageText, RoomMessageNotice))
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
-        from nio import MegolmEvent
-
-        self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
         await self.client.sync(timeout=0, full_state=True)
+        # Only what arrives from now on counts: the history of earlier tests' rooms is not this test's business.
+        self.client.add_event_callback(self._on_message, (RoomMessageText, RoomMessageNotice))
+        self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
         self._task = asyncio.create_task(self._sync_loop())
 
     async def _sync_loop(self) -> None:
