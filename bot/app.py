@@ -293,7 +293,10 @@ class App:
     async def _undecryptable_loop(self) -> None:
         await self.matrix.ready.wait()
         while not self.stop.is_set():
-            await self.retry_undecryptable()
+            try:
+                await self.retry_undecryptable()
+            except Exception:
+                log.exception("retrying undecryptable events failed; trying again")
             await asyncio.sleep(1.0)
 
     async def retry_undecryptable(self) -> None:
@@ -321,7 +324,11 @@ class App:
         await self.matrix.ready.wait()
         while not self.stop.is_set():
             self._outbox_wake.clear()
-            await self.flush_outbox()
+            try:
+                await self.flush_outbox()
+            except Exception:  # the sender must outlive any one failure: a dead outbox is a lost alarm
+                log.exception("outbox round failed; trying again")
+                await asyncio.sleep(1)
             next_at = self.store.next_outbox_time()
             wait = 30.0 if next_at is None else max(0.05, min(30.0, next_at - self.clock()))
             try:
@@ -348,7 +355,9 @@ class App:
                 blocked.add(key)
                 self.store.outbox_retry(row.id, self.clock() + backoff(row.attempts + 1, base=5.0, cap=300.0), str(err))
                 continue
-            except SendFailed as err:
+            except Exception as err:  # whatever went wrong, the message stays queued and is retried
+                if not isinstance(err, SendFailed):
+                    log.exception("outbox %s: unexpected error", row.txn_id)
                 blocked.add(key)
                 delay = backoff(row.attempts + 1, base=2.0, cap=300.0)
                 self.store.outbox_retry(row.id, self.clock() + delay, str(err))

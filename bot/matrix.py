@@ -246,12 +246,20 @@ class Matrix:
             self.health.homeserver = "ok"
             self.health.consecutive_errors = 0
             self.health.last_sync_at = time.time()
-            events = self._events_of(resp)
-            if token is not None:
-                events += await self._fill_gaps(resp)
-            self._handle_invites(resp)
-            await self._keys_housekeeping()
-            await on_batch(events, resp.next_batch, first)
+            try:
+                events = self._events_of(resp)
+                if token is not None:
+                    events += await self._fill_gaps(resp)
+                self._handle_invites(resp)
+                await self._keys_housekeeping()
+                await on_batch(events, resp.next_batch, first)
+            except Exception:
+                # Our position is not advanced, so the same batch comes again: better twice (ids make it once)
+                # than a dead sync loop.
+                attempt += 1
+                log.exception("handling a sync batch failed; it will be fetched again")
+                await _sleep_or_stop(stop, backoff(attempt))
+                continue
             token = resp.next_batch
             for room_id in resp.rooms.join:
                 waiter = self._room_seen.get(room_id)
@@ -424,12 +432,15 @@ class Matrix:
     async def create_direct_room(self, user_id: str, timeout: float = 30.0) -> str:
         """An encrypted direct room with `user_id`; returns once the bot's client knows the room."""
         await self.ready.wait()
-        resp = await self.client.room_create(
-            is_direct=True,
-            invite=[user_id],
-            preset=RoomPreset.trusted_private_chat,
-            initial_state=[ENCRYPTION_STATE],
-        )
+        try:
+            resp = await self.client.room_create(
+                is_direct=True,
+                invite=[user_id],
+                preset=RoomPreset.trusted_private_chat,
+                initial_state=[ENCRYPTION_STATE],
+            )
+        except (TimeoutError, OSError, LocalProtocolError) as err:
+            raise SendFailed(f"could not create a direct room with {user_id}: {type(err).__name__}: {err}") from err
         if not isinstance(resp, RoomCreateResponse):
             raise SendFailed(f"could not create a direct room with {user_id}: {getattr(resp, 'message', resp)}")
         waiter = self._room_seen.setdefault(resp.room_id, asyncio.Event())

@@ -248,3 +248,22 @@ async def test_roster_gap_goes_straight_to_supervisor_and_fallback(people, synap
         assert s.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 1}
     finally:
         await s.bot.stop()
+
+
+async def test_escalation_due_during_outage_is_delivered_once_back(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path, wait_s=2)
+    try:
+        larm = await s.police.send(s.room, "!larm Farsta")
+        await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        synapse.stop()  # the deadline passes and the page to Bertil is written while nobody can be reached
+        await asyncio.sleep(4)
+        assert s.bot.app.health()["outbox"].get("pending", 0) >= 1
+        synapse.start()
+        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=60)
+        await s.police.wait_for(bot_says(s, "Söker nu även: Bertil B", reply_to=larm), timeout=60)
+        await asyncio.sleep(1)
+        assert len(s.bertil.pages(BOT)) == 1
+    finally:
+        if not synapse.running:
+            synapse.start()
+        await s.bot.stop()
