@@ -135,7 +135,7 @@ def banner(server: Synapse, passwords: dict[str, str]) -> str:
     lines += [
         "",
         "As @polis1 open the room 'Polis — larm (demo)' and type:  !hjälp   or   !larm Farsta två barn i lägenheten",
-        "As @anna.a accept the page with:  !ok",
+        "The responder on call (see !jour Farsta) gets a direct message and accepts with:  !ok",
         "Ctrl-C stops the bot and the homeserver.",
         "",
     ]
