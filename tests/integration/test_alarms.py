@@ -222,8 +222,9 @@ async def test_unauthorized_alarms_are_refused_and_nothing_stored(people, synaps
         await s.bot.stop()
 
 
-async def test_unencrypted_police_room_is_refused(people, synapse, tmp_path):
+async def test_unencrypted_police_room_is_refused_and_supervisors_warned(people, synapse, tmp_path):
     police = await people("polis1")
+    chef = await people("chef.c")
     room = await police.create_room([BOT], encrypted=False)
     config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS)
     bot = BotRunner(config)
@@ -234,6 +235,8 @@ async def test_unencrypted_police_room_is_refused(people, synapse, tmp_path):
         refusal = await police.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
         assert "inte krypterat" in refusal.body
         assert bot.app.alarms.alarms(("open", "exhausted", "accepted", "closed")) == []
+        warning = await chef.wait_for(lambda m: m.sender == BOT and room in m.body)
+        assert "inte krypterat" in warning.body and warning.encrypted
     finally:
         await bot.stop()
 
@@ -266,4 +269,22 @@ async def test_escalation_due_during_outage_is_delivered_once_back(people, synap
     finally:
         if not synapse.running:
             synapse.start()
+        await s.bot.stop()
+
+
+async def test_alarms_per_sender_are_rate_limited(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path)
+    text = s.config.read_text().replace("step_wait_override_s = 60", "step_wait_override_s = 60\nrate_limit_count = 1")
+    s.config.write_text(text)
+    await s.bot.restart()
+    try:
+        await s.police.send(s.room, "!larm Farsta")
+        await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        again = await s.police.send(s.room, "!larm Farsta igen")
+        refusal = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == again)
+        assert "Inget nytt larm registrerat" in refusal.body
+        await asyncio.sleep(1)
+        assert [a.id for a in s.bot.app.alarms.alarms()] == ["L1"]
+        assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+    finally:
         await s.bot.stop()
