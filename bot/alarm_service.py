@@ -96,15 +96,7 @@ class AlarmService:
         return int(row[0] or 0) + 1
 
     def overrides(self) -> list[Override]:
-        rows = self.store.db.execute(
-            "SELECT id, user_id, name, unit, role, start, end, reason FROM overrides WHERE removed_at IS NULL"
-        ).fetchall()
-        return [
-            Override(
-                r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), datetime.fromisoformat(r[6]), r[0], r[7] or ""
-            )
-            for r in rows
-        ]
+        return self.app.override_store.active()
 
     # --- effects -------------------------------------------------------------------------------------------------
     def _carry_out(self, outcome: Outcome, actor: str, details: str | None = None) -> list[Effect]:

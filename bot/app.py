@@ -23,6 +23,7 @@ from bot.config import Config
 from bot.crosssign import CrossSigningError, KeyFileError, UserInteractiveAuthRequired
 from bot.matrix import Incoming, Matrix, NoTrustedDevice, SendFailed, backoff
 from bot.outbox import content_for
+from bot.override_store import OverrideStore
 from bot.secretbox import SecretBox
 from bot.store import Store, StoredEvent
 from bot.timers import Timers
@@ -89,6 +90,7 @@ class App:
         self.registry: Registry = build_registry()
         self.roster: Any = rosters.load_dir(config.rosters_dir)
         self.timers = Timers(self.fire_deadline)
+        self.override_store = OverrideStore(self.store)
         self.alarms = AlarmService(self)
         self.services = self
         self._process_lock = asyncio.Lock()

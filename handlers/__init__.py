@@ -6,11 +6,12 @@ from handlers.registry import Registry
 
 
 def build_registry() -> Registry:
-    from handlers import alarm, roster_commands
+    from handlers import alarm, override, roster_commands
     from handlers import help as help_commands
 
     registry = Registry()
     help_commands.register(registry)
     alarm.register(registry)
     roster_commands.register(registry)
+    override.register(registry)
     return registry

@@ -288,3 +288,25 @@ async def test_alarms_per_sender_are_rate_limited(people, synapse, tmp_path):
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await s.bot.stop()
+
+
+async def test_supervisor_override_changes_who_is_paged(people, synapse, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    s = await scene(people, synapse, tmp_path)
+    try:
+        chef_room = await s.chef.create_room([BOT])
+        await s.chef.wait_joined(chef_room, BOT)
+        now = datetime.now(UTC).replace(microsecond=0)
+        start, end = (now - timedelta(hours=1)).isoformat(), (now + timedelta(hours=1)).isoformat()
+        asked = await s.chef.send(chef_room, f"!byt @bertil.b:localhost {start} {end} testjour primär")
+        added = await s.chef.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
+        assert "B1" in added.body and "Bertil B" in added.body
+
+        await s.police.send(s.room, "!larm Farsta")
+        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await asyncio.sleep(1)
+        assert s.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
+        assert any(e["action"] == "override.added" for e in s.bot.app.store.audit_entries())
+    finally:
+        await s.bot.stop()

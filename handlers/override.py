@@ -1,0 +1,132 @@
+"""!byt: a supervisor's time-bounded override of the roster; listed with `!byt lista`, removed with `!byt bort <id>`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from handlers.i18n import catalog, t
+from handlers.registry import Command, Context, Effect, Registry, Reply, Role
+from handlers.roster import time_error_text
+from rosters import Override, TimeError, parse_instant
+
+TEXTS = catalog(
+    {
+        "override.usage": (
+            "!byt @person <från> <till> [enhet] [roll] — låt någon gå in i schemat (tider HH:MM eller"
+            " 2026-12-24T08:00); !byt lista; !byt bort <id>",
+            "!override @person <from> <to> [unit] [role] — put someone on the roster (times HH:MM or"
+            " 2026-12-24T08:00); !override list; !override remove <id>",
+        ),
+        "override.bad_user": (
+            "Vem ska gå in? Skriv Matrix-id:t, t.ex. !byt @anna.a:example.org 22:00 08:00.",
+            "Who covers? Give the Matrix id, e.g. !override @anna.a:example.org 22:00 08:00.",
+        ),
+        "override.unknown_person": (
+            "{user} finns inte i jourschemat; lägg till personen i people.toml först.",
+            "{user} is not in the roster; add them to people.toml first.",
+        ),
+        "override.unknown_unit": (
+            "Okänd enhet \"{text}\". Enheter: {units}.",
+            "Unknown unit \"{text}\". Units: {units}.",
+        ),
+        "override.need_unit": (
+            "{name} finns i flera enheter ({units}); skriv vilken.",
+            "{name} is in several units ({units}); say which.",
+        ),
+        "override.bad_role": (
+            "Okänd roll \"{text}\"; välj primär, sekundär eller jourchef.",
+            "Unknown role \"{text}\"; choose primary, secondary or supervisor.",
+        ),
+        "override.bad_span": (
+            "Slutet måste komma efter början och ligga i framtiden, och ett byte får vara högst {days} dygn.",
+            "The end must come after the start and lie in the future, and an override may last at most {days} days.",
+        ),
+        "override.added": (
+            "✅ {id}: {name} har {role} i {unit} {start} – {end}. Ta bort med !byt bort {id}.",
+            "✅ {id}: {name} covers {role} in {unit} {start} – {end}. Remove with !override remove {id}.",
+        ),
+        "override.none": ("Inga aktuella byten.", "No current overrides."),
+        "override.line": (
+            "{id}: {name} — {role} i {unit} {start} – {end}",
+            "{id}: {name} — {role} in {unit} {start} – {end}",
+        ),
+        "override.removed": ("🗑️ {id} borttaget.", "🗑️ {id} removed."),
+        "override.no_such": ("Det finns inget aktuellt byte {id}.", "There is no current override {id}."),
+    }
+)
+
+ROLES = {
+    "primary": "primary", "primär": "primary", "primar": "primary",
+    "secondary": "secondary", "sekundär": "secondary", "sekundar": "secondary",
+    "supervisor": "supervisor", "jourchef": "supervisor", "chef": "supervisor",
+}
+MAX_DAYS = 31
+_USER = re.compile(r"@[a-z0-9._=\-/+]+:[\w.-]+(:\d+)?")
+
+
+def describe(override: Override, lang: str, key: str = "override.line") -> str:
+    tz = override.start.tzinfo
+    fmt = "%Y-%m-%d %H:%M"
+    return t(key, lang, id=override.id, name=override.name, role=override.role, unit=override.unit,
+             start=override.start.strftime(fmt), end=override.end.astimezone(tz).strftime(fmt))
+
+
+def parse_override(command: Command, ctx: Context, roster: Any) -> Override | str:
+    """The override a `!byt` asks for, or the one-line answer explaining what is wrong."""
+    args = list(command.args)
+    if not args or not _USER.fullmatch(args[0]):
+        return t("override.bad_user", ctx.lang)
+    if len(args) < 3:
+        return t("override.usage", ctx.lang)
+    user, start_text, end_text, rest = args[0], args[1], args[2], args[3:]
+    name = roster.people.get(user)
+    if name is None:
+        return t("override.unknown_person", ctx.lang, user=user)
+    role = "primary"
+    unit = None
+    for word in rest:
+        if word.casefold() in ROLES:
+            role = ROLES[word.casefold()]
+            continue
+        unit = roster.find_unit(word)
+        if unit is None:
+            return t("override.unknown_unit", ctx.lang, text=word, units=", ".join(sorted(roster.units)))
+    if unit is None:
+        own = sorted(u.id for u in roster.units.values() if user in u.members or user in u.supervisors)
+        if len(own) != 1:
+            return t("override.need_unit", ctx.lang, name=name, units=", ".join(own or sorted(roster.units)))
+        unit = roster.units[own[0]]
+    today = ctx.now.astimezone(unit.tz).date()
+    try:
+        start = parse_instant(start_text, unit.tz, today)
+        end = parse_instant(end_text, unit.tz, today)
+    except TimeError as err:
+        return time_error_text(err, ctx.lang)
+    if end <= start and ":" in end_text and "T" not in end_text:
+        end = parse_instant(end_text, unit.tz, today + timedelta(days=1))  # "22:00 08:00" runs over midnight
+    if end <= start or end <= ctx.now or end - start > timedelta(days=MAX_DAYS):
+        return t("override.bad_span", ctx.lang, days=MAX_DAYS)
+    return Override(user, name, unit.id, role, start, end)
+
+
+def register(registry: Registry) -> None:
+    @registry.command("byt", "override", roles=frozenset({Role.SUPERVISOR}), usage="override.usage")
+    def byt(command: Command, ctx: Context) -> list[Effect]:
+        overrides = ctx.services.override_store
+        first = command.args[0].casefold() if command.args else ""
+        if first in ("lista", "list"):
+            current = overrides.current(ctx.now)
+            lines = [describe(o, ctx.lang) for o in current] or [t("override.none", ctx.lang)]
+            return [Reply("\n".join(lines))]
+        if first in ("bort", "remove", "ta-bort"):
+            wanted = command.args[1].upper() if len(command.args) > 1 else ""
+            if not overrides.remove(wanted, command.sender, ctx.now):
+                return [Reply(t("override.no_such", ctx.lang, id=wanted or "?"))]
+            return [Reply(t("override.removed", ctx.lang, id=wanted))]
+        parsed = parse_override(command, ctx, ctx.services.roster)
+        if isinstance(parsed, str):
+            return [Reply(parsed)]
+        added = overrides.add(parsed, command.sender, ctx.now)
+        return [Reply(describe(added, ctx.lang, "override.added"))]
