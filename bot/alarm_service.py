@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import alarms
 from bot.alarm_messages import page_text, pick_refusal, render
@@ -283,9 +283,11 @@ class AlarmService:
                 [event_id, purpose.split(":", 1)[1], target],
             )
 
-    def all_for_stats(self, since: datetime) -> list[Alarm]:
+    def stats(self, start: datetime, end: datetime) -> dict[str, Any]:
         rows = self.store.db.execute(
-            "SELECT id, state FROM alarms WHERE raised_at >= ? ORDER BY number", [since.timestamp()]
+            "SELECT id, state FROM alarms WHERE raised_at >= ? AND raised_at < ? ORDER BY number",
+            [start.timestamp(), end.timestamp()],
         ).fetchall()
-        return [Alarm.from_dict(json.loads(self.store.box.open(r[1], f"state:{r[0]}"))) for r in rows]
+        raised = [Alarm.from_dict(json.loads(self.store.box.open(r[1], f"state:{r[0]}"))) for r in rows]
+        return alarms.stats(raised, start, end)
 

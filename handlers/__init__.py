@@ -6,7 +6,7 @@ from handlers.registry import Registry
 
 
 def build_registry() -> Registry:
-    from handlers import alarm, override, roster_commands
+    from handlers import alarm, override, roster_commands, stats
     from handlers import help as help_commands
 
     registry = Registry()
@@ -14,4 +14,5 @@ def build_registry() -> Registry:
     alarm.register(registry)
     roster_commands.register(registry)
     override.register(registry)
+    stats.register(registry)
     return registry

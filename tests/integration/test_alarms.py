@@ -83,6 +83,12 @@ async def test_happy_path_page_accept_and_police_told(people, synapse, tmp_path)
         await s.anna.send(page.room_id, "!klar L1 barnen hos mormor")
         closed = await s.police.wait_for(bot_says(s, "L1 avslutat av Anna A", reply_to=larm))
         assert "mormor" not in closed.body
+
+        chef_room = await s.chef.create_room([BOT])
+        await s.chef.wait_joined(chef_room, BOT)
+        asked = await s.chef.send(chef_room, "!statistik vecka")
+        stats = await s.chef.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
+        assert "1 larm, 1 accepterade, 1 avslutade" in stats.body and "Farsta: 1 larm" in stats.body
     finally:
         await s.bot.stop()
 
