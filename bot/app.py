@@ -87,6 +87,7 @@ class App:
         )
         self.matrix.allowed_inviters = list(config.bot.allowed_inviters)
         self.matrix.trust = config.matrix.trust
+        self.matrix.on_recovered = self._homeserver_back
         self.registry: Registry = build_registry()
         self.roster: Any = rosters.load_dir(config.rosters_dir)
         self.timers = Timers(self.fire_deadline)
@@ -361,7 +362,7 @@ class App:
                 if not isinstance(err, SendFailed):
                     log.exception("outbox %s: unexpected error", row.txn_id)
                 blocked.add(key)
-                delay = backoff(row.attempts + 1, base=2.0, cap=300.0)
+                delay = backoff(row.attempts + 1, base=2.0, cap=60.0)
                 self.store.outbox_retry(row.id, self.clock() + delay, str(err))
                 log.warning("outbox %s to %s failed (attempt %d), retry in %.0f s: %s",
                             row.txn_id, key, row.attempts + 1, delay, err)
@@ -369,6 +370,11 @@ class App:
             with self.store.transaction():
                 self.store.outbox_sent(row.id, event_id)
                 self.alarms.on_sent(row.purpose, row.target, event_id)
+
+    def _homeserver_back(self) -> None:
+        """Messages that waited out an outage go now, not after their backoff: a page must not idle."""
+        self.store.retry_all_now()
+        self._outbox_wake.set()
 
     # --- timers --------------------------------------------------------------------------------------------------
     async def fire_deadline(self, alarm_id: str) -> None:

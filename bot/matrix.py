@@ -150,7 +150,7 @@ class Matrix:
         self._room_seen: dict[str, asyncio.Event] = {}
         self.allowed_inviters: list[str] = []
         self.trust: str = "tofu"
-        self.on_encryption_lost: Callable[[str], None] | None = None
+        self.on_recovered: Callable[[], None] | None = None  # the homeserver answers again after an outage
 
     # --- login ---------------------------------------------------------------------------------------------------
     @property
@@ -242,6 +242,8 @@ class Matrix:
                 continue
             if attempt:
                 log.warning("homeserver reachable again after %d failed syncs", attempt)
+                if self.on_recovered is not None:
+                    self.on_recovered()
             attempt = 0
             self.health.homeserver = "ok"
             self.health.consecutive_errors = 0
@@ -418,16 +420,52 @@ class Matrix:
             if must_reach and not eligible.get(must_reach):
                 raise NoTrustedDevice(must_reach)
         try:
+            if self.room_encrypted(room_id):
+                await self._share_room_key(room_id)
             resp = await self.client.room_send(
                 room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
             )
-        except (TimeoutError, OSError, LocalProtocolError) as err:
-            raise SendFailed(f"{type(err).__name__}: {err}") from err
-        except Exception as err:
+        except SendFailed:
+            raise
+        except Exception as err:  # nio's connection, SendRetryError and crypto errors: all retried by the outbox
             raise SendFailed(f"{type(err).__name__}: {err}") from err
         if not isinstance(resp, RoomSendResponse):
             raise SendFailed(str(getattr(resp, "message", resp)))
         return str(resp.event_id)
+
+    async def _share_room_key(self, room_id: str) -> None:
+        """Share the room key ourselves and check every device got it before any message uses it.
+
+        nio marks a room key as shared even when the to-device messages carrying it failed (an outage). A message
+        encrypted with it would be unreadable, and a retry with the same transaction id would not help: the
+        homeserver keeps the first ciphertext. So a key that did not reach everyone is dropped before it is used.
+        """
+        olm = self.client.olm
+        assert olm is not None
+        if not olm.should_share_group_session(room_id):
+            return
+        room = self.client.rooms[room_id]
+        # What nio's room_send does before sharing: know every member and every member's devices.
+        if not room.members_synced:
+            await self.client.joined_members(room_id)
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        missing = self.client.get_missing_sessions(room_id)
+        if missing:
+            # nio would claim these inside share_group_session too; doing it first lets `expected` include them.
+            await self.client.keys_claim(missing)
+        expected = {
+            (user, device.id)
+            for user in room.users
+            for device in self.client.device_store.active_user_devices(user)
+            if not olm.is_device_blacklisted(device) and not (user == self.user_id and device.id == self.device_id)
+            and olm.session_store.get(device.curve25519)
+        }
+        resp = await self.client.share_group_session(room_id, ignore_unverified_devices=True)
+        missed = expected - set(getattr(resp, "users_shared_with", set()))
+        if missed:
+            olm.outbound_group_sessions.pop(room_id, None)
+            raise SendFailed(f"room key did not reach {len(missed)} device(s); a new key will be made")
 
     async def create_direct_room(self, user_id: str, timeout: float = 30.0) -> str:
         """An encrypted direct room with `user_id`; returns once the bot's client knows the room."""

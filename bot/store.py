@@ -332,6 +332,9 @@ class Store:
             [next_attempt_at, error[:500], row_id],
         )
 
+    def retry_all_now(self) -> None:
+        self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'", [self.clock()])
+
     def outbox_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
 
