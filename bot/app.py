@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import rosters
+from bot import retention
 from bot.alarm_service import AlarmService
 from bot.config import Config
 from bot.crosssign import CrossSigningError, KeyFileError, UserInteractiveAuthRequired
@@ -116,6 +117,7 @@ class App:
             asyncio.create_task(self.matrix.sync_forever(since, self.on_batch, self.stop), name="sync"),
             asyncio.create_task(self._outbox_loop(), name="outbox"),
             asyncio.create_task(self._undecryptable_loop(), name="undecryptable"),
+            asyncio.create_task(self._retention_loop(), name="retention"),
         ]
         try:
             await self.stop.wait()
@@ -291,6 +293,19 @@ class App:
         """For timers and other work that is not a reply to a command; call inside a transaction."""
         self._enqueue(None, effects)
         self._outbox_wake.set()
+
+    async def _retention_loop(self) -> None:
+        while not self.stop.is_set():
+            try:
+                counts = retention.purge(self.store, self.clock(), self.config.storage.retention_days)
+                if any(counts.values()):
+                    log.info("retention: purged %s", counts)
+            except Exception:
+                log.exception("retention purge failed; trying again tomorrow")
+            try:
+                await asyncio.wait_for(self.stop.wait(), retention.DAY)
+            except TimeoutError:
+                pass
 
     # --- undecryptable events ------------------------------------------------------------------------------------
     async def _undecryptable_loop(self) -> None:
