@@ -150,6 +150,7 @@ class Matrix:
         self._room_seen: dict[str, asyncio.Event] = {}
         self.allowed_inviters: list[str] = []
         self.trust: str = "tofu"
+        self._shared_for: dict[str, set[tuple[str, str]]] = {}  # room → devices known when its key was shared
         self.on_recovered: Callable[[], None] | None = None  # the homeserver answers again after an outage
 
     # --- login ---------------------------------------------------------------------------------------------------
@@ -421,7 +422,7 @@ class Matrix:
                 raise NoTrustedDevice(must_reach)
         try:
             if self.room_encrypted(room_id):
-                await self._share_room_key(room_id)
+                await self._share_room_key(room_id, must_reach)
             resp = await self.client.room_send(
                 room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
             )
@@ -433,7 +434,7 @@ class Matrix:
             raise SendFailed(str(getattr(resp, "message", resp)))
         return str(resp.event_id)
 
-    async def _share_room_key(self, room_id: str) -> None:
+    async def _share_room_key(self, room_id: str, recipient: str | None = None) -> None:
         """Share the room key ourselves and check every device got it before any message uses it.
 
         nio marks a room key as shared even when the to-device messages carrying it failed (an outage). A message
@@ -442,14 +443,26 @@ class Matrix:
         """
         olm = self.client.olm
         assert olm is not None
-        if not olm.should_share_group_session(room_id):
-            return
         room = self.client.rooms[room_id]
         # What nio's room_send does before sharing: know every member and every member's devices.
         if not room.members_synced:
             await self.client.joined_members(room_id)
+        if recipient and not list(self.client.device_store.active_user_devices(recipient)):
+            # A direct room made a moment ago: nio may not have asked for the recipient's devices yet, and a key
+            # shared without them would make the page unreadable for them.
+            olm.users_for_key_query.add(recipient)
         if self.client.should_query_keys:
             await self.client.keys_query()
+        if recipient and not list(self.client.device_store.active_user_devices(recipient)):
+            raise SendFailed(f"no devices of {recipient} known yet")
+        devices = {(user, d.id) for user in room.users for d in self.client.device_store.active_user_devices(user)}
+        if devices - self._shared_for.get(room_id, devices):
+            # Someone has a device that appeared after the key was shared (a new phone): nio would keep using the
+            # old key, which that device never got.
+            olm.outbound_group_sessions.pop(room_id, None)
+        if not olm.should_share_group_session(room_id):
+            return
+        self._shared_for[room_id] = devices
         missing = self.client.get_missing_sessions(room_id)
         if missing:
             # nio would claim these inside share_group_session too; doing it first lets `expected` include them.
