@@ -55,6 +55,11 @@ async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: st
     return Scene(police, anna, bertil, chef, room, bot, config)
 
 
+def is_page(alarm_id: str):
+    """A page for `alarm_id`: an m.text from the bot (an m.notice would not ping)."""
+    return lambda m: m.sender == BOT and alarm_id in m.body and m.msgtype == "m.text"
+
+
 def bot_says(scene_: Scene, text: str, reply_to: str | None = None):
     return lambda m: m.sender == BOT and text in m.body and (reply_to is None or m.reply_to == reply_to)
 
@@ -67,7 +72,7 @@ async def test_happy_path_page_accept_and_police_told(people, synapse, tmp_path)
         assert raised.encrypted and "L1" in raised.body and "Anna A" in raised.body and "Testjouren" in raised.body
         assert "två barn" not in raised.body, "the free text goes only to the paged responders"
 
-        page = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        page = await s.anna.wait_for(is_page("L1"))
         assert page.encrypted
         assert "två barn i lägenheten" in page.body
         assert "!ok L1" in page.body
@@ -97,12 +102,12 @@ async def test_accept_by_reaction_and_by_reply(people, synapse, tmp_path):
     s = await scene(people, synapse, tmp_path)
     try:
         first = await s.police.send(s.room, "!larm farsta strand")
-        page = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        page = await s.anna.wait_for(is_page("L1"))
         await s.anna.react(page.room_id, page.event_id, "✅")
         await s.police.wait_for(bot_says(s, "L1 accepterat av Anna A", reply_to=first))
 
         second = await s.police.send(s.room, "!larm Farsta")
-        page2 = await s.anna.wait_for(lambda m: m.sender == BOT and "L2" in m.body and m.msgtype == "m.text")
+        page2 = await s.anna.wait_for(is_page("L2"))
         await s.anna.send(page2.room_id, "ja", reply_to=page2.event_id)
         await s.police.wait_for(bot_says(s, "L2 accepterat av Anna A", reply_to=second))
         await asyncio.sleep(1)
@@ -115,10 +120,10 @@ async def test_escalation_to_secondary_supervisor_then_fallback(people, synapse,
     s = await scene(people, synapse, tmp_path, wait_s=2)
     try:
         larm = await s.police.send(s.room, "!larm Farsta")
-        await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
-        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=15)
+        await s.anna.wait_for(is_page("L1"))
+        await s.bertil.wait_for(is_page("L1"), timeout=15)
         await s.police.wait_for(bot_says(s, "Söker nu även: Bertil B", reply_to=larm), timeout=15)
-        await s.chef.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=15)
+        await s.chef.wait_for(is_page("L1"), timeout=15)
         fallback = await s.police.wait_for(bot_says(s, "Ingen har accepterat L1", reply_to=larm), timeout=15)
         assert "08-000 111 22" in fallback.body
         await s.chef.wait_for(lambda m: m.sender == BOT and "Ingen har accepterat L1" in m.body, timeout=15)
@@ -132,10 +137,10 @@ async def test_decline_escalates_at_once(people, synapse, tmp_path):
     s = await scene(people, synapse, tmp_path, wait_s=300)
     try:
         await s.police.send(s.room, "!larm Farsta")
-        page = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        page = await s.anna.wait_for(is_page("L1"))
         started = time.monotonic()
         await s.anna.send(page.room_id, "!nej L1 sjuk")
-        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=20)
+        await s.bertil.wait_for(is_page("L1"), timeout=20)
         assert time.monotonic() - started < 20  # far from the 300 s wait
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
@@ -147,8 +152,8 @@ async def test_two_simultaneous_acceptances_have_one_winner(people, synapse, tmp
     s = await scene(people, synapse, tmp_path, wait_s=1)
     try:
         larm = await s.police.send(s.room, "!larm Farsta")
-        page_a = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
-        page_b = await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        page_a = await s.anna.wait_for(is_page("L1"))
+        page_b = await s.bertil.wait_for(is_page("L1"))
         await asyncio.gather(s.anna.send(page_a.room_id, "!ok L1"), s.bertil.send(page_b.room_id, "!ok L1"))
         winner = await s.police.wait_for(bot_says(s, "L1 accepterat av", reply_to=larm))
         loser = s.bertil if "Anna A" in winner.body else s.anna
@@ -165,13 +170,13 @@ async def test_deadline_survives_restart_and_fires_once(people, synapse, tmp_pat
     s = await scene(people, synapse, tmp_path, wait_s=3)
     try:
         await s.police.send(s.room, "!larm Farsta")
-        await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.anna.wait_for(is_page("L1"))
         await s.bot.stop()
         await asyncio.sleep(4)  # the deadline passes while the bot is down
         await s.bot.start()
-        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=20)
+        await s.bertil.wait_for(is_page("L1"), timeout=20)
         await s.bot.restart()  # and once more: the escalation must not be repeated
-        await s.chef.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=20)
+        await s.chef.wait_for(is_page("L1"), timeout=20)
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
     finally:
@@ -188,7 +193,7 @@ async def test_alarm_survives_homeserver_outage(people, synapse, tmp_path):
         await asyncio.sleep(3)
         synapse.start()
         await start
-        page = await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", 40)
+        page = await s.anna.wait_for(is_page("L1"), 40)
         assert "pojke 7 år" in page.body
         await s.police.wait_for(bot_says(s, "registrerat", reply_to=larm), timeout=40)
         assert s.bot.app.health()["homeserver"] == "ok"
@@ -251,7 +256,7 @@ async def test_roster_gap_goes_straight_to_supervisor_and_fallback(people, synap
     s = await scene(people, synapse, tmp_path, wait_s=60)
     try:
         larm = await s.police.send(s.room, "!larm Tomby")
-        await s.chef.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.chef.wait_for(is_page("L1"))
         await s.police.wait_for(bot_says(s, "L1", reply_to=larm))
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 1}
@@ -263,12 +268,12 @@ async def test_escalation_due_during_outage_is_delivered_once_back(people, synap
     s = await scene(people, synapse, tmp_path, wait_s=2)
     try:
         larm = await s.police.send(s.room, "!larm Farsta")
-        await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.anna.wait_for(is_page("L1"))
         synapse.stop()  # the deadline passes and the page to Bertil is written while nobody can be reached
         await asyncio.sleep(4)
         assert s.bot.app.health()["outbox"].get("pending", 0) >= 1
         synapse.start()
-        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", timeout=60)
+        await s.bertil.wait_for(is_page("L1"), timeout=60)
         await s.police.wait_for(bot_says(s, "Söker nu även: Bertil B", reply_to=larm), timeout=60)
         await asyncio.sleep(1)
         assert len(s.bertil.pages(BOT)) == 1
@@ -285,7 +290,7 @@ async def test_alarms_per_sender_are_rate_limited(people, synapse, tmp_path):
     await s.bot.restart()
     try:
         await s.police.send(s.room, "!larm Farsta")
-        await s.anna.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.anna.wait_for(is_page("L1"))
         again = await s.police.send(s.room, "!larm Farsta igen")
         refusal = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == again)
         assert "Inget nytt larm registrerat" in refusal.body
@@ -310,7 +315,7 @@ async def test_supervisor_override_changes_who_is_paged(people, synapse, tmp_pat
         assert "B1" in added.body and "Bertil B" in added.body
 
         await s.police.send(s.room, "!larm Farsta")
-        await s.bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text")
+        await s.bertil.wait_for(is_page("L1"))
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
         assert any(e["action"] == "override.added" for e in s.bot.app.store.audit_entries())
