@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.alarms import Alarm, Ambiguous, AnnounceUnit, Answer, Notify, local_time
 from handlers.i18n import catalog, t
+from handlers.roster import role_label
 
 TEXTS = catalog(
     {
@@ -138,11 +139,6 @@ TEXTS = catalog(
             "(ingen fritext från polisen)",
             "(no details from the police)",
         ),
-        # --- role names, for gap notices
-        "alarm.role.primary": ("primär", "primary"),
-        "alarm.role.secondary": ("sekundär", "secondary"),
-        "alarm.role.supervisor": ("jourchef", "supervisor"),
-        "alarm.role.unit": ("hela enheten", "whole unit"),
     }
 )
 
@@ -183,5 +179,4 @@ def _localize(params: dict[str, Any], lang: str) -> dict[str, Any]:
 
 
 def _role(role: str, lang: str) -> str:
-    key = f"alarm.role.{role}"
-    return t(key, lang) if key in TEXTS else role
+    return role_label(role, lang).lower()  # inside a sentence

@@ -70,7 +70,11 @@ class AlarmService:
         rows = self.store.db.execute(
             f"SELECT id, state FROM alarms WHERE status IN ({marks}) ORDER BY number", list(statuses)
         ).fetchall()
-        return [Alarm.from_dict(json.loads(self.store.box.open(r[1], f"state:{r[0]}"))) for r in rows]
+        return self._decode(rows)
+
+    def _decode(self, rows: list[tuple[str, str]]) -> list[Alarm]:
+        """(id, sealed state) rows → alarms; the id is bound into the ciphertext, so rows cannot be swapped."""
+        return [Alarm.from_dict(json.loads(self.store.box.open(state, f"state:{i}"))) for i, state in rows]
 
     def _save(self, alarm: Alarm, details: str | None = None) -> None:
         state = self.store.box.seal(json.dumps(alarm.to_dict()), f"state:{alarm.id}")
@@ -288,6 +292,5 @@ class AlarmService:
             "SELECT id, state FROM alarms WHERE raised_at >= ? AND raised_at < ? ORDER BY number",
             [start.timestamp(), end.timestamp()],
         ).fetchall()
-        raised = [Alarm.from_dict(json.loads(self.store.box.open(r[1], f"state:{r[0]}"))) for r in rows]
-        return alarms.stats(raised, start, end)
+        return alarms.stats(self._decode(rows), start, end)
 

@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -188,7 +187,7 @@ class App:
         else:
             return False  # messages that are not commands are ignored, and never stored
         return self.store.record_event(
-            event.event_id, event.room_id, event.sender, kind, event.origin_ts, payload, event.from_gap
+            event.event_id, event.room_id, event.sender, kind, event.origin_ts, payload
         )
 
     async def process_pending(self) -> None:
@@ -441,6 +440,3 @@ class App:
 def _hhmm(moment: datetime) -> str:
     return moment.astimezone(STOCKHOLM).strftime("%H:%M")
 
-
-def state_paths(state_dir: Path) -> list[Path]:
-    return [state_dir / "jourbot.db", state_dir / "credentials.json", state_dir / "crypto"]

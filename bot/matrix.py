@@ -60,7 +60,6 @@ class Incoming:
     reacts_to: str | None = None  # for reactions
     key: str = ""  # reaction key, e.g. "✅"
     source: dict[str, Any] = field(default_factory=dict)  # undecryptable: the encrypted event, for a later retry
-    from_gap: bool = False
 
 
 @dataclass
@@ -302,7 +301,7 @@ class Matrix:
                     out.append(incoming)
         return out
 
-    def convert(self, event: Any, room_id: str, from_gap: bool = False) -> Incoming | None:
+    def convert(self, event: Any, room_id: str) -> Incoming | None:
         sender = getattr(event, "sender", "")
         if sender == self.user_id:
             return None  # the bot's own events never trigger commands
@@ -310,16 +309,15 @@ class Matrix:
         if isinstance(event, RoomMessageText):
             relates = event.source.get("content", {}).get("m.relates_to", {}) or {}
             reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
-            return Incoming("message", event.event_id, room_id, sender, ts, event.body, reply_to, from_gap=from_gap)
+            return Incoming("message", event.event_id, room_id, sender, ts, event.body, reply_to)
         if isinstance(event, ReactionEvent):
             return Incoming(
                 "reaction", event.event_id, room_id, sender, ts, reacts_to=event.reacts_to, key=event.key,
-                from_gap=from_gap,
             )
         if isinstance(event, MegolmEvent):
             source = dict(event.source)
             source.setdefault("room_id", room_id)
-            return Incoming("undecryptable", event.event_id, room_id, sender, ts, source=source, from_gap=from_gap)
+            return Incoming("undecryptable", event.event_id, room_id, sender, ts, source=source)
         return None
 
     async def _fill_gaps(self, resp: SyncResponse) -> list[Incoming]:
@@ -337,7 +335,7 @@ class Matrix:
                     break
                 older = False
                 for event in page.chunk:
-                    incoming = self.convert(event, room_id, from_gap=True)
+                    incoming = self.convert(event, room_id)
                     if incoming:
                         out.append(incoming)
                     if getattr(event, "server_timestamp", 0) < oldest_wanted:

@@ -34,7 +34,6 @@ class StoredEvent:
     kind: str  # "command" | "reaction" | "reply"
     origin_ts: int  # ms since epoch, from the homeserver
     payload: dict[str, Any]
-    catchup: bool  # arrived in a sync that caught up after a restart
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,6 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             "origin_ts": int,
             "received_at": float,
             "payload": str,  # sealed: commands carry free text
-            "catchup": int,
             "status": str,  # pending | done
             "outcome": str,
         },
@@ -227,12 +225,11 @@ class Store:
         kind: str,
         origin_ts: int,
         payload: dict[str, Any],
-        catchup: bool,
     ) -> bool:
         """Remember a command-like event; False if it was seen before (a replay has no second effect)."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO events(event_id, room_id, sender, kind, origin_ts, received_at, payload, catchup,"
-            " status, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', '')",
+            "INSERT OR IGNORE INTO events(event_id, room_id, sender, kind, origin_ts, received_at, payload, status,"
+            " outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', '')",
             [
                 event_id,
                 room_id,
@@ -241,7 +238,6 @@ class Store:
                 origin_ts,
                 self.clock(),
                 self.box.seal(json.dumps(payload), event_id),
-                int(catchup),
             ],
         )
         return cur.rowcount == 1
@@ -251,11 +247,11 @@ class Store:
 
     def pending_events(self) -> list[StoredEvent]:
         rows = self.db.execute(
-            "SELECT event_id, room_id, sender, kind, origin_ts, payload, catchup FROM events"
+            "SELECT event_id, room_id, sender, kind, origin_ts, payload FROM events"
             " WHERE status = 'pending' ORDER BY origin_ts, received_at"
         ).fetchall()
         return [
-            StoredEvent(r[0], r[1], r[2], r[3], r[4], json.loads(self.box.open(r[5], r[0])), bool(r[6])) for r in rows
+            StoredEvent(r[0], r[1], r[2], r[3], r[4], json.loads(self.box.open(r[5], r[0]))) for r in rows
         ]
 
     def finish_event(self, event_id: str, outcome: str) -> None:

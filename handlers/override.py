@@ -8,7 +8,7 @@ from typing import Any
 
 from handlers.i18n import catalog, t
 from handlers.registry import Command, Context, Effect, Registry, Reply, Role
-from handlers.roster import time_error_text
+from handlers.roster import role_label, time_error_text
 from rosters import Override, TimeError, parse_instant
 
 TEXTS = catalog(
@@ -69,7 +69,8 @@ _USER = re.compile(r"@[a-z0-9._=\-/+]+:[\w.-]+(:\d+)?")
 def describe(override: Override, lang: str, key: str = "override.line") -> str:
     tz = override.start.tzinfo
     fmt = "%Y-%m-%d %H:%M"
-    return t(key, lang, id=override.id, name=override.name, role=override.role, unit=override.unit,
+    return t(key, lang, id=override.id, name=override.name, role=role_label(override.role, lang).lower(),
+             unit=override.unit,
              start=override.start.strftime(fmt), end=override.end.astimezone(tz).strftime(fmt))
 
 

@@ -51,3 +51,12 @@ def test_override_is_applied_by_the_engine():
 def test_bad_overrides_get_a_clear_answer(text, expected):
     result = parse(text)
     assert isinstance(result, str) and expected in result
+
+
+def test_confirmation_names_the_role_in_the_readers_language():
+    from handlers.override import describe
+
+    result = parse("@anna.a:localhost 22:00 08:00 socialjouren sekundär")
+    assert isinstance(result, Override)
+    assert "sekundär i socialjouren" in describe(result, "sv")
+    assert "secondary in socialjouren" in describe(result, "en")

@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime
 
 from handlers import build_registry
-from handlers.i18n import LANGUAGES, all_keys
+from handlers.i18n import all_keys
 from handlers.registry import ANY_ROLE, Command, Context, Registry, Reply, Role, Spec, parse
 
 NOW = datetime(2026, 11, 24, 14, 2, tzinfo=UTC)
@@ -74,4 +74,3 @@ def test_every_string_exists_in_both_languages_with_the_same_placeholders():
     for key, (sv, en) in all_keys().items():
         assert sv.strip() and en.strip(), key
         assert set(re.findall(r"{(\w+)", sv)) == set(re.findall(r"{(\w+)", en)), key
-    assert LANGUAGES == ("sv", "en")

@@ -14,10 +14,10 @@ def test_old_finished_data_is_purged_open_alarms_kept_and_the_purge_audited(tmp_
             " updated_at) VALUES (?, ?, ?, 'farsta', 'jour', '@p:x', ?, '!r', '', '', ?)",
             [alarm_id, int(alarm_id[1:]), status, clock[0], clock[0]],
         )
-    store.record_event("$old", "!r", "@p:x", "command", 1, {"body": "!larm Farsta"}, False)
+    store.record_event("$old", "!r", "@p:x", "command", 1, {"body": "!larm Farsta"})
     store.finish_event("$old", "handled")
     clock[0] += 400 * DAY
-    store.record_event("$new", "!r", "@p:x", "command", 2, {"body": "!jour"}, False)
+    store.record_event("$new", "!r", "@p:x", "command", 2, {"body": "!jour"})
     store.finish_event("$new", "handled")
 
     counts = purge(store, clock[0], 365)

@@ -33,16 +33,16 @@ def test_reopening_keeps_data_and_does_not_remigrate(tmp_path):
 
 
 def test_an_event_has_effect_once(store):
-    assert store.record_event("$e1", "!r", "@p:x", "command", 1000, {"body": "!larm Farsta"}, False)
-    assert not store.record_event("$e1", "!r", "@p:x", "command", 1000, {"body": "!larm Farsta"}, False)
+    assert store.record_event("$e1", "!r", "@p:x", "command", 1000, {"body": "!larm Farsta"})
+    assert not store.record_event("$e1", "!r", "@p:x", "command", 1000, {"body": "!larm Farsta"})
     assert [e.event_id for e in store.pending_events()] == ["$e1"]
     store.finish_event("$e1", "handled")
     assert store.pending_events() == []
-    assert not store.record_event("$e1", "!r", "@p:x", "command", 1000, {"body": "!larm Farsta"}, False)
+    assert not store.record_event("$e1", "!r", "@p:x", "command", 1000, {"body": "!larm Farsta"})
 
 
 def test_free_text_is_not_stored_in_the_clear(store, tmp_path):
-    store.record_event("$e1", "!r", "@p:x", "command", 1, {"body": "!larm Farsta två barn"}, False)
+    store.record_event("$e1", "!r", "@p:x", "command", 1, {"body": "!larm Farsta två barn"})
     store.enqueue("user", "@anna:x", {"body": "två barn i lägenheten"})
     raw = (tmp_path / "state" / "jourbot.db").read_bytes()
     wal = tmp_path / "state" / "jourbot.db-wal"
