@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rosters.ics_import import UnitCalendar
-from rosters.layering import paint
+from rosters.layering import Piece, paint
 from rosters.model import ROLES, Override, Shift, Unit
 from rosters.office import OfficeClock
 from rosters.rotations import RotationClock
 from rosters.wallclock import local
 
 Holder = tuple[str, str | None]  # user, and a display name if the source gives one (an override does)
+Held = tuple[str, str | None, str]  # user, display name or None, source ("calendar" | "rotation" | "override")
 
 
 class UnitDuty:
@@ -51,9 +52,9 @@ class UnitDuty:
             held[role] = (override.user, override.name or None)
         return held
 
-    def pieces(self, role: str, start_ts: float, end_ts: float, overrides: Sequence[Override]) -> list:
+    def pieces(self, role: str, start_ts: float, end_ts: float, overrides: Sequence[Override]) -> list[Piece[Held]]:
         """The final holders of `role` over [start_ts, end_ts) as (start, end, (user, name-or-None, source)) pieces."""
-        layers: list = []
+        layers: list[Piece[Held]] = []
         if self.calendar is not None:
             slots = self.calendar.slots(start_ts, end_ts)
             layers += [(s, e, (u, None, "calendar")) for s, e, r, u, _ in slots if r == role]
@@ -77,9 +78,9 @@ class UnitDuty:
         return out
 
 
-def _within(pieces: list, intervals: list[tuple[int, int]]) -> list:
+def _within(pieces: list[Piece[Held]], intervals: list[tuple[int, int]]) -> list[Piece[Held]]:
     """The parts of `pieces` inside `intervals` (both sorted, neither overlapping itself)."""
-    out = []
+    out: list[Piece[Held]] = []
     for start, end, value in pieces:
         for lo, hi in intervals:
             if lo < end and hi > start:

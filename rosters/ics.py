@@ -1,56 +1,35 @@
-"""Shifts as iCalendar (.ics), for people to subscribe to, and the way an event names its person and role.
+"""Shifts as iCalendar (.ics), for people to subscribe to.
 
-An event names them in custom properties X-JOURBOT-ROLE and X-JOURBOT-USER, or, for calendars written by hand or in
-another program, in its SUMMARY as "role: @user:server", e.g. "primary: @anna.a:localhost" (anything after the
-Matrix id is ignored). Roles may be written in English or Swedish: primary/primär, secondary/sekundär,
-supervisor/jourchef. Export writes both forms, so an exported file reads back as the same shifts.
+Each event names its person and role both in custom properties and in its SUMMARY (see rosters/ics_fields.py), so
+an exported file reads back as the same shifts.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import icalendar
 
+from rosters.ics_fields import ROLE_PROPERTY, USER_PROPERTY, event_role_and_user
 from rosters.model import Override, Shift
-from rosters.names import normalize
+from rosters.names import role_word
 from rosters.wallclock import UTC
 
 if TYPE_CHECKING:
     from rosters.roster import Roster
 
-ROLE_PROPERTY = "X-JOURBOT-ROLE"
-USER_PROPERTY = "X-JOURBOT-USER"
-
-_ROLE_WORDS = {
-    "primary": "primary",
-    "primar": "primary",
-    "secondary": "secondary",
-    "sekundar": "secondary",
-    "supervisor": "supervisor",
-    "jourchef": "supervisor",
-}
-_SUMMARY = re.compile(r"^\s*(?P<role>[^:@]+?)\s*:\s*(?P<user>@\S+)")
-
-
-def role_word(text: str) -> str | None:
-    """The role a (Swedish or English) word names, or None."""
-    return _ROLE_WORDS.get(normalize(text))
-
-
-def event_role_and_user(event: icalendar.Event) -> tuple[str | None, str | None]:
-    """(role, Matrix id) as the event names them; None for what it does not name."""
-    role_text, user = event.get(ROLE_PROPERTY), event.get(USER_PROPERTY)
-    if role_text is None or user is None:
-        match = _SUMMARY.match(str(event.get("SUMMARY", "")))
-        if match:
-            role_text = role_text if role_text is not None else match["role"]
-            user = user if user is not None else match["user"]
-    role = role_word(str(role_text)) if role_text is not None else None
-    return role, (str(user).strip() if user is not None else None)
+# The event fields and role_word were defined here once; they stay importable from here for existing callers.
+__all__ = [
+    "ROLE_PROPERTY",
+    "USER_PROPERTY",
+    "event_role_and_user",
+    "person_ics",
+    "role_word",
+    "shifts_to_ics",
+    "unit_ics",
+]
 
 
 def shifts_to_ics(
@@ -76,7 +55,8 @@ def shifts_to_ics(
         if shift.source == "override":
             event.add("description", "override")
         cal.add_component(event)
-    return cal.to_ical()
+    data: bytes = cal.to_ical()  # icalendar leaves to_ical unannotated
+    return data
 
 
 def unit_ics(

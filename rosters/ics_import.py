@@ -1,19 +1,20 @@
-"""A unit's shifts read from an iCalendar file, recurring events included (see rosters/ics.py for the event format).
+"""A unit's shifts read from an iCalendar file, recurring events included (rosters/ics_fields.py: the event format).
 
-Occurrences are expanded lazily, four weeks at a time, so an RRULE without an end costs nothing until asked about.
+_Occurrences are expanded lazily, four weeks at a time, so an RRULE without an end costs nothing until asked about.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
 
-from rosters.ics import event_role_and_user
+from rosters.ics_fields import event_role_and_user, vevents
 from rosters.wallclock import UTC, handoff_instant
 
 CalendarSlot = tuple[int, int, str, str, int]  # start, end (Unix seconds), role, user, order in the file
@@ -26,6 +27,14 @@ class CheckedCalendar:
     problems: list[tuple[str, str]]  # (entry, message)
 
 
+class _Occurrences(Protocol):
+    """What UnitCalendar uses of a recurring_ical_events query, which ships without type information."""
+
+    def between(self, start: datetime, stop: datetime) -> Iterable[icalendar.Event]:
+        """Every occurrence overlapping [start, stop); only VEVENTs are asked for, so each is an Event."""
+        ...
+
+
 _BUCKET_S = 28 * 86400
 _MARGIN = timedelta(days=2)  # floating times are read in the unit's zone, the query in UTC: widen, then filter exactly
 
@@ -35,17 +44,17 @@ class UnitCalendar:
 
     def __init__(self, calendar: icalendar.Calendar, tz: tzinfo) -> None:
         self.tz = tz
-        self._query = recurring_ical_events.of(calendar)
+        self._query: _Occurrences = recurring_ical_events.of(calendar)
         self._order: dict[str, int] = {}
-        for index, event in enumerate(calendar.walk("VEVENT")):
+        for index, event in enumerate(vevents(calendar)):
             self._order.setdefault(str(event.get("UID", index)), index)
         self._buckets: dict[int, list[CalendarSlot]] = {}
 
     def slots(self, start_ts: float, end_ts: float) -> list[CalendarSlot]:
-        """Occurrences that overlap [start_ts, end_ts), by start then file order (the order to paint them in)."""
+        """_Occurrences that overlap [start_ts, end_ts), by start then file order (the order to paint them in)."""
         lo = datetime.fromtimestamp(start_ts, UTC) - _MARGIN
         hi = datetime.fromtimestamp(end_ts, UTC) + _MARGIN
-        found = []
+        found: list[CalendarSlot] = []
         for event in self._query.between(lo, hi):
             role, user = event_role_and_user(event)
             start, end = self._instant(event.start), self._instant(event.end)
@@ -86,7 +95,7 @@ def check_calendar(data: bytes, people: Collection[str]) -> CheckedCalendar:
         return CheckedCalendar(None, [], [("calendar", f"not a valid iCalendar file: {exc}")])
     named: list[tuple[str, str]] = []
     problems: list[tuple[str, str]] = []
-    for index, event in enumerate(calendar.walk("VEVENT"), start=1):
+    for index, event in enumerate(vevents(calendar), start=1):
         entry = f"event {event.get('UID', f'#{index}')} ({event.get('SUMMARY', '')})"
         role, user = event_role_and_user(event)
         if role is None:

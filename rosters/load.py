@@ -28,7 +28,7 @@ from rosters.model import (
     Rotation,
     Unit,
 )
-from rosters.names import normalize
+from rosters.names import is_matrix_user_id, normalize
 from rosters.roster import Roster
 from rosters.rotations import first_overlap
 from rosters.toml_entry import Entry
@@ -37,7 +37,6 @@ EXAMPLES_DIR = Path(__file__).parent / "examples"  # the fictional city used by 
 PEOPLE_FILE = "people.toml"
 AREAS_FILE = "areas.toml"
 
-_MATRIX_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _SWEDISH_DAYS = ("man", "tis", "ons", "tor", "fre", "lor", "son")  # normalised: "mån" -> "man"
 _EVERY = {"daily": 1, "weekly": 7}
@@ -98,7 +97,7 @@ def _read_people(path: Path, problems: list[str]) -> dict[str, str]:
     people: dict[str, str] = {}
     for user, name in table.items() if isinstance(table, dict) else ():
         entry = head.child(f"person {user}", {})
-        if not _MATRIX_ID.match(user):
+        if not is_matrix_user_id(user):
             entry.error("not a Matrix user id like @anna.a:example.org")
         elif not isinstance(name, str) or not name.strip():
             entry.error("needs a display name")
@@ -261,7 +260,7 @@ def _read_policy(entry: Entry) -> tuple[EscalationStep, ...]:
     tables = _tables(entry, "escalation")
     if not tables:
         return DEFAULT_POLICY
-    steps = []
+    steps: list[EscalationStep] = []
     for index, table in enumerate(tables, start=1):
         step = entry.child(f"escalation step #{index}", table)
         step.only({"role", "wait_s"})

@@ -195,8 +195,8 @@ class Roster:
         opened = office.intervals(lo, hi) if office else []
         out: list[tuple[float, float, str]] = []
         cursor = lo
-        for a, b in opened:
-            a, b = max(a, lo), min(b, hi)
+        for opens, closes in opened:
+            a, b = max(opens, lo), min(closes, hi)
             if a > cursor:
                 out.append((cursor, a, found.other_unit))
             out.append((a, b, found.office_unit or found.other_unit))

@@ -8,19 +8,35 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rosters.errors import TimeError
+from rosters.model import DEFAULT_ZONE
 
 __all__ = [
     "UTC",
     "handoff_instant",
+    "hhmm",
     "local",
     "local_day",
     "day_start",
     "parse_instant",
     "require_aware",
     "strict_local",
+    "zone_named",
 ]
+
+def zone_named(name: str) -> ZoneInfo:
+    """The zone `name`, or Stockholm's if this machine does not know it: a time shown an hour off beats a crash."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def hhmm(moment: datetime, tz: tzinfo) -> str:
+    """`moment` as the wall clock in `tz` shows it, "HH:MM": how every time is shown to people."""
+    return moment.astimezone(tz).strftime("%H:%M")
 
 
 def handoff_instant(day: date, at: time, tz: tzinfo) -> int:

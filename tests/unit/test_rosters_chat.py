@@ -9,7 +9,7 @@ import pytest
 from handlers.i18n import all_keys
 from handlers.roster import jour_reply, schema_reply
 from rosters import Override, load_dir
-from tests.unit.test_rosters_support import EVA, EXAMPLES, at, utc
+from tests.harness.rosters import EVA, EXAMPLES, at, utc
 
 NOW = at("2026-06-17 10:05")  # a Wednesday, office hours
 
@@ -57,8 +57,7 @@ def test_jour_with_a_date_and_time_and_an_override(city):
 
 
 def test_jour_tells_about_a_gap(tmp_path):
-    from tests.unit.test_rosters_gaps import NO_SUNDAY_NIGHT
-    from tests.unit.test_rosters_support import build_roster
+    from tests.harness.rosters import NO_SUNDAY_NIGHT, build_roster
 
     roster = build_roster(tmp_path, jour_toml=NO_SUNDAY_NIGHT)
     assert "1. Primär: ⚠️ ingen — lucka i schemat" in jour_reply(["centrum", "2026-06-22T03:00"], NOW, roster, [], "sv")

@@ -8,9 +8,8 @@ import json
 import icalendar
 import pytest
 
-from bot.roster_cli import add_roster_parser, run_roster
-from tests.unit.test_rosters_gaps import NO_SUNDAY_NIGHT
-from tests.unit.test_rosters_support import EXAMPLES, write_roster
+from bot.cli.roster import add_roster_parser, run_roster
+from tests.harness.rosters import EXAMPLES, NO_SUNDAY_NIGHT, write_roster
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

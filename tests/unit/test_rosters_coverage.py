@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rosters import load_dir
-from tests.unit.test_rosters_support import ANNA, BERTIL, CHEF, EXAMPLES, at, primary, step_users
+from tests.harness.rosters import ANNA, BERTIL, CHEF, EXAMPLES, at, primary, step_users
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from rosters import TimeError, parse_instant
-from tests.unit.test_rosters_support import (
+from tests.harness.rosters import (
     ANNA,
     BERTIL,
     CECILIA,

@@ -5,23 +5,17 @@ from __future__ import annotations
 import pytest
 
 from rosters import Override, find_gaps, load_dir
-from tests.unit.test_rosters_support import (
+from tests.harness.rosters import (
     ANNA,
     CHEF,
     EVA,
     EXAMPLES,
-    JOUR,
+    NO_SUNDAY_NIGHT,
     OFFICE,
     at,
     build_roster,
     primary,
     step_users,
-)
-
-# No night primary from Sunday 22:00 to Monday 08:00.
-NO_SUNDAY_NIGHT = JOUR.replace(
-    'name = "Natt"\nshift = "22:00-08:00"',
-    'name = "Natt"\ndays = ["mon", "tue", "wed", "thu", "fri", "sat"]\nshift = "22:00-08:00"',
 )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from rosters import Override, RosterError, load_dir
 from rosters.ics import person_ics, unit_ics
-from tests.unit.test_rosters_support import (
+from tests.harness.rosters import (
     ANNA,
     BERTIL,
     CHEF,

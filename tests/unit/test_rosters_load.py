@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rosters import RosterError, load_dir
-from tests.unit.test_rosters_support import EXAMPLES, JOUR, OFFICE, at, build_roster, write_roster
+from tests.harness.rosters import EXAMPLES, JOUR, OFFICE, at, build_roster, write_roster
 
 
 def problems(tmp_path, **files: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rosters import Override
-from tests.unit.test_rosters_support import (
+from tests.harness.rosters import (
     ANNA,
     BERTIL,
     CECILIA,

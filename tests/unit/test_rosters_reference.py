@@ -17,8 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rosters import ROLES, Override, find_gaps, load_dir
-from tests.unit.test_rosters_gaps import NO_SUNDAY_NIGHT
-from tests.unit.test_rosters_support import ANNA, BERTIL, CHEF, DAVID, EVA, EXAMPLES, STHLM, at, build_roster
+from tests.harness.rosters import ANNA, BERTIL, CHEF, DAVID, EVA, EXAMPLES, NO_SUNDAY_NIGHT, STHLM, at, build_roster
 
 SWEDISH_HOLIDAYS = holidays.country_holidays("SE", categories=("public", "de_facto"), years=range(2025, 2029))
 START, END = int(at("2026-01-01 00:00").timestamp()), int(at("2028-01-01 00:00").timestamp())
