@@ -35,8 +35,11 @@ endif
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .
 
+# ruff, the type checker (mypy, strict) and the structure check: no import cycles, imports one way, SQL only in bot/store.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python .ci/check_structure.py
 
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
 test: install synapse js lint

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from rosters.names import is_matrix_user_id
+
 
 class ConfigError(Exception):
     """The configuration file is wrong; the message lists every problem."""
@@ -79,6 +81,8 @@ class AlarmConfig:
     rate_limit_window_s: int = 600
     # Overrides every unit's step wait, for tests and demos; 0 keeps the rosters' policy.
     step_wait_override_s: int = 0
+    # A page not delivered within this time counts as unreachable: the alarm moves on and the police are told.
+    page_delivery_s: int = 60
 
 
 @dataclass(frozen=True)
@@ -159,8 +163,8 @@ def load(path: Path | str) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
-    problems: list[str] = []
-    values = _build(Config, raw, "", problems, exclude={"path"})
+    problems: list[tuple[str, str]] = []
+    values: Config = _build(Config, raw, "", problems, exclude=frozenset({"path"}))
     if not problems:
         _check_semantics(values, problems)
     if problems:
@@ -171,17 +175,18 @@ def load(path: Path | str) -> Config:
 def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
     if not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.matrix.homeserver):
         problems.append(("matrix.homeserver", "expected a URL such as https://matrix.example.org"))
-    if not _is_user_id(config.matrix.user_id):
+    if not is_matrix_user_id(config.matrix.user_id):
         problems.append(("matrix.user_id", "expected a Matrix user id such as @jourbot:example.org"))
     for key, users in (("roles.police", config.roles.police), ("roles.supervisors", config.roles.supervisors)):
         for user in users:
-            if not _is_user_id(user):
+            if not is_matrix_user_id(user):
                 problems.append((key, f"expected Matrix user ids, got {user!r}"))
     for room in config.roles.police_rooms:
         if not room.startswith("!"):
             problems.append(("roles.police_rooms", f"expected room ids such as !abc:example.org, got {room!r}"))
     for entry in config.bot.allowed_inviters:
-        if not (_is_user_id(entry) or re.fullmatch(r":[\w.-]+(:\d+)?", entry)):
+        # ":server" admits a whole server: a user id without its localpart.
+        if not (is_matrix_user_id(entry) or (entry.startswith(":") and is_matrix_user_id("@x" + entry))):
             problems.append(("bot.allowed_inviters", f"expected @user:server or :server, got {entry!r}"))
     for key, value in (
         ("bot.catchup_window_s", config.bot.catchup_window_s),
@@ -189,13 +194,10 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         ("alarms.rate_limit_count", config.alarms.rate_limit_count),
         ("alarms.rate_limit_window_s", config.alarms.rate_limit_window_s),
         ("matrix.sync_timeout_s", config.matrix.sync_timeout_s),
+        ("alarms.page_delivery_s", config.alarms.page_delivery_s),
     ):
         if value <= 0:
             problems.append((key, f"expected a positive number, got {value}"))
-
-
-def _is_user_id(value: str) -> bool:
-    return bool(re.fullmatch(r"@[a-z0-9._=\-/+]+:[\w.-]+(:\d+)?", value))
 
 
 def _describe(tp: Any) -> str:
@@ -211,7 +213,9 @@ def _describe(tp: Any) -> str:
     return {str: "a string", int: "a whole number", bool: "true or false", float: "a number"}.get(tp, str(tp))
 
 
-def _build(cls: Any, raw: Any, prefix: str, problems: list[tuple[str, str]], exclude: set[str] = frozenset()) -> Any:
+def _build(
+    cls: Any, raw: Any, prefix: str, problems: list[tuple[str, str]], exclude: frozenset[str] = frozenset()
+) -> Any:
     if not isinstance(raw, dict):
         problems.append((prefix, "expected a table"))
         return None

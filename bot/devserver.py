@@ -20,6 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.files import write_private
+
 SERVER_NAME = "localhost"
 
 
@@ -62,8 +64,7 @@ class Synapse:
         if path.exists():
             return dict(json.loads(path.read_text()))
         values = {name: secrets.token_urlsafe(32) for name in ("registration", "macaroon", "form")}
-        path.write_text(json.dumps(values))
-        path.chmod(0o600)
+        write_private(path, json.dumps(values))
         return values
 
     def write_config(self) -> None:
@@ -144,8 +145,7 @@ class Synapse:
                     "rc_reports": generous,
                 }
             )
-        self.config_path.write_text(json.dumps(config, indent=1))
-        self.config_path.chmod(0o600)
+        write_private(self.config_path, json.dumps(config, indent=1))
 
     def start(self, timeout: float = 60.0) -> None:
         self.write_config()

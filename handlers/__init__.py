@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from handlers import alarm, override, roster_commands, stats
+from handlers import help as help_commands
+from handlers.alarm import AlarmLimits
 from handlers.registry import Registry
 
 
-def build_registry() -> Registry:
-    from handlers import alarm, override, roster_commands, stats
-    from handlers import help as help_commands
-
+def build_registry(limits: AlarmLimits) -> Registry:
     registry = Registry()
     help_commands.register(registry)
-    alarm.register(registry)
+    alarm.register(registry, limits)
     roster_commands.register(registry)
     override.register(registry)
     stats.register(registry)

@@ -1,9 +1,25 @@
-"""!larm, !ok, !nej, !klar, !status: parse and check, then let the alarm service carry out the lifecycle."""
+"""!larm, !ok, !nej, !klar, !status, and acceptance by a ✅ reaction or an "ok" reply to a page.
+
+Here is what a command means: the area typed, the rate limit, which alarm an `!ok` without an id is about, how the
+open alarms read. The lifecycle itself is the alarm service's (reached through `ctx.services.alarms`).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from handlers.alarm_ids import parse_alarm_id
+from handlers.effects import Effect, Reply
 from handlers.i18n import catalog, t
-from handlers.registry import Command, Context, Effect, Registry, Reply, Role
+from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role
+from handlers.services import AlarmRecord
+from rosters.names import fold
+from rosters.wallclock import hhmm, zone_named
+
+log = logging.getLogger(__name__)
 
 TEXTS = catalog(
     {
@@ -28,20 +44,147 @@ TEXTS = catalog(
             "Det här rummet är inte krypterat, så jag tar inte emot larm här. Använd det krypterade polisrummet.",
             "This room is not encrypted, so I do not take alarms here. Use the encrypted police room.",
         ),
+        "alarmcmd.unknown_area": (
+            "Okänt område \"{text}\". Närmast: {suggestions}. Inget larm registrerat.",
+            "Unknown area \"{text}\". Nearest: {suggestions}. No alarm registered.",
+        ),
+        "alarmcmd.rate_limited": (
+            "Du har skickat {count} larm de senaste {minutes} minuterna; vänta lite eller ring jouren direkt."
+            " Inget nytt larm registrerat.",
+            "You have sent {count} alarms in the last {minutes} minutes; wait a little or phone the duty unit directly."
+            " No new alarm registered.",
+        ),
+        "alarmcmd.no_such_alarm": ("Det finns inget larm {id}.", "There is no alarm {id}."),
+        "alarmcmd.ambiguous": (
+            "Du har flera öppna larm ({ids}). Ange vilket, t.ex. {command} {example}.",
+            "You have several open alarms ({ids}). Say which, e.g. {command} {example}.",
+        ),
+        "alarmcmd.none_open": (
+            "Du har inget öppet larm att svara på. Ange id, t.ex. {command} L42.",
+            "You have no open alarm to answer. Give the id, e.g. {command} L42.",
+        ),
+        "alarmcmd.status_none": ("Inga öppna larm.", "No open alarms."),
+        "alarmcmd.status_line": ("{id} {area} {time} — {state}", "{id} {area} {time} — {state}"),
+        "alarmcmd.state.open": ("söker: {names}", "paging: {names}"),
+        "alarmcmd.state.exhausted": ("ingen har accepterat; reservnumret är skickat", "nobody accepted; fallback sent"),
+        "alarmcmd.state.accepted": ("accepterat av {name} {time}", "accepted by {name} {time}"),
+        "alarmcmd.state.closed": ("avslutat av {name} {time}", "closed by {name} {time}"),
     }
 )
 
 ALARM_ROLES = frozenset({Role.RESPONDER, Role.SUPERVISOR})
+# A reply meaning "I take it"; compared after folding case and diacritics, without trailing punctuation.
+ACCEPT_WORDS = frozenset({"ok", "ja", "yes", "okej"})
+ACCEPT_REACTIONS = ("✅", "✔", "👍")
 
 
-def _id_and_rest(command: Command) -> tuple[str | None, str]:
+@dataclass(frozen=True)
+class AlarmLimits:
+    """How many alarms one officer may raise within a window before the bot asks them to phone instead."""
+
+    count: int
+    window_s: int
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """More than one alarm fits; the user must name one."""
+
+    alarms: tuple[AlarmRecord, ...]
+
+    @property
+    def ids(self) -> list[str]:
+        return [a.id for a in self.alarms]
+
+
+def pick_alarm(open_alarms: Iterable[AlarmRecord], user: str, is_supervisor: bool) -> AlarmRecord | Ambiguous | None:
+    """Which alarm a user means by `!ok` or `!nej` without an id.
+
+    A responder means the alarm they were paged for and have not declined, when there is exactly one. A supervisor
+    with no such page means the one alarm still waiting for someone, when there is exactly one.
+    """
+    waiting = sorted((a for a in open_alarms if a.awaiting), key=lambda a: a.number)
+    mine = [a for a in waiting if user in a.paged and user not in a.declined]
+    if not mine and is_supervisor:
+        mine = waiting
+    if not mine:
+        return None
+    if len(mine) == 1:
+        return mine[0]
+    return Ambiguous(tuple(mine))
+
+
+def pick_refusal(result: Ambiguous | None, lang: str, command: str = "!ok") -> str:
+    """The answer when `pick_alarm` found no alarm, or more than one, for a command sent without an id."""
+    if isinstance(result, Ambiguous):
+        return t("alarmcmd.ambiguous", lang, ids=", ".join(result.ids), command=command, example=result.ids[0])
+    return t("alarmcmd.none_open", lang, command=command)
+
+
+def split_id(command: Command) -> tuple[str | None, str]:
     """'L42 sjuk' → ('L42', 'sjuk'); 'sjuk' → (None, 'sjuk'): the id may be left out."""
-    if command.args and command.args[0][:1] in "lL" and command.args[0][1:].isdigit():
+    if command.args and parse_alarm_id(command.args[0]):
         return command.args[0], command.rest.split(None, 1)[1] if len(command.args) > 1 else ""
     return None, command.rest
 
 
-def register(registry: Registry) -> None:
+def accepts_by_reply(text: str) -> bool:
+    return fold(text.strip()).rstrip(".!") in ACCEPT_WORDS
+
+
+def accepts_by_reaction(key: str) -> bool:
+    return key.startswith(ACCEPT_REACTIONS)
+
+
+def _target(ctx: Context, sender: str, id_text: str | None, reply_to: str | None,
+            word: str) -> AlarmRecord | list[Effect]:
+    """The alarm a command means: by id, by the page it replies to, or the sender's only open alarm."""
+    desk = ctx.services.alarms
+    if id_text:
+        wanted = parse_alarm_id(id_text)
+        found = desk.get(wanted) if wanted else None
+        if found is None:
+            return [Reply(t("alarmcmd.no_such_alarm", ctx.lang, id=id_text))]
+        return found
+    if reply_to:
+        paged = desk.paged_by(reply_to)
+        if paged is not None:
+            return paged
+    picked = pick_alarm(desk.unfinished(), sender, Role.SUPERVISOR in ctx.roles)
+    if picked is None or isinstance(picked, Ambiguous):
+        return [Reply(pick_refusal(picked, ctx.lang, command=f"!{word}"))]
+    return picked
+
+
+def status_line(alarm: AlarmRecord, lang: str) -> str:
+    zone = zone_named(alarm.tz)
+    if alarm.status == "open":
+        state = t("alarmcmd.state.open", lang, names=", ".join(alarm.name_of(u) for u in alarm.pending) or "—")
+    elif alarm.status == "exhausted":
+        state = t("alarmcmd.state.exhausted", lang)
+    elif alarm.status == "accepted":
+        state = t("alarmcmd.state.accepted", lang, name=alarm.accepted_name or alarm.accepted_by or "",
+                  time=hhmm(alarm.accepted_at or alarm.raised_at, zone))
+    else:
+        state = t("alarmcmd.state.closed", lang, name=alarm.closed_name or alarm.closed_by or "",
+                  time=hhmm(alarm.closed_at or alarm.raised_at, zone))
+    return t("alarmcmd.status_line", lang, id=alarm.id, area=alarm.area_name, time=hhmm(alarm.raised_at, zone),
+             state=state)
+
+
+def status_text(shown: Sequence[AlarmRecord], lang: str) -> str:
+    if not shown:
+        return t("alarmcmd.status_none", lang)
+    return "\n".join(status_line(a, lang) for a in shown)
+
+
+def _accept(ctx: Context, sender: str, target: AlarmRecord | list[Effect]) -> list[Effect]:
+    if isinstance(target, list):
+        return target
+    return ctx.services.alarms.accept(target.id, sender, ctx.now, Role.SUPERVISOR in ctx.roles)
+
+
+def register(registry: Registry, limits: AlarmLimits) -> None:
     @registry.command("larm", "alarm", roles=frozenset({Role.POLICE}), usage="alarmcmd.usage.larm",
                       police_room_only=True)
     def larm(command: Command, ctx: Context) -> list[Effect]:
@@ -49,24 +192,61 @@ def register(registry: Registry) -> None:
             return [Reply(t("alarmcmd.unencrypted", ctx.lang))]
         if not command.args:
             return [Reply(t("alarmcmd.larm_needs_area", ctx.lang))]
-        return list(ctx.services.alarms.raise_from(command, ctx))
+        desk = ctx.services.alarms
+        recent = desk.raised_since(command.sender, ctx.now - timedelta(seconds=limits.window_s))
+        if recent >= limits.count:
+            log.warning("alarm from %s refused: rate limit", command.sender)
+            return [Reply(t("alarmcmd.rate_limited", ctx.lang, count=recent, minutes=max(1, limits.window_s // 60)))]
+        roster = ctx.services.roster
+        found = roster.split_area(command.rest)
+        if found is None:
+            first = command.args[0]
+            suggestions = ", ".join(roster.suggest_areas(first)) or ", ".join(a.name for a in roster.areas.values())
+            return [Reply(t("alarmcmd.unknown_area", ctx.lang, text=first, suggestions=suggestions))]
+        area, details = found
+        return desk.raise_alarm(area, details, command.room_id, command.event_id, command.sender, ctx.now)
 
     @registry.command("ok", "ack", roles=ALARM_ROLES, usage="alarmcmd.usage.ok")
     def ok(command: Command, ctx: Context) -> list[Effect]:
-        alarm_id, _ = _id_and_rest(command)
-        return list(ctx.services.alarms.accept(command, ctx, alarm_id))
+        id_text, _ = split_id(command)
+        return _accept(ctx, command.sender, _target(ctx, command.sender, id_text, command.reply_to, "ok"))
+
+    @registry.passive("reaction", accepts_by_reaction, roles=ALARM_ROLES)
+    @registry.passive("reply", accepts_by_reply, roles=ALARM_ROLES)
+    def ok_by_reaction_or_reply(event: Passive, ctx: Context) -> list[Effect]:
+        paged = ctx.services.alarms.paged_by(event.relates_to)
+        if paged is None:
+            return []  # a ✅ or an "ok" to something that is not a page: not meant for us
+        return _accept(ctx, event.sender, paged)
 
     @registry.command("nej", "decline", roles=ALARM_ROLES, usage="alarmcmd.usage.nej")
     def nej(command: Command, ctx: Context) -> list[Effect]:
-        alarm_id, reason = _id_and_rest(command)
-        return list(ctx.services.alarms.decline(command, ctx, alarm_id, reason))
+        id_text, reason = split_id(command)
+        target = _target(ctx, command.sender, id_text, command.reply_to, "nej")
+        if isinstance(target, list):
+            return target
+        return ctx.services.alarms.decline(target.id, command.sender, reason, ctx.now)
 
     @registry.command("klar", "close", roles=ALARM_ROLES, usage="alarmcmd.usage.klar")
     def klar(command: Command, ctx: Context) -> list[Effect]:
-        alarm_id, note = _id_and_rest(command)
-        return list(ctx.services.alarms.close(command, ctx, alarm_id, note))
+        id_text, note = split_id(command)
+        target = _target(ctx, command.sender, id_text, command.reply_to, "klar")
+        if isinstance(target, list):
+            return target
+        return ctx.services.alarms.close(target.id, command.sender, note, ctx.now, Role.SUPERVISOR in ctx.roles)
 
-    @registry.command("status", "aktiva", "open", roles=frozenset(Role), usage="alarmcmd.usage.status")
+    @registry.command("status", "aktiva", "open", roles=ANY_ROLE, usage="alarmcmd.usage.status")
     def status(command: Command, ctx: Context) -> list[Effect]:
-        alarm_id, _ = _id_and_rest(command)
-        return list(ctx.services.alarms.status(command, ctx, alarm_id))
+        id_text, _ = split_id(command)
+        shown: Sequence[AlarmRecord]
+        if id_text:
+            target = _target(ctx, command.sender, id_text, None, "status")
+            if isinstance(target, list):
+                return target
+            shown = [target]
+        else:
+            shown = ctx.services.alarms.unfinished()
+        if ctx.roles == frozenset({Role.POLICE}):
+            # Police see the alarms of their own rooms only.
+            shown = [a for a in shown if a.police_room == command.room_id]
+        return [Reply(status_text(shown, ctx.lang))]

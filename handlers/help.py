@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from handlers.effects import Effect, Reply
 from handlers.i18n import catalog, t
-from handlers.registry import EVERYONE, Command, Context, Effect, Registry, Reply
+from handlers.registry import EVERYONE, Command, Context, Registry
 
 TEXTS = catalog(
     {

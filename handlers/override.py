@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from typing import Any
 
+from handlers.effects import Effect, Reply
 from handlers.i18n import catalog, t
-from handlers.registry import Command, Context, Effect, Registry, Reply, Role
+from handlers.registry import Command, Context, Registry, Role
 from handlers.roster import role_label, time_error_text
-from rosters import Override, TimeError, parse_instant
+from rosters import Override, Roster, TimeError, Unit, parse_instant
+from rosters.names import is_matrix_user_id, role_word
 
 TEXTS = catalog(
     {
@@ -57,13 +57,7 @@ TEXTS = catalog(
     }
 )
 
-ROLES = {
-    "primary": "primary", "primär": "primary", "primar": "primary",
-    "secondary": "secondary", "sekundär": "secondary", "sekundar": "secondary",
-    "supervisor": "supervisor", "jourchef": "supervisor", "chef": "supervisor",
-}
 MAX_DAYS = 31
-_USER = re.compile(r"@[a-z0-9._=\-/+]+:[\w.-]+(:\d+)?")
 
 
 def describe(override: Override, lang: str, key: str = "override.line") -> str:
@@ -74,10 +68,10 @@ def describe(override: Override, lang: str, key: str = "override.line") -> str:
              start=override.start.strftime(fmt), end=override.end.astimezone(tz).strftime(fmt))
 
 
-def parse_override(command: Command, ctx: Context, roster: Any) -> Override | str:
+def parse_override(command: Command, ctx: Context, roster: Roster) -> Override | str:
     """The override a `!byt` asks for, or the one-line answer explaining what is wrong."""
     args = list(command.args)
-    if not args or not _USER.fullmatch(args[0]):
+    if not args or not is_matrix_user_id(args[0]):
         return t("override.bad_user", ctx.lang)
     if len(args) < 3:
         return t("override.usage", ctx.lang)
@@ -86,14 +80,16 @@ def parse_override(command: Command, ctx: Context, roster: Any) -> Override | st
     if name is None:
         return t("override.unknown_person", ctx.lang, user=user)
     role = "primary"
-    unit = None
+    unit: Unit | None = None
     for word in rest:
-        if word.casefold() in ROLES:
-            role = ROLES[word.casefold()]
+        named_role = role_word(word)
+        if named_role is not None:
+            role = named_role
             continue
-        unit = roster.find_unit(word)
-        if unit is None:
+        found = roster.find_unit(word)
+        if found is None:
             return t("override.unknown_unit", ctx.lang, text=word, units=", ".join(sorted(roster.units)))
+        unit = found
     if unit is None:
         own = sorted(u.id for u in roster.units.values() if user in u.members or user in u.supervisors)
         if len(own) != 1:
@@ -115,7 +111,7 @@ def parse_override(command: Command, ctx: Context, roster: Any) -> Override | st
 def register(registry: Registry) -> None:
     @registry.command("byt", "override", roles=frozenset({Role.SUPERVISOR}), usage="override.usage")
     def byt(command: Command, ctx: Context) -> list[Effect]:
-        overrides = ctx.services.override_store
+        overrides = ctx.services.overrides
         first = command.args[0].casefold() if command.args else ""
         if first in ("lista", "list"):
             current = overrides.current(ctx.now)

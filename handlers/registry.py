@@ -1,19 +1,24 @@
-"""The command registry: words and aliases, the roles each command needs, help texts.
+"""The command registry: words and aliases, the roles each command needs, help texts, and passive handlers.
 
 Role checks happen here, once, before any handler runs; a handler never sees a sender it should refuse.
 Handlers return effects (messages to deliver); they never send anything themselves.
+
+Passive handlers react to what is not a typed command (a ✅ reaction, a reply "ok" to a page): the runtime asks the
+registry which events are worth keeping (`wants_reaction`, `wants_reply`), so it holds no special cases of its own.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Literal
 
+from handlers.effects import Effect, Reply
 from handlers.i18n import catalog, t
+from handlers.services import Services
+from rosters.names import fold
 
 
 class Role(Enum):
@@ -36,53 +41,35 @@ class Command:
     event_id: str
     sent_at: datetime
     reply_to: str | None = None  # event id this message replies to, if any
-    implicit: bool = False  # a ✅ reaction or an "ok" reply standing for !ok, not a typed command
 
 
 @dataclass(frozen=True)
-class Reply:
-    """A message into the room the command came from, as a reply to it."""
+class Passive:
+    """Something that is not a typed command but may still mean one: a reaction, or a reply to an event."""
 
-    text: str
-    notice: bool = True
-
-
-@dataclass(frozen=True)
-class SendRoom:
+    kind: Literal["reaction", "reply"]
+    text: str  # the reaction key, or the reply's text
+    relates_to: str  # the event reacted or replied to
+    sender: str
     room_id: str
-    text: str
-    reply_to: str | None = None
-    notice: bool = True
-    mention: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SendUser:
-    """A message in the encrypted direct room with `user_id` (created on first use)."""
-
-    user_id: str
-    text: str
-    notice: bool = True
-    mention: bool = False
-    purpose: str = ""
-
-
-Effect = Reply | SendRoom | SendUser
+    event_id: str
+    sent_at: datetime
 
 
 @dataclass
 class Context:
-    """What a handler may know about the sender and the world. `services` is provided by the runtime."""
+    """What a handler may know about the sender and the world."""
 
     lang: str
     now: datetime
     roles: frozenset[Role]
     room_is_police: bool
     room_encrypted: bool
-    services: Any = None
+    services: Services
 
 
 Handler = Callable[[Command, Context], list[Effect]]
+PassiveHandler = Callable[[Passive, Context], list[Effect]]
 
 
 @dataclass(frozen=True)
@@ -93,6 +80,14 @@ class Spec:
     usage_key: str  # i18n key of the one-line usage/help text
     handler: Handler
     police_room_only: bool = False
+
+
+@dataclass(frozen=True)
+class PassiveSpec:
+    kind: Literal["reaction", "reply"]
+    matches: Callable[[str], bool]  # on the reaction key or the reply's text, before anything is stored
+    roles: frozenset[Role]
+    handler: PassiveHandler
 
 
 TEXTS = catalog(
@@ -113,15 +108,10 @@ TEXTS = catalog(
 )
 
 
-def fold(word: str) -> str:
-    """Lower-case without diacritics, so `!hjalp` finds `!hjälp`."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 @dataclass
 class Registry:
     specs: list[Spec] = field(default_factory=list)
+    passives: list[PassiveSpec] = field(default_factory=list)
     _by_word: dict[str, Spec] = field(default_factory=dict)
 
     def add(self, spec: Spec) -> None:
@@ -146,14 +136,29 @@ class Registry:
 
         return decorate
 
+    def passive(
+        self, kind: Literal["reaction", "reply"], matches: Callable[[str], bool], roles: frozenset[Role] = EVERYONE
+    ) -> Callable[[PassiveHandler], PassiveHandler]:
+        def decorate(handler: PassiveHandler) -> PassiveHandler:
+            self.passives.append(PassiveSpec(kind, matches, roles, handler))
+            return handler
+
+        return decorate
+
     def find(self, word: str) -> Spec | None:
         return self._by_word.get(fold(word))
 
-    def allowed(self, spec: Spec, roles: frozenset[Role]) -> bool:
+    def allowed(self, spec: Spec | PassiveSpec, roles: frozenset[Role]) -> bool:
         return not spec.roles or bool(spec.roles & roles)
 
     def visible_to(self, roles: frozenset[Role]) -> list[Spec]:
         return [s for s in self.specs if self.allowed(s, roles)]
+
+    def wants_reaction(self, key: str) -> bool:
+        return any(p.kind == "reaction" and p.matches(key) for p in self.passives)
+
+    def wants_reply(self, text: str) -> bool:
+        return any(p.kind == "reply" and p.matches(text) for p in self.passives)
 
     def dispatch(self, command: Command, ctx: Context) -> list[Effect]:
         spec = self.find(command.word)
@@ -164,6 +169,14 @@ class Registry:
         if spec.police_room_only and not ctx.room_is_police:
             return [Reply(t("registry.police_room_only", ctx.lang, word=command.word))]
         return spec.handler(command, ctx)
+
+    def dispatch_passive(self, event: Passive, ctx: Context) -> list[Effect]:
+        """Every matching passive handler the sender may use; a stranger's ✅ is no one's business, so no refusal."""
+        out: list[Effect] = []
+        for spec in self.passives:
+            if spec.kind == event.kind and spec.matches(event.text) and self.allowed(spec, ctx.roles):
+                out.extend(spec.handler(event, ctx))
+        return out
 
 
 def parse(body: str) -> tuple[str, tuple[str, ...], str] | None:

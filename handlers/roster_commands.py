@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.registry import ANY_ROLE, Command, Context, Effect, Registry, Reply, Role
+from handlers.effects import Effect, Reply
+from handlers.registry import ANY_ROLE, Command, Context, Registry, Role
 from handlers.roster import jour_reply, schema_reply
 
 
@@ -10,11 +11,11 @@ def register(registry: Registry) -> None:
     @registry.command("jour", "oncall", roles=ANY_ROLE, usage="roster.jour.usage")
     def jour(command: Command, ctx: Context) -> list[Effect]:
         services = ctx.services
-        return [Reply(jour_reply(list(command.args), ctx.now, services.roster, services.alarms.overrides(), ctx.lang))]
+        return [Reply(jour_reply(list(command.args), ctx.now, services.roster, services.overrides.active(), ctx.lang))]
 
     @registry.command("schema", "roster", roles=frozenset({Role.RESPONDER, Role.SUPERVISOR}),
                       usage="roster.schema.usage")
     def schema(command: Command, ctx: Context) -> list[Effect]:
         services = ctx.services
-        text = schema_reply(list(command.args), ctx.now, services.roster, services.alarms.overrides(), ctx.lang)
+        text = schema_reply(list(command.args), ctx.now, services.roster, services.overrides.active(), ctx.lang)
         return [Reply(text)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handlers.effects import Effect, Reply
 from handlers.i18n import catalog, t
-from handlers.registry import Command, Context, Effect, Registry, Reply, Role
+from handlers.registry import Command, Context, Registry, Role
 
 TEXTS = catalog(
     {
@@ -52,13 +53,13 @@ def register(registry: Registry) -> None:
         if days is None:
             return [Reply(t("stats.bad_period", ctx.lang, text=command.args[0]))]
         start = ctx.now - timedelta(days=days)
-        figures = ctx.services.alarms.stats(start, ctx.now)
+        figures = ctx.services.alarms.figures(start, ctx.now)
         lines = [
-            t("stats.summary", ctx.lang, days=days, count=figures["count"], accepted=figures["accepted"],
-              closed=figures["closed"], median=_duration(figures["median_s"], ctx.lang),
-              p90=_duration(figures["p90_s"], ctx.lang), escalated=figures["escalated"],
-              escalations=figures["escalations"], fallbacks=figures["fallbacks"])
+            t("stats.summary", ctx.lang, days=days, count=figures.count, accepted=figures.accepted,
+              closed=figures.closed, median=_duration(figures.median_s, ctx.lang),
+              p90=_duration(figures.p90_s, ctx.lang), escalated=figures.escalated,
+              escalations=figures.escalations, fallbacks=figures.fallbacks)
         ]
-        for area in sorted(figures["per_area"].values(), key=lambda a: a["name"]):
-            lines.append(t("stats.area", ctx.lang, name=area["name"], count=area["count"], accepted=area["accepted"]))
+        for area in sorted(figures.per_area.values(), key=lambda a: a.name):
+            lines.append(t("stats.area", ctx.lang, name=area.name, count=area.count, accepted=area.accepted))
         return [Reply("\n".join(lines))]

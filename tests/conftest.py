@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from tests.harness.element import node  # noqa: F401 - a fixture for the Element-stack tests
 from tests.harness.people import Person
-from tests.harness.synapse import Synapse, synapse_python
+from tests.harness.synapse import PASSWORD, Synapse, synapse_python
 
 REPO = Path(__file__).resolve().parents[1]
-PASSWORD = "test-password-not-secret"
 
 
 @pytest.fixture(scope="session")

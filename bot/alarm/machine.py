@@ -5,27 +5,30 @@ or the network: the runtime passes `now`, persists `outcome.alarm` together with
 and only then delivers the effects. That ordering is what makes "written before it is announced" and "a restart loses
 nothing" hold, and it is why a refusal returns the very same alarm object: the runtime can skip the write.
 
-The police's free text never passes through here. A `Page` names who to page; the runtime renders the message with
-`bot.alarm_messages.page_text(alarm, lang, details)` from the details it keeps encrypted.
+The police's free text never passes through here. A `Page` names who to page; the alarm service renders the message
+with `bot.alarm.texts.page_text(alarm, lang, details)` from the details the store keeps sealed.
+
+A step's wait runs from when its page reaches the person, not from when it was computed: an outage must not eat
+anyone's time to answer. Until the first page of a step is delivered, the deadline is provisional (the page's delivery
+deadline plus the wait); the outbox reports each delivery (`on_page_delivered`) and each person it could not reach
+(`on_unreachable`, which moves on at once when nobody of the step is left).
 
 Effect params are JSON-safe (str, int, list of str) and times in them are already local "HH:MM", so an effect can be
-rendered in any language later, or stored in the outbox as it is.
+rendered in any language later.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from handlers.alarm_ids import alarm_id
 from rosters.chain import Chain, ChainStep, OnCall
-
-DEFAULT_TZ = "Europe/Stockholm"
+from rosters.model import DEFAULT_ZONE
+from rosters.wallclock import hhmm, zone_named
 
 Status = Literal["open", "accepted", "exhausted", "closed"]
 
@@ -36,23 +39,10 @@ AWAITING: frozenset[str] = frozenset({"open", "exhausted"})
 # Fields of `Alarm.to_dict()` that hold text typed by people; the store encrypts them at rest like the details.
 SENSITIVE_FIELDS: tuple[str, ...] = ("decline_reasons", "close_note")
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)  # version 1 had no delivery or reachability fields; they default to empty
 
 
-def alarm_id(number: int) -> str:
-    return f"L{number}"
-
-
-_ID_RE = re.compile(r"^[lL](\d{1,9})$")
-
-
-def normalize_alarm_id(text: str) -> str | None:
-    """`l42` → `L42`; anything else → None.
-
-    A bare number is refused so that in `!nej 2 larm samtidigt` the 2 stays part of the reason.
-    """
-    match = _ID_RE.match(text.strip())
-    return alarm_id(int(match.group(1))) if match else None
 
 
 # ---------------------------------------------------------------------------------------------------------- effects
@@ -121,25 +111,6 @@ class ClearDeadline:
 
 
 Effect = Page | Notify | Answer | AnnounceUnit | SetDeadline | ClearDeadline
-_EFFECT_TYPES: dict[str, type] = {
-    cls.__name__: cls for cls in (Page, Notify, Answer, AnnounceUnit, SetDeadline, ClearDeadline)
-}
-
-
-def effect_to_dict(effect: Effect) -> dict[str, Any]:
-    """JSON-safe form of an effect, for the outbox or the audit trail."""
-    out: dict[str, Any] = {"type": type(effect).__name__, **asdict(effect)}
-    if isinstance(effect, SetDeadline):
-        out["at"] = effect.at.isoformat()
-    return out
-
-
-def effect_from_dict(data: dict[str, Any]) -> Effect:
-    data = dict(data)
-    cls = _EFFECT_TYPES[data.pop("type")]
-    if cls is SetDeadline:
-        data["at"] = datetime.fromisoformat(data["at"])
-    return cls(**data)
 
 
 # ------------------------------------------------------------------------------------------------------------ alarm
@@ -159,15 +130,18 @@ class Alarm:
     raised_by: str
     raised_at: datetime
     chain: Chain
-    tz: str = DEFAULT_TZ  # the unit's zone: every time a user sees is shown in it
+    tz: str = DEFAULT_ZONE  # the unit's zone: every time a user sees is shown in it
     supervisors: tuple[str, ...] = ()  # the unit's static supervisors: told on fallback and on roster gaps
+    delivery_s: int = 60  # how long a page may take to reach its person before they count as unreachable
     status: Status = "open"
     step: int = -1  # index of the last step that paged someone
     paged: tuple[str, ...] = ()  # everyone paged so far, in order, once each
     current: tuple[str, ...] = ()  # who was paged by step `step`; when all of them decline, escalate at once
     declined: frozenset[str] = frozenset()
+    delivered: frozenset[str] = frozenset()  # who of `current` has their page; the step's wait runs from then
+    unreachable: tuple[tuple[str, str], ...] = ()  # (user, reason) of everyone the homeserver could not reach
     decline_reasons: tuple[tuple[str, str], ...] = ()  # (user, reason), only non-empty reasons
-    deadline: datetime | None = None  # when the next step is due; None unless open
+    deadline: datetime | None = None  # when the next step is due (provisional until a page arrives); None unless open
     escalations: int = 0  # times the alarm moved on because nobody took it (deadline or declines)
     fallback_at: datetime | None = None
     accepted_by: str | None = None
@@ -186,6 +160,16 @@ class Alarm:
     def pending(self) -> tuple[str, ...]:
         """Paged and not declined: who could still answer."""
         return tuple(u for u in self.paged if u not in self.declined)
+
+    @property
+    def unreachable_users(self) -> frozenset[str]:
+        return frozenset(u for u, _ in self.unreachable)
+
+    @property
+    def step_failed(self) -> bool:
+        """Everyone the current step paged has declined or cannot be reached: waiting longer helps nobody."""
+        gone = self.declined | self.unreachable_users
+        return self.status == "open" and bool(self.current) and all(u in gone for u in self.current)
 
     def name_of(self, user: str, default: str | None = None) -> str:
         for person in self.chain.everyone():
@@ -211,9 +195,9 @@ class Alarm:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alarm:
-        if data.get("v") != _FORMAT_VERSION:
+        if data.get("v") not in _READABLE_VERSIONS:
             raise ValueError(f"unknown alarm format {data.get('v')!r}")
-        zone = _zone(data["tz"])
+        zone = zone_named(data["tz"])
 
         def when(key: str) -> datetime | None:
             raw = data.get(key)
@@ -230,15 +214,18 @@ class Alarm:
             police_room=data["police_room"],
             police_event=data["police_event"],
             raised_by=data["raised_by"],
-            raised_at=when("raised_at"),
+            raised_at=datetime.fromisoformat(data["raised_at"]).astimezone(zone),
             chain=chain_from_dict(data["chain"], zone),
             tz=data["tz"],
             supervisors=tuple(data["supervisors"]),
+            delivery_s=int(data.get("delivery_s", 60)),
             status=data["status"],
             step=int(data["step"]),
             paged=tuple(data["paged"]),
             current=tuple(data["current"]),
             declined=frozenset(data["declined"]),
+            delivered=frozenset(data.get("delivered", ())),
+            unreachable=tuple((u, r) for u, r in data.get("unreachable", ())),
             decline_reasons=tuple((u, r) for u, r in data["decline_reasons"]),
             deadline=when("deadline"),
             escalations=int(data["escalations"]),
@@ -315,6 +302,7 @@ def raise_alarm(
     raised_by: str,
     supervisors: Sequence[str],
     now: datetime,
+    delivery_s: int = 60,
 ) -> Outcome:
     """Register an alarm and page the first step that has someone in it."""
     _require_aware(now)
@@ -333,6 +321,7 @@ def raise_alarm(
         chain=chain,
         tz=_zone_name(chain.at),
         supervisors=tuple(dict.fromkeys(supervisors)),
+        delivery_s=delivery_s,
     )
     step = _next_step(alarm, now)
     alarm = step.alarm
@@ -341,6 +330,7 @@ def raise_alarm(
     if step.paged:
         effects.append(_police(alarm, "alarm.raised", **base, time=local_time(alarm, now), names=_names(step.paged)))
         effects.append(_unit(alarm, "alarm.unit.raised", **base, time=local_time(alarm, now), names=_names(step.paged)))
+        assert alarm.deadline is not None  # a step that paged someone has a deadline
         effects.append(SetDeadline(alarm.id, alarm.deadline))
     else:
         effects.append(_police(alarm, "alarm.raised_nobody", **base, time=local_time(alarm, now)))
@@ -427,7 +417,7 @@ def on_decline(alarm: Alarm, user: str, reason: str, now: datetime) -> Outcome:
         decline_reasons=alarm.decline_reasons + (((user, reason),) if reason else ()),
     )
     confirm: list[Effect] = [Answer(new.id, "alarm.decline_ok", {"id": new.id})]
-    if new.status == "open" and new.current and all(u in new.declined for u in new.current):
+    if new.step_failed:
         return _escalate(new, now, confirm, "declined")
     return Outcome(new, tuple(confirm), "declined", changed=True)
 
@@ -475,6 +465,42 @@ def on_close(
     return Outcome(new, tuple(effects), "closed", changed=True)
 
 
+def on_page_delivered(alarm: Alarm, user: str, step: int, at: datetime) -> Outcome:
+    """The homeserver accepted `user`'s page of `step` at `at`: their time to answer starts now.
+
+    The step's deadline becomes the latest delivery plus the step's wait, so a page held up by an outage gives its
+    reader the whole wait. A late delivery of an earlier step's page changes nothing.
+    """
+    _require_aware(at)
+    if alarm.status != "open" or step != alarm.step or user not in alarm.current or user in alarm.delivered:
+        return Outcome(alarm)
+    answer_by = at + timedelta(seconds=alarm.chain.steps[step].wait_s)
+    if alarm.delivered and alarm.deadline is not None:
+        answer_by = max(answer_by, alarm.deadline)
+    new = replace(alarm, delivered=alarm.delivered | {user}, deadline=answer_by)
+    return Outcome(new, (SetDeadline(new.id, answer_by),), "delivered", changed=True)
+
+
+def on_unreachable(alarm: Alarm, user: str, reason: str, now: datetime) -> Outcome:
+    """`user`'s page could not be delivered (`reason`: a failure class such as "forbidden" or "timeout").
+
+    The police and the supervisors are told in plain words; when nobody of the current step is left to answer, the
+    alarm moves on at once, as after declines.
+    """
+    _require_aware(now)
+    if alarm.status != "open" or user not in alarm.paged or user in alarm.unreachable_users:
+        return Outcome(alarm)
+    new = replace(alarm, unreachable=alarm.unreachable + ((user, reason),))
+    base = _base_params(new)
+    name = new.name_of(user)
+    told: list[Effect] = [_police(new, "alarm.unreachable", **base, names=name, reason=reason)]
+    told.extend(_dm(new, sup, "alarm.unreachable_supervisor", **base, name=name, reason=reason)
+                for sup in new.supervisors if sup != user)
+    if new.step_failed:
+        return _escalate(new, now, told, "unreachable")
+    return Outcome(new, tuple(told), "unreachable", changed=True)
+
+
 # ------------------------------------------------------------------------------------------------------ escalation
 
 
@@ -489,7 +515,7 @@ class _Step:
 def _next_step(alarm: Alarm, now: datetime) -> _Step:
     """Page the next step that has someone not yet paged or declined; mark the alarm exhausted if none is left."""
     gaps: list[str] = []
-    reached = set(alarm.paged) | alarm.declined
+    reached = set(alarm.paged) | alarm.declined | alarm.unreachable_users
     for index in range(alarm.step + 1, len(alarm.chain.steps)):
         step = alarm.chain.steps[index]
         if not step.people:
@@ -503,7 +529,8 @@ def _next_step(alarm: Alarm, now: datetime) -> _Step:
             step=index,
             paged=alarm.paged + tuple(p.user for p in targets),
             current=tuple(p.user for p in targets),
-            deadline=now + timedelta(seconds=step.wait_s),
+            delivered=frozenset(),
+            deadline=now + timedelta(seconds=alarm.delivery_s + step.wait_s),
         )
         pages = tuple(Page(new.id, p.user, p.name, index) for p in targets)
         return _Step(new, pages, tuple(targets), tuple(gaps))
@@ -519,6 +546,7 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
     if step.paged:
         out.append(_police(new, "alarm.escalated", **base, names=_names(step.paged)))
         out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
+        assert new.deadline is not None
         out.append(SetDeadline(new.id, new.deadline))
     out.extend(_gap_notices(new, step.gaps))
     if not step.paged:
@@ -547,67 +575,6 @@ def _gap_notices(alarm: Alarm, gaps: Sequence[str]) -> list[Effect]:
     return [_dm(alarm, sup, "alarm.gap", **_base_params(alarm), roles=roles) for sup in alarm.supervisors]
 
 
-# ------------------------------------------------------------------------------------------------------ choosing
-
-
-@dataclass(frozen=True)
-class Ambiguous:
-    """More than one alarm fits; the user must name one."""
-
-    alarms: tuple[Alarm, ...]
-
-    @property
-    def ids(self) -> list[str]:
-        return [a.id for a in self.alarms]
-
-
-def pick_alarm(open_alarms: Iterable[Alarm], user: str, is_supervisor: bool) -> Alarm | Ambiguous | None:
-    """Which alarm a user means by `!ok` or `!nej` without an id.
-
-    A responder means the alarm they were paged for and have not declined, when there is exactly one. A supervisor
-    with no such page means the one alarm still waiting for someone, when there is exactly one among those passed
-    (the runtime passes the alarms of the supervisor's units).
-    """
-    waiting = sorted((a for a in open_alarms if a.awaiting), key=lambda a: a.number)
-    mine = [a for a in waiting if user in a.paged and user not in a.declined]
-    if not mine and is_supervisor:
-        mine = waiting
-    if not mine:
-        return None
-    if len(mine) == 1:
-        return mine[0]
-    return Ambiguous(tuple(mine))
-
-
-# ---------------------------------------------------------------------------------------------------- statistics
-
-
-def stats(alarms: Iterable[Alarm], start: datetime, end: datetime) -> dict[str, Any]:
-    """Figures for `!statistik` over alarms raised in [start, end).
-
-    Time to acceptance runs from the raise to the acceptance, in seconds, late acceptances after a fallback included.
-    The 90th percentile is the nearest-rank value, so it is always a time some alarm actually took.
-    """
-    chosen = [a for a in alarms if start <= a.raised_at < end]
-    waits = sorted((a.accepted_at - a.raised_at).total_seconds() for a in chosen if a.accepted_at is not None)
-    per_area: dict[str, dict[str, Any]] = {}
-    for a in sorted(chosen, key=lambda a: a.area):
-        entry = per_area.setdefault(a.area, {"name": a.area_name, "count": 0, "accepted": 0})
-        entry["count"] += 1
-        entry["accepted"] += a.accepted_at is not None
-    return {
-        "count": len(chosen),
-        "accepted": len(waits),
-        "closed": sum(a.status == "closed" for a in chosen),
-        "escalated": sum(a.escalations > 0 for a in chosen),
-        "escalations": sum(a.escalations for a in chosen),
-        "fallbacks": sum(a.fallback_at is not None for a in chosen),
-        "median_s": statistics.median(waits) if waits else None,
-        "p90_s": waits[math.ceil(0.9 * len(waits)) - 1] if waits else None,
-        "per_area": per_area,
-    }
-
-
 # -------------------------------------------------------------------------------------------------------- helpers
 
 
@@ -616,7 +583,8 @@ def _refuse(alarm: Alarm, key: str, **params: Any) -> Outcome:
 
 
 def _refuse_taken(alarm: Alarm) -> Outcome:
-    return _refuse(alarm, "alarm.already_taken", name=alarm.accepted_name, time=local_time(alarm, alarm.accepted_at))
+    taken_at = alarm.accepted_at or alarm.raised_at
+    return _refuse(alarm, "alarm.already_taken", name=alarm.accepted_name, time=local_time(alarm, taken_at))
 
 
 def _police(alarm: Alarm, key: str, **params: Any) -> Notify:
@@ -646,21 +614,14 @@ def _unique(people: Iterable[OnCall]) -> list[OnCall]:
     return list(seen.values())
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TZ)
-
-
 def _zone_name(at: datetime) -> str:
     # A fixed offset (as parsed from ISO text) would show wrong times after a DST change; only a named zone is kept.
-    return at.tzinfo.key if isinstance(at.tzinfo, ZoneInfo) else DEFAULT_TZ
+    return at.tzinfo.key if isinstance(at.tzinfo, ZoneInfo) else DEFAULT_ZONE
 
 
 def local_time(alarm: Alarm, when: datetime) -> str:
     """`when` as HH:MM on the unit's wall clock."""
-    return when.astimezone(_zone(alarm.tz)).strftime("%H:%M")
+    return hhmm(when, zone_named(alarm.tz))
 
 
 def _require_aware(now: datetime) -> None:

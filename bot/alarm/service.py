@@ -1,296 +1,200 @@
-"""Carries out the alarm state machine: loads and stores alarms, renders effects into messages, arms deadlines.
+"""The alarm lifecycle against the store: load → transition (the pure machine) → save, and the effects as messages.
 
-Every method runs inside the store transaction the runtime opened for the command or timer at hand, so the new
-alarm state, its audit entry, its deadline and the messages announcing it are written together.
+Every method is called inside the caller's transaction: the alarm, its audit entry and its deadline are written there,
+and the messages it returns are queued there too, so a change is announced only once it is stored. Deadlines go
+to the store only; the timers learn of them after the commit (bot/store/db.py), never before.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
-from bot import alarms
-from bot.alarm_messages import page_text, pick_refusal, render
-from bot.alarms import Alarm, Ambiguous, AnnounceUnit, Answer, ClearDeadline, Notify, Outcome, Page, SetDeadline
-from handlers.i18n import catalog, t
-from handlers.registry import Command, Context, Effect, Reply, Role, SendRoom, SendUser
-from rosters import Override, UnknownArea
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.alarm import machine
+from bot.alarm.machine import Alarm, AnnounceUnit, Answer, ClearDeadline, Notify, Outcome, Page, SetDeadline
+from bot.alarm.stats import figures
+from bot.alarm.texts import page_text, reason_text, render
+from bot.store import OutboxRow, Store
+from bot.store.alarms import AlarmRow
+from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
+from handlers.i18n import t
+from handlers.services import Figures
+from rosters import Area, Roster
 
 log = logging.getLogger(__name__)
 
-TEXTS = catalog(
-    {
-        "alarmsvc.unknown_area": (
-            "Okänt område \"{text}\". Närmast: {suggestions}. Inget larm registrerat.",
-            "Unknown area \"{text}\". Nearest: {suggestions}. No alarm registered.",
-        ),
-        "alarmsvc.rate_limited": (
-            "Du har skickat {count} larm de senaste {minutes} minuterna; vänta lite eller ring jouren direkt."
-            " Inget nytt larm registrerat.",
-            "You have sent {count} alarms in the last {minutes} minutes; wait a little or phone the duty unit directly."
-            " No new alarm registered.",
-        ),
-        "alarmsvc.no_such_alarm": ("Det finns inget larm {id}.", "There is no alarm {id}."),
-        "alarmsvc.status_none": ("Inga öppna larm.", "No open alarms."),
-        "alarmsvc.status_line": ("{id} {area} {time} — {state}", "{id} {area} {time} — {state}"),
-        "alarmsvc.state.open": ("söker: {names}", "paging: {names}"),
-        "alarmsvc.state.exhausted": ("ingen har accepterat; reservnumret är skickat", "nobody accepted; fallback sent"),
-        "alarmsvc.state.accepted": ("accepterat av {name} {time}", "accepted by {name} {time}"),
-        "alarmsvc.state.closed": ("avslutat av {name} {time}", "closed by {name} {time}"),
-        "alarmsvc.not_police_room_alarm": (
-            "{id} hör inte till det här rummet.",
-            "{id} does not belong to this room.",
-        ),
-    }
-)
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    lang: str
+    delivery_s: int  # how long a page may take to arrive before its person counts as unreachable
+    step_wait_override_s: int = 0  # 0: each unit's own policy
+    extra_supervisors: tuple[str, ...] = ()  # configured beside the rosters' supervisors
+    unit_rooms: Mapping[str, str] | None = None  # unit id → its room
 
 
 class AlarmService:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.store = app.store
-        self.lang = app.lang
+    def __init__(self, store: Store, roster: Callable[[], Roster], settings: AlarmSettings) -> None:
+        self.store = store
+        self.roster = roster
+        self.settings = settings
+        self.lang = settings.lang
 
-    # --- persistence ---------------------------------------------------------------------------------------------
-    def load(self, alarm_id: str) -> tuple[Alarm, str] | None:
-        row = self.store.db.execute("SELECT state, details FROM alarms WHERE id = ?", [alarm_id]).fetchone()
-        if row is None:
-            return None
-        state = json.loads(self.store.box.open(row[0], f"state:{alarm_id}"))
-        return Alarm.from_dict(state), self.store.box.open(row[1], f"details:{alarm_id}")
+    # --- reading --------------------------------------------------------------------------------------------------
+    def get(self, alarm_id: str) -> Alarm | None:
+        state = self.store.alarms.state(alarm_id)
+        return None if state is None else Alarm.from_dict(state)
 
-    def alarms(self, statuses: tuple[str, ...] = ("open", "exhausted", "accepted")) -> list[Alarm]:
-        marks = ",".join("?" for _ in statuses)
-        rows = self.store.db.execute(
-            f"SELECT id, state FROM alarms WHERE status IN ({marks}) ORDER BY number", list(statuses)
-        ).fetchall()
-        return self._decode(rows)
+    def paged_by(self, event_id: str) -> Alarm | None:
+        found = self.store.alarms.alarm_of_page(event_id)
+        return self.get(found) if found else None
 
-    def _decode(self, rows: list[tuple[str, str]]) -> list[Alarm]:
-        """(id, sealed state) rows → alarms; the id is bound into the ciphertext, so rows cannot be swapped."""
-        return [Alarm.from_dict(json.loads(self.store.box.open(state, f"state:{i}"))) for i, state in rows]
+    def unfinished(self) -> list[Alarm]:
+        return [Alarm.from_dict(s) for s in self.store.alarms.states()]
 
-    def _save(self, alarm: Alarm, details: str | None = None) -> None:
-        state = self.store.box.seal(json.dumps(alarm.to_dict()), f"state:{alarm.id}")
-        now = self.app.clock()
-        if details is not None:
-            self.store.db.execute(
-                "INSERT INTO alarms(id, number, status, area, unit, raised_by, raised_at, police_room, state, details,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    alarm.id, alarm.number, alarm.status, alarm.area, alarm.unit, alarm.raised_by,
-                    alarm.raised_at.timestamp(), alarm.police_room, state,
-                    self.store.box.seal(details, f"details:{alarm.id}"), now,
-                ],
-            )
-        else:
-            self.store.db.execute(
-                "UPDATE alarms SET status = ?, state = ?, updated_at = ? WHERE id = ?",
-                [alarm.status, state, now, alarm.id],
-            )
+    def all(self) -> list[Alarm]:
+        return [Alarm.from_dict(s) for s in self.store.alarms.states(("open", "exhausted", "accepted", "closed"))]
 
-    def _next_number(self) -> int:
-        row = self.store.db.execute("SELECT MAX(number) FROM alarms").fetchone()
-        return int(row[0] or 0) + 1
+    def raised_since(self, user: str, since: datetime) -> int:
+        return self.store.alarms.count_raised_by(user, since.timestamp())
 
-    def overrides(self) -> list[Override]:
-        return self.app.override_store.active()
+    def figures(self, start: datetime, end: datetime) -> Figures:
+        rows = self.store.alarms.states_raised_between(start.timestamp(), end.timestamp())
+        return figures((Alarm.from_dict(s) for s in rows), start, end)
 
-    # --- effects -------------------------------------------------------------------------------------------------
+    # --- commands -------------------------------------------------------------------------------------------------
+    def raise_alarm(self, area: Area, details: str, police_room: str, police_event: str, raised_by: str,
+                    now: datetime) -> list[Effect]:
+        roster = self.roster()
+        chain = roster.who(area.id, now, self.store.overrides.active())
+        wait = self.settings.step_wait_override_s
+        if wait:
+            chain = replace(chain, steps=tuple(replace(s, wait_s=wait) for s in chain.steps))
+        supervisors = sorted(roster.supervisors(chain.unit) | set(self.settings.extra_supervisors))
+        number = self.store.sequences.next("alarm")
+        outcome = machine.raise_alarm(number, chain, police_room, police_event, raised_by, supervisors, now,
+                                      delivery_s=self.settings.delivery_s)
+        log.info("alarm %s raised for area %s by %s", outcome.alarm.id, area.id, raised_by)
+        return self._carry_out(outcome, raised_by, details)
+
+    def accept(self, alarm_id: str, user: str, now: datetime, is_supervisor: bool) -> list[Effect]:
+        alarm = self._load(alarm_id)
+        name = self.roster().people.get(user)
+        return self._carry_out(machine.on_accept(alarm, user, now, is_supervisor, name=name), user)
+
+    def decline(self, alarm_id: str, user: str, reason: str, now: datetime) -> list[Effect]:
+        return self._carry_out(machine.on_decline(self._load(alarm_id), user, reason, now), user)
+
+    def close(self, alarm_id: str, user: str, note: str, now: datetime, is_supervisor: bool) -> list[Effect]:
+        alarm = self._load(alarm_id)
+        name = self.roster().people.get(user)
+        return self._carry_out(machine.on_close(alarm, user, note, now, is_supervisor, name=name), user)
+
+    # --- timers and delivery --------------------------------------------------------------------------------------
+    def deadline_due(self, alarm_id: str, due: float, now: datetime) -> list[Effect]:
+        """The deadline stored for `alarm_id` at `due` has come. A stale one (the alarm moved on) is dropped."""
+        alarm = self.get(alarm_id)
+        if alarm is None:
+            self.store.deadlines.clear(alarm_id)
+            return []
+        outcome = machine.on_deadline(alarm, now, due=datetime.fromtimestamp(due, UTC))
+        if not outcome.changed:
+            # The row and the alarm disagree, although both are written together: make the row follow the alarm, so
+            # it neither fires again and again nor keeps a deadline the alarm no longer has.
+            if alarm.deadline is None:
+                self.store.deadlines.clear(alarm_id)
+            else:
+                self.store.deadlines.set(alarm_id, alarm.deadline.timestamp())
+        return self._carry_out(outcome, "timer")
+
+    def page_delivered(self, alarm_id: str, step: int, user: str, event_id: str, at: datetime) -> list[Effect]:
+        """Remember which event is the page (a ✅ on it accepts), and start the step's wait from now."""
+        self.store.alarms.remember_page(event_id, alarm_id, user)
+        alarm = self.get(alarm_id)
+        if alarm is None:
+            return []
+        return self._carry_out(machine.on_page_delivered(alarm, user, step, at), "outbox")
+
+    def unreachable(self, alarm_id: str, user: str, reason: str, now: datetime) -> list[Effect]:
+        alarm = self.get(alarm_id)
+        if alarm is None:
+            return []
+        log.warning("alarm %s: %s could not be reached (%s)", alarm_id, user, reason)
+        return self._carry_out(machine.on_unreachable(alarm, user, reason, now), "outbox")
+
+    def police_room_unreachable(self, alarm_id: str, reason: str) -> list[Effect]:
+        """The police room did not get a message about `alarm_id`: its supervisors must phone the police."""
+        alarm = self.get(alarm_id)
+        if alarm is None:
+            return []
+        log.warning("alarm %s: the police room could not be reached (%s)", alarm_id, reason)
+        text = t("alarm.police_room_unreachable", self.lang, id=alarm.id, area=alarm.area_name,
+                 reason=reason_text(reason, self.lang))
+        return [SendUser(s, text, alarm=alarm.id) for s in alarm.supervisors]
+
+    # --- the outbox's listener -----------------------------------------------------------------------------------
+    def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]:
+        page = row.page
+        if page is None:
+            return []
+        return self.page_delivered(page[0], page[1], row.target, event_id, datetime.fromtimestamp(at, UTC))
+
+    def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
+        """A message about an alarm could not be delivered: a page's person is unreachable; a police room that
+        cannot be told is the supervisors' to phone. Anything else is logged by the outbox and left there."""
+        page = row.page
+        if page is not None:
+            return self.unreachable(page[0], row.target, reason, datetime.fromtimestamp(at, UTC))
+        alarm = self.get(row.alarm_id) if row.alarm_id else None
+        if alarm is not None and row.target_kind == "room" and row.target == alarm.police_room:
+            return self.police_room_unreachable(alarm.id, reason)
+        return []
+
+    # --- persistence ----------------------------------------------------------------------------------------------
+    def _load(self, wanted: str) -> Alarm:
+        alarm = self.get(wanted)
+        if alarm is None:
+            raise LookupError(f"no alarm {wanted}")  # handlers look alarms up first; this is a programming error
+        return alarm
+
     def _carry_out(self, outcome: Outcome, actor: str, details: str | None = None) -> list[Effect]:
-        """Persist a changed alarm with its audit entry and deadline; turn its effects into messages."""
+        """Store a changed alarm with its audit entry and deadline; turn its effects into messages."""
         alarm = outcome.alarm
         if outcome.changed:
+            state = alarm.to_dict()
             if outcome.event == "raised":
-                self._save(alarm, details or "")
+                self.store.alarms.insert(
+                    AlarmRow(alarm.id, alarm.number, alarm.status, alarm.area, alarm.unit, alarm.raised_by,
+                             alarm.raised_at.timestamp(), alarm.police_room, state),
+                    details or "",
+                )
             else:
-                self._save(alarm)
-            self.store.audit(actor, f"alarm.{outcome.event}", alarm.id, {"status": alarm.status, "step": alarm.step})
-        if details is None:
-            loaded = self.load(alarm.id) if any(isinstance(e, Page) for e in outcome.effects) else None
-            details = loaded[1] if loaded else ""
+                self.store.alarms.update(alarm.id, alarm.status, state)
+            self.store.audit.append(actor, f"alarm.{outcome.event}", alarm.id,
+                                    {"status": alarm.status, "step": alarm.step})
+        if details is None and any(isinstance(e, Page) for e in outcome.effects):
+            details = self.store.alarms.details(alarm.id)
         out: list[Effect] = []
         for effect in outcome.effects:
             if isinstance(effect, Page):
-                out.append(
-                    SendUser(
-                        effect.user,
-                        page_text(alarm, self.lang, details),
-                        notice=False,  # an m.notice does not ping; a page must
-                        mention=True,
-                        purpose=f"page:{alarm.id}",
-                    )
-                )
+                out.append(PageUser(effect.user, page_text(alarm, self.lang, details or ""), alarm.id, effect.step))
                 log.info("alarm %s: paging %s (step %d)", alarm.id, effect.user, effect.step)
             elif isinstance(effect, Answer):
-                out.append(Reply(render(effect, self.lang)))
+                out.append(Reply(render(effect, self.lang), alarm=alarm.id))
             elif isinstance(effect, Notify):
                 text = render(effect, self.lang)
                 if effect.to_room:
-                    out.append(SendRoom(effect.to_room, text, reply_to=effect.reply_to))
+                    out.append(SendRoom(effect.to_room, text, reply_to=effect.reply_to, alarm=alarm.id))
                 elif effect.to_user:
-                    out.append(SendUser(effect.to_user, text, purpose=f"notify:{alarm.id}"))
+                    out.append(SendUser(effect.to_user, text, alarm=alarm.id))
             elif isinstance(effect, AnnounceUnit):
-                unit_room = self.app.config.units.get(effect.unit)
-                if unit_room:
-                    out.append(SendRoom(unit_room.room, render(effect, self.lang)))
+                room = (self.settings.unit_rooms or {}).get(effect.unit)
+                if room:
+                    out.append(SendRoom(room, render(effect, self.lang), alarm=alarm.id))
             elif isinstance(effect, SetDeadline):
-                self.store.db.execute(
-                    "INSERT OR REPLACE INTO deadlines(alarm_id, at) VALUES (?, ?)",
-                    [effect.alarm_id, effect.at.timestamp()],
-                )
-                self.app.timers.arm(effect.alarm_id, effect.at.astimezone(UTC))
+                self.store.deadlines.set(effect.alarm_id, effect.at.timestamp())
             elif isinstance(effect, ClearDeadline):
-                self.store.db.execute("DELETE FROM deadlines WHERE alarm_id = ?", [effect.alarm_id])
-                self.app.timers.disarm(effect.alarm_id)
+                self.store.deadlines.clear(effect.alarm_id)
         return out
-
-    # --- commands ------------------------------------------------------------------------------------------------
-    def raise_from(self, command: Command, ctx: Context) -> list[Effect]:
-        roster = self.app.roster
-        window = self.app.config.alarms.rate_limit_window_s
-        recent = self.store.db.execute(
-            "SELECT COUNT(*) FROM alarms WHERE raised_by = ? AND raised_at > ?",
-            [command.sender, ctx.now.timestamp() - window],
-        ).fetchone()[0]
-        if recent >= self.app.config.alarms.rate_limit_count:
-            log.warning("alarm from %s refused: rate limit", command.sender)
-            return [Reply(t("alarmsvc.rate_limited", ctx.lang, count=recent, minutes=max(1, window // 60)))]
-        found = roster.split_area(command.rest)
-        if found is None:
-            first = command.args[0] if command.args else ""
-            suggestions = ", ".join(roster.suggest_areas(first)) or ", ".join(a.name for a in roster.areas.values())
-            return [Reply(t("alarmsvc.unknown_area", ctx.lang, text=first, suggestions=suggestions))]
-        area, details = found
-        try:
-            chain = roster.who(area.id, ctx.now, self.overrides())
-        except UnknownArea as err:  # pragma: no cover - split_area found it a moment ago
-            return [Reply(t("alarmsvc.unknown_area", ctx.lang, text=area.name, suggestions=", ".join(err.suggestions)))]
-        wait = self.app.config.alarms.step_wait_override_s
-        if wait:
-            chain = replace(chain, steps=tuple(replace(s, wait_s=wait) for s in chain.steps))
-        supervisors = sorted(roster.supervisors(chain.unit) | set(self.app.config.roles.supervisors))
-        outcome = alarms.raise_alarm(
-            self._next_number(), chain, command.room_id, command.event_id, command.sender, supervisors, ctx.now
-        )
-        log.info("alarm %s raised for area %s by %s", outcome.alarm.id, area.id, command.sender)
-        return self._carry_out(outcome, command.sender, details)
-
-    def _target(self, command: Command, ctx: Context, id_text: str | None, word: str) -> Alarm | list[Effect]:
-        """The alarm a command means: by id, by the page it replies to, or the sender's only open page."""
-        if id_text:
-            alarm_id = alarms.normalize_alarm_id(id_text)
-            loaded = self.load(alarm_id) if alarm_id else None
-            if loaded is None:
-                return [Reply(t("alarmsvc.no_such_alarm", ctx.lang, id=id_text))]
-            return loaded[0]
-        if command.reply_to:
-            row = self.store.db.execute(
-                "SELECT alarm_id FROM page_events WHERE event_id = ?", [command.reply_to]
-            ).fetchone()
-            if row:
-                loaded = self.load(row[0])
-                if loaded:
-                    return loaded[0]
-            if command.implicit:
-                return []  # a reaction or "ok" to something that is not a page: not meant for us
-        picked = alarms.pick_alarm(
-            self.alarms(("open", "exhausted", "accepted")), command.sender, Role.SUPERVISOR in ctx.roles
-        )
-        if picked is None or isinstance(picked, Ambiguous):
-            return [Reply(pick_refusal(picked, ctx.lang, command=f"!{word}"))]
-        return picked
-
-    def _name(self, user: str) -> str | None:
-        return self.app.roster.people.get(user) if self.app.roster else None
-
-    def accept(self, command: Command, ctx: Context, id_text: str | None) -> list[Effect]:
-        target = self._target(command, ctx, id_text, "ok")
-        if isinstance(target, list):
-            return target
-        supervisor = Role.SUPERVISOR in ctx.roles
-        outcome = alarms.on_accept(target, command.sender, ctx.now, supervisor, name=self._name(command.sender))
-        return self._carry_out(outcome, command.sender)
-
-    def decline(self, command: Command, ctx: Context, id_text: str | None, reason: str) -> list[Effect]:
-        target = self._target(command, ctx, id_text, "nej")
-        if isinstance(target, list):
-            return target
-        return self._carry_out(alarms.on_decline(target, command.sender, reason, ctx.now), command.sender)
-
-    def close(self, command: Command, ctx: Context, id_text: str | None, note: str) -> list[Effect]:
-        target = self._target(command, ctx, id_text, "klar")
-        if isinstance(target, list):
-            return target
-        supervisor = Role.SUPERVISOR in ctx.roles
-        outcome = alarms.on_close(target, command.sender, note, ctx.now, supervisor, name=self._name(command.sender))
-        return self._carry_out(outcome, command.sender)
-
-    def status(self, command: Command, ctx: Context, id_text: str | None) -> list[Effect]:
-        if id_text:
-            target = self._target(command, ctx, id_text, "status")
-            if isinstance(target, list):
-                return target
-            shown = [target]
-        else:
-            shown = self.alarms(("open", "exhausted", "accepted"))
-        if ctx.roles == frozenset({Role.POLICE}):
-            # Police see the alarms of their own rooms only.
-            shown = [a for a in shown if a.police_room == command.room_id]
-        if not shown:
-            return [Reply(t("alarmsvc.status_none", ctx.lang))]
-        return [Reply("\n".join(self._status_line(a, ctx.lang) for a in shown))]
-
-    def _status_line(self, alarm: Alarm, lang: str) -> str:
-        if alarm.status == "open":
-            state = t("alarmsvc.state.open", lang, names=", ".join(alarm.name_of(u) for u in alarm.pending) or "—")
-        elif alarm.status == "exhausted":
-            state = t("alarmsvc.state.exhausted", lang)
-        elif alarm.status == "accepted":
-            state = t("alarmsvc.state.accepted", lang, name=alarm.accepted_name or alarm.accepted_by or "",
-                      time=alarms.local_time(alarm, alarm.accepted_at or alarm.raised_at))
-        else:
-            state = t("alarmsvc.state.closed", lang, name=alarm.closed_name or alarm.closed_by or "",
-                      time=alarms.local_time(alarm, alarm.closed_at or alarm.raised_at))
-        return t("alarmsvc.status_line", lang, id=alarm.id, area=alarm.area_name,
-                 time=alarms.local_time(alarm, alarm.raised_at), state=state)
-
-    # --- timers and delivery -------------------------------------------------------------------------------------
-    def fire_deadline(self, alarm_id: str, now: datetime) -> list[Effect]:
-        row = self.store.db.execute("SELECT at FROM deadlines WHERE alarm_id = ?", [alarm_id]).fetchone()
-        loaded = self.load(alarm_id)
-        if row is None or loaded is None:
-            return []
-        due = datetime.fromtimestamp(row[0], UTC)
-        outcome = alarms.on_deadline(loaded[0], now, due=due)
-        if not outcome.changed and now < due:
-            self.app.timers.arm(alarm_id, due)  # woke early (clock adjustments): sleep again
-        return self._carry_out(outcome, "timer", loaded[1])
-
-    def rearm_all(self) -> int:
-        rows = self.store.db.execute("SELECT alarm_id, at FROM deadlines").fetchall()
-        for alarm_id, at in rows:
-            self.app.timers.arm(alarm_id, datetime.fromtimestamp(at, UTC))
-        return len(rows)
-
-    def on_sent(self, purpose: str, target: str, event_id: str) -> None:
-        """Remember which event is which page, so a ✅ reaction or an "ok" reply to it accepts that alarm."""
-        if purpose.startswith("page:"):
-            self.store.db.execute(
-                "INSERT OR IGNORE INTO page_events(event_id, alarm_id, user_id) VALUES (?, ?, ?)",
-                [event_id, purpose.split(":", 1)[1], target],
-            )
-
-    def stats(self, start: datetime, end: datetime) -> dict[str, Any]:
-        rows = self.store.db.execute(
-            "SELECT id, state FROM alarms WHERE raised_at >= ? AND raised_at < ? ORDER BY number",
-            [start.timestamp(), end.timestamp()],
-        ).fetchall()
-        return alarms.stats(self._decode(rows), start, end)
-

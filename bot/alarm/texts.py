@@ -1,14 +1,14 @@
 """Every text the alarm lifecycle shows, in Swedish and English, and how effects become text.
 
-The state machine in bot.alarms returns effects with a key and language-free params; this module turns them into a
-message in the reader's language. The page is rendered separately because only the runtime holds the details.
+The state machine (bot.alarm.machine) returns effects with a key and language-free params; this module turns them into
+a message in the reader's language. The page is rendered separately because only the store holds the details.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.alarms import Alarm, Ambiguous, AnnounceUnit, Answer, Notify, local_time
+from bot.alarm.machine import Alarm, AnnounceUnit, Answer, Notify, local_time
 from handlers.i18n import catalog, t
 from handlers.roster import role_label
 
@@ -43,7 +43,32 @@ TEXTS = catalog(
             "☑️ {id} avslutat av {name} {time}.",
             "☑️ {id} closed by {name} {time}.",
         ),
+        "alarm.unreachable": (
+            "⚠️ {id}: {names} kunde inte nås ({reason}).",
+            "⚠️ {id}: {names} could not be reached ({reason}).",
+        ),
         # --- to responders and supervisors, in their direct rooms
+        "alarm.unreachable_supervisor": (
+            "⚠️ {id} ({area}): {name} kunde inte nås — {reason}. Larmet går vidare i kedjan.",
+            "⚠️ {id} ({area}): {name} could not be reached — {reason}. The alarm moves on down the chain.",
+        ),
+        "alarm.police_room_unreachable": (
+            "⚠️ {id} ({area}): jag kunde inte skriva i polisrummet — {reason}. Polisen kan sakna besked om larmet;"
+            " ring dem.",
+            "⚠️ {id} ({area}): I could not post in the police room — {reason}. The police may not know how the alarm"
+            " stands; phone them.",
+        ),
+        # --- why someone could not be reached, in plain words
+        "alarm.reason.too_large": ("meddelandet var för stort för servern", "the message was too large for the server"),
+        "alarm.reason.forbidden": ("servern lät inte jourbot skriva dit", "the server did not let jourbot write there"),
+        "alarm.reason.unknown_user": ("kontot finns inte på servern", "the account does not exist on the server"),
+        "alarm.reason.no_trusted_device": (
+            "hen har ingen inloggning som hen själv har verifierat",
+            "they have no login they have verified themselves",
+        ),
+        "alarm.reason.room_gone": ("jourbot är inte med i rummet", "jourbot is not in the room"),
+        "alarm.reason.rejected": ("servern avvisade meddelandet", "the server rejected the message"),
+        "alarm.reason.timeout": ("sökningen kom inte fram i tid", "the page did not arrive in time"),
         "alarm.taken": (
             "{id} ({area}) är taget av {name} ({unit}) {time}. Du behöver inte svara.",
             "{id} ({area}) has been taken by {name} ({unit}) {time}. You need not answer.",
@@ -96,14 +121,6 @@ TEXTS = catalog(
         "alarm.close_forbidden": (
             "Bara den som har accepterat {id}, eller en jourchef, kan avsluta det.",
             "Only whoever accepted {id}, or a supervisor, can close it.",
-        ),
-        "alarm.ambiguous": (
-            "Du har flera öppna larm ({ids}). Ange vilket, t.ex. {command} {example}.",
-            "You have several open alarms ({ids}). Say which, e.g. {command} {example}.",
-        ),
-        "alarm.none_open": (
-            "Du har inget öppet larm att svara på. Ange id, t.ex. {command} L42.",
-            "You have no open alarm to answer. Give the id, e.g. {command} L42.",
         ),
         # --- the unit's room: never the free text
         "alarm.unit.raised": (
@@ -164,18 +181,21 @@ def page_text(alarm: Alarm, lang: str, details: str) -> str:
     )
 
 
-def pick_refusal(result: Ambiguous | None, lang: str, command: str = "!ok") -> str:
-    """The answer when `pick_alarm` found no alarm, or more than one, for a command sent without an id."""
-    if isinstance(result, Ambiguous):
-        return t("alarm.ambiguous", lang, ids=", ".join(result.ids), command=command, example=result.ids[0])
-    return t("alarm.none_open", lang, command=command)
-
-
 def _localize(params: dict[str, Any], lang: str) -> dict[str, Any]:
     out = dict(params)
     if "roles" in out:
         out["roles"] = ", ".join(_role(r, lang) for r in out["roles"])
+    if "reason" in out:
+        out["reason"] = reason_text(str(out["reason"]), lang)
     return out
+
+
+REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected", "timeout")
+
+
+def reason_text(reason: str, lang: str) -> str:
+    """A failure class (bot.matrix.port.DeliveryFailure.reason) in plain words."""
+    return t(f"alarm.reason.{reason if reason in REASONS else 'rejected'}", lang)
 
 
 def _role(role: str, lang: str) -> str:

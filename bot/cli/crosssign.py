@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 from bot import config as config_module
-from bot.crosssign import CrossSigningError, cross_signing_status
+from bot.matrix.crosssign import CrossSigningError, cross_signing_status
 
 
-def add_crosssign_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_crosssign_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("crosssign", help="the bot's cross-signing identity")
     sub = parser.add_subparsers(dest="crosssign_command", required=True)
     status = sub.add_parser("status", help="show the master key fingerprint and whether this device is signed")

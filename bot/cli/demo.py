@@ -14,7 +14,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bot import config as config_module
+from bot.app import App
 from bot.devserver import SERVER_NAME, Synapse, synapse_python
+from bot.files import write_private
+from bot.logsetup import setup_logging
 
 # Fictional people; the example rosters put them on call for Farsta at every hour.
 DEMO_ACCOUNTS = {
@@ -59,8 +63,7 @@ def join(url: str, token: str, room_id: str) -> None:
 
 def _secret_file(path: Path) -> str:
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(24))
     return path.read_text().strip()
 
 
@@ -71,10 +74,8 @@ def prepare(root: Path, workdir: Path, server: Synapse) -> tuple[Path, dict[str,
     for localpart in DEMO_ACCOUNTS:
         passwords.setdefault(localpart, secrets.token_urlsafe(9))
         server.register(localpart, passwords[localpart], admin=localpart == "chef.c")
-    passwords_path.write_text(json.dumps(passwords, indent=1))
-    passwords_path.chmod(0o600)
-    (workdir / "jourbot.password").write_text(passwords["jourbot"])
-    (workdir / "jourbot.password").chmod(0o600)
+    write_private(passwords_path, json.dumps(passwords, indent=1))
+    write_private(workdir / "jourbot.password", passwords["jourbot"])
 
     rooms_path = workdir / "rooms.json"
     rooms: dict[str, str] = json.loads(rooms_path.read_text()) if rooms_path.exists() else {}
@@ -93,7 +94,8 @@ def prepare(root: Path, workdir: Path, server: Synapse) -> tuple[Path, dict[str,
     _secret_file(workdir / "pickle.key")
     _secret_file(workdir / "data.key")
     config_path = workdir / "config.toml"
-    config_path.write_text(
+    write_private(
+        config_path,
         f"""# Written by `make run`; see config.example.toml for every key.
 rosters = "{root / 'rosters' / 'examples'}"
 
@@ -117,9 +119,8 @@ police_rooms = ["{rooms['police']}"]
 
 [units.socialjouren]
 room = "{rooms['socialjouren']}"
-"""
+""",
     )
-    config_path.chmod(0o600)
     return config_path, passwords
 
 
@@ -143,10 +144,6 @@ def banner(server: Synapse, passwords: dict[str, str]) -> str:
 
 
 def main(root: Path) -> int:
-    from bot import config as config_module
-    from bot.app import App
-    from bot.logsetup import setup_logging
-
     workdir = (root / "var" / "demo").resolve()
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     server = Synapse(workdir / "synapse", synapse_python(root))

@@ -27,8 +27,9 @@ class UsageError(Exception):
     """Bad input on the command line: exit 2."""
 
 
-def add_roster_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_roster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     roster = subparsers.add_parser("roster", help="check, query and export rosters", description=__doc__)
+    roster.set_defaults(func=run_roster)
     sub = roster.add_subparsers(dest="roster_command", metavar="COMMAND", required=True)
 
     check = sub.add_parser("check", help=f"validate a roster folder; list gaps in the next {CHECK_DAYS} days")

@@ -1,12 +1,14 @@
-"""The nio boundary: login and restore, the E2EE store, the sync loop, sending. Every Matrix call lives here.
+"""The nio boundary: login and restore, the E2EE store, the sync loop, sending. Every nio call lives in bot/matrix/.
 
-The pitfalls nio bots are known for are handled in this file:
+The pitfalls nio bots are known for are handled here:
 - the same device and crypto store across restarts (credentials kept 0600, pickle key from a secret);
-- our own sync position: nio stores its token before callbacks run, so we advance ours only after the caller has
-  recorded the events of a batch (see `on_batch`), and a crash between the two replays the batch, not loses it;
+- our own sync position: nio stores its token before callbacks run, so the caller advances ours only after it has
+  recorded a batch's events; a crash between the two replays the batch, not loses it;
 - the first sync after a restore asks for full state; nothing is sent before the first sync has loaded the rooms;
-- a limited timeline (a gap after an outage) is filled from /messages;
-- bounded, backed-off retries with jitter; an unreachable homeserver shows in the log and in `health`.
+- a limited timeline (a gap after an outage) is filled from /messages back to the last event the bot had seen, and
+  only what lies after it is decrypted;
+- bounded, backed-off retries with jitter; an unreachable homeserver shows in the log and in `health`;
+- a refused send is classified (bot/matrix/port.py): transient failures are retried by the outbox, permanent ones not.
 """
 
 from __future__ import annotations
@@ -15,144 +17,97 @@ import asyncio
 import json
 import logging
 import os
-import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    ErrorResponse,
+    Event,
     InviteMemberEvent,
     JoinError,
     LocalProtocolError,
     LoginResponse,
     MegolmEvent,
-    MessageDirection,
     ReactionEvent,
     RoomCreateResponse,
-    RoomMessagesResponse,
     RoomMessageText,
     RoomPreset,
     RoomSendResponse,
     SyncResponse,
 )
 
-from bot.crosssign import CrossSigningStatus, ensure_cross_signing
-from bot.device_trust import devices_for_policy
+from bot.files import write_private
+from bot.matrix.crosssign import CrossSigningStatus, ensure_cross_signing
+from bot.matrix.port import Batch, BatchHandler, DeliveryFailure, Health, Incoming, backoff, failure_for_status
+from bot.matrix.roomkeys import RoomKeys
+from bot.store.sync import Head
 
 log = logging.getLogger(__name__)
 
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+# How far back a gap is filled at most, when the bot has no event of that room to stop at.
+GAP_LIMIT_S = 24 * 3600
+# Events from other servers carry their own clocks: an event this much older than the room's last seen one is
+# taken as already seen even if its id was not met on the way back.
+GAP_SKEW_S = 600
+
 
 @dataclass(frozen=True)
-class Incoming:
-    """One event the bot may act on, stripped of nio types."""
-
-    kind: str  # "message" | "reaction" | "undecryptable"
-    event_id: str
-    room_id: str
-    sender: str
-    origin_ts: int
-    body: str = ""
-    reply_to: str | None = None  # m.in_reply_to event id
-    reacts_to: str | None = None  # for reactions
-    key: str = ""  # reaction key, e.g. "✅"
-    source: dict[str, Any] = field(default_factory=dict)  # undecryptable: the encrypted event, for a later retry
+class MatrixSettings:
+    homeserver: str
+    user_id: str
+    state_dir: Path
+    pickle_key: str
+    device_name: str = "jourbot"
+    sync_timeout_s: int = 30
+    request_timeout_s: int = 20
+    trust: str = "tofu"
+    allowed_inviters: tuple[str, ...] = ()
 
 
-@dataclass
-class Health:
-    homeserver: str = "starting"  # starting | ok | unreachable
-    last_sync_at: float = 0.0
-    consecutive_errors: int = 0
-    last_error: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "homeserver": self.homeserver,
-            "last_sync_at": self.last_sync_at,
-            "consecutive_errors": self.consecutive_errors,
-            "last_error": self.last_error,
-        }
-
-
-ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-
-
-class SendFailed(Exception):
-    pass
-
-
-class NoTrustedDevice(SendFailed):
-    """In `cross-signed` mode the recipient has no device their owner cross-signed: nothing is sent to them."""
-
-    def __init__(self, user_id: str) -> None:
-        super().__init__(f"{user_id} has no cross-signed device")
-        self.user_id = user_id
-
-
-def backoff(attempt: int, base: float = 1.0, cap: float = 60.0) -> float:
-    """Exponential backoff with full jitter, so many clients do not hammer a recovering homeserver in step."""
-    return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt)))
-
-
-def write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-BatchHandler = Callable[[list[Incoming], str, bool], Awaitable[None]]
-
-
-class Matrix:
-    def __init__(
-        self,
-        homeserver: str,
-        user_id: str,
-        state_dir: Path,
-        pickle_key: str,
-        device_name: str = "jourbot",
-        sync_timeout_s: int = 30,
-        request_timeout_s: int = 20,
-    ) -> None:
-        self.homeserver = homeserver
-        self.user_id = user_id
-        self.state_dir = state_dir
-        self.crypto_dir = state_dir / "crypto"
-        self.credentials_path = state_dir / "credentials.json"
-        self.device_name = device_name
-        self.sync_timeout_ms = sync_timeout_s * 1000
-        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.crypto_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(state_dir, 0o700)
-        os.chmod(self.crypto_dir, 0o700)
+class MatrixClient:
+    def __init__(self, settings: MatrixSettings) -> None:
+        self.settings = settings
+        self.user_id = settings.user_id
+        self.crypto_dir = settings.state_dir / "crypto"
+        self.credentials_path = settings.state_dir / "credentials.json"
+        self.key_file = settings.state_dir / "cross-signing.keys"
+        for folder in (settings.state_dir, self.crypto_dir):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(folder, 0o700)
         config = AsyncClientConfig(
             encryption_enabled=True,
             store_sync_tokens=False,  # ours is in the database, advanced only after events are recorded
-            pickle_key=pickle_key,
+            pickle_key=settings.pickle_key,
             max_limit_exceeded=3,
             max_timeouts=2,
             backoff_factor=0.5,
             max_timeout_retry_wait_time=10,
-            request_timeout=request_timeout_s,
+            request_timeout=settings.request_timeout_s,
         )
-        self.client = AsyncClient(homeserver, user_id, store_path=str(self.crypto_dir), config=config)
-        self.health = Health()
-        self.ready = asyncio.Event()  # set once the first sync has loaded the rooms
+        self.client = AsyncClient(settings.homeserver, self.user_id, store_path=str(self.crypto_dir), config=config)
+        self.keys = RoomKeys(self.client, self.user_id, settings.trust)
+        self._health = Health()
+        self._ready = asyncio.Event()
         self._room_seen: dict[str, asyncio.Event] = {}
-        self.allowed_inviters: list[str] = []
-        self.trust: str = "tofu"
-        self._shared_for: dict[str, set[tuple[str, str]]] = {}  # room → devices known when its key was shared
-        self.on_recovered: Callable[[], None] | None = None  # the homeserver answers again after an outage
+        self._on_recovered: Callable[[], None] | None = None
+        self.gap_events_fetched = 0  # events fetched to fill timeline gaps since start; grows with gaps, not history
 
-    # --- login ---------------------------------------------------------------------------------------------------
+    @property
+    def ready(self) -> asyncio.Event:
+        return self._ready
+
+    @property
+    def health(self) -> Health:
+        return self._health
+
     @property
     def device_id(self) -> str:
         return str(self.client.device_id or "")
@@ -161,37 +116,36 @@ class Matrix:
     def access_token(self) -> str:
         return str(self.client.access_token or "")
 
+    def set_on_recovered(self, callback: Callable[[], None]) -> None:
+        self._on_recovered = callback
+
+    # --- login ---------------------------------------------------------------------------------------------------
     async def login(self, password: str) -> bool:
         """Restore the saved device if there is one; else log in with the password. True if restored."""
         if self.credentials_path.exists():
             saved = json.loads(self.credentials_path.read_text())
-            if saved.get("user_id") == self.user_id and saved.get("homeserver") == self.homeserver:
+            if saved.get("user_id") == self.user_id and saved.get("homeserver") == self.settings.homeserver:
                 self.client.restore_login(saved["user_id"], saved["device_id"], saved["access_token"])
                 self._private_store_files()
                 log.info("restored device %s", saved["device_id"])
                 return True
         if not password:
             raise RuntimeError("no saved login and no password: set matrix.password, password_env or password_file")
-        resp = await self.client.login(password=password, device_name=self.device_name)
+        resp = await self.client.login(password=password, device_name=self.settings.device_name)
         if not isinstance(resp, LoginResponse):
             raise RuntimeError(f"login failed: {getattr(resp, 'message', resp)}")
-        write_private(
-            self.credentials_path,
-            json.dumps(
-                {
-                    "homeserver": self.homeserver,
-                    "user_id": resp.user_id,
-                    "device_id": resp.device_id,
-                    "access_token": resp.access_token,
-                }
-            ),
-        )
+        write_private(self.credentials_path, json.dumps({
+            "homeserver": self.settings.homeserver,
+            "user_id": resp.user_id,
+            "device_id": resp.device_id,
+            "access_token": resp.access_token,
+        }))
         self._private_store_files()
         log.info("logged in as new device %s", resp.device_id)
         return False
 
-    async def cross_sign(self, password: str, key_file: Path, secret: str) -> CrossSigningStatus:
-        """Cross-sign this device with the account's keys (made once, kept encrypted in `key_file`).
+    async def cross_sign(self, password: str) -> None:
+        """Cross-sign this device with the account's keys (made once, kept encrypted in the key file).
 
         Element (since April 2026) exchanges messages only with devices their owner has cross-signed; nio cannot
         do it itself. The device keys must be on the server before they can be signed.
@@ -199,19 +153,18 @@ class Matrix:
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         assert self.client.olm is not None
-        status = await ensure_cross_signing(
-            self.homeserver,
+        status: CrossSigningStatus = await ensure_cross_signing(
+            self.settings.homeserver,
             self.access_token,
             self.user_id,
             self.device_id,
             password or None,
-            key_file,
-            secret,
+            self.key_file,
+            self.settings.pickle_key,
             device_ed25519=self.client.olm.account.identity_keys["ed25519"],
         )
         log.info("cross-signing: device %s signed=%s, master key %s", self.device_id, status.device_signed,
                  status.master_fingerprint)
-        return status
 
     def _private_store_files(self) -> None:
         for path in self.crypto_dir.iterdir():
@@ -221,19 +174,20 @@ class Matrix:
         await self.client.close()
 
     # --- sync ----------------------------------------------------------------------------------------------------
-    async def sync_forever(self, since: str | None, on_batch: BatchHandler, stop: asyncio.Event) -> None:
-        """Sync until `stop`; `on_batch(events, next_batch, first)` must record the events before it returns."""
+    async def sync_forever(self, since: str | None, heads: Mapping[str, Head], on_batch: BatchHandler,
+                           stop: asyncio.Event) -> None:
         token = since
+        seen: dict[str, Head] = dict(heads)
         first = True
         attempt = 0
         while not stop.is_set():
             try:
                 resp = await self.client.sync(
-                    timeout=0 if first else self.sync_timeout_ms,
+                    timeout=0 if first else self.settings.sync_timeout_s * 1000,
                     since=token,
                     full_state=True if first else None,
                 )
-            except (TimeoutError, OSError, LocalProtocolError) as err:
+            except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
                 resp = err
             if not isinstance(resp, SyncResponse):
                 attempt += 1
@@ -242,19 +196,21 @@ class Matrix:
                 continue
             if attempt:
                 log.warning("homeserver reachable again after %d failed syncs", attempt)
-                if self.on_recovered is not None:
-                    self.on_recovered()
+                if self._on_recovered is not None:
+                    self._on_recovered()
             attempt = 0
-            self.health.homeserver = "ok"
-            self.health.consecutive_errors = 0
-            self.health.last_sync_at = time.time()
+            self._health.homeserver = "ok"
+            self._health.consecutive_errors = 0
+            self._health.last_sync_at = time.time()
             try:
                 events = self._events_of(resp)
                 if token is not None:
-                    events += await self._fill_gaps(resp)
+                    events += await self._fill_gaps(resp, seen)
                 self._handle_invites(resp)
                 await self._keys_housekeeping()
-                await on_batch(events, resp.next_batch, first)
+                new_heads = dict(seen)
+                new_heads.update(self._heads_of(resp))
+                await on_batch(Batch(events, resp.next_batch, new_heads))
             except Exception:
                 # Our position is not advanced, so the same batch comes again: better twice (ids make it once)
                 # than a dead sync loop.
@@ -263,34 +219,36 @@ class Matrix:
                 await _sleep_or_stop(stop, backoff(attempt))
                 continue
             token = resp.next_batch
+            seen = new_heads
             for room_id in resp.rooms.join:
                 waiter = self._room_seen.get(room_id)
                 if waiter:
                     waiter.set()
             if first:
                 first = False
-                self.ready.set()
+                self._ready.set()
 
     def _sync_failed(self, reason: str, attempt: int) -> None:
-        self.health.consecutive_errors = attempt
-        self.health.last_error = reason[:200]
+        self._health.consecutive_errors = attempt
+        self._health.last_error = reason[:200]
         if attempt >= 2:
-            self.health.homeserver = "unreachable"
+            self._health.homeserver = "unreachable"
         # Log the first failure and then sparsely, so an outage is visible without flooding the log.
         if attempt == 1 or attempt % 10 == 0:
             log.warning("sync failed (%d in a row): %s", attempt, reason[:200])
 
     async def _keys_housekeeping(self) -> None:
-        try:
-            if self.client.should_upload_keys:
-                await self.client.keys_upload()
-            if self.client.should_query_keys:
-                await self.client.keys_query()
-            if self.client.should_claim_keys:
-                await self.client.keys_claim(self.client.get_users_for_key_claiming())
-            await self.client.send_to_device_messages()
-        except (TimeoutError, OSError, LocalProtocolError) as err:
-            log.warning("key maintenance failed, will retry next sync: %s", err)
+        async with self.keys.lock:
+            try:
+                if self.client.should_upload_keys:
+                    await self.client.keys_upload()
+                if self.client.should_query_keys:
+                    await self.client.keys_query()
+                if self.client.should_claim_keys:
+                    await self.client.keys_claim(self.client.get_users_for_key_claiming())
+                await self.client.send_to_device_messages()
+            except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
+                log.warning("key maintenance failed, will retry next sync: %s", err)
 
     def _events_of(self, resp: SyncResponse) -> list[Incoming]:
         out: list[Incoming] = []
@@ -300,6 +258,15 @@ class Matrix:
                 if incoming:
                     out.append(incoming)
         return out
+
+    @staticmethod
+    def _heads_of(resp: SyncResponse) -> dict[str, Head]:
+        heads: dict[str, Head] = {}
+        for room_id, info in resp.rooms.join.items():
+            if info.timeline.events:
+                last = info.timeline.events[-1]
+                heads[room_id] = Head(str(last.event_id), int(getattr(last, "server_timestamp", 0) or 0))
+        return heads
 
     def convert(self, event: Any, room_id: str) -> Incoming | None:
         sender = getattr(event, "sender", "")
@@ -311,39 +278,78 @@ class Matrix:
             reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
             return Incoming("message", event.event_id, room_id, sender, ts, event.body, reply_to)
         if isinstance(event, ReactionEvent):
-            return Incoming(
-                "reaction", event.event_id, room_id, sender, ts, reacts_to=event.reacts_to, key=event.key,
-            )
+            return Incoming("reaction", event.event_id, room_id, sender, ts, reacts_to=event.reacts_to,
+                            key=event.key)
         if isinstance(event, MegolmEvent):
             source = dict(event.source)
             source.setdefault("room_id", room_id)
             return Incoming("undecryptable", event.event_id, room_id, sender, ts, source=source)
         return None
 
-    async def _fill_gaps(self, resp: SyncResponse) -> list[Incoming]:
-        """After an outage the homeserver may send only the newest events of a room; fetch the rest."""
+    async def _fill_gaps(self, resp: SyncResponse, seen: Mapping[str, Head]) -> list[Incoming]:
+        """After an outage the homeserver may send only the newest events of a room; fetch the rest.
+
+        Paging back stops at the last event the bot had seen in that room, so the cost is the gap, not the room's
+        history, and only the events after it are decrypted.
+        """
         out: list[Incoming] = []
+        newest_seen = max((h.origin_ts for h in seen.values()), default=0)
         for room_id, info in resp.rooms.join.items():
             if not info.timeline.limited or not info.timeline.prev_batch:
                 continue
-            log.info("timeline gap in %s; fetching missed events", room_id)
-            oldest_wanted = (time.time() - 24 * 3600) * 1000
-            start = info.timeline.prev_batch
-            for _ in range(20):  # bounded: at most 20 pages of 50 events
-                page = await self.client.room_messages(room_id, start=start, direction=MessageDirection.back, limit=50)
-                if not isinstance(page, RoomMessagesResponse) or not page.chunk:
-                    break
-                older = False
-                for event in page.chunk:
-                    incoming = self.convert(event, room_id)
-                    if incoming:
-                        out.append(incoming)
-                    if getattr(event, "server_timestamp", 0) < oldest_wanted:
-                        older = True
-                if older or not page.end:
-                    break
-                start = page.end
+            head = seen.get(room_id)
+            floor_ms = (time.time() - GAP_LIMIT_S) * 1000
+            if head is not None:
+                floor_ms = max(floor_ms, head.origin_ts - GAP_SKEW_S * 1000)
+            elif newest_seen:
+                floor_ms = max(floor_ms, newest_seen - GAP_SKEW_S * 1000)
+            missed = await self._page_back(room_id, info.timeline.prev_batch, head, floor_ms)
+            self.gap_events_fetched += len(missed)
+            log.info("timeline gap in %s: %d missed events fetched", room_id, len(missed))
+            for raw in reversed(missed):  # oldest first, as they happened
+                incoming = self._convert_raw(raw, room_id)
+                if incoming:
+                    out.append(incoming)
         return out
+
+    async def _page_back(self, room_id: str, start: str, head: Head | None, floor_ms: float) -> list[dict[str, Any]]:
+        """Raw events from `start` backwards, newest first, until `head` or `floor_ms`; bounded to 20 pages."""
+        found: list[dict[str, Any]] = []
+        token = start
+        for _ in range(20):
+            page = await self._get(f"/_matrix/client/v3/rooms/{urllib.parse.quote(room_id, safe='')}/messages",
+                                   {"from": token, "dir": "b", "limit": "50"})
+            chunk = page.get("chunk") or []
+            for raw in chunk:
+                if head is not None and raw.get("event_id") == head.event_id:
+                    return found
+                if int(raw.get("origin_server_ts") or 0) < floor_ms:
+                    return found
+                found.append(raw)
+            token = page.get("end") or ""
+            if not chunk or not token:
+                break
+        return found
+
+    def _convert_raw(self, raw: dict[str, Any], room_id: str) -> Incoming | None:
+        raw = {**raw, "room_id": raw.get("room_id", room_id)}
+        event = Event.parse_event(raw)
+        if isinstance(event, MegolmEvent):
+            event.room_id = room_id
+            try:
+                event = self.client.decrypt_event(event)
+            except Exception:
+                pass  # kept as undecryptable: the key may still come
+        return self.convert(event, room_id)
+
+    async def _get(self, path: str, query: Mapping[str, str]) -> dict[str, Any]:
+        resp = await self.client.send(
+            "GET", f"{path}?{urllib.parse.urlencode(query)}",
+            headers={"Authorization": f"Bearer {self.access_token}"},
+        )
+        if resp.status != 200:
+            raise OSError(f"{path} answered {resp.status}")
+        return dict(await resp.json())
 
     def _handle_invites(self, resp: SyncResponse) -> None:
         for room_id, info in resp.rooms.invite.items():
@@ -362,7 +368,7 @@ class Matrix:
 
     def _inviter_allowed(self, inviter: str) -> bool:
         server = inviter.split(":", 1)[1] if ":" in inviter else ""
-        return any(entry == inviter or entry == f":{server}" for entry in self.allowed_inviters)
+        return any(entry in (inviter, f":{server}") for entry in self.settings.allowed_inviters)
 
     async def _join(self, room_id: str, inviter: str) -> None:
         resp = await self.client.join(room_id)
@@ -371,7 +377,7 @@ class Matrix:
         else:
             log.info("joined %s on invitation from %s", room_id, inviter)
 
-    # --- undecryptable events -----------------------------------------------------------------------------------
+    # --- undecryptable events ------------------------------------------------------------------------------------
     async def request_key(self, source: dict[str, Any]) -> None:
         event = MegolmEvent.from_dict(source)
         event.room_id = source.get("room_id", "")
@@ -390,97 +396,48 @@ class Matrix:
         return self.convert(decrypted, event.room_id)
 
     # --- rooms and sending ---------------------------------------------------------------------------------------
+    def room_known(self, room_id: str) -> bool:
+        return room_id in self.client.rooms
+
     def room_encrypted(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return bool(room and room.encrypted)
 
-    def room_members(self, room_id: str) -> set[str]:
+    def direct_room_usable(self, room_id: str, user_id: str) -> bool:
         room = self.client.rooms.get(room_id)
-        return set(room.users) if room else set()
+        return bool(room and room.encrypted and (user_id in room.users or user_id in room.invited_users))
 
-    async def send(
-        self,
-        room_id: str,
-        content: dict[str, Any],
-        txn_id: str,
-        event_type: str = "m.room.message",
-        must_reach: str | None = None,
-    ) -> str:
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
         """Send once; the same txn_id on a retry lets the homeserver drop a duplicate.
 
         `must_reach`: the message is meant for this user (a page); in `cross-signed` mode it is not sent at all unless
         they have a device their owner cross-signed.
         """
-        await self.ready.wait()
+        await self._ready.wait()
         if room_id not in self.client.rooms:
-            raise SendFailed(f"not in room {room_id}")
-        if self.trust == "cross-signed" and self.room_encrypted(room_id):
-            eligible = await self.apply_trust(room_id)
-            if must_reach and not eligible.get(must_reach):
-                raise NoTrustedDevice(must_reach)
+            raise DeliveryFailure("room_gone", f"not in room {room_id}")
+        if must_reach and not self.room_encrypted(room_id):
+            # A direct room is made encrypted; until a sync has shown its encryption state, sending would go out in
+            # the clear. Pages never do.
+            raise DeliveryFailure("keys", f"encryption of {room_id} not synced yet")
         try:
             if self.room_encrypted(room_id):
-                await self._share_room_key(room_id, must_reach)
-            resp = await self.client.room_send(
-                room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
-            )
-        except SendFailed:
+                await self.keys.prepare(room_id, must_reach)
+            resp = await self.client.room_send(room_id, "m.room.message", content, tx_id=txn_id,
+                                               ignore_unverified_devices=True)
+        except DeliveryFailure:
             raise
-        except Exception as err:  # nio's connection, SendRetryError and crypto errors: all retried by the outbox
-            raise SendFailed(f"{type(err).__name__}: {err}") from err
-        if not isinstance(resp, RoomSendResponse):
-            raise SendFailed(str(getattr(resp, "message", resp)))
-        return str(resp.event_id)
-
-    async def _share_room_key(self, room_id: str, recipient: str | None = None) -> None:
-        """Share the room key ourselves and check every device got it before any message uses it.
-
-        nio marks a room key as shared even when the to-device messages carrying it failed (an outage). A message
-        encrypted with it would be unreadable, and a retry with the same transaction id would not help: the
-        homeserver keeps the first ciphertext. So a key that did not reach everyone is dropped before it is used.
-        """
-        olm = self.client.olm
-        assert olm is not None
-        room = self.client.rooms[room_id]
-        # What nio's room_send does before sharing: know every member and every member's devices.
-        if not room.members_synced:
-            await self.client.joined_members(room_id)
-        if recipient and not list(self.client.device_store.active_user_devices(recipient)):
-            # A direct room made a moment ago: nio may not have asked for the recipient's devices yet, and a key
-            # shared without them would make the page unreadable for them.
-            olm.users_for_key_query.add(recipient)
-        if self.client.should_query_keys:
-            await self.client.keys_query()
-        if recipient and not list(self.client.device_store.active_user_devices(recipient)):
-            raise SendFailed(f"no devices of {recipient} known yet")
-        devices = {(user, d.id) for user in room.users for d in self.client.device_store.active_user_devices(user)}
-        if devices - self._shared_for.get(room_id, devices):
-            # Someone has a device that appeared after the key was shared (a new phone): nio would keep using the
-            # old key, which that device never got.
-            olm.outbound_group_sessions.pop(room_id, None)
-        if not olm.should_share_group_session(room_id):
-            return
-        self._shared_for[room_id] = devices
-        missing = self.client.get_missing_sessions(room_id)
-        if missing:
-            # nio would claim these inside share_group_session too; doing it first lets `expected` include them.
-            await self.client.keys_claim(missing)
-        expected = {
-            (user, device.id)
-            for user in room.users
-            for device in self.client.device_store.active_user_devices(user)
-            if not olm.is_device_blacklisted(device) and not (user == self.user_id and device.id == self.device_id)
-            and olm.session_store.get(device.curve25519)
-        }
-        resp = await self.client.share_group_session(room_id, ignore_unverified_devices=True)
-        missed = expected - set(getattr(resp, "users_shared_with", set()))
-        if missed:
-            olm.outbound_group_sessions.pop(room_id, None)
-            raise SendFailed(f"room key did not reach {len(missed)} device(s); a new key will be made")
+        except (TimeoutError, OSError, aiohttp.ClientError) as err:
+            raise DeliveryFailure("network", f"{type(err).__name__}: {err}") from err
+        except Exception as err:  # nio's SendRetryError and crypto errors: the keys were not ready; try again
+            raise DeliveryFailure("keys", f"{type(err).__name__}: {err}") from err
+        if isinstance(resp, RoomSendResponse):
+            return str(resp.event_id)
+        raise _classify(resp)
 
     async def create_direct_room(self, user_id: str, timeout: float = 30.0) -> str:
         """An encrypted direct room with `user_id`; returns once the bot's client knows the room."""
-        await self.ready.wait()
+        await self._ready.wait()
         try:
             resp = await self.client.room_create(
                 is_direct=True,
@@ -488,80 +445,49 @@ class Matrix:
                 preset=RoomPreset.trusted_private_chat,
                 initial_state=[ENCRYPTION_STATE],
             )
-        except (TimeoutError, OSError, LocalProtocolError) as err:
-            raise SendFailed(f"could not create a direct room with {user_id}: {type(err).__name__}: {err}") from err
+        except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
+            raise DeliveryFailure("network", f"could not create a direct room: {type(err).__name__}") from err
         if not isinstance(resp, RoomCreateResponse):
-            raise SendFailed(f"could not create a direct room with {user_id}: {getattr(resp, 'message', resp)}")
+            raise _classify(resp)
+        # A sync can show the room halfway through its creation, before its encryption state: wait for that too.
         waiter = self._room_seen.setdefault(resp.room_id, asyncio.Event())
-        if resp.room_id not in self.client.rooms:
+        deadline = time.monotonic() + timeout
+        while not self.room_encrypted(resp.room_id):
+            waiter.clear()
             try:
-                await asyncio.wait_for(waiter.wait(), timeout)
+                await asyncio.wait_for(waiter.wait(), max(0.0, deadline - time.monotonic()))
             except TimeoutError as err:
-                raise SendFailed(f"direct room {resp.room_id} not synced yet") from err
+                raise DeliveryFailure("server", f"direct room {resp.room_id} not synced yet") from err
+        self._room_seen.pop(resp.room_id, None)
         await self._mark_direct(user_id, resp.room_id)
         return str(resp.room_id)
 
     async def _mark_direct(self, user_id: str, room_id: str) -> None:
         """Record the room in m.direct, so clients show it as a direct chat."""
-        path = f"/_matrix/client/v3/user/{self.user_id}/account_data/m.direct"
+        path = f"/_matrix/client/v3/user/{urllib.parse.quote(self.user_id, safe='')}/account_data/m.direct"
+        headers = {"Authorization": f"Bearer {self.access_token}"}
         try:
             current: dict[str, list[str]] = {}
-            resp = await self.client.send("GET", path, headers={"Authorization": f"Bearer {self.access_token}"})
+            resp = await self.client.send("GET", path, headers=headers)
             if resp.status == 200:
                 current = await resp.json()
             rooms = current.setdefault(user_id, [])
             if room_id not in rooms:
                 rooms.append(room_id)
-            await self.client.send(
-                "PUT",
-                path,
-                json.dumps(current),
-                headers={"Authorization": f"Bearer {self.access_token}", "Content-Type": "application/json"},
-            )
-        except (TimeoutError, OSError) as err:
+            await self.client.send("PUT", path, json.dumps(current),
+                                   headers={**headers, "Content-Type": "application/json"})
+        except (TimeoutError, OSError, aiohttp.ClientError) as err:
             log.info("could not update m.direct: %s", err)
 
-    async def apply_trust(self, room_id: str) -> dict[str, set[str]]:
-        """Withhold room keys from every device in the room that its owner has not cross-signed.
 
-        nio shares keys with every non-blacklisted device, so uncross-signed devices are blacklisted in its store;
-        when that set changes, the room's outbound session is dropped so no key already shared lives on.
-        Signatures are verified here from /keys/query, not taken from the homeserver's word.
-        """
-        room = self.client.rooms[room_id]
-        users = sorted(room.users)
-        query = await self._raw_keys_query(users)
-        eligible: dict[str, set[str]] = {}
-        changed = False
-        olm = self.client.olm
-        assert olm is not None
-        for user in users:
-            ok = devices_for_policy("cross-signed", query, user)
-            eligible[user] = ok
-            for device in self.client.device_store.active_user_devices(user):
-                if user == self.user_id and device.id == self.device_id:
-                    continue
-                blacklisted = olm.is_device_blacklisted(device)
-                if device.id not in ok and not blacklisted:
-                    self.client.blacklist_device(device)
-                    changed = True
-                elif device.id in ok and blacklisted:
-                    self.client.unblacklist_device(device)
-                    changed = True
-        if changed:
-            olm.outbound_group_sessions.pop(room_id, None)
-        return eligible
-
-    async def _raw_keys_query(self, users: list[str]) -> dict[str, Any]:
-        resp = await self.client.send(
-            "POST",
-            "/_matrix/client/v3/keys/query",
-            json.dumps({"device_keys": {u: [] for u in users}}),
-            headers={"Authorization": f"Bearer {self.access_token}", "Content-Type": "application/json"},
-        )
-        if resp.status != 200:
-            raise SendFailed(f"keys/query answered {resp.status}")
-        return dict(await resp.json())
+def _classify(resp: object) -> DeliveryFailure:
+    transport = getattr(resp, "transport_response", None)
+    status = getattr(transport, "status", None)
+    errcode = str(getattr(resp, "status_code", "") or "") if isinstance(resp, ErrorResponse) else ""
+    detail = str(getattr(resp, "message", resp))[:300]
+    retry_after = getattr(resp, "retry_after_ms", None)
+    return failure_for_status(status if isinstance(status, int) else None, errcode, detail,
+                              retry_after if isinstance(retry_after, int) else None)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

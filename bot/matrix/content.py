@@ -1,4 +1,4 @@
-"""The shape of outgoing messages. Delivery itself is App.flush_outbox: rows first, sent after commit."""
+"""The shape of outgoing messages (m.room.message content); the outbox (bot/outbox.py) delivers them."""
 
 from __future__ import annotations
 

@@ -19,21 +19,22 @@ the device keys must be on the server before they can be signed.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
-import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from bot.files import write_private
+from bot.matrix.device_trust import cross_signed_devices
+from bot.matrix.signing import b64decode, b64encode, canonical_json, format_fingerprint, sign_json, verify_json
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ SCRYPT_P = 1
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 MAX_RATE_LIMIT_RETRIES = 3
 MAX_RATE_LIMIT_SLEEP = 5.0
-_MAX_SAFE_INT = 2**53 - 1
 
 
 class CrossSigningError(Exception):
@@ -61,92 +61,6 @@ class KeyFileError(CrossSigningError):
 
 class UserInteractiveAuthRequired(CrossSigningError):
     """The homeserver wants user-interactive auth that this module cannot complete on its own."""
-
-
-# --------------------------------------------------------------------------- JSON signing (spec appendix)
-
-
-def b64encode(data: bytes) -> str:
-    """Unpadded standard base64, as the Matrix spec uses for keys and signatures."""
-    return base64.b64encode(data).decode("ascii").rstrip("=")
-
-
-def b64decode(text: str) -> bytes:
-    """Decode standard base64 with or without padding (the spec asks decoders to accept both)."""
-    if not isinstance(text, str):
-        raise ValueError("base64 value must be a string")
-    text = text.strip()
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-
-
-def _canonical_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError("canonical JSON object keys must be strings")
-            out[key] = _canonical_value(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [_canonical_value(item) for item in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        # JSON parsers hand us 1e10 and -0 as floats; the spec wants them as plain integers.
-        if not math.isfinite(value) or not value.is_integer():
-            raise ValueError("canonical JSON allows only integers, not floats")
-        value = int(value)
-    if isinstance(value, int):
-        if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
-            raise ValueError("canonical JSON integers must be within [-(2**53)+1, (2**53)-1]")
-        return value
-    raise ValueError(f"canonical JSON cannot encode {type(value).__name__}")
-
-
-def canonical_json(obj: Any) -> bytes:
-    """Encode ``obj`` as Matrix canonical JSON: sorted keys, no whitespace, UTF-8, integers only."""
-    return json.dumps(
-        _canonical_value(obj),
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=True,
-        allow_nan=False,
-    ).encode("utf-8")
-
-
-def _signable(obj: dict) -> bytes:
-    return canonical_json({k: v for k, v in obj.items() if k not in ("signatures", "unsigned")})
-
-
-def sign_json(obj: dict, user_id: str, key_id: str, private_key: Ed25519PrivateKey) -> dict:
-    """Return a copy of ``obj`` with an ed25519 signature added under ``signatures[user_id][key_id]``.
-
-    Existing signatures (from other keys or entities) and ``unsigned`` are kept; neither is covered.
-    """
-    signature = b64encode(private_key.sign(_signable(obj)))
-    signed = json.loads(json.dumps(obj))  # deep copy: callers pass server responses they still use
-    signatures = signed.setdefault("signatures", {})
-    if not isinstance(signatures, dict):
-        raise ValueError("'signatures' must be an object")
-    signatures.setdefault(user_id, {})[key_id] = signature
-    return signed
-
-
-def verify_json(obj: dict, user_id: str, key_id: str, public_key_b64: str) -> bool:
-    """True if ``obj`` carries a valid ed25519 signature by ``public_key_b64`` under ``signatures[user_id][key_id]``."""
-    try:
-        signature_b64 = obj["signatures"][user_id][key_id]
-        signature = b64decode(signature_b64)
-        public_key = Ed25519PublicKey.from_public_bytes(b64decode(public_key_b64))
-        public_key.verify(signature, _signable(obj))
-    except (KeyError, TypeError, ValueError, InvalidSignature):
-        return False
-    return True
-
-
-def format_fingerprint(pubkey_b64: str) -> str:
-    """Group a base64 public key in blocks of four, as Element shows key fingerprints to humans."""
-    return " ".join(pubkey_b64[i : i + 4] for i in range(0, len(pubkey_b64), 4))
 
 
 # --------------------------------------------------------------------------- cross-signing keys
@@ -180,10 +94,10 @@ class CrossSigningKeys:
     def user_signing_public(self) -> str:
         return _public_b64(self.user_signing)
 
-    def key_objects(self, user_id: str) -> dict[str, dict]:
+    def key_objects(self, user_id: str) -> dict[str, dict[str, Any]]:
         """The body of ``/keys/device_signing/upload`` (without auth): master key, SSK and USK signed by master."""
 
-        def key_object(usage: str, public: str) -> dict:
+        def key_object(usage: str, public: str) -> dict[str, Any]:
             return {"user_id": user_id, "usage": [usage], "keys": {f"ed25519:{public}": public}}
 
         master_key_id = f"ed25519:{self.master_public}"
@@ -197,7 +111,7 @@ class CrossSigningKeys:
             ),
         }
 
-    def sign_device(self, device_keys: dict, user_id: str) -> dict:
+    def sign_device(self, device_keys: dict[str, Any], user_id: str) -> dict[str, Any]:
         """Device keys as ``/keys/signatures/upload`` wants them: bare keys plus only our SSK signature."""
         bare = {k: v for k, v in device_keys.items() if k not in ("signatures", "unsigned")}
         return sign_json(bare, user_id, f"ed25519:{self.self_signing_public}", self.self_signing)
@@ -231,7 +145,7 @@ def _derive_key(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
 
 
-def _header_aad(header: dict) -> bytes:
+def _header_aad(header: dict[str, Any]) -> bytes:
     # The header (format, account, KDF parameters) is authenticated so a file cannot be moved to another
     # account or downgraded to weaker KDF parameters unnoticed.
     return canonical_json(header)
@@ -254,30 +168,7 @@ def save_keys(keys: CrossSigningKeys, key_file: Path, secret: str, user_id: str)
         nonce, plaintext, _header_aad(header)
     )
     document = {"header": header, "nonce": b64encode(nonce), "ciphertext": b64encode(ciphertext)}
-    _atomic_write_private(key_file, json.dumps(document, indent=2).encode("utf-8") + b"\n")
-
-
-def _atomic_write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)  # mkstemp already uses 0600; be explicit, it is the whole point
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable: losing these keys means an identity reset
-    finally:
-        os.close(dir_fd)
+    write_private(key_file, json.dumps(document, indent=2).encode("utf-8") + b"\n")
 
 
 def load_keys(key_file: Path, secret: str, user_id: str) -> CrossSigningKeys:
@@ -336,7 +227,7 @@ class _Api:
         self._base = homeserver.rstrip("/") + CLIENT_API
         self._headers = {"Authorization": f"Bearer {access_token}"}
 
-    async def post(self, path: str, body: dict, *, accept_401: bool = False) -> tuple[int, dict]:
+    async def post(self, path: str, body: dict[str, Any], *, accept_401: bool = False) -> tuple[int, dict[str, Any]]:
         for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             try:
                 async with self._session.post(
@@ -363,7 +254,7 @@ class _Api:
             )
         raise AssertionError("unreachable")
 
-    async def keys_query(self, user_id: str) -> dict:
+    async def keys_query(self, user_id: str) -> dict[str, Any]:
         _, data = await self.post("/keys/query", {"device_keys": {user_id: []}, "timeout": 10000})
         return data
 
@@ -378,7 +269,7 @@ def _single_ed25519(key_object: Any) -> str | None:
     return keys[0][1]
 
 
-def _server_keys(query: dict, user_id: str) -> dict[str, str | None]:
+def _server_keys(query: dict[str, Any], user_id: str) -> dict[str, str | None]:
     return {
         name: _single_ed25519((query.get(field) or {}).get(user_id))
         for name, field in (
@@ -485,10 +376,9 @@ async def ensure_cross_signing(
     """
     keys, generated = load_or_create_keys(Path(key_file), secret, user_id)
     own_session = session is None
-    if own_session:
-        session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+    http = session if session is not None else aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
     try:
-        api = _Api(session, homeserver, access_token)
+        api = _Api(http, homeserver, access_token)
         query = await api.keys_query(user_id)
         uploaded = False
         if _server_keys(query, user_id) != _ours(keys):
@@ -536,15 +426,13 @@ async def ensure_cross_signing(
             log.info("cross-signed device %s of %s", device_id, user_id)
             query = await api.keys_query(user_id)
 
-        from bot.device_trust import cross_signed_devices  # late: device_trust imports this module
-
         status.device_signed = device_id in cross_signed_devices(query, user_id)
         if not status.device_signed:
             raise CrossSigningError(f"device {device_id} still does not verify as cross-signed on the server")
         return status
     finally:
         if own_session:
-            await session.close()
+            await http.close()
 
 
 async def cross_signing_status(
@@ -560,20 +448,17 @@ async def cross_signing_status(
 
     Never writes the key file and never uploads anything.
     """
-    from bot.device_trust import cross_signed_devices  # late: device_trust imports this module
-
     key_file = Path(key_file)
     local: dict[str, str] | None = None
     if key_file.exists():
         local = _ours(load_keys(key_file, secret, user_id))
     own_session = session is None
-    if own_session:
-        session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+    http = session if session is not None else aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
     try:
-        query = await _Api(session, homeserver, access_token).keys_query(user_id)
+        query = await _Api(http, homeserver, access_token).keys_query(user_id)
     finally:
         if own_session:
-            await session.close()
+            await http.close()
     server = _server_keys(query, user_id)
     signed = cross_signed_devices(query, user_id)
     all_devices = sorted(((query.get("device_keys") or {}).get(user_id) or {}).keys())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from bot.crosssign import verify_json
+from bot.matrix.signing import verify_json
 
 Policy = Literal["tofu", "cross-signed"]
 POLICIES: tuple[str, ...] = ("tofu", "cross-signed")
@@ -39,7 +39,7 @@ def _cross_signing_key(key_object: Any, user_id: str, usage: str) -> str | None:
     return public
 
 
-def _user_devices(response: dict, user_id: str) -> dict[str, Any]:
+def _user_devices(response: dict[str, Any], user_id: str) -> dict[str, Any]:
     devices = (response.get("device_keys") or {}).get(user_id) if isinstance(response, dict) else None
     return devices if isinstance(devices, dict) else {}
 
@@ -59,7 +59,7 @@ def _self_signed_ed25519(device_keys: Any, user_id: str, device_id: str) -> str 
     return ed25519
 
 
-def self_signed_devices(keys_query_response: dict, user_id: str) -> set[str]:
+def self_signed_devices(keys_query_response: dict[str, Any], user_id: str) -> set[str]:
     """Device ids of ``user_id`` whose device keys are well-formed and validly self-signed."""
     return {
         device_id
@@ -68,21 +68,21 @@ def self_signed_devices(keys_query_response: dict, user_id: str) -> set[str]:
     }
 
 
-def self_signing_key(keys_query_response: dict, user_id: str) -> str | None:
+def self_signing_key(keys_query_response: dict[str, Any], user_id: str) -> str | None:
     """The user's self-signing public key if it is validly signed by the user's master key, else None."""
     if not isinstance(keys_query_response, dict):
         return None
     master = _cross_signing_key((keys_query_response.get("master_keys") or {}).get(user_id), user_id, "master")
     ssk_object = (keys_query_response.get("self_signing_keys") or {}).get(user_id)
     ssk = _cross_signing_key(ssk_object, user_id, "self_signing")
-    if master is None or ssk is None:
+    if master is None or ssk is None or not isinstance(ssk_object, dict):
         return None
     if not verify_json(ssk_object, user_id, f"ed25519:{master}", master):
         return None
     return ssk
 
 
-def cross_signed_devices(keys_query_response: dict, user_id: str) -> set[str]:
+def cross_signed_devices(keys_query_response: dict[str, Any], user_id: str) -> set[str]:
     """Device ids of ``user_id`` signed by the user's self-signing key, itself signed by the master key."""
     ssk = self_signing_key(keys_query_response, user_id)
     if ssk is None:
@@ -95,7 +95,7 @@ def cross_signed_devices(keys_query_response: dict, user_id: str) -> set[str]:
     }
 
 
-def devices_for_policy(policy: Policy, response: dict, user_id: str) -> set[str]:
+def devices_for_policy(policy: Policy, response: dict[str, Any], user_id: str) -> set[str]:
     """The devices of ``user_id`` the bot may share room keys with under ``policy``."""
     if policy == "tofu":
         return self_signed_devices(response, user_id)

@@ -7,4 +7,6 @@ admin=False) -> user_id`. `synapse_python(repo_root)` gives the Synapse virtuale
 
 from bot.devserver import SERVER_NAME, Synapse, free_port, synapse_python
 
-__all__ = ["SERVER_NAME", "Synapse", "free_port", "synapse_python"]
+PASSWORD = "test-password-not-secret"  # of every test account on the throwaway homeserver
+
+__all__ = ["PASSWORD", "SERVER_NAME", "Synapse", "free_port", "synapse_python"]

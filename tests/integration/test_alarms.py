@@ -8,15 +8,14 @@ nobody else was.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.people import Person
+from tests.harness.synapse import PASSWORD
 
 BOT = "@jourbot:localhost"
 ROSTERS = Path(__file__).parent / "rosters"
@@ -125,8 +124,9 @@ async def test_escalation_to_secondary_supervisor_then_fallback(people, synapse,
         await s.police.wait_for(bot_says(s, "Söker nu även: Bertil B", reply_to=larm), timeout=15)
         await s.chef.wait_for(is_page("L1"), timeout=15)
         fallback = await s.police.wait_for(bot_says(s, "Ingen har accepterat L1", reply_to=larm), timeout=15)
-        assert "08-000 111 22" in fallback.body
-        await s.chef.wait_for(lambda m: m.sender == BOT and "Ingen har accepterat L1" in m.body, timeout=15)
+        assert fallback.body == "⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22"
+        told = await s.chef.wait_for(lambda m: m.sender == BOT and "Ingen har accepterat L1" in m.body, timeout=15)
+        assert told.body == fallback.body and told.encrypted
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
     finally:
@@ -138,10 +138,8 @@ async def test_decline_escalates_at_once(people, synapse, tmp_path):
     try:
         await s.police.send(s.room, "!larm Farsta")
         page = await s.anna.wait_for(is_page("L1"))
-        started = time.monotonic()
         await s.anna.send(page.room_id, "!nej L1 sjuk")
-        await s.bertil.wait_for(is_page("L1"), timeout=20)
-        assert time.monotonic() - started < 20  # far from the 300 s wait
+        await s.bertil.wait_for(is_page("L1"), timeout=20)  # the step's wait is 300 s: only the decline explains it
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
     finally:
@@ -227,7 +225,7 @@ async def test_unauthorized_alarms_are_refused_and_nothing_stored(people, synaps
         assert "Farsta" in hint.body and "Inget larm registrerat" in hint.body
 
         await asyncio.sleep(1)
-        assert s.bot.app.alarms.alarms(("open", "exhausted", "accepted", "closed")) == []
+        assert s.bot.app.alarms.all() == []
         assert s.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
     finally:
         await s.bot.stop()
@@ -245,7 +243,7 @@ async def test_unencrypted_police_room_is_refused_and_supervisors_warned(people,
         asked = await police.send(room, "!larm Farsta två barn")
         refusal = await police.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
         assert "inte krypterat" in refusal.body
-        assert bot.app.alarms.alarms(("open", "exhausted", "accepted", "closed")) == []
+        assert bot.app.alarms.all() == []
         warning = await chef.wait_for(lambda m: m.sender == BOT and room in m.body)
         assert "inte krypterat" in warning.body and warning.encrypted
     finally:
@@ -295,7 +293,7 @@ async def test_alarms_per_sender_are_rate_limited(people, synapse, tmp_path):
         refusal = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == again)
         assert "Inget nytt larm registrerat" in refusal.body
         await asyncio.sleep(1)
-        assert [a.id for a in s.bot.app.alarms.alarms()] == ["L1"]
+        assert [a.id for a in s.bot.app.alarms.unfinished()] == ["L1"]
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await s.bot.stop()
@@ -318,6 +316,6 @@ async def test_supervisor_override_changes_who_is_paged(people, synapse, tmp_pat
         await s.bertil.wait_for(is_page("L1"))
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
-        assert any(e["action"] == "override.added" for e in s.bot.app.store.audit_entries())
+        assert any(e["action"] == "override.added" for e in s.bot.app.store.audit.entries())
     finally:
         await s.bot.stop()

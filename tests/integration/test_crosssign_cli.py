@@ -8,15 +8,15 @@ import sys
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.harness.botrunner import BotRunner, write_config
+from tests.harness.synapse import PASSWORD
 
 pytestmark = pytest.mark.integration
 
 
 async def status(config) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "crosssign", "status", "-c", str(config), "--json",
+        sys.executable, "-m", "bot.cli.main", "crosssign", "status", "-c", str(config), "--json",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)

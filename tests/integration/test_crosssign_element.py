@@ -8,8 +8,6 @@ The Element side is tests/js/element_client.mjs (install it with `make js`).
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
 import uuid
 from pathlib import Path
 
@@ -24,25 +22,14 @@ from nio import (
     RoomMessageText,
 )
 
-from bot.crosssign import CrossSigningStatus, ensure_cross_signing
+from bot.matrix.crosssign import CrossSigningStatus, ensure_cross_signing
+from tests.harness.element import run_element_client
 
 pytestmark = pytest.mark.integration
 
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
-JS_CLIENT = JS_DIR / "element_client.mjs"
 PASSWORD = "crosssign-element-password"
 SECRET = "crosssign-element-pickle-secret"
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        pytest.fail("node (>= 20) is needed for the Element-stack client")
-    if not (JS_DIR / "node_modules" / "matrix-js-sdk").is_dir():
-        pytest.fail(f"the Element-stack client is not installed: run `make js` (npm ci in {JS_DIR})")
-    return path
 
 
 class EchoBot:
@@ -107,28 +94,6 @@ class EchoBot:
         if event.sender != self.client.user_id:
             self.undecryptable += 1
             await self._say(room.room_id, "could not decrypt your message", "m.notice")
-
-
-async def run_element_client(node: str, spec: dict, timeout: float) -> dict:
-    proc = await asyncio.create_subprocess_exec(
-        node,
-        str(JS_CLIENT),
-        json.dumps(spec),
-        cwd=JS_DIR,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout + 30)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    lines = out.decode().strip().splitlines()
-    assert len(lines) == 1, f"expected one JSON line on stdout, got {lines!r}; stderr tail: {err.decode()[-2000:]}"
-    result = json.loads(lines[0])
-    assert (proc.returncode == 0) == result["ok"], (proc.returncode, result)
-    return result
 
 
 async def exchange(synapse, tmp_path: Path, node: str, *, cross_sign: bool, timeout: float) -> tuple[dict, EchoBot]:

@@ -9,14 +9,14 @@ import aiohttp
 import pytest
 from nio import AsyncClient, AsyncClientConfig, LoginResponse
 
-from bot.crosssign import (
+from bot.matrix.crosssign import (
     UserInteractiveAuthRequired,
     cross_signing_status,
     ensure_cross_signing,
     load_keys,
-    verify_json,
 )
-from bot.device_trust import cross_signed_devices, self_signing_key
+from bot.matrix.device_trust import cross_signed_devices, self_signing_key
+from bot.matrix.signing import verify_json
 
 pytestmark = pytest.mark.integration
 

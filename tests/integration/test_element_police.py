@@ -9,15 +9,15 @@ import uuid
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.harness.botrunner import BotRunner, write_config
-from tests.integration.test_crosssign_element import node, run_element_client  # noqa: F401 - fixture
+from tests.harness.element import run_element_client
+from tests.harness.synapse import PASSWORD
 
 BOT = "@jourbot:localhost"
 pytestmark = pytest.mark.integration
 
 
-async def ask_bot_from_element(synapse, people, tmp_path, node, cross_signing: bool) -> dict:  # noqa: F811
+async def ask_bot_from_element(synapse, people, tmp_path, node, cross_signing: bool) -> dict:
     officer = synapse.register(f"polis{uuid.uuid4().hex[:6]}", PASSWORD)
     owner = await people("rumsagare")
     room = await owner.create_room([BOT, officer])
@@ -43,13 +43,13 @@ async def ask_bot_from_element(synapse, people, tmp_path, node, cross_signing: b
         await bot.stop()
 
 
-async def test_element_police_officer_is_answered_by_cross_signed_bot(synapse, people, tmp_path, node):  # noqa: F811
+async def test_element_police_officer_is_answered_by_cross_signed_bot(synapse, people, tmp_path, node):
     result = await ask_bot_from_element(synapse, people, tmp_path, node, cross_signing=True)
     assert result["ok"], result
     assert "Kommandon du kan använda" in result["reply"]
     assert "!larm" in result["reply"]
 
 
-async def test_without_cross_signing_element_police_officer_gets_no_answer(synapse, people, tmp_path, node):  # noqa: F811
+async def test_without_cross_signing_element_police_officer_gets_no_answer(synapse, people, tmp_path, node):
     result = await ask_bot_from_element(synapse, people, tmp_path, node, cross_signing=False)
     assert not result["ok"], result

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.harness.botrunner import BotRunner, write_config
+from tests.harness.synapse import PASSWORD
 
 BOT = "@jourbot:localhost"
 pytestmark = pytest.mark.integration
@@ -96,6 +96,29 @@ async def test_gap_after_outage_is_filled(synapse, people, tmp_path):
             await police.send(room, f"vanligt meddelande {i}")
         await bot.start()
         await police.wait_for(lambda m: m.sender == BOT and m.reply_to == lost, timeout=30)
+    finally:
+        await bot.stop()
+
+
+async def test_gap_filling_stops_where_the_bot_had_been_not_in_the_rooms_history(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        for i in range(60):  # history the bot sees while it runs
+            await police.send(room, f"tidigare meddelande {i}")
+        seen = await police.send(room, "!hjälp")
+        await police.wait_for(lambda m: m.sender == BOT and m.reply_to == seen, timeout=30)
+        await bot.stop()
+        lost = await police.send(room, "!hjälp")
+        for i in range(25):
+            await police.send(room, f"vanligt meddelande {i}")
+        app = await bot.start()
+        await police.wait_for(lambda m: m.sender == BOT and m.reply_to == lost, timeout=30)
+        fetched = app.matrix.gap_events_fetched  # type: ignore[attr-defined]
+        assert 0 < fetched <= 30, f"fetched {fetched} events to fill a gap of 26"
     finally:
         await bot.stop()
 

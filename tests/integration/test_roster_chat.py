@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.harness.botrunner import BotRunner, write_config
+from tests.harness.synapse import PASSWORD
 
 BOT = "@jourbot:localhost"
 ROSTERS = Path(__file__).parent / "rosters"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.crosssign import ensure_cross_signing
-from tests.conftest import PASSWORD
+from bot.matrix.crosssign import ensure_cross_signing
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.people import Person
+from tests.harness.synapse import PASSWORD
 
 BOT = "@jourbot:localhost"
 ROSTERS = Path(__file__).parent / "rosters"
@@ -33,6 +33,7 @@ async def test_unsigned_responder_gets_no_readable_page_and_supervisor_is_told(s
     anna, bertil, chef = await people("anna.a"), await people("bertil.b"), await people("chef.c")
     await cross_sign(bertil, tmp_path)
     await cross_sign(chef, tmp_path)  # anna's device stays unsigned by its owner
+    await cross_sign(police, tmp_path)
     room = await police.create_room([BOT])
     config = write_config(
         tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
@@ -44,8 +45,10 @@ async def test_unsigned_responder_gets_no_readable_page_and_supervisor_is_told(s
     try:
         await police.wait_joined(room, BOT)
         await police.send(room, "!larm Farsta två barn")
-        told = await chef.wait_for(lambda m: m.sender == BOT and "Anna A" in m.body and "korssignerat" in m.body, 30)
-        assert told.encrypted
+        told = await chef.wait_for(lambda m: m.sender == BOT and "Anna A kunde inte nås" in m.body, 30)
+        assert told.encrypted and "ingen inloggning som hen själv har verifierat" in told.body
+        police_told = await police.wait_for(lambda m: m.sender == BOT and "Anna A kunde inte nås" in m.body, 30)
+        assert "L1" in police_told.body
         page = await bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", 30)
         assert "två barn" in page.body
         await asyncio.sleep(2)

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.alarm_messages import TEXTS, page_text, pick_refusal, render
-from bot.alarms import Ambiguous, Notify, Page, on_accept
+from bot.alarm.machine import Notify, Page, on_accept
+from bot.alarm.texts import TEXTS, page_text, render
+from handlers.alarm import Ambiguous, pick_refusal
 from handlers.i18n import all_keys
-from tests.unit.test_alarms import ANNA, BO, CHEF, at, chain, raised, step
+from tests.harness.alarms import ANNA, BO, CHEF, at, chain, raised, step
 
 
 def placeholders(template: str) -> set[str]:

@@ -8,8 +8,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.alarm_messages import render
-from bot.alarms import (
+from bot.alarm.machine import (
     Alarm,
     AnnounceUnit,
     Answer,
@@ -21,9 +20,12 @@ from bot.alarms import (
     on_close,
     on_deadline,
     on_decline,
+    on_page_delivered,
+    on_unreachable,
 )
+from bot.alarm.texts import render
 from rosters.chain import ChainStep, OnCall
-from tests.unit.test_alarms import CHEF, POLICE_ROOM, T0, chain, raised
+from tests.harness.alarms import CHEF, POLICE_ROOM, T0, chain, raised
 
 PEOPLE = [OnCall("x", f"@p{i}:localhost", f"Person {i}") for i in range(5)]
 USERS = [p.user for p in PEOPLE] + [CHEF, "@stranger:localhost"]
@@ -40,7 +42,7 @@ steps = st.lists(
 
 events = st.lists(
     st.tuples(
-        st.sampled_from(["deadline", "accept", "decline", "close"]),
+        st.sampled_from(["deadline", "accept", "decline", "close", "delivered", "unreachable"]),
         st.sampled_from(USERS),
         st.integers(0, 400),  # seconds since the previous event
     ),
@@ -56,6 +58,10 @@ def apply(alarm: Alarm, kind: str, user: str, now):
         return on_accept(alarm, user, now, supervisor)
     if kind == "decline":
         return on_decline(alarm, user, "", now)
+    if kind == "delivered":
+        return on_page_delivered(alarm, user, alarm.step, now)
+    if kind == "unreachable":
+        return on_unreachable(alarm, user, "timeout", now)
     return on_close(alarm, user, "", now, supervisor)
 
 
@@ -69,7 +75,10 @@ def check_outcome(before: Alarm | None, outcome) -> None:
     everyone = {p.user for s in after.chain.steps for p in s.people}
     assert set(after.paged) <= everyone
     if before is not None:
-        assert not set(new_pages) & before.declined
+        assert not set(new_pages) & (before.declined | before.unreachable_users)
+        # Nobody's time to answer is cut: a deadline only moves earlier when the step moves on.
+        if before.deadline is not None and after.deadline is not None and after.step == before.step:
+            assert after.deadline >= before.deadline or not before.delivered
     # A refusal or an ignored timer changes nothing and only answers.
     if not outcome.changed:
         assert after is before
@@ -99,7 +108,7 @@ def police_fallbacks(outcome) -> int:
 @settings(max_examples=300, deadline=None)
 @given(steps=steps, events=events)
 def test_lifecycle_invariants(steps, events):
-    outcome = raised(chain(*steps))
+    outcome = raised(chain(*steps), arrive=False)
     check_outcome(None, outcome)
     alarm = outcome.alarm
     now = T0

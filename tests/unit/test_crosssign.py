@@ -13,24 +13,19 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bot.crosssign import (
+from bot.matrix.crosssign import (
     CrossSigningError,
     CrossSigningKeys,
     KeyFileError,
     UserInteractiveAuthRequired,
-    b64decode,
-    b64encode,
-    canonical_json,
     cross_signing_status,
     ensure_cross_signing,
-    format_fingerprint,
     load_keys,
     load_or_create_keys,
     save_keys,
-    sign_json,
-    verify_json,
 )
-from bot.device_trust import cross_signed_devices
+from bot.matrix.device_trust import cross_signed_devices
+from bot.matrix.signing import b64decode, b64encode, canonical_json, format_fingerprint, sign_json, verify_json
 
 # --------------------------------------------------------------------------- spec appendix vectors
 

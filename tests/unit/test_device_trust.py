@@ -7,13 +7,14 @@ import copy
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bot.crosssign import CrossSigningKeys, b64encode, sign_json
-from bot.device_trust import (
+from bot.matrix.crosssign import CrossSigningKeys
+from bot.matrix.device_trust import (
     cross_signed_devices,
     devices_for_policy,
     self_signed_devices,
     self_signing_key,
 )
+from bot.matrix.signing import b64encode, sign_json
 
 USER = "@bot:localhost"
 

@@ -10,6 +10,7 @@ import pytest
 from handlers.override import parse_override
 from handlers.registry import Command, Context, Role
 from rosters import Override, load_dir
+from tests.harness.services import Unreachable
 
 ROSTER = load_dir(Path(__file__).resolve().parents[2] / "rosters" / "examples")
 NOW = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # 14:00 in Stockholm
@@ -18,7 +19,7 @@ NOW = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # 14:00 in Stockholm
 def parse(text: str, lang: str = "sv", now: datetime = NOW) -> Override | str:
     args = tuple(text.split())
     command = Command("byt", args, text, "@chef.c:localhost", "!r", "$e", now)
-    return parse_override(command, Context(lang, now, frozenset({Role.SUPERVISOR}), False, True), ROSTER)
+    return parse_override(command, Context(lang, now, frozenset({Role.SUPERVISOR}), False, True, Unreachable()), ROSTER)
 
 
 def test_night_override_runs_over_midnight_in_local_time():

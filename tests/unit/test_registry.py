@@ -4,10 +4,14 @@ import re
 from datetime import UTC, datetime
 
 from handlers import build_registry
+from handlers.alarm import AlarmLimits
+from handlers.effects import Reply
 from handlers.i18n import all_keys
-from handlers.registry import ANY_ROLE, Command, Context, Registry, Reply, Role, Spec, parse
+from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role, Spec, parse
+from tests.harness.services import Unreachable
 
 NOW = datetime(2026, 11, 24, 14, 2, tzinfo=UTC)
+LIMITS = AlarmLimits(5, 600)
 
 
 def command(word: str, *args: str) -> Command:
@@ -15,7 +19,7 @@ def command(word: str, *args: str) -> Command:
 
 
 def ctx(*roles: Role, lang: str = "sv", police_room: bool = False) -> Context:
-    return Context(lang, NOW, frozenset(roles), police_room, True)
+    return Context(lang, NOW, frozenset(roles), police_room, True, Unreachable())
 
 
 def test_parse_keeps_free_text_with_quotes():
@@ -29,7 +33,7 @@ def test_parse_keeps_free_text_with_quotes():
 
 
 def test_help_lists_only_commands_the_sender_may_use():
-    registry = build_registry()
+    registry = build_registry(LIMITS)
     as_police = registry.dispatch(command("hjälp"), ctx(Role.POLICE))[0].text
     as_supervisor = registry.dispatch(command("help"), ctx(Role.SUPERVISOR, lang="en"))[0].text
     as_nobody = registry.dispatch(command("help"), ctx(lang="en"))[0].text
@@ -64,13 +68,38 @@ def test_police_room_only_commands():
 
 
 def test_unknown_command_gets_a_one_line_hint():
-    reply = build_registry().dispatch(command("larmm"), ctx(Role.POLICE, lang="en"))
+    reply = build_registry(LIMITS).dispatch(command("larmm"), ctx(Role.POLICE, lang="en"))
     assert reply == [Reply("Unknown command !larmm. Type !help to see what you can do.")]
 
 
 def test_every_string_exists_in_both_languages_with_the_same_placeholders():
-    import bot.app  # noqa: F401 - registers the runtime's strings
+    import bot.app
+    import bot.police_rooms
+    import bot.undecryptable  # noqa: F401
 
     for key, (sv, en) in all_keys().items():
         assert sv.strip() and en.strip(), key
         assert set(re.findall(r"{(\w+)", sv)) == set(re.findall(r"{(\w+)", en)), key
+
+
+def test_passive_handlers_see_only_what_they_match_and_strangers_get_no_answer():
+    registry = Registry()
+    seen: list[str] = []
+
+    @registry.passive("reaction", lambda key: key.startswith("✅"), roles=frozenset({Role.RESPONDER}))
+    def on_check(event: Passive, c: Context) -> list:
+        seen.append(event.text)
+        return [Reply("taken")]
+
+    assert registry.wants_reaction("✅") and not registry.wants_reaction("👀") and not registry.wants_reply("ok")
+    check = Passive("reaction", "✅", "$page", "@p:localhost", "!room:localhost", "$ev", NOW)
+    assert registry.dispatch_passive(check, ctx(Role.RESPONDER)) == [Reply("taken")]
+    assert registry.dispatch_passive(check, ctx(Role.POLICE)) == []  # no refusal: a stranger's ✅ is nobody's business
+    assert seen == ["✅"]
+
+
+def test_the_alarm_handlers_want_a_checkmark_and_an_ok_reply():
+    registry = build_registry(LIMITS)
+    assert registry.wants_reaction("✅") and registry.wants_reaction("👍")
+    assert registry.wants_reply("ok") and registry.wants_reply("Ja!") and registry.wants_reply("OKEJ.")
+    assert not registry.wants_reply("ok, men jag är upptagen") and not registry.wants_reaction("❌")

@@ -1,0 +1,1 @@
+"""The `jourbot` command line."""

@@ -1,0 +1,214 @@
+"""From a sync batch to handled commands: one path for everything that comes in.
+
+batch ─► the command-like events (a command, a reaction or reply a passive handler wants, an undecryptable event)
+         are recorded with our sync position, in one transaction
+      ─► each pending event, oldest first: registry ─► handler ─► effects ─► outbox rows, and the event marked done,
+         all in one transaction (a savepoint per event, so one failing handler spoils nothing else)
+      ─► after the commit the outbox is woken and the timers re-armed (bot/store/db.py).
+
+A batch with nothing command-like writes nothing: its sync position is kept in memory and written with the next
+recorded event, or within a minute. That is safe because replaying such a batch has no effect, and a batch with
+events is always recorded together with the position after it (README, "Durability").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from bot.matrix.port import Batch, Incoming, MatrixPort
+from bot.outbox import Origin, Outbox
+from bot.services import RuntimeServices
+from bot.store import Head, Store, StoredEvent
+from handlers.effects import Effect, Reply
+from handlers.i18n import catalog, t
+from handlers.registry import Command, Context, Passive, Registry, parse
+from rosters.wallclock import hhmm
+
+log = logging.getLogger(__name__)
+
+TEXTS = catalog(
+    {
+        "runtime.too_old": (
+            "Ditt kommando !{word} från {time} kom medan jourbot var nere och är äldre än {minutes} minuter, så jag"
+            " har inte utfört det. Skicka det igen om det fortfarande gäller.",
+            "Your command !{word} from {time} arrived while jourbot was down and is older than {minutes} minutes, so I"
+            " have not carried it out. Send it again if it still applies.",
+        ),
+        "runtime.error": (
+            "Något gick fel när jag skulle utföra !{word}; inget har ändrats. Försök igen eller ring jouren.",
+            "Something went wrong carrying out !{word}; nothing was changed. Try again or phone the duty unit.",
+        ),
+    }
+)
+
+SAVE_POSITION_EVERY_S = 60.0
+BATCH_LIMIT = 200  # events handled per transaction
+
+
+@dataclass(frozen=True)
+class InboxSettings:
+    lang: str
+    catchup_window_s: int
+    police_rooms: frozenset[str]
+
+
+class Inbox:
+    def __init__(self, store: Store, registry: Registry, services: RuntimeServices, outbox: Outbox,
+                 matrix: MatrixPort, settings: InboxSettings, clock: Callable[[], float],
+                 zone: Callable[[], tzinfo]) -> None:
+        self.store = store
+        self.registry = registry
+        self.services = services
+        self.outbox = outbox
+        self.matrix = matrix
+        self.settings = settings
+        self.clock = clock
+        self.zone = zone
+        self._unsaved: tuple[str, Mapping[str, Head]] | None = None
+        self._saved_at = clock()
+
+    def begin(self) -> None:
+        """On the very first start nothing from before is replayed: remember when that was."""
+        if self.store.sync.token() is None:
+            with self.store.transaction():
+                self.store.meta.set_once("first_start_ms", str(int(self.clock() * 1000)))
+
+    # --- recording -------------------------------------------------------------------------------------------------
+    def on_batch(self, batch: Batch) -> list[Incoming]:
+        """Record what matters of a batch; returns the undecryptable events just recorded (their keys are due)."""
+        if self.store.sync.token() is None and self._unsaved is None:
+            with self.store.transaction():  # the first start ever: history is not replayed
+                self.store.sync.save(batch.next_batch, batch.heads)
+            self._saved_at = self.clock()
+            return []
+        wanted = [e for e in batch.events if self._wanted(e)]
+        if not wanted and self.clock() - self._saved_at < SAVE_POSITION_EVERY_S:
+            self._unsaved = (batch.next_batch, batch.heads)
+            return []
+        undecryptable: list[Incoming] = []
+        with self.store.transaction():
+            for event in wanted:
+                if self.record(event) and event.kind == "undecryptable":
+                    undecryptable.append(event)
+            self.store.sync.save(batch.next_batch, batch.heads)
+        self._unsaved = None
+        self._saved_at = self.clock()
+        return undecryptable
+
+    def flush_position(self) -> None:
+        """Write a sync position kept in memory (periodically, and when the bot stops)."""
+        if self._unsaved is None:
+            return
+        token, heads = self._unsaved
+        with self.store.transaction():
+            self.store.sync.save(token, heads)
+        self._unsaved = None
+        self._saved_at = self.clock()
+
+    def _wanted(self, event: Incoming) -> bool:
+        if event.kind == "undecryptable":
+            return True
+        if event.kind == "reaction":
+            return self.registry.wants_reaction(event.key)
+        return event.body.lstrip().startswith("!") or (event.reply_to is not None
+                                                      and self.registry.wants_reply(event.body))
+
+    def record(self, event: Incoming) -> bool:
+        """Store one event for handling (inside a transaction); False if seen before or not for us."""
+        first_start = int(self.store.meta.get("first_start_ms") or 0)
+        if event.origin_ts and event.origin_ts < first_start:
+            return False  # from before the bot ever ran, e.g. reached by a gap fetch
+        if event.kind == "undecryptable":
+            return self.store.events.record_undecryptable(event.event_id, event.room_id, event.sender, event.source)
+        payload: dict[str, Any]
+        if event.kind == "reaction":
+            kind = "reaction"
+            payload = {"relates_to": event.reacts_to, "text": event.key}
+        elif event.body.lstrip().startswith("!"):
+            kind = "command"
+            payload = {"body": event.body, "reply_to": event.reply_to}
+        elif event.reply_to is not None and self.registry.wants_reply(event.body):
+            kind = "reply"
+            payload = {"relates_to": event.reply_to, "text": event.body.strip()}
+        else:
+            return False  # messages that are not commands are ignored, and never stored
+        return self.store.events.record(event.event_id, event.room_id, event.sender, kind, event.origin_ts, payload)
+
+    # --- handling --------------------------------------------------------------------------------------------------
+    def process_pending(self) -> int:
+        """Handle every recorded event not yet handled; returns how many."""
+        handled = 0
+        while True:
+            events = self.store.events.pending(BATCH_LIMIT)
+            if not events:
+                return handled
+            with self.store.transaction():
+                for event in events:
+                    self._handle(event)
+            handled += len(events)
+
+    def _handle(self, event: StoredEvent) -> None:
+        try:
+            with self.store.transaction():
+                self._dispatch(event)
+        except Exception:
+            parsed = parse(str(event.payload.get("body", ""))) if event.kind == "command" else None
+            word = parsed[0] if parsed else "ok"
+            log.exception("handling %s failed", event.event_id)
+            with self.store.transaction():
+                reply = Reply(t("runtime.error", self.settings.lang, word=word))
+                self.outbox.queue([reply], Origin(event.event_id, event.room_id, event.event_id))
+                self.store.events.finish(event.event_id, "error")
+
+    def _dispatch(self, event: StoredEvent) -> None:
+        """Handle one event inside the caller's savepoint."""
+        now = self.clock()
+        sent_at = datetime.fromtimestamp(event.origin_ts / 1000, UTC)
+        window = self.settings.catchup_window_s
+        too_old = now * 1000 - event.origin_ts > window * 1000
+        origin = Origin(event.event_id, event.room_id, event.event_id)
+        effects: Sequence[Effect]
+        if event.kind == "command":
+            parsed = parse(str(event.payload.get("body", "")))
+            if parsed is None:
+                self.store.events.finish(event.event_id, "not-a-command")
+                return
+            word, args, rest = parsed
+            spec = self.registry.find(word)
+            shown = spec.name if spec else "?"  # an unrecognised word is never logged: it may be free text
+            if too_old:
+                effects = [Reply(t("runtime.too_old", self.settings.lang, word=word, time=hhmm(sent_at, self.zone()),
+                                   minutes=window // 60))]
+                outcome = "too-old"
+            else:
+                command = Command(word, args, rest, event.sender, event.room_id, event.event_id, sent_at,
+                                  event.payload.get("reply_to"))
+                effects = self.registry.dispatch(command, self._context(event))
+                outcome = "handled"
+        else:
+            shown = event.kind
+            payload = event.payload
+            # Events stored by jourbot before 0.2 named these fields after their kind.
+            text = payload.get("text", payload.get("key", payload.get("body", "")))
+            relates_to = payload.get("relates_to", payload.get("reacts_to", payload.get("reply_to", "")))
+            passive = Passive("reaction" if event.kind == "reaction" else "reply", str(text), str(relates_to or ""),
+                              event.sender, event.room_id, event.event_id, sent_at)
+            effects = [] if too_old else self.registry.dispatch_passive(passive, self._context(event))
+            outcome = "too-old" if too_old else ("handled" if effects else "ignored")
+        self.outbox.queue(effects, origin)
+        self.store.events.finish(event.event_id, outcome)
+        log.info("event %s: %s from %s: %s", event.event_id, shown, event.sender, outcome)
+
+    def _context(self, event: StoredEvent) -> Context:
+        return Context(
+            lang=self.settings.lang,
+            now=datetime.fromtimestamp(self.clock(), UTC),
+            roles=self.services.roles_of(event.sender),
+            room_is_police=event.room_id in self.settings.police_rooms,
+            room_encrypted=self.matrix.room_encrypted(event.room_id),
+            services=self.services,
+        )

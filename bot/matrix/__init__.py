@@ -1,0 +1,1 @@
+"""The Matrix boundary: nio, end-to-end encryption, cross-signing. Nothing outside this package imports nio."""

@@ -1,0 +1,133 @@
+"""The Matrix boundary as the runtime sees it: what comes in, what goes out, and how sending fails.
+
+`MatrixClient` (bot/matrix/client.py) implements it with nio and E2EE; the component tests implement it in memory
+(tests/harness/fakematrix.py), which is why nothing outside bot/matrix/ imports nio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.store.sync import Head
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One event the bot may act on, stripped of nio types."""
+
+    kind: str  # "message" | "reaction" | "undecryptable"
+    event_id: str
+    room_id: str
+    sender: str
+    origin_ts: int
+    body: str = ""
+    reply_to: str | None = None  # m.in_reply_to event id
+    reacts_to: str | None = None  # for reactions
+    key: str = ""  # reaction key, e.g. "✅"
+    source: dict[str, Any] = field(default_factory=dict)  # undecryptable: the encrypted event, for a later retry
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One sync response: its events (gaps filled), the position after it, and the newest event of every room."""
+
+    events: list[Incoming]
+    next_batch: str
+    heads: Mapping[str, Head]
+
+
+BatchHandler = Callable[[Batch], Awaitable[None]]
+
+
+@dataclass
+class Health:
+    homeserver: str = "starting"  # starting | ok | unreachable
+    last_sync_at: float = 0.0
+    consecutive_errors: int = 0
+    last_error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "homeserver": self.homeserver,
+            "last_sync_at": self.last_sync_at,
+            "consecutive_errors": self.consecutive_errors,
+            "last_error": self.last_error,
+        }
+
+
+# Why a message could not be delivered, for people ("forbidden") and for the outbox (retry or not).
+PERMANENT_REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected")
+TRANSIENT_REASONS = ("network", "server", "rate_limited", "keys", "unauthorized")
+
+
+class DeliveryFailure(Exception):
+    """Sending failed. Transient failures are retried with the same transaction id; permanent ones never are."""
+
+    def __init__(self, reason: str, detail: str, retry_after_s: float | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.retry_after_s = retry_after_s
+
+    @property
+    def permanent(self) -> bool:
+        return self.reason in PERMANENT_REASONS
+
+
+def failure_for_status(http_status: int | None, errcode: str, detail: str,
+                       retry_after_ms: int | None = None) -> DeliveryFailure:
+    """Classify the homeserver's refusal (HTTP status and Matrix errcode)."""
+    if http_status == 429 or errcode == "M_LIMIT_EXCEEDED":
+        return DeliveryFailure("rate_limited", detail, (retry_after_ms or 1000) / 1000)
+    if http_status == 401 or errcode in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+        return DeliveryFailure("unauthorized", detail)  # our session, not the message: retried after a new login
+    if http_status == 413 or errcode == "M_TOO_LARGE":
+        return DeliveryFailure("too_large", detail)
+    if http_status == 403 or errcode == "M_FORBIDDEN":
+        return DeliveryFailure("forbidden", detail)
+    if errcode in ("M_NOT_FOUND", "M_UNKNOWN") and "user" in detail.lower():
+        return DeliveryFailure("unknown_user", detail)
+    if http_status == 404:
+        return DeliveryFailure("room_gone", detail)
+    if http_status is not None and 400 <= http_status < 500 and http_status != 408:
+        return DeliveryFailure("rejected", detail)
+    return DeliveryFailure("server", detail)
+
+
+def backoff(attempt: int, base: float = 1.0, cap: float = 60.0) -> float:
+    """Exponential backoff with full jitter, so many clients do not hammer a recovering homeserver in step."""
+    return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt)))
+
+
+class MatrixPort(Protocol):
+    @property
+    def ready(self) -> asyncio.Event:
+        """Set once the first sync has loaded the rooms; nothing is sent before."""
+    @property
+    def health(self) -> Health: ...
+    @property
+    def device_id(self) -> str: ...
+
+    async def login(self, password: str) -> bool:
+        """Restore the saved device or log in; True if restored."""
+    async def cross_sign(self, password: str) -> None: ...
+    async def sync_forever(self, since: str | None, heads: Mapping[str, Head], on_batch: BatchHandler,
+                           stop: asyncio.Event) -> None:
+        """Sync until `stop`; `on_batch` must have recorded what matters of a batch before it returns."""
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
+        """Send once and return the event id, or raise DeliveryFailure. `must_reach`: the user it is for."""
+    async def create_direct_room(self, user_id: str) -> str:
+        """A new encrypted direct room with `user_id`; raises DeliveryFailure."""
+    def direct_room_usable(self, room_id: str, user_id: str) -> bool:
+        """The bot is in `room_id`, it is encrypted, and `user_id` is joined or invited."""
+    def room_known(self, room_id: str) -> bool: ...
+    def room_encrypted(self, room_id: str) -> bool: ...
+    async def request_key(self, source: dict[str, Any]) -> None: ...
+    def try_decrypt(self, source: dict[str, Any]) -> Incoming | None: ...
+    def set_on_recovered(self, callback: Callable[[], None]) -> None:
+        """`callback` runs when the homeserver answers again after an outage."""
+    async def close(self) -> None: ...

@@ -1,0 +1,133 @@
+"""Room keys: who gets them, and making sure they arrived before a message uses them.
+
+All of it runs under one lock: nio's device and session bookkeeping (key queries, one-time key claims, sessions
+shared per room) is not safe to run twice at once, while the encryption and sending of messages to different rooms
+is, and the outbox sends to different targets concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from nio import AsyncClient
+
+from bot.matrix.device_trust import devices_for_policy
+from bot.matrix.port import DeliveryFailure
+
+log = logging.getLogger(__name__)
+
+
+class RoomKeys:
+    def __init__(self, client: AsyncClient, user_id: str, trust: str) -> None:
+        self.client = client
+        self.user_id = user_id
+        self.trust = trust
+        self.lock = asyncio.Lock()
+        self._shared_for: dict[str, set[tuple[str, str]]] = {}  # room → devices known when its key was shared
+
+    @property
+    def _device_id(self) -> str:
+        return str(self.client.device_id or "")
+
+    async def prepare(self, room_id: str, must_reach: str | None) -> None:
+        """Before a message to an encrypted room: apply the trust policy and share the room key where it is missing.
+
+        Raises DeliveryFailure("no_trusted_device") when `must_reach` has no device the policy allows.
+        """
+        async with self.lock:
+            if self.trust == "cross-signed":
+                eligible = await self.apply_trust(room_id)
+                if must_reach and not eligible.get(must_reach):
+                    raise DeliveryFailure("no_trusted_device", f"{must_reach} has no cross-signed device")
+            await self._share_room_key(room_id, must_reach)
+
+    async def _share_room_key(self, room_id: str, recipient: str | None) -> None:
+        """Share the room key ourselves and check every device got it before any message uses it.
+
+        nio marks a room key as shared even when the to-device messages carrying it failed (an outage). A message
+        encrypted with it would be unreadable, and a retry with the same transaction id would not help: the
+        homeserver keeps the first ciphertext. So a key that did not reach everyone is dropped before it is used.
+        """
+        olm = self.client.olm
+        assert olm is not None
+        room = self.client.rooms[room_id]
+        # What nio's room_send does before sharing: know every member and every member's devices.
+        if not room.members_synced:
+            await self.client.joined_members(room_id)
+        if recipient and not list(self.client.device_store.active_user_devices(recipient)):
+            # A direct room made a moment ago: nio may not have asked for the recipient's devices yet, and a key
+            # shared without them would make the page unreadable for them.
+            olm.users_for_key_query.add(recipient)
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        if recipient and not list(self.client.device_store.active_user_devices(recipient)):
+            raise DeliveryFailure("keys", f"no devices of {recipient} known yet")
+        devices = {(user, d.id) for user in room.users for d in self.client.device_store.active_user_devices(user)}
+        if devices - self._shared_for.get(room_id, devices):
+            # Someone has a device that appeared after the key was shared (a new phone): nio would keep using the
+            # old key, which that device never got.
+            olm.outbound_group_sessions.pop(room_id, None)
+        if not olm.should_share_group_session(room_id):
+            return
+        self._shared_for[room_id] = devices
+        missing = self.client.get_missing_sessions(room_id)
+        if missing:
+            # nio would claim these inside share_group_session too; doing it first lets `expected` include them.
+            await self.client.keys_claim(missing)
+        expected = {
+            (user, device.id)
+            for user in room.users
+            for device in self.client.device_store.active_user_devices(user)
+            if not olm.is_device_blacklisted(device) and not (user == self.user_id and device.id == self._device_id)
+            and olm.session_store.get(device.curve25519)
+        }
+        resp = await self.client.share_group_session(room_id, ignore_unverified_devices=True)
+        missed = expected - set(getattr(resp, "users_shared_with", set()))
+        if missed:
+            olm.outbound_group_sessions.pop(room_id, None)
+            raise DeliveryFailure("keys", f"room key did not reach {len(missed)} device(s); a new key will be made")
+
+    async def apply_trust(self, room_id: str) -> dict[str, set[str]]:
+        """Withhold room keys from every device in the room that its owner has not cross-signed.
+
+        nio shares keys with every non-blacklisted device, so uncross-signed devices are blacklisted in its store;
+        when that set changes, the room's outbound session is dropped so no key already shared lives on.
+        Signatures are verified here from /keys/query, not taken from the homeserver's word.
+        """
+        room = self.client.rooms[room_id]
+        users = sorted(room.users)
+        query = await self._raw_keys_query(users)
+        eligible: dict[str, set[str]] = {}
+        changed = False
+        olm = self.client.olm
+        assert olm is not None
+        for user in users:
+            ok = devices_for_policy("cross-signed", query, user)
+            eligible[user] = ok
+            for device in self.client.device_store.active_user_devices(user):
+                if user == self.user_id and device.id == self._device_id:
+                    continue
+                blacklisted = olm.is_device_blacklisted(device)
+                if device.id not in ok and not blacklisted:
+                    self.client.blacklist_device(device)
+                    changed = True
+                elif device.id in ok and blacklisted:
+                    self.client.unblacklist_device(device)
+                    changed = True
+        if changed:
+            olm.outbound_group_sessions.pop(room_id, None)
+        return eligible
+
+    async def _raw_keys_query(self, users: list[str]) -> dict[str, Any]:
+        resp = await self.client.send(
+            "POST",
+            "/_matrix/client/v3/keys/query",
+            json.dumps({"device_keys": {u: [] for u in users}}),
+            headers={"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"},
+        )
+        if resp.status != 200:
+            raise DeliveryFailure("server", f"keys/query answered {resp.status}")
+        return dict(await resp.json())

@@ -1,0 +1,216 @@
+"""The outbox: effects become stored messages inside the transaction that caused them; a loop sends them after commit.
+
+- Messages to one target (a room, or a person's direct room) leave strictly in the order they were queued, across
+  retries, backoffs and outages: a target's next message waits until the one before it is sent or given up.
+- Different targets are served concurrently (bounded), most urgent first: pages, then everything else about an alarm,
+  then answers to other commands. Ordinary traffic never takes the last free slots, so no amount of chatter delays
+  a page.
+- A transient failure (network, 5xx, 429 with its retry-after) is retried with the same transaction id, so the
+  homeserver drops a duplicate after a lost response. A permanent one (413, 403, unknown user, room gone, no verified
+  device) is never retried: the listener is told, and for a page the person counts as unreachable.
+- Every message has a delivery deadline. A page still undelivered at its deadline is reported like a permanent
+  failure (and still sent if the homeserver comes back: the person may yet answer); the store is the timer for it,
+  swept with the escalation deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.matrix.content import content_for
+from bot.matrix.port import DeliveryFailure, MatrixPort, backoff
+from bot.store import NewMessage, OutboxRow, Store
+from bot.store.outbox import alarm_purpose, page_purpose
+from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
+
+log = logging.getLogger(__name__)
+
+PAGE, ALARM, OTHER = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What caused a set of messages. `cause` must be unique per set (an event id, a deadline, a delivery): the
+    messages' transaction ids are derived from it. `room_id`/`event_id`: where a Reply goes and what it answers."""
+
+    cause: str
+    room_id: str | None = None
+    event_id: str | None = None
+
+
+class DeliveryListener(Protocol):
+    def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]: ...
+    def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]: ...
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    page_delivery_s: float = 60.0  # a page not delivered by then: its person counts as unreachable
+    message_delivery_s: float = 900.0  # any other message: logged as overdue
+    concurrency: int = 8  # targets served at once
+    reserved_for_alarms: int = 2  # of those, slots ordinary traffic may not take
+
+
+class Outbox:
+    def __init__(self, store: Store, matrix: MatrixPort, clock: Callable[[], float], listener: DeliveryListener,
+                 settings: OutboxSettings) -> None:
+        self.store = store
+        self.matrix = matrix
+        self.clock = clock
+        self.listener = listener
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    # --- queueing (inside the caller's transaction) ------------------------------------------------------------------
+    def queue(self, effects: Sequence[Effect], origin: Origin) -> None:
+        for index, effect in enumerate(effects):
+            self.store.outbox.add(self._message(effect, origin), origin.cause, index)
+
+    def _message(self, effect: Effect, origin: Origin) -> NewMessage:
+        now = self.clock()
+        later = now + self.settings.message_delivery_s
+        if isinstance(effect, PageUser):
+            content = content_for(effect.text, notice=False, mention=(effect.user_id,))
+            return NewMessage("user", effect.user_id, content, page_purpose(effect.alarm, effect.step), PAGE,
+                              now + self.settings.page_delivery_s)
+        purpose, priority = (alarm_purpose(effect.alarm), ALARM) if effect.alarm else ("notice", OTHER)
+        if isinstance(effect, Reply):
+            if origin.room_id is None:
+                raise ValueError(f"a Reply needs the room of a command ({origin.cause})")
+            content = content_for(effect.text, effect.notice, reply_to=origin.event_id)
+            return NewMessage("room", origin.room_id, content, purpose if effect.alarm else "reply", priority, later)
+        if isinstance(effect, SendRoom):
+            content = content_for(effect.text, effect.notice, effect.reply_to, mention=effect.mention)
+            return NewMessage("room", effect.room_id, content, purpose, priority, later)
+        if isinstance(effect, SendUser):
+            mention = (effect.user_id,) if effect.mention else ()
+            content = content_for(effect.text, effect.notice, mention=mention)
+            return NewMessage("user", effect.user_id, content, purpose, priority, later)
+        raise TypeError(f"not a message: {effect!r}")
+
+    # --- the send loop ---------------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.matrix.ready.wait()
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    next_at = self.dispatch()
+                except Exception:  # the sender must outlive any one failure: a dead outbox is a lost alarm
+                    log.exception("outbox round failed; trying again")
+                    next_at = self.clock() + 1
+                wait = 30.0 if next_at is None else min(30.0, max(0.01, next_at - self.clock()))
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in list(self._in_flight.values()):
+                task.cancel()
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    def dispatch(self) -> float | None:
+        """Start a send for every target whose next message is due, most urgent first; the next retry instant."""
+        now = self.clock()
+        next_at: float | None = None
+        for row, urgency in self.store.outbox.heads():
+            if row.key in self._in_flight:
+                continue
+            if row.next_attempt_at > now:
+                next_at = row.next_attempt_at if next_at is None else min(next_at, row.next_attempt_at)
+                continue
+            limit = self.settings.concurrency
+            if urgency == OTHER:
+                limit -= self.settings.reserved_for_alarms
+            if len(self._in_flight) >= limit:
+                continue
+            task = asyncio.create_task(self._send(row), name=f"send {row.txn_id}")
+            self._in_flight[row.key] = task
+            task.add_done_callback(self._done_callback(row.key))
+        return next_at
+
+    def _done_callback(self, key: tuple[str, str]) -> Callable[[asyncio.Task[None]], None]:
+        def done(_task: asyncio.Task[None]) -> None:
+            self._in_flight.pop(key, None)
+            self._wake.set()
+
+        return done
+
+    async def drain(self) -> None:
+        """Send everything that can be sent now (tests and shutdown): until nothing is due or in flight."""
+        while True:
+            self.dispatch()
+            if not self._in_flight:
+                return
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _send(self, row: OutboxRow) -> None:
+        try:
+            room_id = row.target if row.target_kind == "room" else await self._direct_room(row.target)
+            must_reach = row.target if row.target_kind == "user" else None
+            event_id = await self.matrix.send(room_id, row.content, row.txn_id, must_reach=must_reach)
+        except DeliveryFailure as failure:
+            self._failed(row, failure)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # whatever else went wrong, the message stays queued and is retried
+            log.exception("outbox %s: unexpected error", row.txn_id)
+            self._failed(row, DeliveryFailure("server", f"{type(err).__name__}: {err}"))
+            return
+        at = self.clock()
+        with self.store.transaction():
+            self.store.outbox.sent(row.id, event_id)
+            self.queue(self.listener.delivered(row, event_id, at), Origin(f"{row.txn_id}:delivered"))
+
+    def _failed(self, row: OutboxRow, failure: DeliveryFailure) -> None:
+        now = self.clock()
+        where = f"{row.target_kind}:{row.target}"
+        if failure.permanent:
+            log.warning("outbox %s to %s failed for good (%s): %s", row.txn_id, where, failure.reason,
+                        failure.detail[:200])
+            with self.store.transaction():
+                self.store.outbox.failed(row.id, failure.reason, failure.detail)
+                self.queue(self.listener.undeliverable(row, failure.reason, now), Origin(f"{row.txn_id}:failed"))
+            return
+        delay = failure.retry_after_s if failure.retry_after_s is not None else backoff(row.attempts + 1, 2.0, 60.0)
+        with self.store.transaction():
+            self.store.outbox.retry_at(row.id, now + delay, str(failure))
+        if row.attempts == 0 or (row.attempts + 1) % 10 == 0:
+            log.warning("outbox %s to %s failed (attempt %d, %s), retry in %.1f s", row.txn_id, where,
+                        row.attempts + 1, failure.reason, delay)
+
+    async def _direct_room(self, user_id: str) -> str:
+        room_id = self.store.direct_rooms.get(user_id)
+        if room_id and self.matrix.direct_room_usable(room_id, user_id):
+            return room_id
+        room_id = await self.matrix.create_direct_room(user_id)
+        with self.store.transaction():
+            self.store.direct_rooms.set(user_id, room_id)
+        return room_id
+
+    # --- delivery deadlines (from the timers' sweep, inside its transaction) -----------------------------------------
+    def sweep_overdue(self, now: float) -> None:
+        for row in self.store.outbox.overdue(now):
+            self.store.outbox.mark_overdue(row.id)
+            if row.page is not None:
+                self.queue(self.listener.undeliverable(row, "timeout", now), Origin(f"{row.txn_id}:overdue"))
+            else:
+                log.warning("outbox %s to %s:%s not delivered within %.0f s; still trying", row.txn_id,
+                            row.target_kind, row.target, now - row.created_at)
+
+    def homeserver_back(self) -> None:
+        """Messages that waited out an outage go now, not after their backoff: a page must not idle."""
+        with self.store.transaction():
+            self.store.outbox.retry_all_now()
+
+    def next_deadline(self) -> float | None:
+        return self.store.outbox.next_deliver_by()

@@ -1,0 +1,78 @@
+"""What handlers reach the runtime through (handlers/services.py), and who has which role.
+
+Roles come from configuration and the rosters, never from what a message claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from bot.alarm.service import AlarmService
+from bot.store import Store
+from handlers.registry import Role
+from handlers.services import AlarmDesk, OverrideBook
+from rosters import Override, Roster
+
+
+class StoredOverrides:
+    """Roster overrides made in chat, each written together with its audit entry."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, override: Override, by: str, now: datetime) -> Override:
+        stored = self.store.overrides.add(override, by, now)
+        self.store.audit.append(by, "override.added", stored.id or "",
+                                {"user": stored.user, "unit": stored.unit, "role": stored.role,
+                                 "start": stored.start.isoformat(), "end": stored.end.isoformat()})
+        return stored
+
+    def remove(self, override_id: str, by: str, now: datetime) -> bool:
+        if not self.store.overrides.remove(override_id, now):
+            return False
+        self.store.audit.append(by, "override.removed", override_id)
+        return True
+
+    def active(self) -> list[Override]:
+        return self.store.overrides.active()
+
+    def current(self, now: datetime) -> list[Override]:
+        return [o for o in self.active() if o.end > now]
+
+
+class RuntimeServices:
+    def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
+                 police: Sequence[str], extra_supervisors: Sequence[str]) -> None:
+        self._roster = roster
+        self._alarms = alarms
+        self._overrides = overrides
+        self._police = frozenset(police)
+        self._extra_supervisors = frozenset(extra_supervisors)
+
+    @property
+    def roster(self) -> Roster:
+        return self._roster()
+
+    @property
+    def alarms(self) -> AlarmDesk:
+        return self._alarms
+
+    @property
+    def overrides(self) -> OverrideBook:
+        return self._overrides
+
+    def supervisors(self) -> set[str]:
+        """Everyone who supervises any unit: the rosters' supervisors and those configured beside them."""
+        return set(self.roster.supervisors()) | self._extra_supervisors
+
+    def roles_of(self, user: str) -> frozenset[Role]:
+        roster = self.roster
+        roles: set[Role] = set()
+        if user in self._police:
+            roles.add(Role.POLICE)
+        if user in self._extra_supervisors or user in roster.supervisors():
+            roles.add(Role.SUPERVISOR)
+        if user in roster.members():
+            roles.add(Role.RESPONDER)
+        return frozenset(roles)

@@ -1,0 +1,66 @@
+"""The bot's single source of truth: one SQLite database. Every SQL statement of the bot lives in this package.
+
+`Store` opens the database, brings its schema up to date and hands out one repository per table family. Writes that
+belong together go through `store.transaction()`; see bot/store/db.py for what runs after a commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.secretbox import SecretBox
+from bot.store.alarms import Alarms
+from bot.store.audit import Audit
+from bot.store.db import Database
+from bot.store.deadlines import Deadlines
+from bot.store.direct_rooms import DirectRooms
+from bot.store.events import Events, StoredEvent, WaitingEvent
+from bot.store.meta import Meta
+from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
+from bot.store.outbox import NewMessage, Outbox, OutboxRow
+from bot.store.overrides import Overrides
+from bot.store.retention import Retention
+from bot.store.sequences import Sequences
+from bot.store.sync import Head, SyncPosition
+
+__all__ = [
+    "STEPS", "Head", "NewMessage", "OutboxRow", "SchemaTooNew", "Store", "StoredEvent", "WaitingEvent",
+]
+
+
+class Store:
+    def __init__(self, path: Path, box: SecretBox, clock: Callable[[], float] = time.time) -> None:
+        self.db = Database(path)
+        self.clock = clock
+        try:
+            migrate(self.db)
+        except BaseException:
+            self.db.close()
+            raise
+        self.meta = Meta(self.db)
+        self.sequences = Sequences(self.db)
+        self.sync = SyncPosition(self.db)
+        self.events = Events(self.db, box, clock)
+        self.outbox = Outbox(self.db, box, clock)
+        self.alarms = Alarms(self.db, box, clock)
+        self.deadlines = Deadlines(self.db)
+        self.overrides = Overrides(self.db, self.sequences)
+        self.audit = Audit(self.db, clock)
+        self.direct_rooms = DirectRooms(self.db, clock)
+        self.retention = Retention(self.db, self.audit)
+        self.db.private_side_files()
+
+    @property
+    def schema_version(self) -> int:
+        return schema_version(self.db)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db.transaction():
+            yield
+
+    def close(self) -> None:
+        self.db.close()

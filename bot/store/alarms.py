@@ -1,0 +1,93 @@
+"""Alarms as the state machine left them, sealed: the state holds people's own words (decline reasons, close notes),
+the details hold the police's free text. Each ciphertext is bound to its alarm id, so rows cannot be swapped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.secretbox import SecretBox
+from bot.store.db import Database
+
+UNFINISHED = ("open", "exhausted", "accepted")
+
+
+@dataclass(frozen=True)
+class AlarmRow:
+    id: str
+    number: int
+    status: str
+    area: str
+    unit: str
+    raised_by: str
+    raised_at: float
+    police_room: str
+    state: dict[str, Any]
+
+
+class Alarms:
+    def __init__(self, db: Database, box: SecretBox, clock: Callable[[], float]) -> None:
+        self.db = db
+        self.box = box
+        self.clock = clock
+
+    def insert(self, row: AlarmRow, details: str) -> None:
+        self.db.execute(
+            "INSERT INTO alarms(id, number, status, area, unit, raised_by, raised_at, police_room, state, details,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [row.id, row.number, row.status, row.area, row.unit, row.raised_by, row.raised_at, row.police_room,
+             self._seal_state(row.id, row.state), self.box.seal(details, f"details:{row.id}"), self.clock()],
+        )
+
+    def update(self, alarm_id: str, status: str, state: dict[str, Any]) -> None:
+        self.db.execute(
+            "UPDATE alarms SET status = ?, state = ?, updated_at = ? WHERE id = ?",
+            [status, self._seal_state(alarm_id, state), self.clock(), alarm_id],
+        )
+
+    def state(self, alarm_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT state FROM alarms WHERE id = ?", [alarm_id]).fetchone()
+        return None if row is None else self._open_state(alarm_id, row[0])
+
+    def details(self, alarm_id: str) -> str:
+        row = self.db.execute("SELECT details FROM alarms WHERE id = ?", [alarm_id]).fetchone()
+        return "" if row is None else self.box.open(row[0], f"details:{alarm_id}")
+
+    def states(self, statuses: Sequence[str] = UNFINISHED) -> list[dict[str, Any]]:
+        marks = ",".join("?" for _ in statuses)
+        rows = self.db.execute(
+            f"SELECT id, state FROM alarms WHERE status IN ({marks}) ORDER BY number", list(statuses)
+        ).fetchall()
+        return [self._open_state(r[0], r[1]) for r in rows]
+
+    def states_raised_between(self, start: float, end: float) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, state FROM alarms WHERE raised_at >= ? AND raised_at < ? ORDER BY number", [start, end]
+        ).fetchall()
+        return [self._open_state(r[0], r[1]) for r in rows]
+
+    def count_raised_by(self, user: str, since: float) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM alarms WHERE raised_by = ? AND raised_at > ?", [user, since]
+        ).fetchone()
+        return int(row[0])
+
+    # --- which event is which page ---------------------------------------------------------------------------------
+    def remember_page(self, event_id: str, alarm_id: str, user_id: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO page_events(event_id, alarm_id, user_id) VALUES (?, ?, ?)",
+            [event_id, alarm_id, user_id],
+        )
+
+    def alarm_of_page(self, event_id: str) -> str | None:
+        row = self.db.execute("SELECT alarm_id FROM page_events WHERE event_id = ?", [event_id]).fetchone()
+        return str(row[0]) if row else None
+
+    def _seal_state(self, alarm_id: str, state: dict[str, Any]) -> str:
+        return self.box.seal(json.dumps(state), f"state:{alarm_id}")
+
+    def _open_state(self, alarm_id: str, sealed: str) -> dict[str, Any]:
+        opened: dict[str, Any] = json.loads(self.box.open(sealed, f"state:{alarm_id}"))
+        return opened

@@ -1,0 +1,120 @@
+"""The SQLite connection, its transactions, and what runs after a commit.
+
+Every write that belongs together happens inside `transaction()` (BEGIN IMMEDIATE … COMMIT): a state change, its audit
+entry, its deadline and the messages announcing it are stored at once or not at all. Nothing outside the database may
+act on a write before it is committed, so repositories only *say* what they changed (`changed("deadlines")`) and the
+listeners for that topic (the timers, the outbox) run after COMMIT — never after a ROLLBACK.
+
+Transactions are synchronous blocks: no `await` happens inside one, so on one event loop they never interleave.
+A nested `transaction()` is a SAVEPOINT: it rolls back alone, and its topics are announced with the outer commit.
+
+Durability (see the README, "Durability"): WAL with synchronous=NORMAL. A commit survives a crash of the bot at once;
+an OS crash or a power cut can lose the last few commits, which rolls the bot back to an earlier consistent state that
+it then redoes with the same transaction ids (the homeserver drops the repeats), so no fsync is paid per commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[object]
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            # Created private before SQLite writes anything into it.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self._depth = 0
+        self._changed: set[str] = set()
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self.private_side_files()
+
+    def private_side_files(self) -> None:
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(self.path) + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
+
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    # --- after-commit notifications -------------------------------------------------------------------------------
+    def on_commit(self, topic: str, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit that changed `topic` (e.g. "deadlines", "outbox")."""
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def changed(self, topic: str) -> None:
+        """A repository wrote to `topic`; its listeners run once the outermost transaction commits."""
+        self._changed.add(topic)
+        if self._depth == 0:
+            self._announce()
+
+    def _announce(self) -> None:
+        topics, self._changed = self._changed, set()
+        for topic in sorted(topics):
+            for listener in self._listeners.get(topic, ()):
+                try:
+                    listener()
+                except Exception:  # a listener must not undo a commit that already happened
+                    log.exception("after-commit listener for %s failed", topic)
+
+    # --- transactions ------------------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            name = f"sp{self._depth}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+                raise
+            finally:
+                self._depth -= 1
+            self.conn.execute(f"RELEASE {name}")
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._changed.clear()
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self._changed.clear()
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self._announce()
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,23 @@
+"""The encrypted direct room the bot uses for each person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.store.db import Database
+
+
+class DirectRooms:
+    def __init__(self, db: Database, clock: Callable[[], float]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def get(self, user_id: str) -> str | None:
+        row = self.db.execute("SELECT room_id FROM direct_rooms WHERE user_id = ?", [user_id]).fetchone()
+        return str(row[0]) if row else None
+
+    def set(self, user_id: str, room_id: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO direct_rooms(user_id, room_id, created_at) VALUES (?, ?, ?)",
+            [user_id, room_id, self.clock()],
+        )

@@ -1,0 +1,175 @@
+"""The schema, as numbered steps. Each step runs in a transaction of its own with the version it reaches, so a crash
+mid-upgrade leaves the database at the last completed step; a database newer than this code is refused, never used."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import sqlite_utils
+
+from bot.store.db import Database
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer jourbot; using it could lose what that version stored."""
+
+
+def _step_1(db: sqlite_utils.Database) -> None:
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("events").create(
+        {
+            "event_id": str,
+            "room_id": str,
+            "sender": str,
+            "kind": str,
+            "origin_ts": int,
+            "received_at": float,
+            "payload": str,  # sealed: commands carry free text
+            "status": str,  # pending | done
+            "outcome": str,
+        },
+        pk="event_id",
+    )
+    db.table("events").create_index(["status", "origin_ts"])
+    db.table("undecryptable").create(
+        {
+            "event_id": str,
+            "room_id": str,
+            "sender": str,
+            "source": str,  # the still-encrypted event as the homeserver sent it
+            "first_seen": float,
+            "status": str,  # waiting | decrypted | told
+        },
+        pk="event_id",
+    )
+    db.table("outbox").create(
+        {
+            "id": int,
+            "txn_id": str,
+            "target_kind": str,
+            "target": str,
+            "event_type": str,
+            "content": str,  # sealed: pages carry free text
+            "status": str,  # pending | sent | failed
+            "attempts": int,
+            "next_attempt_at": float,
+            "created_at": float,
+            "sent_at": float,
+            "sent_event_id": str,
+            "purpose": str,
+            "last_error": str,
+        },
+        pk="id",
+    )
+    db.table("outbox").create_index(["txn_id"], unique=True)
+    db.table("outbox").create_index(["status", "next_attempt_at"])
+    db.table("direct_rooms").create({"user_id": str, "room_id": str, "created_at": float}, pk="user_id")
+    db.table("audit").create(
+        {"seq": int, "at": float, "actor": str, "action": str, "subject": str, "data": str, "prev": str, "hash": str},
+        pk="seq",
+    )
+
+
+def _step_2(db: sqlite_utils.Database) -> None:
+    db.table("alarms").create(
+        {
+            "id": str,
+            "number": int,
+            "status": str,
+            "area": str,
+            "unit": str,
+            "raised_by": str,
+            "raised_at": float,
+            "police_room": str,
+            "state": str,  # the alarm state machine's JSON, sealed
+            "details": str,  # sealed free text
+            "updated_at": float,
+        },
+        pk="id",
+    )
+    db.table("alarms").create_index(["number"], unique=True)
+    db.table("alarms").create_index(["status"])
+    db.table("alarms").create_index(["raised_by", "raised_at"])
+    db.table("deadlines").create({"alarm_id": str, "at": float}, pk="alarm_id")
+    db.table("page_events").create({"event_id": str, "alarm_id": str, "user_id": str}, pk="event_id")
+    db.table("overrides").create(
+        {
+            "id": str,
+            "user_id": str,
+            "name": str,
+            "unit": str,
+            "role": str,
+            "start": str,
+            "end": str,
+            "created_by": str,
+            "created_at": float,
+            "removed_at": float,
+            "reason": str,
+        },
+        pk="id",
+    )
+
+
+def _highest(db: sqlite_utils.Database, prefix: str, table_sql: str) -> int:
+    """The highest number ever given out with `prefix` (L42, B7), from live rows and from the audit trail, which
+    retention never purges: a purged alarm's number must not come back."""
+    pattern = re.compile(rf"^{prefix}(\d+)$")
+    found = 0
+    for (value,) in db.execute(table_sql).fetchall():
+        match = pattern.match(str(value))
+        if match:
+            found = max(found, int(match.group(1)))
+    for (subject,) in db.execute("SELECT DISTINCT subject FROM audit").fetchall():
+        match = pattern.match(str(subject))
+        if match:
+            found = max(found, int(match.group(1)))
+    return found
+
+
+def _step_3(db: sqlite_utils.Database) -> None:
+    """Sequences that never reuse an id; per-target order, priorities and delivery deadlines in the outbox; the
+    last event seen per room, so filling a timeline gap stops where the bot had already been."""
+    db.execute("CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute(
+        "INSERT INTO sequences(name, value) VALUES ('alarm', ?), ('override', ?)",
+        [_highest(db, "L", "SELECT id FROM alarms"), _highest(db, "B", "SELECT id FROM overrides")],
+    )
+    db.execute("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 2")
+    db.execute("ALTER TABLE outbox ADD COLUMN deliver_by REAL")
+    db.execute("ALTER TABLE outbox ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE outbox ADD COLUMN failure TEXT")
+    db.execute("CREATE INDEX outbox_by_target ON outbox(status, target_kind, target, id)")
+    db.execute("CREATE INDEX outbox_by_deliver_by ON outbox(status, overdue, deliver_by)")
+    db.execute("CREATE INDEX deadlines_by_at ON deadlines(at)")
+    db.execute(
+        "CREATE TABLE sync_heads (room_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, origin_ts INTEGER NOT NULL)"
+    )
+
+
+STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3]
+
+
+def schema_version(db: Database) -> int:
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+        return 0
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema up to date, one step per transaction; returns the version reached."""
+    version = schema_version(db)
+    if version > len(STEPS):
+        raise SchemaTooNew(
+            f"{db.path} has schema version {version}, but this jourbot knows only up to {len(STEPS)}: it was written"
+            " by a newer jourbot. Run that version again, or restore the backup taken before the upgrade."
+        )
+    wrapped = sqlite_utils.Database(db.conn)
+    for number, step in enumerate(STEPS, start=1):
+        if number <= version:
+            continue
+        with db.transaction():
+            step(wrapped)
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", [str(number)])
+    return len(STEPS)

@@ -1,0 +1,188 @@
+"""Messages waiting to be sent, in the order they must arrive.
+
+A row's transaction id is derived from what caused it (an event id, a deadline) and its place among that cause's
+messages, never drawn at random: if the bot redoes work after losing its last commits, the same messages get the same
+ids and the homeserver drops the ones it already has. Content is sealed: pages carry free text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.secretbox import SecretBox
+from bot.store.db import Database
+
+_COLUMNS = (
+    "id, txn_id, target_kind, target, event_type, content, attempts, next_attempt_at, purpose, priority, created_at,"
+    " deliver_by, overdue"
+)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    target_kind: str  # "room" | "user" (a user's direct room, made on first use)
+    target: str
+    content: dict[str, Any]
+    purpose: str  # "page:L1:0" | "alarm:L1" | "reply" | "notice"
+    priority: int  # 0 pages, 1 other alarm traffic, 2 everything else
+    deliver_by: float
+    event_type: str = "m.room.message"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    txn_id: str
+    target_kind: str
+    target: str
+    event_type: str
+    content: dict[str, Any]
+    attempts: int
+    next_attempt_at: float
+    purpose: str
+    priority: int
+    created_at: float
+    deliver_by: float
+    overdue: bool
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.target_kind, self.target
+
+    @property
+    def page(self) -> tuple[str, int] | None:
+        """(alarm id, step) if this message is a page."""
+        kind, _, rest = self.purpose.partition(":")
+        if kind != "page":
+            return None
+        alarm, _, step = rest.partition(":")
+        return alarm, int(step or 0)
+
+    @property
+    def alarm_id(self) -> str | None:
+        """The alarm this message is about, if any."""
+        kind, _, rest = self.purpose.partition(":")
+        return rest.partition(":")[0] if kind in ("page", "alarm") and rest else None
+
+
+def page_purpose(alarm_id: str, step: int) -> str:
+    return f"page:{alarm_id}:{step}"
+
+
+def alarm_purpose(alarm_id: str) -> str:
+    return f"alarm:{alarm_id}"
+
+
+def txn_id(cause: str, index: int) -> str:
+    return f"jb-{hashlib.sha256(cause.encode()).hexdigest()[:24]}-{index}"
+
+
+class Outbox:
+    def __init__(self, db: Database, box: SecretBox, clock: Callable[[], float]) -> None:
+        self.db = db
+        self.box = box
+        self.clock = clock
+
+    def add(self, message: NewMessage, cause: str, index: int) -> str:
+        txn = txn_id(cause, index)
+        now = self.clock()
+        self.db.execute(
+            "INSERT INTO outbox(txn_id, target_kind, target, event_type, content, status, attempts, next_attempt_at,"
+            " created_at, purpose, last_error, priority, deliver_by, overdue)"
+            " VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, '', ?, ?, 0)",
+            [txn, message.target_kind, message.target, message.event_type,
+             self.box.seal(json.dumps(message.content), txn), now, now, message.purpose, message.priority,
+             message.deliver_by],
+        )
+        self.db.changed("outbox")
+        return txn
+
+    def _row(self, r: Any) -> OutboxRow:
+        return OutboxRow(int(r[0]), r[1], r[2], r[3], r[4], json.loads(self.box.open(r[5], r[1])), int(r[6]),
+                         float(r[7]), r[8], int(r[9]), float(r[10]), float(r[11]), bool(r[12]))
+
+    def heads(self) -> list[tuple[OutboxRow, int]]:
+        """The first pending message of every target with the target's urgency, most urgent target first.
+
+        A target is as urgent as the most urgent message waiting for it: a page queued behind a reply to the same room
+        lifts that room, and the reply goes first, because messages to one target keep their order.
+        """
+        rows = self.db.execute(
+            f"SELECT {', '.join('o.' + c.strip() for c in _COLUMNS.split(','))}, t.urgency FROM"
+            " (SELECT MIN(id) AS head, MIN(priority) AS urgency FROM outbox WHERE status = 'pending'"
+            "  GROUP BY target_kind, target) t JOIN outbox o ON o.id = t.head ORDER BY t.urgency, o.id"
+        ).fetchall()
+        return [(self._row(r), int(r[-1])) for r in rows]
+
+    def head_of(self, target_kind: str, target: str) -> OutboxRow | None:
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND target_kind = ? AND target = ?"
+            " ORDER BY id LIMIT 1",
+            [target_kind, target],
+        ).fetchone()
+        return self._row(row) if row else None
+
+    def sent(self, row_id: int, event_id: str) -> None:
+        self.db.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, sent_event_id = ?, attempts = attempts + 1 WHERE id = ?",
+            [self.clock(), event_id, row_id],
+        )
+        self.db.changed("outbox")
+
+    def retry_at(self, row_id: int, at: float, error: str) -> None:
+        self.db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            [at, error[:500], row_id],
+        )
+        self.db.changed("outbox")
+
+    def failed(self, row_id: int, reason: str, error: str) -> None:
+        """A permanent failure: the message is never tried again."""
+        self.db.execute(
+            "UPDATE outbox SET status = 'failed', failure = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?",
+            [reason, error[:500], row_id],
+        )
+        self.db.changed("outbox")
+
+    def overdue(self, now: float) -> list[OutboxRow]:
+        """Pending messages past their delivery deadline that have not been reported as such."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND overdue = 0 AND deliver_by <= ? ORDER BY id",
+            [now],
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def mark_overdue(self, row_id: int) -> None:
+        self.db.execute("UPDATE outbox SET overdue = 1 WHERE id = ?", [row_id])
+        self.db.changed("outbox")
+
+    def next_deliver_by(self) -> float | None:
+        row = self.db.execute(
+            "SELECT MIN(deliver_by) FROM outbox WHERE status = 'pending' AND overdue = 0"
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def retry_all_now(self) -> None:
+        self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'", [self.clock()])
+        self.db.changed("outbox")
+
+    def counts(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.db.execute(
+            "SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()}
+
+    def oldest_pending_at(self) -> float | None:
+        row = self.db.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def sent_event(self, txn: str) -> str | None:
+        row = self.db.execute("SELECT sent_event_id FROM outbox WHERE txn_id = ?", [txn]).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def status_of(self, txn: str) -> tuple[str, str | None] | None:
+        """(status, failure reason) of one message, for tests and diagnostics."""
+        row = self.db.execute("SELECT status, failure FROM outbox WHERE txn_id = ?", [txn]).fetchone()
+        return None if row is None else (str(row[0]), row[1])

@@ -1,0 +1,38 @@
+"""Data are kept no longer than `storage.retention_days`; the purge itself is recorded in the audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.store.audit import Audit
+from bot.store.db import Database
+
+DAY = 86400.0
+
+# Open alarms are never purged, however old; the audit trail never is (it is how a purge is proven).
+_STATEMENTS: dict[str, str] = {
+    "alarms": "DELETE FROM alarms WHERE status IN ('closed', 'accepted', 'exhausted') AND updated_at < :cutoff",
+    "page_events": "DELETE FROM page_events WHERE alarm_id NOT IN (SELECT id FROM alarms)",
+    "events": "DELETE FROM events WHERE status = 'done' AND received_at < :cutoff",
+    "undecryptable": "DELETE FROM undecryptable WHERE status != 'waiting' AND first_seen < :cutoff",
+    "outbox": "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < :cutoff",
+    "deadlines": "DELETE FROM deadlines WHERE alarm_id NOT IN (SELECT id FROM alarms)",
+    "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
+}
+
+
+class Retention:
+    def __init__(self, db: Database, audit: Audit) -> None:
+        self.db = db
+        self.audit = audit
+
+    def purge(self, now: float, days: int) -> dict[str, int]:
+        """Delete what is older than `days` and audit the purge, in one transaction of its own."""
+        cutoff = now - days * DAY
+        params = {"cutoff": cutoff, "cutoff_iso": datetime.fromtimestamp(cutoff, UTC).isoformat()}
+        counts: dict[str, int] = {}
+        with self.db.transaction():
+            for table, sql in _STATEMENTS.items():
+                counts[table] = self.db.conn.execute(sql, params).rowcount
+            self.audit.append("retention", "retention.purged", "", {"days": days, **counts})
+        return counts

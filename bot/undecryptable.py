@@ -1,0 +1,66 @@
+"""Messages the bot could not decrypt: kept, their keys requested, retried, and the sender told if they stay unreadable.
+
+Never silence: an officer whose `!larm` the bot cannot read must learn that it did not arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+
+from bot.inbox import Inbox
+from bot.matrix.port import MatrixPort
+from bot.outbox import Origin, Outbox
+from bot.store import Store
+from handlers.effects import SendRoom
+from handlers.i18n import catalog, t
+from rosters.wallclock import hhmm
+
+log = logging.getLogger(__name__)
+
+TEXTS = catalog(
+    {
+        "runtime.undecryptable": (
+            "{sender}: jag kunde inte läsa ditt meddelande från {time} (krypteringsnyckeln kom aldrig fram)."
+            " Skicka det igen; hjälper inte det, verifiera jourbot i din klient.",
+            "{sender}: I could not read your message from {time} (its encryption key never reached me)."
+            " Please send it again; if that does not help, verify jourbot in your client.",
+        ),
+    }
+)
+
+
+class Undecryptable:
+    def __init__(self, store: Store, matrix: MatrixPort, inbox: Inbox, outbox: Outbox, clock: Callable[[], float],
+                 wait_s: int, lang: str, zone: Callable[[], tzinfo]) -> None:
+        self.store = store
+        self.matrix = matrix
+        self.inbox = inbox
+        self.outbox = outbox
+        self.clock = clock
+        self.wait_s = wait_s
+        self.lang = lang
+        self.zone = zone
+
+    def retry(self) -> bool:
+        """Try every waiting event again; True if one became readable (the inbox has work)."""
+        readable = False
+        for waiting in self.store.events.waiting_undecryptable():
+            incoming = self.matrix.try_decrypt(waiting.source)
+            if incoming is not None:
+                with self.store.transaction():
+                    self.inbox.record(incoming)
+                    self.store.events.set_undecryptable(waiting.event_id, "decrypted")
+                readable = True
+                log.info("event %s decrypted after its key arrived", waiting.event_id)
+            elif self.clock() - waiting.first_seen > self.wait_s:
+                sent_at = datetime.fromtimestamp(int(waiting.source.get("origin_server_ts", 0)) / 1000, UTC)
+                text = t("runtime.undecryptable", self.lang, sender=waiting.sender, time=hhmm(sent_at, self.zone()))
+                with self.store.transaction():
+                    self.outbox.queue([SendRoom(waiting.room_id, text, reply_to=waiting.event_id,
+                                                mention=(waiting.sender,))],
+                                      Origin(f"undecryptable:{waiting.event_id}"))
+                    self.store.events.set_undecryptable(waiting.event_id, "told")
+                log.warning("event %s from %s could not be decrypted; sender told", waiting.event_id, waiting.sender)
+        return readable

@@ -1,0 +1,51 @@
+"""What handlers ask the runtime to send. Handlers never send: they return these, the runtime stores them in the
+same transaction as the change they announce, and delivers them after the commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message into the room the command came from, as a reply to it. `alarm`: it is about that alarm (sent
+    before ordinary traffic)."""
+
+    text: str
+    notice: bool = True
+    alarm: str | None = None
+
+
+@dataclass(frozen=True)
+class SendRoom:
+    room_id: str
+    text: str
+    reply_to: str | None = None
+    notice: bool = True
+    mention: tuple[str, ...] = ()
+    alarm: str | None = None
+
+
+@dataclass(frozen=True)
+class SendUser:
+    """A message in the encrypted direct room with `user_id` (created on first use)."""
+
+    user_id: str
+    text: str
+    notice: bool = True
+    mention: bool = False
+    alarm: str | None = None
+
+
+@dataclass(frozen=True)
+class PageUser:
+    """A page: an m.text (an m.notice does not ping) that mentions `user_id`, sent before everything else. When it
+    is delivered, or cannot be, the alarm is told (step `step`)."""
+
+    user_id: str
+    text: str
+    alarm: str
+    step: int
+
+
+Effect = Reply | SendRoom | SendUser | PageUser

@@ -1,0 +1,152 @@
+"""Delivery: order per target across outages, failure classes, delivery deadlines, and alarm traffic first."""
+
+from __future__ import annotations
+
+from bot.matrix.port import DeliveryFailure
+from tests.harness.component import ANNA, CHEF, POLICE, POLICE_ROOM, STRANGER, ComponentBot
+
+
+async def test_an_outage_keeps_every_targets_order_and_gives_each_page_its_whole_wait(tmp_path):
+    bot = await ComponentBot.start(tmp_path, wait_s=30)
+    try:
+        await bot.say(POLICE, "!larm Farsta")
+        bot.matrix.down = True
+        await bot.advance(30)  # Anna's wait is over: Bertil is paged, but nothing can be sent
+        await bot.advance(10)
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+        await bot.advance(25)  # 35 s of outage: Bertil's page has waited longer than a whole step
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}, "no step may pass undelivered"
+        bot.matrix.homeserver_back()
+        await bot.settle()
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
+        await bot.advance(29)  # Bertil has his 30 s from when his page arrived
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
+        await bot.advance(1)
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
+        assert bot.police_lines() == [
+            "🚨 Larm L1 (Farsta) registrerat 14:02. Söker: Anna A (Testjouren).",
+            "⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
+            "⏫ L1: ingen har tagit larmet än. Söker nu även: Chef C (Testjouren).",
+        ]
+    finally:
+        await bot.stop()
+
+
+async def test_messages_to_one_room_keep_their_order_when_the_first_must_be_retried(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        bot.matrix.down = True
+        first = await bot.say(POLICE, "!jour Farsta")
+        await bot.say(POLICE, "!larm Farsta")
+        await bot.advance(5)
+        bot.matrix.down = False
+        await bot.advance(120)  # past any backoff
+        replies = [s for s in bot.matrix.to_room(POLICE_ROOM)]
+        assert replies[0].reply_to == first, "the older reply goes first, though the alarm is more urgent"
+        assert "registrerat" in replies[1].body
+    finally:
+        await bot.stop()
+
+
+async def test_a_page_the_homeserver_refuses_for_good_moves_on_at_once_and_says_who(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        bot.matrix.refuse[ANNA] = DeliveryFailure("too_large", "M_TOO_LARGE: event too large")
+        await bot.say(POLICE, "!larm Farsta")
+        assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
+        assert bot.police_lines()[1:] == [
+            "⚠️ L1: Anna A kunde inte nås (meddelandet var för stort för servern).",
+            "⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
+        ]
+        assert any("Anna A kunde inte nås" in s.body for s in bot.matrix.to_user(CHEF))
+        tries = [a for a in bot.matrix.attempts if a[0] == bot.dm_room(ANNA)]
+        await bot.advance(600)
+        assert [a for a in bot.matrix.attempts if a[0] == bot.dm_room(ANNA)] == tries, "never retried"
+    finally:
+        await bot.stop()
+
+
+async def test_a_person_without_an_account_is_unreachable_and_the_chain_goes_on(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        bot.matrix.unknown_users.add(ANNA)
+        await bot.say(POLICE, "!larm Farsta")
+        assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
+        assert "⚠️ L1: Anna A kunde inte nås (kontot finns inte på servern)." in bot.police_lines()
+    finally:
+        await bot.stop()
+
+
+async def test_a_page_not_delivered_in_time_counts_as_unreachable_and_still_goes_out_later(tmp_path):
+    bot = await ComponentBot.start(tmp_path, alarms_toml="page_delivery_s = 20")
+    try:
+        bot.matrix.refuse[ANNA] = DeliveryFailure("server", "502 Bad Gateway")  # transient, again and again
+        await bot.say(POLICE, "!larm Farsta")
+        await bot.advance(19)
+        assert bot.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
+        await bot.advance(1)
+        assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
+        assert "⚠️ L1: Anna A kunde inte nås (sökningen kom inte fram i tid)." in bot.police_lines()
+        del bot.matrix.refuse[ANNA]
+        await bot.advance(120)
+        assert bot.paged()["anna.a"] == 1, "the late page still reaches her: she may yet answer"
+    finally:
+        await bot.stop()
+
+
+async def test_a_police_room_the_bot_was_thrown_out_of_is_the_supervisors_to_phone(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        bot.matrix.refuse[POLICE_ROOM] = DeliveryFailure("forbidden", "M_FORBIDDEN: not in room")
+        await bot.say(POLICE, "!larm Farsta")
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+        told = [s.body for s in bot.matrix.to_user(CHEF)]
+        assert any("kunde inte skriva i polisrummet" in t and "L1" in t for t in told)
+    finally:
+        await bot.stop()
+
+
+async def test_no_amount_of_chatter_delays_a_page(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        chatter_room = bot.matrix.add_room("!chatter:localhost", STRANGER)
+        events = [bot.event(STRANGER, chatter_room, "!jour") for _ in range(300)]
+        events.append(bot.event(POLICE, POLICE_ROOM, "!larm Farsta"))
+        await bot.matrix.feed(*events)
+        await bot.settle()
+        order = [s.room_id for s in bot.matrix.sent]
+        page_at = order.index(bot.dm_room(ANNA))
+        assert page_at < 10, f"the page left as message {page_at + 1} of {len(order)}"
+        assert order.count(chatter_room) == 300
+    finally:
+        await bot.stop()
+
+
+async def test_a_restart_with_messages_in_flight_sends_each_once(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        bot.matrix.down = True
+        await bot.say(POLICE, "!larm Farsta två barn")
+        bot = await bot.restart()
+        bot.matrix.homeserver_back()
+        await bot.settle()
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+        assert len([line for line in bot.police_lines() if "registrerat" in line]) == 1
+    finally:
+        await bot.stop()
+
+
+async def test_a_slow_room_does_not_hold_up_a_page(tmp_path):
+    """Independent targets are served at once: one slow room does not hold up another's page."""
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        bot.matrix.refuse[POLICE_ROOM] = DeliveryFailure("server", "503")  # the police room is slow to accept
+        await bot.say(POLICE, "!larm Farsta")
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+        assert bot.police_lines() == []
+        del bot.matrix.refuse[POLICE_ROOM]
+        await bot.advance(60)  # past the room's backoff, within Anna's wait
+        assert bot.police_lines() == ["🚨 Larm L1 (Farsta) registrerat 14:02. Söker: Anna A (Testjouren)."]
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+    finally:
+        await bot.stop()

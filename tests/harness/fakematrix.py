@@ -1,0 +1,191 @@
+"""An in-memory Matrix boundary (bot.matrix.port.MatrixPort) for the component tier, after maubot's TestBot.
+
+It records what the bot would send, feeds events in as sync batches, and plays a homeserver's failures: down
+altogether (transient), or refusing one room or person for good (413, 403, unknown user). Like a homeserver it drops
+a repeated transaction id and answers with the first event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.matrix.port import Batch, BatchHandler, DeliveryFailure, Health, Incoming
+from bot.store.sync import Head
+
+BOT = "@jourbot:localhost"
+
+
+@dataclass(frozen=True)
+class Sent:
+    room_id: str
+    content: dict[str, Any]
+    txn_id: str
+    event_id: str
+    must_reach: str | None
+
+    @property
+    def body(self) -> str:
+        return str(self.content.get("body", ""))
+
+    @property
+    def msgtype(self) -> str:
+        return str(self.content.get("msgtype", ""))
+
+    @property
+    def reply_to(self) -> str | None:
+        return (self.content.get("m.relates_to", {}).get("m.in_reply_to") or {}).get("event_id")
+
+
+@dataclass
+class Room:
+    encrypted: bool = True
+    members: set[str] = field(default_factory=set)
+    direct_with: str | None = None
+
+
+class FakeMatrix:
+    def __init__(self, user_id: str = BOT) -> None:
+        self.user_id = user_id
+        self._ready = asyncio.Event()
+        self._health = Health(homeserver="ok")
+        self.rooms: dict[str, Room] = {}
+        self.sent: list[Sent] = []
+        self.attempts: list[tuple[str, str]] = []  # (room, txn id) of every send tried, failed ones too
+        self.down = False  # every send fails as if the homeserver were unreachable
+        self.refuse: dict[str, DeliveryFailure] = {}  # room id or user id → a failure every time
+        self.unknown_users: set[str] = set()
+        self.decryptable: dict[str, Incoming] = {}  # event id → what it decrypts to, once its key "arrives"
+        self.key_requests: list[str] = []
+        self._by_txn: dict[str, str] = {}
+        self._ids = itertools.count(1)
+        self._batches: asyncio.Queue[tuple[Batch, asyncio.Future[None]]] = asyncio.Queue()
+        self._on_recovered: Callable[[], None] | None = None
+        self.since: str | None = None
+        self.heads: Mapping[str, Head] = {}
+
+    # --- the port ------------------------------------------------------------------------------------------------
+    @property
+    def ready(self) -> asyncio.Event:
+        return self._ready
+
+    @property
+    def health(self) -> Health:
+        return self._health
+
+    @property
+    def device_id(self) -> str:
+        return "FAKEDEVICE"
+
+    async def login(self, password: str) -> bool:
+        return False
+
+    async def cross_sign(self, password: str) -> None:
+        return None
+
+    async def sync_forever(self, since: str | None, heads: Mapping[str, Head], on_batch: BatchHandler,
+                           stop: asyncio.Event) -> None:
+        self.since, self.heads = since, heads
+        await on_batch(Batch([], f"s{next(self._ids)}", {}))  # the first sync, as a real client's: no history
+        self._ready.set()
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                getting = asyncio.create_task(self._batches.get())
+                done, _ = await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if getting not in done:
+                    getting.cancel()
+                    return
+                batch, handled = getting.result()
+                try:
+                    await on_batch(batch)
+                except Exception as err:
+                    handled.set_exception(err)
+                else:
+                    handled.set_result(None)
+        finally:
+            stopping.cancel()
+
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
+        self.attempts.append((room_id, txn_id))
+        await asyncio.sleep(0)  # a real send yields to the loop; so does this one
+        if self.down:
+            raise DeliveryFailure("network", "homeserver unreachable (fake)")
+        for key in (room_id, must_reach):
+            if key is not None and key in self.refuse:
+                raise self.refuse[key]
+        if room_id not in self.rooms:
+            raise DeliveryFailure("room_gone", f"not in room {room_id}")
+        if txn_id in self._by_txn:
+            return self._by_txn[txn_id]
+        event_id = f"$sent{next(self._ids)}"
+        self._by_txn[txn_id] = event_id
+        self.sent.append(Sent(room_id, content, txn_id, event_id, must_reach))
+        return event_id
+
+    async def create_direct_room(self, user_id: str) -> str:
+        await asyncio.sleep(0)
+        if self.down:
+            raise DeliveryFailure("network", "homeserver unreachable (fake)")
+        if user_id in self.unknown_users:
+            raise DeliveryFailure("unknown_user", f"unknown user {user_id}")
+        room_id = f"!dm{next(self._ids)}-{user_id.lstrip('@')}"
+        self.rooms[room_id] = Room(True, {self.user_id, user_id}, direct_with=user_id)
+        return room_id
+
+    def direct_room_usable(self, room_id: str, user_id: str) -> bool:
+        room = self.rooms.get(room_id)
+        return bool(room and room.encrypted and user_id in room.members)
+
+    def room_known(self, room_id: str) -> bool:
+        return room_id in self.rooms
+
+    def room_encrypted(self, room_id: str) -> bool:
+        room = self.rooms.get(room_id)
+        return bool(room and room.encrypted)
+
+    async def request_key(self, source: dict[str, Any]) -> None:
+        self.key_requests.append(str(source.get("event_id", "")))
+
+    def try_decrypt(self, source: dict[str, Any]) -> Incoming | None:
+        return self.decryptable.get(str(source.get("event_id", "")))
+
+    def set_on_recovered(self, callback: Callable[[], None]) -> None:
+        self._on_recovered = callback
+
+    async def close(self) -> None:
+        return None
+
+    # --- what tests do -------------------------------------------------------------------------------------------
+    def add_room(self, room_id: str, *members: str, encrypted: bool = True) -> str:
+        self.rooms[room_id] = Room(encrypted, {self.user_id, *members})
+        return room_id
+
+    async def feed(self, *events: Incoming, next_batch: str | None = None) -> None:
+        """One sync batch; returns once the bot has recorded and handled it (or raises what it raised)."""
+        heads = {e.room_id: Head(e.event_id, e.origin_ts) for e in events}
+        batch = Batch(list(events), next_batch or f"s{next(self._ids)}", heads)
+        handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._batches.put((batch, handled))
+        await handled
+
+    def homeserver_back(self) -> None:
+        self.down = False
+        if self._on_recovered is not None:
+            self._on_recovered()
+
+    def to_room(self, room_id: str) -> list[Sent]:
+        return [s for s in self.sent if s.room_id == room_id]
+
+    def to_user(self, user_id: str) -> list[Sent]:
+        """What reached `user_id`'s direct room(s)."""
+        rooms = {r for r, room in self.rooms.items() if room.direct_with == user_id}
+        return [s for s in self.sent if s.room_id in rooms]
+
+    def pages_to(self, user_id: str) -> list[Sent]:
+        """Pages: m.text messages that mention the reader (an m.notice would not ping)."""
+        return [s for s in self.to_user(user_id) if s.msgtype == "m.text"
+                and user_id in s.content.get("m.mentions", {}).get("user_ids", [])]
