@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -135,11 +135,13 @@ class App:
                 except TimeoutError:
                     pass
 
-    async def _every(self, seconds: float, work: Callable[[], None]) -> None:
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None] | None]) -> None:
         await self.matrix.ready.wait()
         while not self.stop.is_set():
             try:
-                work()
+                done = work()
+                if done is not None:
+                    await done
             except Exception:  # each of these loops must outlive any one failure
                 log.exception("%s failed; trying again", getattr(work, "__name__", "work"))
             try:
@@ -152,11 +154,11 @@ class App:
         for event in self.inbox.on_batch(batch):
             await self.matrix.request_key(event.source)
         self.police_rooms.check()
-        self.inbox.process_pending()
+        await self.inbox.process_pending()
 
-    def _retry_undecryptable(self) -> None:
+    async def _retry_undecryptable(self) -> None:
         if self.undecryptable.retry():
-            self.inbox.process_pending()
+            await self.inbox.process_pending()
 
     def _save_position(self) -> None:
         self.inbox.flush_position()

@@ -13,6 +13,7 @@ events is always recorded together with the position after it (README, "Durabili
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,8 @@ TEXTS = catalog(
 )
 
 SAVE_POSITION_EVERY_S = 60.0
-BATCH_LIMIT = 200  # events handled per transaction
+# Events handled per transaction. Small enough that the first pages of a burst leave while the rest is handled.
+BATCH_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,9 @@ class Inbox:
         return self.store.events.record(event.event_id, event.room_id, event.sender, kind, event.origin_ts, payload)
 
     # --- handling --------------------------------------------------------------------------------------------------
-    def process_pending(self) -> int:
-        """Handle every recorded event not yet handled; returns how many."""
+    async def process_pending(self) -> int:
+        """Handle every recorded event not yet handled; returns how many. Yields between transactions, so the
+        outbox sends what one has committed while the next is handled."""
         handled = 0
         while True:
             events = self.store.events.pending(BATCH_LIMIT)
@@ -150,6 +153,7 @@ class Inbox:
                 for event in events:
                     self._handle(event)
             handled += len(events)
+            await asyncio.sleep(0)
 
     def _handle(self, event: StoredEvent) -> None:
         try:

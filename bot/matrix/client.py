@@ -253,10 +253,17 @@ class MatrixClient:
     def _events_of(self, resp: SyncResponse) -> list[Incoming]:
         out: list[Incoming] = []
         for room_id, info in resp.rooms.join.items():
+            room_events: list[Incoming] = []
             for event in info.timeline.events:
+                if self._is_own_join(getattr(event, "source", {})):
+                    # A join's sync carries some history: what was said before the bot came is not for it, and it
+                    # could not decrypt it anyway.
+                    room_events.clear()
+                    continue
                 incoming = self.convert(event, room_id)
                 if incoming:
-                    out.append(incoming)
+                    room_events.append(incoming)
+            out.extend(room_events)
         return out
 
     @staticmethod
@@ -297,6 +304,8 @@ class MatrixClient:
         for room_id, info in resp.rooms.join.items():
             if not info.timeline.limited or not info.timeline.prev_batch:
                 continue
+            if any(self._is_own_join(getattr(e, "source", {})) for e in info.timeline.events):
+                continue  # the bot joined in this batch: what lies before is not for it
             head = seen.get(room_id)
             floor_ms = (time.time() - GAP_LIMIT_S) * 1000
             if head is not None:
@@ -313,7 +322,8 @@ class MatrixClient:
         return out
 
     async def _page_back(self, room_id: str, start: str, head: Head | None, floor_ms: float) -> list[dict[str, Any]]:
-        """Raw events from `start` backwards, newest first, until `head` or `floor_ms`; bounded to 20 pages."""
+        """Raw events from `start` backwards, newest first, until `head`, the bot's own join (what was said before
+        the bot was in the room is not for it) or `floor_ms`; bounded to 20 pages."""
         found: list[dict[str, Any]] = []
         token = start
         for _ in range(20):
@@ -325,11 +335,20 @@ class MatrixClient:
                     return found
                 if int(raw.get("origin_server_ts") or 0) < floor_ms:
                     return found
+                if self._is_own_join(raw):
+                    return found
                 found.append(raw)
             token = page.get("end") or ""
             if not chunk or not token:
                 break
         return found
+
+    def _is_own_join(self, raw: dict[str, Any]) -> bool:
+        """The bot's own arrival in a room (not a profile change, which is a join following a join)."""
+        if raw.get("type") != "m.room.member" or raw.get("state_key") != self.user_id:
+            return False
+        previous = ((raw.get("unsigned") or {}).get("prev_content") or {}).get("membership")
+        return (raw.get("content") or {}).get("membership") == "join" and previous != "join"
 
     def _convert_raw(self, raw: dict[str, Any], room_id: str) -> Incoming | None:
         raw = {**raw, "room_id": raw.get("room_id", room_id)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -119,6 +120,28 @@ async def test_gap_filling_stops_where_the_bot_had_been_not_in_the_rooms_history
         await police.wait_for(lambda m: m.sender == BOT and m.reply_to == lost, timeout=30)
         fetched = app.matrix.gap_events_fetched  # type: ignore[attr-defined]
         assert 0 < fetched <= 30, f"fetched {fetched} events to fill a gap of 26"
+    finally:
+        await bot.stop()
+
+
+async def test_what_was_said_before_the_bot_joined_a_room_is_not_for_it(synapse, people, tmp_path):
+    police = await people("polis1")
+    _, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        later_room = await police.create_room([])
+        before = await police.send(later_room, "!hjälp")
+        for i in range(25):  # enough that the bot's first sync of the room is "limited"
+            await police.send(later_room, f"före jourbot {i}")
+        await police.client.room_invite(later_room, BOT)
+        await police.wait_joined(later_room, BOT)
+        marker = await police.send(later_room, "!hjälp")
+        await police.wait_for(lambda m: m.sender == BOT and m.reply_to == marker, timeout=30)
+        await asyncio.sleep(4)  # past undecryptable_wait_s: an old message would have been "reported" by now
+        answered = [m.reply_to for m in police.from_sender(BOT, later_room)]
+        assert answered == [marker], "only what was sent after the bot joined is answered; nothing before is reported"
+        assert before not in answered
     finally:
         await bot.stop()
 
