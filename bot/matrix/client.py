@@ -37,6 +37,7 @@ from nio import (
     MegolmEvent,
     ReactionEvent,
     RoomCreateResponse,
+    RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
     RoomSendResponse,
@@ -207,6 +208,8 @@ class MatrixClient:
                 if token is not None:
                     events += await self._fill_gaps(resp, seen)
                 self._handle_invites(resp)
+                if resp.device_list.changed or any(_membership_changed(info) for info in resp.rooms.join.values()):
+                    self.keys.devices_may_have_changed()
                 await self._keys_housekeeping()
                 new_heads = dict(seen)
                 new_heads.update(self._heads_of(resp))
@@ -468,10 +471,11 @@ class MatrixClient:
             raise DeliveryFailure("network", f"could not create a direct room: {type(err).__name__}") from err
         if not isinstance(resp, RoomCreateResponse):
             raise _classify(resp)
-        # A sync can show the room halfway through its creation, before its encryption state: wait for that too.
+        # A sync can show the room halfway through its creation, before its encryption state or the invitation:
+        # wait for both, or the first message would go out in the clear or without a key for its reader.
         waiter = self._room_seen.setdefault(resp.room_id, asyncio.Event())
         deadline = time.monotonic() + timeout
-        while not self.room_encrypted(resp.room_id):
+        while not self.direct_room_usable(resp.room_id, user_id):
             waiter.clear()
             try:
                 await asyncio.wait_for(waiter.wait(), max(0.0, deadline - time.monotonic()))
@@ -497,6 +501,10 @@ class MatrixClient:
                                    headers={**headers, "Content-Type": "application/json"})
         except (TimeoutError, OSError, aiohttp.ClientError) as err:
             log.info("could not update m.direct: %s", err)
+
+
+def _membership_changed(info: Any) -> bool:
+    return any(isinstance(e, RoomMemberEvent) for e in [*info.state, *info.timeline.events])
 
 
 def _classify(resp: object) -> DeliveryFailure:

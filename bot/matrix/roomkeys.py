@@ -27,6 +27,14 @@ class RoomKeys:
         self.trust = trust
         self.lock = asyncio.Lock()
         self._shared_for: dict[str, set[tuple[str, str]]] = {}  # room → devices known when its key was shared
+        # Who may read a room under the cross-signed policy, per room, until a device list or a membership changes:
+        # checking every signature of every member before each message would make a big room slow to write to.
+        self._generation = 0
+        self._eligible: dict[str, tuple[int, dict[str, set[str]]]] = {}
+
+    def devices_may_have_changed(self) -> None:
+        """A sync reported changed device lists or memberships: check the trust policy afresh."""
+        self._generation += 1
 
     @property
     def _device_id(self) -> str:
@@ -38,8 +46,16 @@ class RoomKeys:
         Raises DeliveryFailure("no_trusted_device") when `must_reach` has no device the policy allows.
         """
         async with self.lock:
+            if must_reach and must_reach not in self.client.rooms[room_id].users:
+                raise DeliveryFailure("keys", f"{must_reach} not yet seen in {room_id}")
             if self.trust == "cross-signed":
-                eligible = await self.apply_trust(room_id)
+                cached = self._eligible.get(room_id)
+                if cached is not None and cached[0] == self._generation:
+                    eligible = cached[1]
+                else:
+                    generation = self._generation
+                    eligible = await self.apply_trust(room_id)
+                    self._eligible[room_id] = (generation, eligible)
                 if must_reach and not eligible.get(must_reach):
                     raise DeliveryFailure("no_trusted_device", f"{must_reach} has no cross-signed device")
             await self._share_room_key(room_id, must_reach)
