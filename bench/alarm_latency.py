@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,15 +157,29 @@ class BotProbe:
     """Stamps the bot's steps by wrapping attributes of the running App instance; the bot's code is untouched."""
 
     def __init__(self, app: App) -> None:
-        self.client = ClientProbe(app.matrix.client)
-        self.pending: list[tuple[float, float]] = []  # process_pending: start, end
-        self.flushes: list[float] = []  # outbox flush started
+        self.client = ClientProbe(app.matrix.client)  # type: ignore[attr-defined]
         self.sends: dict[str, tuple[float, float]] = {}  # event id → matrix.send start, end
-        self._wrap(app, "process_pending", self.pending)
-        self._wrap(app, "flush_outbox", None)
+        self.pending: list[tuple[float, float]] = []  # inbox.process_pending: start, end
+        self.flushes: list[float] = []  # outbox dispatch rounds started
+        inbox_pending = app.inbox.process_pending
+
+        async def stamped_pending() -> int:
+            start = time.perf_counter()
+            handled = await inbox_pending()
+            self.pending.append((start, time.perf_counter()))
+            return handled
+
+        app.inbox.process_pending = stamped_pending  # type: ignore[method-assign]
+        dispatch = app.outbox.dispatch
+
+        def stamped_dispatch() -> float | None:
+            self.flushes.append(time.perf_counter())
+            return dispatch()
+
+        app.outbox.dispatch = stamped_dispatch  # type: ignore[method-assign]
         send = app.matrix.send
 
-        # Pass everything through: Matrix.send's signature is not ours and grows (must_reach, …).
+        # Pass everything through: the port's send signature is not ours and grows (must_reach, …).
         async def stamped_send(*args: Any, **kwargs: Any) -> str:
             start = time.perf_counter()
             event_id: str = await send(*args, **kwargs)
@@ -173,19 +187,6 @@ class BotProbe:
             return event_id
 
         app.matrix.send = stamped_send  # type: ignore[method-assign]
-
-    def _wrap(self, app: App, name: str, spans: list[tuple[float, float]] | None) -> None:
-        original: Callable[[], Awaitable[None]] = getattr(app, name)
-
-        async def stamped() -> None:
-            start = time.perf_counter()
-            if spans is None:
-                self.flushes.append(start)
-            await original()
-            if spans is not None:
-                spans.append((start, time.perf_counter()))
-
-        setattr(app, name, stamped)
 
     def first_pending_after(self, moment: float) -> tuple[float, float] | None:
         return next((p for p in self.pending if p[0] >= moment), None)
