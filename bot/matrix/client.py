@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 # How far back a gap is filled at most, when the bot has no event of that room to stop at.
 GAP_LIMIT_S = 24 * 3600
+# Up to this many events of a room in one sync response. The homeserver's default of 10 makes every busy sync
+# "limited", and each limited room then costs a /messages round trip before its commands can be handled.
+SYNC_TIMELINE_LIMIT = 100
 # Events from other servers carry their own clocks: an event this much older than the room's last seen one is
 # taken as already seen even if its id was not met on the way back.
 GAP_SKEW_S = 600
@@ -185,6 +188,7 @@ class MatrixClient:
             try:
                 resp = await self.client.sync(
                     timeout=0 if first else self.settings.sync_timeout_s * 1000,
+                    sync_filter={"room": {"timeline": {"limit": SYNC_TIMELINE_LIMIT}}},
                     since=token,
                     full_state=True if first else None,
                 )

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.matrix.client import SYNC_TIMELINE_LIMIT
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.synapse import PASSWORD
 
 BOT = "@jourbot:localhost"
+GAP = SYNC_TIMELINE_LIMIT + 10  # messages sent while the bot is down: more than one sync response carries
 pytestmark = pytest.mark.integration
 
 
@@ -93,7 +95,7 @@ async def test_gap_after_outage_is_filled(synapse, people, tmp_path):
         await police.wait_joined(room, BOT)
         await bot.stop()
         lost = await police.send(room, "!hjälp")
-        for i in range(25):  # more than the homeserver's default timeline limit, so the next sync is "limited"
+        for i in range(GAP):  # more than the bot's timeline limit, so its next sync is "limited"
             await police.send(room, f"vanligt meddelande {i}")
         await bot.start()
         await police.wait_for(lambda m: m.sender == BOT and m.reply_to == lost, timeout=30)
@@ -114,12 +116,13 @@ async def test_gap_filling_stops_where_the_bot_had_been_not_in_the_rooms_history
         await police.wait_for(lambda m: m.sender == BOT and m.reply_to == seen, timeout=30)
         await bot.stop()
         lost = await police.send(room, "!hjälp")
-        for i in range(25):
+        for i in range(GAP):
             await police.send(room, f"vanligt meddelande {i}")
         app = await bot.start()
         await police.wait_for(lambda m: m.sender == BOT and m.reply_to == lost, timeout=30)
         fetched = app.matrix.gap_events_fetched  # type: ignore[attr-defined]
-        assert 0 < fetched <= 30, f"fetched {fetched} events to fill a gap of 26"
+        missed = GAP + 1 - SYNC_TIMELINE_LIMIT
+        assert missed <= fetched <= missed + 10, f"fetched {fetched} events to fill a gap of {missed}"
     finally:
         await bot.stop()
 
