@@ -27,8 +27,8 @@ the sizes. Exit code 0 whenever the run itself worked, whatever the figures.
 
 Caveats when reading the figures: as in the integration tests the bot and all clients share one asyncio loop in this
 process, so client work (the officers decrypting each other's messages) competes with the bot; and the clients here ask
-/sync for up to 1000 timeline events per room so that no message is skipped (nio does not fill gaps) — the bot keeps
-the homeserver's default.
+/sync for up to 1000 timeline events per room so that no message is skipped (nio does not fill gaps); the bot asks
+for 100 and fills what lies beyond from /messages.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import os
 import platform
 import re
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -291,6 +292,8 @@ class Scene:
     police_room: str
     chef_room: str
     floor_room: str = ""
+    relay: Person | None = None  # a plain client doing the bot's sending, in order, for the ordered floor
+    relay_room: str = ""  # the relay's room with anna.a
     history_room: str = ""
     small_room: str = ""
     big_room: str = ""
@@ -391,7 +394,8 @@ async def sequential_sends(plan: list[tuple[Person, str, str]]) -> list[Sent]:
         for k, who, room, body in items:
             issued = time.perf_counter()
             try:
-                out.append(Sent(k, issued, time.perf_counter(), await who.send(room, body)))
+                event_id = await who.send(room, body)
+                out.append(Sent(k, issued, time.perf_counter(), event_id))
             except Exception as err:
                 out.append(Sent(k, issued, time.perf_counter(), "", f"{type(err).__name__}: {err}"[:200]))
         return out
@@ -504,6 +508,45 @@ async def floor(scene: Scene) -> dict[str, Any]:
         "first_send_to_last_received_ms": ms(last - t0),
         "first_send_to_last_send_returned_ms": ms(last_send - t0),
         "last_send_returned_to_last_received_ms": ms(last - last_send),
+        **send_figures(sends),
+    }
+
+
+async def ordered_floor(scene: Scene) -> dict[str, Any]:
+    """The burst's traffic between plain clients, keeping order per room as every Matrix client does.
+
+    The officers send n messages over the burst window into the floor room; meanwhile one plain client (the relay)
+    sends n messages one after another into its room with anna.a and n one after another into the floor room, as
+    the bot sends its pages and its acknowledgements. One message to a room at a time is what keeps a room's
+    messages in order (matrix-js-sdk queues a room's messages the same way), so this is what the homeserver can carry
+    for the bot: the floor the burst target is measured against.
+    """
+    assert scene.relay is not None
+    n, window = scene.settings.burst, scene.settings.window_s
+    senders = scene.police[: scene.settings.senders]
+    anna = scene.inbox[scene.anna.user_id]
+    relay = scene.relay
+    officers = [(senders[k % len(senders)], scene.floor_room, f"ordnat-{k}.") for k in range(n)]
+    wanted = {f"sida-{k}." for k in range(n)}
+    mark = anna.mark
+
+    def ours(a: Arrival) -> bool:
+        return a.room_id == scene.relay_room and a.body in wanted
+
+    async def serially(room: str, prefix: str) -> list[Sent]:
+        return await sequential_sends([(relay, room, f"{prefix}-{k}.") for k in range(n)])
+
+    t0 = time.perf_counter()
+    sends, pages, acks = await asyncio.gather(
+        paced_sends(officers, window), serially(scene.relay_room, "sida"), serially(scene.floor_room, "kvitto"))
+    found, complete = await anna.until(mark, ours, lambda f: {a.body for a in f} >= wanted, scene.settings.timeout_s)
+    last_officer = max(s.returned for s in sends)
+    last = max((a.at for a in found), default=t0)
+    return {
+        "messages": 3 * n, "received": len({a.body for a in found}), "complete": complete,
+        "first_send_to_last_received_ms": ms(last - t0),
+        "last_send_to_last_received_ms": ms(last - last_officer),
+        "relay_send_call": summary([s.returned - s.issued for s in pages + acks]),
         **send_figures(sends),
     }
 
@@ -624,6 +667,7 @@ async def lateness(scene: Scene, label: str, room: str) -> tuple[dict[str, Any],
         second.setdefault(a.alarm_id, a.at)
     late = [second[i] - first[i] - wait for i in ids if i in second]
     late_vs_send = [second[i] - raised[i] - wait for i in ids if i in second]
+    at_bot = bot_lateness(scene, ids, wait)
     raise_spread = max(first.values()) - min(first.values()) if first else 0.0
     figures = {
         "alarms_sent": sent,
@@ -632,6 +676,7 @@ async def lateness(scene: Scene, label: str, room: str) -> tuple[dict[str, Any],
         "escalation_pages_received": len(second),
         "first_pages_spread_over_ms": ms(raise_spread),
         "lateness": summary(late),
+        "bot_lateness": summary(at_bot),
         "escalation_after_send_minus_wait": summary(late_vs_send),
         "first_page_latency": summary([first[i] - raised[i] for i in ids]),
         "complete": complete and len(first) == n,
@@ -639,6 +684,21 @@ async def lateness(scene: Scene, label: str, room: str) -> tuple[dict[str, Any],
         **send_figures(sends),
     }
     return figures, sorted(ids, key=lambda i: int(i[1:]))
+
+
+def bot_lateness(scene: Scene, ids: set[str], wait: int) -> list[float]:
+    """Escalation lateness as the bot itself records it: when the homeserver accepted bertil's page, minus the
+    deadline, which is when it accepted anna's page plus the step wait. Read from the bot's database, read-only."""
+    assert scene.bot is not None and scene.bot.app is not None
+    path = scene.bot.app.store.db.path
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT purpose, sent_at FROM outbox WHERE purpose LIKE 'page:%' AND status = 'sent'")
+        sent = {str(purpose): float(at) for purpose, at in rows}
+    finally:
+        conn.close()
+    return [sent[f"page:{i}:1"] - sent[f"page:{i}:0"] - wait for i in ids
+            if f"page:{i}:0" in sent and f"page:{i}:1" in sent]
 
 
 async def build_history(scene: Scene, count: int, chunk: int = 60) -> dict[str, Any]:
@@ -801,7 +861,11 @@ async def measure(synapse: Synapse, workdir: Path, settings: Settings) -> dict[s
         chef_room = await create_room(chef, [BOT], "chef och jourbot")
         scene = Scene(synapse, workdir, settings, police, anna, bertil, chef, inbox, counts, police_room, chef_room)
         if "floor" in chosen or "burst" in chosen:
-            scene.floor_room = await create_room(lead, [anna.user_id] + [p.user_id for p in police[1:]], "golv")
+            scene.relay = await person(workdir, synapse, "relay", people)
+            await scene.relay.start()
+            scene.floor_room = await create_room(
+                lead, [anna.user_id, scene.relay.user_id] + [p.user_id for p in police[1:]], "golv")
+            scene.relay_room = await create_room(scene.relay, [anna.user_id], "relä och anna")
         if "history" in chosen:
             scene.history_room = await create_room(lead, [BOT], "polisrum med historik")
         if "bigroom" in chosen:
@@ -811,16 +875,19 @@ async def measure(synapse: Synapse, workdir: Path, settings: Settings) -> dict[s
             await lead.wait_joined(police_room, p.user_id)
             if scene.floor_room:
                 await lead.wait_joined(scene.floor_room, p.user_id)
-        if scene.floor_room:
+        if scene.floor_room and scene.relay is not None:
             await lead.wait_joined(scene.floor_room, anna.user_id)
+            await lead.wait_joined(scene.floor_room, scene.relay.user_id)
+            await scene.relay.wait_joined(scene.relay_room, anna.user_id)
         await start_bot(scene, 600)
         for room in scene.rooms():
             await lead.wait_joined(room, BOT)
         await chef.wait_joined(chef_room, BOT)
         # Warm-up: every officer shares its room keys; the first alarm makes anna.a's direct room with the bot.
         await asyncio.gather(*(p.send(police_room, "hej") for p in police))
-        if scene.floor_room:
-            await asyncio.gather(*(p.send(scene.floor_room, "hej") for p in police), anna.send(scene.floor_room, "hej"))
+        if scene.floor_room and scene.relay is not None:
+            await asyncio.gather(*(p.send(scene.floor_room, "hej") for p in police), anna.send(scene.floor_room, "hej"),
+                                 scene.relay.send(scene.floor_room, "hej"), scene.relay.send(scene.relay_room, "hej"))
         _, _, first = await one_alarm(scene, police_room, "uppvärmning.")
         await close_alarms(scene, [first])
         # Joining a room makes the next sync's timeline of it "limited"; only later ones would mean a skipped message.
@@ -832,6 +899,10 @@ async def measure(synapse: Synapse, workdir: Path, settings: Settings) -> dict[s
             out["floor"] = await floor(scene)
             await quiet(scene)
             scene.log(f"floor: {out['floor']['first_send_to_last_received_ms']} ms")
+            out["ordered_floor"] = await ordered_floor(scene)
+            await quiet(scene)
+            scene.log(f"ordered floor: last relay message {out['ordered_floor']['last_send_to_last_received_ms']} ms"
+                      " after the officers' last send")
         if "burst" in chosen:
             restart = await restart_with_traffic(scene, 600, police_room)
             figures, ids = await burst(scene, "tom", police_room)
@@ -882,9 +953,11 @@ def verdicts(out: dict[str, Any]) -> list[dict[str, Any]]:
     def row(name: str, value: float | None, target: str, met: bool | None) -> None:
         rows.append({"figure": name, "value": value, "target": target, "met": met})
 
-    floor_ms = out.get("floor", {}).get("first_send_to_last_received_ms")
+    # The floor is the same traffic between plain clients, sent in order per room (see ordered_floor), measured as the
+    # burst is: from the officers' last send to the last message at anna.a.
+    floor_ms = out.get("ordered_floor", {}).get("last_send_to_last_received_ms")
     limit_ms = max(2000.0, 1.5 * floor_ms) if floor_ms is not None else 2000.0
-    rule = f"≤ {limit_ms:.0f} ms (2 s, or 1.5 × floor if the floor is slower)"
+    rule = f"≤ {limit_ms:.0f} ms (2 s, or 1.5 × the ordered floor if the homeserver is slower)"
     for key, label in (("burst", "empty store"), ("history", "history")):
         b = out.get(key, {}) if key == "burst" else out.get(key, {}).get("burst", {})
         if b:
@@ -893,24 +966,28 @@ def verdicts(out: dict[str, Any]) -> list[dict[str, Any]]:
             row(f"burst ({label}): every alarm paged once, nobody else", None, "all checks pass", b["checks"]["ok"])
     for key, label in (("lateness", "empty store"), ("history", "history")):
         lat = out.get(key, {}) if key == "lateness" else out.get(key, {}).get("lateness", {})
-        if lat and lat["lateness"].get("n"):
-            # Early counts as much as late: an escalation before anna.a had her full wait is no better.
-            v = max(abs(lat["lateness"]["max_ms"]), abs(lat["lateness"]["min_ms"]))
-            row(f"escalation lateness ({label}), largest |lateness| of {lat['lateness']['n']}", v, "≤ 200 ms",
-                v <= 200 and lat["complete"])
+        if lat and lat["bot_lateness"].get("n"):
+            # As the issue defines it: page sent − deadline, from the bot's own records. Early counts as much as
+            # late: an escalation before anna.a had her full wait is no better.
+            v = max(abs(lat["bot_lateness"]["max_ms"]), abs(lat["bot_lateness"]["min_ms"]))
+            row(f"escalation lateness ({label}), page sent − deadline, largest of {lat['bot_lateness']['n']}", v,
+                "≤ 200 ms", v <= 200 and lat["complete"])
     empty, hist = out.get("burst"), out.get("history", {})
     pairs = []
     if empty and hist.get("burst"):
         for fig in ("last_send_to_last_page_ms", "last_send_to_last_ack_ms"):
             pairs.append((f"burst {fig}", empty[fig], hist["burst"][fig]))
-    if out.get("lateness", {}).get("lateness", {}).get("n") and hist.get("lateness", {}).get("lateness", {}).get("n"):
+    key = "bot_lateness"
+    if out.get("lateness", {}).get(key, {}).get("n") and hist.get("lateness", {}).get(key, {}).get("n"):
         for fig in ("median_ms", "p95_ms", "max_ms"):
-            pairs.append((f"lateness {fig}", out["lateness"]["lateness"][fig], hist["lateness"]["lateness"][fig]))
+            pairs.append((f"lateness {fig}", out["lateness"][key][fig], hist["lateness"][key][fig]))
     for name, before, after in pairs:
-        # Figures near zero make a ratio meaningless; ±20 % is also met within 50 ms of the empty-store figure.
-        ok = abs(after - before) <= max(0.2 * abs(before), 50.0)
-        way = "" if ok else (" (history higher)" if after > before else " (history lower)")
-        row(f"history vs empty: {name}", after, f"{before:.0f} ms ± 20 % (or ± 50 ms){way}", ok)
+        # History must not cost: at most 20 % (or, near zero where a ratio means nothing, 50 ms) above the
+        # empty-store figure. Lower is shown but not held against it: that is noise, or the empty run's first contacts.
+        ok = after - before <= max(0.2 * abs(before), 50.0)
+        way = "" if abs(after - before) <= max(0.2 * abs(before), 50.0) else (
+            " (history higher)" if after > before else " (history lower)")
+        row(f"history vs empty: {name}", after, f"≤ {before:.0f} ms + 20 % (or + 50 ms){way}", ok)
     big = out.get("bigroom")
     if big:
         for kind, label in (("page", "page latency"), ("ack", "police reply latency")):
@@ -971,6 +1048,13 @@ def print_text(figures: dict[str, Any]) -> None:
         print(f"  first send → last received {f['first_send_to_last_received_ms']:.1f} ms;"
               f" last send returned at {f['first_send_to_last_send_returned_ms']:.1f} ms,"
               f" last received {f['last_send_returned_to_last_received_ms']:.1f} ms after it")
+    if "ordered_floor" in out:
+        f = out["ordered_floor"]
+        print(f"1b. ordered floor: the burst's {f['messages']} messages between plain clients, in order per room"
+              f" ({f['received']} of the relay's messages to anna.a received)")
+        print(f"  officers' last send → the relay's last message at anna.a {f['last_send_to_last_received_ms']:.1f} ms"
+              f" (first send → {f['first_send_to_last_received_ms']:.1f} ms);"
+              f" relay's send calls median {f['relay_send_call'].get('median_ms')} ms")
     for title, b in (("2. burst, empty store", out.get("burst")),
                      ("4a. burst with history", out.get("history", {}).get("burst"))):
         if not b:
@@ -1003,7 +1087,8 @@ def print_text(figures: dict[str, Any]) -> None:
         print(f"\n{title}: {lat['alarms_sent']} alarms, first pages spread over"
               f" {lat['first_pages_spread_over_ms']:.0f} ms, step wait {lat['step_wait_s']} s;"
               f" {lat['escalation_pages_received']}/{lat['first_pages_received']} escalations reached bertil.b")
-        print(stat_line("bertil's page − anna's page − step wait", lat["lateness"]))
+        print(stat_line("at the bot: bertil's page sent − deadline", lat["bot_lateness"]))
+        print(stat_line("at the clients: bertil's page − anna's page − step wait", lat["lateness"]))
         print(stat_line("(context) its !larm → anna's page", lat["first_page_latency"]))
         print(stat_line("(context) bertil's page − its !larm − step wait", lat["escalation_after_send_minus_wait"]))
         if lat["lateness"].get("n") and lat["lateness"]["median_ms"] < -50:
