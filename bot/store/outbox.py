@@ -118,14 +118,6 @@ class Outbox:
         ).fetchall()
         return [(self._row(r), int(r[-1])) for r in rows]
 
-    def head_of(self, target_kind: str, target: str) -> OutboxRow | None:
-        row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND target_kind = ? AND target = ?"
-            " ORDER BY id LIMIT 1",
-            [target_kind, target],
-        ).fetchone()
-        return self._row(row) if row else None
-
     def sent(self, row_id: int, event_id: str) -> None:
         self.db.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, sent_event_id = ?, attempts = attempts + 1 WHERE id = ?",
@@ -177,10 +169,6 @@ class Outbox:
     def oldest_pending_at(self) -> float | None:
         row = self.db.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetchone()
         return None if row is None or row[0] is None else float(row[0])
-
-    def sent_event(self, txn: str) -> str | None:
-        row = self.db.execute("SELECT sent_event_id FROM outbox WHERE txn_id = ?", [txn]).fetchone()
-        return str(row[0]) if row and row[0] else None
 
     def status_of(self, txn: str) -> tuple[str, str | None] | None:
         """(status, failure reason) of one message, for tests and diagnostics."""
