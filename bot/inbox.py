@@ -25,8 +25,8 @@ from bot.outbox import Origin, Outbox
 from bot.services import RuntimeServices
 from bot.store import Head, Store, StoredEvent
 from handlers.effects import Effect, Reply
-from handlers.i18n import catalog, t
-from handlers.registry import Command, Context, Passive, Registry, parse
+from handlers.i18n import catalog, duration, t
+from handlers.registry import Command, Context, Passive, PassiveKind, Registry, is_command, parse
 from rosters.wallclock import hhmm
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 TEXTS = catalog(
     {
         "runtime.too_old": (
-            "Ditt kommando !{word} från {time} kom medan jourbot var nere och är äldre än {minutes} minuter, så jag"
+            "Ditt kommando !{word} från {time} kom medan jourbot var nere och är äldre än {limit}, så jag"
             " har inte utfört det. Skicka det igen om det fortfarande gäller.",
-            "Your command !{word} from {time} arrived while jourbot was down and is older than {minutes} minutes, so I"
+            "Your command !{word} from {time} arrived while jourbot was down and is older than {limit}, so I"
             " have not carried it out. Send it again if it still applies.",
         ),
         "runtime.error": (
@@ -47,6 +47,8 @@ TEXTS = catalog(
 )
 
 SAVE_POSITION_EVERY_S = 60.0
+PASSIVE_KINDS: dict[str, PassiveKind] = {"reaction": "reaction", "reply": "reply", "edit": "edit",
+                                         "redaction": "redaction"}
 # Events handled per transaction. Small enough that the first pages of a burst leave while the rest is handled.
 BATCH_LIMIT = 20
 
@@ -116,8 +118,11 @@ class Inbox:
             return True
         if event.kind == "reaction":
             return self.registry.wants_reaction(event.key)
-        return event.body.lstrip().startswith("!") or (event.reply_to is not None
-                                                      and self.registry.wants_reply(event.body))
+        if event.kind == "redaction":
+            return event.redacts is not None and self.store.events.seen(event.redacts)
+        if event.replaces is not None:  # an edit: of a command, or turning something into one
+            return is_command(event.body) or self.store.events.seen(event.replaces)
+        return is_command(event.body) or (event.reply_to is not None and self.registry.wants_reply(event.body))
 
     def record(self, event: Incoming) -> bool:
         """Store one event for handling (inside a transaction); False if seen before or not for us."""
@@ -130,7 +135,13 @@ class Inbox:
         if event.kind == "reaction":
             kind = "reaction"
             payload = {"relates_to": event.reacts_to, "text": event.key}
-        elif event.body.lstrip().startswith("!"):
+        elif event.kind == "redaction":
+            kind = "redaction"
+            payload = {"relates_to": event.redacts, "text": ""}
+        elif event.replaces is not None:
+            kind = "edit"
+            payload = {"relates_to": event.replaces, "text": event.body}
+        elif is_command(event.body):
             kind = "command"
             payload = {"body": event.body, "reply_to": event.reply_to}
         elif event.reply_to is not None and self.registry.wants_reply(event.body):
@@ -175,37 +186,53 @@ class Inbox:
         window = self.settings.catchup_window_s
         too_old = now * 1000 - event.origin_ts > window * 1000
         origin = Origin(event.event_id, event.room_id, event.event_id)
-        effects: Sequence[Effect]
+        payload = event.payload
+        effects: Sequence[Effect] = []
+        shown = event.kind
+        outcome = "ignored"
         if event.kind == "command":
-            parsed = parse(str(event.payload.get("body", "")))
-            if parsed is None:
-                self.store.events.finish(event.event_id, "not-a-command")
-                return
+            body, reply_to, thread = str(payload.get("body", "")), payload.get("reply_to"), event.event_id
+        elif event.kind == "edit":
+            # An edit may be claimed by a passive handler (an edit of a message that raised an alarm is answered,
+            # never carried out); otherwise an edit that reads as a command is carried out as the corrected command,
+            # answered on the message it corrects.
+            passive = self._passive(event, sent_at)
+            effects = [] if too_old else self.registry.dispatch_passive(passive, self._context(event))
+            body, reply_to, thread = ("" if effects else passive.text), None, passive.relates_to
+            origin = Origin(event.event_id, event.room_id, thread)
+            outcome = "handled" if effects else outcome
+        else:
+            passive = self._passive(event, sent_at)
+            effects = [] if too_old else self.registry.dispatch_passive(passive, self._context(event))
+            body, reply_to, thread = "", None, event.event_id
+            outcome = "too-old" if too_old else ("handled" if effects else "ignored")
+        parsed = parse(body) if body else None
+        if parsed is not None:
             word, args, rest = parsed
             spec = self.registry.find(word)
             shown = spec.name if spec else "?"  # an unrecognised word is never logged: it may be free text
             if too_old:
                 effects = [Reply(t("runtime.too_old", self.settings.lang, word=word, time=hhmm(sent_at, self.zone()),
-                                   minutes=window // 60))]
+                                   limit=duration(window, self.settings.lang)))]
                 outcome = "too-old"
             else:
-                command = Command(word, args, rest, event.sender, event.room_id, event.event_id, sent_at,
-                                  event.payload.get("reply_to"))
+                command = Command(word, args, rest, event.sender, event.room_id, thread, sent_at, reply_to)
                 effects = self.registry.dispatch(command, self._context(event))
                 outcome = "handled"
-        else:
-            shown = event.kind
-            payload = event.payload
-            # Events stored by jourbot before 0.2 named these fields after their kind.
-            text = payload.get("text", payload.get("key", payload.get("body", "")))
-            relates_to = payload.get("relates_to", payload.get("reacts_to", payload.get("reply_to", "")))
-            passive = Passive("reaction" if event.kind == "reaction" else "reply", str(text), str(relates_to or ""),
-                              event.sender, event.room_id, event.event_id, sent_at)
-            effects = [] if too_old else self.registry.dispatch_passive(passive, self._context(event))
-            outcome = "too-old" if too_old else ("handled" if effects else "ignored")
+        elif event.kind == "command":
+            outcome = "not-a-command"
         self.outbox.queue(effects, origin)
         self.store.events.finish(event.event_id, outcome)
         log.info("event %s: %s from %s: %s", event.event_id, shown, event.sender, outcome)
+
+    @staticmethod
+    def _passive(event: StoredEvent, sent_at: datetime) -> Passive:
+        payload = event.payload
+        kind = PASSIVE_KINDS[event.kind]
+        # Events stored by jourbot before 0.2 named these fields after their kind.
+        text = payload.get("text", payload.get("key", payload.get("body", "")))
+        relates_to = payload.get("relates_to", payload.get("reacts_to", payload.get("reply_to", "")))
+        return Passive(kind, str(text), str(relates_to or ""), event.sender, event.room_id, event.event_id, sent_at)
 
     def _context(self, event: StoredEvent) -> Context:
         return Context(

@@ -19,9 +19,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.matrix.content import content_for
+from bot.matrix.content import MAX_CONTENT_BYTES, content_for, content_size, longest_fitting
 from bot.matrix.port import DeliveryFailure, MatrixPort, backoff
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.outbox import alarm_purpose, page_purpose
@@ -75,21 +75,22 @@ class Outbox:
         now = self.clock()
         later = now + self.settings.message_delivery_s
         if isinstance(effect, PageUser):
-            content = content_for(effect.text, notice=False, mention=(effect.user_id,))
+            content = _fitted(effect.text, lambda text: content_for(text, notice=False, mention=(effect.user_id,)))
             return NewMessage("user", effect.user_id, content, page_purpose(effect.alarm, effect.step), PAGE,
                               now + self.settings.page_delivery_s)
         purpose, priority = (alarm_purpose(effect.alarm), ALARM) if effect.alarm else ("notice", OTHER)
         if isinstance(effect, Reply):
             if origin.room_id is None:
                 raise ValueError(f"a Reply needs the room of a command ({origin.cause})")
-            content = content_for(effect.text, effect.notice, reply_to=origin.event_id)
+            content = _fitted(effect.text, lambda text: content_for(text, effect.notice, reply_to=origin.event_id))
             return NewMessage("room", origin.room_id, content, purpose if effect.alarm else "reply", priority, later)
         if isinstance(effect, SendRoom):
-            content = content_for(effect.text, effect.notice, effect.reply_to, mention=effect.mention)
+            content = _fitted(effect.text, lambda text: content_for(text, effect.notice, effect.reply_to,
+                                                                    mention=effect.mention))
             return NewMessage("room", effect.room_id, content, purpose, priority, later)
         if isinstance(effect, SendUser):
             mention = (effect.user_id,) if effect.mention else ()
-            content = content_for(effect.text, effect.notice, mention=mention)
+            content = _fitted(effect.text, lambda text: content_for(text, effect.notice, mention=mention))
             return NewMessage("user", effect.user_id, content, purpose, priority, later)
         raise TypeError(f"not a message: {effect!r}")
 
@@ -214,3 +215,14 @@ class Outbox:
 
     def next_deadline(self) -> float | None:
         return self.store.outbox.next_deliver_by()
+
+
+def _fitted(text: str, build: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """The message, shortened with a marker if it would not fit the homeserver's limit: nothing the bot sends may be
+    refused for its size. (Pages are fitted before this, keeping the rest for the acceptor; this is the last guard.)"""
+    content = build(text)
+    if content_size(content) <= MAX_CONTENT_BYTES:
+        return content
+    cut = longest_fitting(text, lambda head: build(head + " …"))
+    log.warning("a message of %d characters was shortened to %d to fit", len(text), cut)
+    return build(text[:cut] + " …")

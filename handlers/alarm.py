@@ -7,12 +7,13 @@ open alarms read. The lifecycle itself is the alarm service's (reached through `
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from handlers.alarm_ids import parse_alarm_id
-from handlers.effects import Effect, Reply
+from handlers.effects import Effect, Reply, SendRoom
 from handlers.i18n import catalog, t
 from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role
 from handlers.services import AlarmRecord
@@ -36,6 +37,26 @@ TEXTS = catalog(
         "alarmcmd.usage.klar": ("!klar <id> [notering] — avsluta larmet", "!close <id> [note] — close the alarm"),
         "alarmcmd.usage.status": ("!status [id] — öppna larm och deras läge",
                                   "!status [id] — open alarms and their state"),
+        "alarmcmd.usage.avbryt": (
+            "!avbryt <id> [orsak] — avbryt ett larm som blev fel (den som larmade, eller jourchef)",
+            "!cancel <id> [reason] — cancel an alarm raised by mistake (whoever raised it, or a supervisor)",
+        ),
+        "alarmcmd.edit_stands": (
+            "Larm {id} gäller fortfarande: en ändring av meddelandet ändrar inte larmet. Ska det avbrytas, skriv"
+            " !avbryt {id} [orsak]; vill du lägga till något, ring {unit}.",
+            "Alarm {id} still stands: editing the message does not change the alarm. To cancel it, type"
+            " !cancel {id} [reason]; to add something, phone {unit}.",
+        ),
+        "alarmcmd.redacted_stands": (
+            "{sender}: ditt meddelande med larm {id} togs bort, men larmet gäller fortfarande. Var det ett misstag,"
+            " skriv !avbryt {id} [orsak].",
+            "{sender}: the message that raised alarm {id} was removed, but the alarm still stands. If it was a"
+            " mistake, type !cancel {id} [reason].",
+        ),
+        "alarmcmd.cancel_needs_id": (
+            "Skriv vilket larm: !avbryt <id> [orsak], t.ex. !avbryt L42 fel adress.",
+            "Say which alarm: !cancel <id> [reason], e.g. !cancel L42 wrong address.",
+        ),
         "alarmcmd.larm_needs_area": (
             "Skriv vilket område: !larm <område> [fritext], t.ex. !larm Farsta två barn i lägenheten.",
             "Say which area: !alarm <area> [free text], e.g. !alarm Farsta two children in the flat.",
@@ -55,6 +76,10 @@ TEXTS = catalog(
             " No new alarm registered.",
         ),
         "alarmcmd.no_such_alarm": ("Det finns inget larm {id}.", "There is no alarm {id}."),
+        "alarmcmd.bad_id": (
+            "Jag kan inte läsa \"{text}\" som ett larmnummer. Skriv det som på sökningen, t.ex. {command} L42.",
+            "I cannot read \"{text}\" as an alarm number. Write it as on the page, e.g. {command} L42.",
+        ),
         "alarmcmd.ambiguous": (
             "Du har flera öppna larm ({ids}). Ange vilket, t.ex. {command} {example}.",
             "You have several open alarms ({ids}). Say which, e.g. {command} {example}.",
@@ -69,6 +94,7 @@ TEXTS = catalog(
         "alarmcmd.state.exhausted": ("ingen har accepterat; reservnumret är skickat", "nobody accepted; fallback sent"),
         "alarmcmd.state.accepted": ("accepterat av {name} {time}", "accepted by {name} {time}"),
         "alarmcmd.state.closed": ("avslutat av {name} {time}", "closed by {name} {time}"),
+        "alarmcmd.state.cancelled": ("avbrutet {time}", "cancelled {time}"),
     }
 )
 
@@ -128,6 +154,22 @@ def split_id(command: Command) -> tuple[str | None, str]:
     return None, command.rest
 
 
+# A word meant as an alarm id: "L42x", "L-42", "#42" — or, where no free text follows, any short word starting
+# with L ("Lx"). A reason such as "ledig" after !nej is free text, not an id.
+_ID_WITH_DIGITS = re.compile(r"[lL#]\W*\d\S*")
+_SHORT_L_WORD = re.compile(r"[lL]\S{0,5}")
+
+
+def unreadable_id(command: Command, ctx: Context, free_text_follows: bool) -> list[Effect] | None:
+    """A first word meant as an alarm id that is not one: answered, so that `!ok Lx` never accepts another alarm."""
+    if not command.args or parse_alarm_id(command.args[0]):
+        return None
+    first = command.args[0]
+    if not _ID_WITH_DIGITS.fullmatch(first) and (free_text_follows or not _SHORT_L_WORD.fullmatch(first)):
+        return None
+    return [Reply(t("alarmcmd.bad_id", ctx.lang, text=first, command=f"!{command.word}"))]
+
+
 def accepts_by_reply(text: str) -> bool:
     return fold(text.strip()).rstrip(".!") in ACCEPT_WORDS
 
@@ -165,6 +207,8 @@ def status_line(alarm: AlarmRecord, lang: str) -> str:
     elif alarm.status == "accepted":
         state = t("alarmcmd.state.accepted", lang, name=alarm.accepted_name or alarm.accepted_by or "",
                   time=hhmm(alarm.accepted_at or alarm.raised_at, zone))
+    elif alarm.status == "cancelled":
+        state = t("alarmcmd.state.cancelled", lang, time=hhmm(alarm.cancelled_at or alarm.raised_at, zone))
     else:
         state = t("alarmcmd.state.closed", lang, name=alarm.closed_name or alarm.closed_by or "",
                   time=hhmm(alarm.closed_at or alarm.raised_at, zone))
@@ -208,6 +252,9 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
 
     @registry.command("ok", "ack", roles=ALARM_ROLES, usage="alarmcmd.usage.ok")
     def ok(command: Command, ctx: Context) -> list[Effect]:
+        bad = unreadable_id(command, ctx, free_text_follows=False)
+        if bad:
+            return bad
         id_text, _ = split_id(command)
         return _accept(ctx, command.sender, _target(ctx, command.sender, id_text, command.reply_to, "ok"))
 
@@ -219,8 +266,30 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
             return []  # a ✅ or an "ok" to something that is not a page: not meant for us
         return _accept(ctx, event.sender, paged)
 
+    @registry.passive("edit", lambda _text: True)
+    def edit_of_an_alarm(event: Passive, ctx: Context) -> list[Effect]:
+        """An edit of the message that raised an alarm never raises another: the alarm stands, and how to cancel."""
+        raised = ctx.services.alarms.raised_by_event(event.relates_to)
+        if raised is None:
+            return []  # not about an alarm: the runtime carries the edit out if it reads as a command
+        return [SendRoom(event.room_id, t("alarmcmd.edit_stands", ctx.lang, id=raised.id, unit=raised.unit_name),
+                         reply_to=event.relates_to, alarm=raised.id)]
+
+    @registry.passive("redaction", lambda _text: True)
+    def redaction_of_an_alarm(event: Passive, ctx: Context) -> list[Effect]:
+        """Removing the message that raised an alarm does not cancel it (a removal is a gesture with many meanings;
+        a cancellation must be said): the alarm stands, and the one who removed it learns how to cancel."""
+        raised = ctx.services.alarms.raised_by_event(event.relates_to)
+        if raised is None or raised.status in ("closed", "cancelled"):
+            return []
+        text = t("alarmcmd.redacted_stands", ctx.lang, sender=event.sender, id=raised.id)
+        return [SendRoom(event.room_id, text, mention=(event.sender,), alarm=raised.id)]
+
     @registry.command("nej", "decline", roles=ALARM_ROLES, usage="alarmcmd.usage.nej")
     def nej(command: Command, ctx: Context) -> list[Effect]:
+        bad = unreadable_id(command, ctx, free_text_follows=True)
+        if bad:
+            return bad
         id_text, reason = split_id(command)
         target = _target(ctx, command.sender, id_text, command.reply_to, "nej")
         if isinstance(target, list):
@@ -229,14 +298,35 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
 
     @registry.command("klar", "close", roles=ALARM_ROLES, usage="alarmcmd.usage.klar")
     def klar(command: Command, ctx: Context) -> list[Effect]:
+        bad = unreadable_id(command, ctx, free_text_follows=True)
+        if bad:
+            return bad
         id_text, note = split_id(command)
         target = _target(ctx, command.sender, id_text, command.reply_to, "klar")
         if isinstance(target, list):
             return target
         return ctx.services.alarms.close(target.id, command.sender, note, ctx.now, Role.SUPERVISOR in ctx.roles)
 
+    @registry.command("avbryt", "cancel", roles=frozenset({Role.POLICE, Role.SUPERVISOR}),
+                      usage="alarmcmd.usage.avbryt")
+    def avbryt(command: Command, ctx: Context) -> list[Effect]:
+        bad = unreadable_id(command, ctx, free_text_follows=True)
+        if bad:
+            return bad
+        id_text, reason = split_id(command)
+        if id_text is None:
+            return [Reply(t("alarmcmd.cancel_needs_id", ctx.lang))]
+        target = _target(ctx, command.sender, id_text, None, "avbryt")
+        if isinstance(target, list):
+            return target
+        allowed = Role.SUPERVISOR in ctx.roles or target.raised_by == command.sender
+        return ctx.services.alarms.cancel(target.id, command.sender, reason, ctx.now, allowed)
+
     @registry.command("status", "aktiva", "open", roles=ANY_ROLE, usage="alarmcmd.usage.status")
     def status(command: Command, ctx: Context) -> list[Effect]:
+        bad = unreadable_id(command, ctx, free_text_follows=False)
+        if bad:
+            return bad
         id_text, _ = split_id(command)
         shown: Sequence[AlarmRecord]
         if id_text:

@@ -46,6 +46,7 @@ class PageUser:
     text: str
     alarm: str
     step: int
+    shortened: bool = False  # the police's text did not fit whole; the acceptor gets the rest
 
 
 Effect = Reply | SendRoom | SendUser | PageUser

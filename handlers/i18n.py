@@ -28,5 +28,29 @@ def t(key: str, lang: str, /, **params: object) -> str:
     return template.format(**params) if params else template
 
 
+_DURATIONS = catalog(
+    {
+        "duration.second": ("{n} sekund", "{n} second"),
+        "duration.seconds": ("{n} sekunder", "{n} seconds"),
+        "duration.minute": ("{n} minut", "{n} minute"),
+        "duration.minutes": ("{n} minuter", "{n} minutes"),
+        "duration.hour": ("{n} timme", "{n} hour"),
+        "duration.hours": ("{n} timmar", "{n} hours"),
+    }
+)
+
+
+def duration(seconds: float, lang: str) -> str:
+    """A span of time as people say it, in whole seconds, minutes or hours, with the right plural."""
+    whole = max(0, round(seconds))
+    if whole < 120:
+        n, unit = whole, "second"
+    elif whole < 2 * 3600:
+        n, unit = round(whole / 60), "minute"
+    else:
+        n, unit = round(whole / 3600), "hour"
+    return t(f"duration.{unit}" if n == 1 else f"duration.{unit}s", lang, n=n)
+
+
 def all_keys() -> dict[str, tuple[str, str]]:
     return dict(_CATALOG)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from handlers.effects import Effect, Reply
@@ -58,6 +59,8 @@ TEXTS = catalog(
 )
 
 MAX_DAYS = 31
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}")
 
 
 def describe(override: Override, lang: str, key: str = "override.line") -> str:
@@ -68,9 +71,20 @@ def describe(override: Override, lang: str, key: str = "override.line") -> str:
              start=override.start.strftime(fmt), end=override.end.astimezone(tz).strftime(fmt))
 
 
+def _join_dates_and_times(args: list[str]) -> list[str]:
+    """"2026-12-24 08:00", as people type it, is one instant: join a date followed by a time of day."""
+    out: list[str] = []
+    for word in args:
+        if out and _DATE.fullmatch(out[-1]) and _TIME_OF_DAY.fullmatch(word):
+            out[-1] = f"{out[-1]} {word}"
+        else:
+            out.append(word)
+    return out
+
+
 def parse_override(command: Command, ctx: Context, roster: Roster) -> Override | str:
     """The override a `!byt` asks for, or the one-line answer explaining what is wrong."""
-    args = list(command.args)
+    args = _join_dates_and_times(list(command.args))
     if not args or not is_matrix_user_id(args[0]):
         return t("override.bad_user", ctx.lang)
     if len(args) < 3:
@@ -79,6 +93,11 @@ def parse_override(command: Command, ctx: Context, roster: Roster) -> Override |
     name = roster.people.get(user)
     if name is None:
         return t("override.unknown_person", ctx.lang, user=user)
+    try:  # the times are checked first: a mistyped time is the answer, whatever else is missing
+        for text in (start_text, end_text):
+            parse_instant(text, roster.default_zone, ctx.now.astimezone(roster.default_zone).date())
+    except TimeError as err:
+        return time_error_text(err, ctx.lang)
     role = "primary"
     unit: Unit | None = None
     for word in rest:

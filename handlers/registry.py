@@ -9,6 +9,8 @@ registry which events are worth keeping (`wants_reaction`, `wants_reply`), so it
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,11 +45,15 @@ class Command:
     reply_to: str | None = None  # event id this message replies to, if any
 
 
+PassiveKind = Literal["reaction", "reply", "edit", "redaction"]
+
+
 @dataclass(frozen=True)
 class Passive:
-    """Something that is not a typed command but may still mean one: a reaction, or a reply to an event."""
+    """Something that is not a typed command but may still mean one: a reaction or a reply to an event, an edit of
+    a message (`text` is the new text), a redaction of one (`text` is empty)."""
 
-    kind: Literal["reaction", "reply"]
+    kind: PassiveKind
     text: str  # the reaction key, or the reply's text
     relates_to: str  # the event reacted or replied to
     sender: str
@@ -84,7 +90,7 @@ class Spec:
 
 @dataclass(frozen=True)
 class PassiveSpec:
-    kind: Literal["reaction", "reply"]
+    kind: PassiveKind
     matches: Callable[[str], bool]  # on the reaction key or the reply's text, before anything is stored
     roles: frozenset[Role]
     handler: PassiveHandler
@@ -137,7 +143,7 @@ class Registry:
         return decorate
 
     def passive(
-        self, kind: Literal["reaction", "reply"], matches: Callable[[str], bool], roles: frozenset[Role] = EVERYONE
+        self, kind: PassiveKind, matches: Callable[[str], bool], roles: frozenset[Role] = EVERYONE
     ) -> Callable[[PassiveHandler], PassiveHandler]:
         def decorate(handler: PassiveHandler) -> PassiveHandler:
             self.passives.append(PassiveSpec(kind, matches, roles, handler))
@@ -179,15 +185,29 @@ class Registry:
         return out
 
 
+_COMMAND = re.compile(r"\A\s*!(\S+)(?:\s+(.*))?\Z", re.DOTALL)
+
+
+def is_command(body: str) -> bool:
+    """Whether a message is meant as a command: its first visible character is "!" (also a full-width "！")."""
+    stripped = body.lstrip()
+    return bool(stripped) and unicodedata.normalize("NFKC", stripped[0]) == "!"
+
+
 def parse(body: str) -> tuple[str, tuple[str, ...], str] | None:
     """'!larm Farsta två barn' → ('larm', ('Farsta', 'två', 'barn'), 'Farsta två barn'); None if not a command.
 
-    Words are split on white space only: free text may hold quotes and apostrophes.
+    Any white space separates words — a tab, a no-break space, a line break, as phones and keyboards type them — and
+    the command word is read in its compatibility form (NFKC: a full-width "！ｌａｒｍ" is "!larm"). Words are split on
+    white space only, and the rest keeps the sender's text as typed: free text may hold quotes and apostrophes.
     """
-    text = body.strip()
-    if not text.startswith("!") or len(text) < 2 or text[1].isspace():
+    if not is_command(body):
         return None
-    head, _, rest = text[1:].partition(" ")
-    head, _, rest2 = head.partition("\n")
-    rest = (rest2 + " " + rest).strip() if rest2 else rest.strip()
-    return head.lower(), tuple(rest.split()), rest
+    stripped = body.lstrip()
+    text = "!" + stripped[1:]
+    match = _COMMAND.match(text)
+    if match is None:
+        return None
+    head = unicodedata.normalize("NFKC", match.group(1)).casefold()
+    rest = (match.group(2) or "").strip()
+    return head, tuple(rest.split()), rest

@@ -62,6 +62,10 @@ TEXTS = catalog(
         ),
         "roster.schema.head": ("Schema {unit}, {period}", "Roster {unit}, {period}"),
         "roster.schema.empty": ("inga pass", "no shifts"),
+        "roster.schema.too_far": (
+            "{text} ligger för långt bort; välj en dag inom {years} år härifrån.",
+            "{text} is too far away; pick a day within {years} years from now.",
+        ),
         "roster.schema.override": ("byte", "override"),
         "roster.unknown_unit": (
             "Okänd enhet: {text}. Enheter: {units}.",
@@ -69,6 +73,8 @@ TEXTS = catalog(
         ),
     }
 )
+
+MAX_SCHEMA_DAYS = 3 * 365  # further than this, a roster says nothing worth showing (and dates run out at year 9999)
 
 _PERIOD_WORDS = {
     "dag": 0,
@@ -120,6 +126,8 @@ def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequ
         if span is None:
             return t("roster.schema.usage", lang)
         first, days = span
+        if abs((first - now.astimezone(shown.tz).date()).days) > MAX_SCHEMA_DAYS:
+            return t("roster.schema.too_far", lang, text=words[0], years=MAX_SCHEMA_DAYS // 365)
         start, end = day_start(first, shown.tz), day_start(first + timedelta(days=days), shown.tz)
         blocks.append(_table(shown, roster.shifts(shown.id, start, end, overrides), first, days, lang))
     return "\n\n".join(blocks)

@@ -19,10 +19,11 @@ TEXTS = catalog(
             "Unknown period \"{text}\"; say day, week, month, year or a number of days.",
         ),
         "stats.summary": (
-            "📊 Senaste {days} dygnen: {count} larm, {accepted} accepterade, {closed} avslutade.\n"
+            "📊 Senaste {days} dygnen: {count} larm, {accepted} accepterade, {closed} avslutade,"
+            " {cancelled} avbrutna.\n"
             "Tid till accept: median {median}, 90:e percentil {p90}.\n"
             "Eskalerade: {escalated} larm ({escalations} steg). Reservnumret skickat: {fallbacks}.",
-            "📊 Last {days} days: {count} alarms, {accepted} accepted, {closed} closed.\n"
+            "📊 Last {days} days: {count} alarms, {accepted} accepted, {closed} closed, {cancelled} cancelled.\n"
             "Time to acceptance: median {median}, 90th percentile {p90}.\n"
             "Escalated: {escalated} alarms ({escalations} steps). Fallback sent: {fallbacks}.",
         ),
@@ -56,7 +57,7 @@ def register(registry: Registry) -> None:
         figures = ctx.services.alarms.figures(start, ctx.now)
         lines = [
             t("stats.summary", ctx.lang, days=days, count=figures.count, accepted=figures.accepted,
-              closed=figures.closed, median=_duration(figures.median_s, ctx.lang),
+              closed=figures.closed, cancelled=figures.cancelled, median=_duration(figures.median_s, ctx.lang),
               p90=_duration(figures.p90_s, ctx.lang), escalated=figures.escalated,
               escalations=figures.escalations, fallbacks=figures.fallbacks)
         ]

@@ -30,14 +30,16 @@ from rosters.chain import Chain, ChainStep, OnCall
 from rosters.model import DEFAULT_ZONE
 from rosters.wallclock import hhmm, zone_named
 
-Status = Literal["open", "accepted", "exhausted", "closed"]
+Status = Literal["open", "accepted", "exhausted", "closed", "cancelled"]
+# Statuses after which nothing more happens to an alarm.
+FINISHED: frozenset[str] = frozenset({"closed", "cancelled"})
 
 # Statuses in which the alarm still waits for someone to take it. An exhausted alarm has had its fallback sent,
 # but a responder who answers late must still be able to take it.
 AWAITING: frozenset[str] = frozenset({"open", "exhausted"})
 
 # Fields of `Alarm.to_dict()` that hold text typed by people; the store encrypts them at rest like the details.
-SENSITIVE_FIELDS: tuple[str, ...] = ("decline_reasons", "close_note")
+SENSITIVE_FIELDS: tuple[str, ...] = ("decline_reasons", "close_note", "cancel_reason")
 
 _FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)  # version 1 had no delivery or reachability fields; they default to empty
@@ -151,6 +153,9 @@ class Alarm:
     closed_name: str | None = None
     closed_at: datetime | None = None
     close_note: str | None = None
+    cancelled_by: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
 
     @property
     def awaiting(self) -> bool:
@@ -237,6 +242,9 @@ class Alarm:
             closed_name=data["closed_name"],
             closed_at=when("closed_at"),
             close_note=data["close_note"],
+            cancelled_by=data.get("cancelled_by"),
+            cancelled_at=when("cancelled_at"),
+            cancel_reason=data.get("cancel_reason"),
         )
 
 
@@ -363,8 +371,8 @@ def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name:
     # Who may act is checked before the state is revealed, so a stranger learns nothing about the alarm.
     if user not in alarm.paged and not is_supervisor:
         return _refuse(alarm, "alarm.not_paged")
-    if alarm.status == "closed":
-        return _refuse(alarm, "alarm.closed_already")
+    if alarm.status in FINISHED:
+        return _refuse_finished(alarm)
     if alarm.status == "accepted":
         if user == alarm.accepted_by:
             return _refuse(alarm, "alarm.already_yours")
@@ -401,8 +409,8 @@ def on_decline(alarm: Alarm, user: str, reason: str, now: datetime) -> Outcome:
     _require_aware(now)
     if user not in alarm.paged:
         return _refuse(alarm, "alarm.not_paged")
-    if alarm.status == "closed":
-        return _refuse(alarm, "alarm.closed_already")
+    if alarm.status in FINISHED:
+        return _refuse_finished(alarm)
     if alarm.status == "accepted":
         if user == alarm.accepted_by:
             return _refuse(alarm, "alarm.decline_own")
@@ -429,11 +437,11 @@ def on_close(
     _require_aware(now)
     allowed = is_supervisor or (alarm.accepted_by is not None and user == alarm.accepted_by)
     if not allowed:
-        if alarm.status == "closed" and user in alarm.paged:
-            return _refuse(alarm, "alarm.closed_already")
+        if alarm.status in FINISHED and user in alarm.paged:
+            return _refuse_finished(alarm)
         return _refuse(alarm, "alarm.close_forbidden")
-    if alarm.status == "closed":
-        return _refuse(alarm, "alarm.closed_already")
+    if alarm.status in FINISHED:
+        return _refuse_finished(alarm)
 
     who = alarm.name_of(user, name)
     note = note.strip()
@@ -463,6 +471,35 @@ def on_close(
             effects.append(_dm(new, other, "alarm.closed_for_you", **base, name=who, time=time))
     effects.append(_unit(new, "alarm.unit.closed", **base, name=who, time=time))
     return Outcome(new, tuple(effects), "closed", changed=True)
+
+
+def on_cancel(alarm: Alarm, user: str, reason: str, now: datetime, allowed: bool) -> Outcome:
+    """An alarm raised by mistake is cancelled (by the officer who raised it, or a supervisor: `allowed`).
+
+    Everyone still expected to act — the paged who have not declined, the acceptor, the supervisors after a fallback —
+    is told they need not; so are the police room and the unit. The reason is kept with the alarm, never sent.
+    """
+    _require_aware(now)
+    if not allowed:
+        return _refuse(alarm, "alarm.cancel_forbidden")
+    if alarm.status in FINISHED:
+        return _refuse_finished(alarm)
+    new = replace(alarm, status="cancelled", cancelled_by=user, cancelled_at=now,
+                  cancel_reason=reason.strip() or None, deadline=None)
+    base = _base_params(new)
+    time = local_time(new, now)
+    effects: list[Effect] = []
+    if alarm.deadline is not None:
+        effects.append(ClearDeadline(new.id))
+    effects.append(_police(new, "alarm.cancelled", **base, time=time))
+    effects.append(Answer(new.id, "alarm.cancel_ok", {"id": new.id}))
+    told = ([alarm.accepted_by] if alarm.accepted_by else list(alarm.pending)) + (
+        list(alarm.supervisors) if alarm.fallback_at is not None else [])
+    for other in dict.fromkeys(told):
+        if other != user:
+            effects.append(_dm(new, other, "alarm.cancelled_for_you", **base, time=time))
+    effects.append(_unit(new, "alarm.unit.cancelled", **base, time=time))
+    return Outcome(new, tuple(effects), "cancelled", changed=True)
 
 
 def on_page_delivered(alarm: Alarm, user: str, step: int, at: datetime) -> Outcome:
@@ -580,6 +617,10 @@ def _gap_notices(alarm: Alarm, gaps: Sequence[str]) -> list[Effect]:
 
 def _refuse(alarm: Alarm, key: str, **params: Any) -> Outcome:
     return Outcome(alarm, (Answer(alarm.id, key, {"id": alarm.id, **params}),), "refused", changed=False)
+
+
+def _refuse_finished(alarm: Alarm) -> Outcome:
+    return _refuse(alarm, "alarm.cancelled_already" if alarm.status == "cancelled" else "alarm.closed_already")
 
 
 def _refuse_taken(alarm: Alarm) -> Outcome:

@@ -11,11 +11,13 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.alarm import machine
 from bot.alarm.machine import Alarm, AnnounceUnit, Answer, ClearDeadline, Notify, Outcome, Page, SetDeadline
 from bot.alarm.stats import figures
 from bot.alarm.texts import page_text, reason_text, render
+from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
 from bot.store import OutboxRow, Store
 from bot.store.alarms import AlarmRow
 from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
@@ -51,11 +53,16 @@ class AlarmService:
         found = self.store.alarms.alarm_of_page(event_id)
         return self.get(found) if found else None
 
+    def raised_by_event(self, event_id: str) -> Alarm | None:
+        found = self.store.alarms.raised_by_event(event_id)
+        return self.get(found) if found else None
+
     def unfinished(self) -> list[Alarm]:
         return [Alarm.from_dict(s) for s in self.store.alarms.states()]
 
     def all(self) -> list[Alarm]:
-        return [Alarm.from_dict(s) for s in self.store.alarms.states(("open", "exhausted", "accepted", "closed"))]
+        return [Alarm.from_dict(s) for s in
+                self.store.alarms.states(("open", "exhausted", "accepted", "closed", "cancelled"))]
 
     def raised_since(self, user: str, since: datetime) -> int:
         return self.store.alarms.count_raised_by(user, since.timestamp())
@@ -77,12 +84,43 @@ class AlarmService:
         outcome = machine.raise_alarm(number, chain, police_room, police_event, raised_by, supervisors, now,
                                       delivery_s=self.settings.delivery_s)
         log.info("alarm %s raised for area %s by %s", outcome.alarm.id, area.id, raised_by)
-        return self._carry_out(outcome, raised_by, details)
+        effects = self._carry_out(outcome, raised_by, details)
+        if any(isinstance(e, PageUser) and e.shortened for e in effects):
+            # Right after the registration, so the police read it as part of the same answer.
+            text = t("alarm.police_text_shortened", self.lang, id=outcome.alarm.id)
+            effects.append(SendRoom(police_room, text, reply_to=police_event, alarm=outcome.alarm.id))
+        return effects
 
     def accept(self, alarm_id: str, user: str, now: datetime, is_supervisor: bool) -> list[Effect]:
         alarm = self._load(alarm_id)
         name = self.roster().people.get(user)
-        return self._carry_out(machine.on_accept(alarm, user, now, is_supervisor, name=name), user)
+        outcome = machine.on_accept(alarm, user, now, is_supervisor, name=name)
+        effects = self._carry_out(outcome, user)
+        if outcome.event == "accepted":
+            effects.extend(self._rest_of_the_text(outcome.alarm, user))
+        return effects
+
+    def _rest_of_the_text(self, alarm: Alarm, user: str) -> list[Effect]:
+        """What of the police's text the acceptor's page could not hold, in messages that each fit."""
+        details = self.store.alarms.details(alarm.id).strip()
+        shown = self._fitting(alarm, user, details) if user in alarm.paged else 0
+        rest = details[shown:].strip()
+        if not rest:
+            return []
+
+        def render(piece: str) -> dict[str, Any]:
+            return content_for(t("alarm.text_continued", self.lang, id=alarm.id, part=99, parts=99, text=piece))
+
+        pieces = chunks_that_fit(rest, render)
+        return [SendUser(user, t("alarm.text_continued", self.lang, id=alarm.id, part=k, parts=len(pieces), text=p),
+                         alarm=alarm.id) for k, p in enumerate(pieces, start=1)]
+
+    def _fitting(self, alarm: Alarm, user: str, details: str) -> int:
+        """How much of `details` the page to `user` holds so that it fits the homeserver's limit."""
+        def render(shown: str) -> dict[str, Any]:
+            return content_for(page_text(alarm, self.lang, shown, shortened=True), notice=False, mention=(user,))
+
+        return longest_fitting(details, render)
 
     def decline(self, alarm_id: str, user: str, reason: str, now: datetime) -> list[Effect]:
         return self._carry_out(machine.on_decline(self._load(alarm_id), user, reason, now), user)
@@ -91,6 +129,9 @@ class AlarmService:
         alarm = self._load(alarm_id)
         name = self.roster().people.get(user)
         return self._carry_out(machine.on_close(alarm, user, note, now, is_supervisor, name=name), user)
+
+    def cancel(self, alarm_id: str, user: str, reason: str, now: datetime, allowed: bool) -> list[Effect]:
+        return self._carry_out(machine.on_cancel(self._load(alarm_id), user, reason, now, allowed), user)
 
     # --- timers and delivery --------------------------------------------------------------------------------------
     def deadline_due(self, alarm_id: str, due: float, now: datetime) -> list[Effect]:
@@ -167,7 +208,7 @@ class AlarmService:
             if outcome.event == "raised":
                 self.store.alarms.insert(
                     AlarmRow(alarm.id, alarm.number, alarm.status, alarm.area, alarm.unit, alarm.raised_by,
-                             alarm.raised_at.timestamp(), alarm.police_room, state),
+                             alarm.raised_at.timestamp(), alarm.police_room, state, alarm.police_event),
                     details or "",
                 )
             else:
@@ -179,7 +220,10 @@ class AlarmService:
         out: list[Effect] = []
         for effect in outcome.effects:
             if isinstance(effect, Page):
-                out.append(PageUser(effect.user, page_text(alarm, self.lang, details or ""), alarm.id, effect.step))
+                text = (details or "").strip()
+                shown = self._fitting(alarm, effect.user, text)
+                page = page_text(alarm, self.lang, text[:shown], shortened=shown < len(text))
+                out.append(PageUser(effect.user, page, alarm.id, effect.step, shortened=shown < len(text)))
                 log.info("alarm %s: paging %s (step %d)", alarm.id, effect.user, effect.step)
             elif isinstance(effect, Answer):
                 out.append(Reply(render(effect, self.lang), alarm=alarm.id))

@@ -27,6 +27,7 @@ def figures(alarms: Iterable[Alarm], start: datetime, end: datetime) -> Figures:
         count=len(chosen),
         accepted=len(waits),
         closed=sum(a.status == "closed" for a in chosen),
+        cancelled=sum(a.status == "cancelled" for a in chosen),
         escalated=sum(a.escalations > 0 for a in chosen),
         escalations=sum(a.escalations for a in chosen),
         fallbacks=sum(a.fallback_at is not None for a in chosen),

@@ -43,6 +43,10 @@ TEXTS = catalog(
             "☑️ {id} avslutat av {name} {time}.",
             "☑️ {id} closed by {name} {time}.",
         ),
+        "alarm.cancelled": (
+            "🚫 {id} ({area}) avbrutet {time}. Ingen från {unit} åker på det här larmet.",
+            "🚫 {id} ({area}) cancelled {time}. No one from {unit} goes out on this alarm.",
+        ),
         "alarm.unreachable": (
             "⚠️ {id}: {names} kunde inte nås ({reason}).",
             "⚠️ {id}: {names} could not be reached ({reason}).",
@@ -72,6 +76,10 @@ TEXTS = catalog(
         "alarm.taken": (
             "{id} ({area}) är taget av {name} ({unit}) {time}. Du behöver inte svara.",
             "{id} ({area}) has been taken by {name} ({unit}) {time}. You need not answer.",
+        ),
+        "alarm.cancelled_for_you": (
+            "🚫 {id} ({area}) har avbrutits {time} och gäller inte längre. Du behöver inte göra något.",
+            "🚫 {id} ({area}) was cancelled {time} and no longer stands. Nothing is needed from you.",
         ),
         "alarm.closed_for_you": (
             "{id} ({area}) har avslutats av {name} {time}. Du behöver inte göra något mer.",
@@ -118,6 +126,18 @@ TEXTS = catalog(
             "{id} är avslutat.",
             "{id} is closed.",
         ),
+        "alarm.cancel_ok": (
+            "{id} är avbrutet. De som söktes har fått besked.",
+            "{id} is cancelled. Those who were paged have been told.",
+        ),
+        "alarm.cancel_forbidden": (
+            "Bara den som larmade om {id}, eller en jourchef, kan avbryta det.",
+            "Only whoever raised {id}, or a supervisor, can cancel it.",
+        ),
+        "alarm.cancelled_already": (
+            "{id} är redan avbrutet.",
+            "{id} has already been cancelled.",
+        ),
         "alarm.close_forbidden": (
             "Bara den som har accepterat {id}, eller en jourchef, kan avsluta det.",
             "Only whoever accepted {id}, or a supervisor, can close it.",
@@ -139,6 +159,10 @@ TEXTS = catalog(
             "⚠️ {id} ({area}): ingen har accepterat. Polisen har fått numret {phone}.",
             "⚠️ {id} ({area}): no one has accepted. The police were given the number {phone}.",
         ),
+        "alarm.unit.cancelled": (
+            "🚫 {id} ({area}) avbrutet {time}.",
+            "🚫 {id} ({area}) cancelled {time}.",
+        ),
         "alarm.unit.closed": (
             "☑️ {id} ({area}) avslutat av {name} {time}.",
             "☑️ {id} ({area}) closed by {name} {time}.",
@@ -151,6 +175,19 @@ TEXTS = catalog(
             "🚨 Alarm {id} — {area}, {time}\n{details}\n\n"
             "Take it: !ok {id}, a ✅ reaction, or reply “ok” to this message.\n"
             "If you cannot: !nej {id} [reason]",
+        ),
+        "alarm.page_shortened": (
+            "… (texten är lång: här visas början, och den som tar larmet får resten)",
+            "… (the text is long: this is its beginning, and whoever takes the alarm gets the rest)",
+        ),
+        "alarm.police_text_shortened": (
+            "ℹ️ {id}: fritexten var för lång för en sökning. De sökta ser början av den; den som tar larmet får hela.",
+            "ℹ️ {id}: the free text was too long for a page. Those paged see its beginning; whoever takes the alarm"
+            " gets all of it.",
+        ),
+        "alarm.text_continued": (
+            "Polisens text för {id}, fortsättning ({part} av {parts}):\n{text}",
+            "The police's text for {id}, continued ({part} of {parts}):\n{text}",
         ),
         "alarm.page_no_details": (
             "(ingen fritext från polisen)",
@@ -167,9 +204,12 @@ def render(effect: Notify | Answer | AnnounceUnit, lang: str) -> str:
     return t(effect.key, lang, **_localize(effect.params, lang))
 
 
-def page_text(alarm: Alarm, lang: str, details: str) -> str:
-    """The page sent to one responder: area, when it was raised (local HH:MM), the police's details, how to answer."""
+def page_text(alarm: Alarm, lang: str, details: str, shortened: bool = False) -> str:
+    """The page sent to one responder: area, when it was raised (local HH:MM), the police's details, how to answer.
+    `shortened`: `details` is only the beginning of the police's text, and the page says so."""
     details = details.strip() or t("alarm.page_no_details", lang)
+    if shortened:
+        details += " " + t("alarm.page_shortened", lang)
     return t(
         "alarm.page",
         lang,

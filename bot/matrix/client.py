@@ -36,6 +36,7 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
+    RedactionEvent,
     RoomCreateResponse,
     RoomMemberEvent,
     RoomMessageText,
@@ -47,6 +48,7 @@ from nio import (
 from bot.files import write_private
 from bot.matrix.crosssign import CrossSigningStatus, ensure_cross_signing
 from bot.matrix.port import Batch, BatchHandler, DeliveryFailure, Health, Incoming, backoff, failure_for_status
+from bot.matrix.reading import read_message
 from bot.matrix.roomkeys import RoomKeys
 from bot.store.sync import Head
 
@@ -288,9 +290,11 @@ class MatrixClient:
             return None  # the bot's own events never trigger commands
         ts = int(getattr(event, "server_timestamp", 0) or 0)
         if isinstance(event, RoomMessageText):
-            relates = event.source.get("content", {}).get("m.relates_to", {}) or {}
-            reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
-            return Incoming("message", event.event_id, room_id, sender, ts, event.body, reply_to)
+            reading = read_message(event.source.get("content") or {})
+            return Incoming("message", event.event_id, room_id, sender, ts, reading.body, reading.reply_to,
+                            replaces=reading.replaces)
+        if isinstance(event, RedactionEvent):
+            return Incoming("redaction", event.event_id, room_id, sender, ts, redacts=event.redacts)
         if isinstance(event, ReactionEvent):
             return Incoming("reaction", event.event_id, room_id, sender, ts, reacts_to=event.reacts_to,
                             key=event.key)

@@ -19,13 +19,15 @@ from bot.store.sync import Head
 class Incoming:
     """One event the bot may act on, stripped of nio types."""
 
-    kind: str  # "message" | "reaction" | "undecryptable"
+    kind: str  # "message" | "reaction" | "redaction" | "undecryptable"
     event_id: str
     room_id: str
     sender: str
     origin_ts: int
     body: str = ""
     reply_to: str | None = None  # m.in_reply_to event id
+    replaces: str | None = None  # an edit: the event whose text this replaces
+    redacts: str | None = None  # a redaction: the event removed
     reacts_to: str | None = None  # for reactions
     key: str = ""  # reaction key, e.g. "✅"
     source: dict[str, Any] = field(default_factory=dict)  # undecryptable: the encrypted event, for a later retry

@@ -25,6 +25,7 @@ class AlarmRow:
     raised_at: float
     police_room: str
     state: dict[str, Any]
+    police_event: str = ""  # the message that raised it
 
 
 class Alarms:
@@ -36,9 +37,10 @@ class Alarms:
     def insert(self, row: AlarmRow, details: str) -> None:
         self.db.execute(
             "INSERT INTO alarms(id, number, status, area, unit, raised_by, raised_at, police_room, state, details,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at, police_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [row.id, row.number, row.status, row.area, row.unit, row.raised_by, row.raised_at, row.police_room,
-             self._seal_state(row.id, row.state), self.box.seal(details, f"details:{row.id}"), self.clock()],
+             self._seal_state(row.id, row.state), self.box.seal(details, f"details:{row.id}"), self.clock(),
+             row.police_event],
         )
 
     def update(self, alarm_id: str, status: str, state: dict[str, Any]) -> None:
@@ -67,6 +69,11 @@ class Alarms:
             "SELECT id, state FROM alarms WHERE raised_at >= ? AND raised_at < ? ORDER BY number", [start, end]
         ).fetchall()
         return [self._open_state(r[0], r[1]) for r in rows]
+
+    def raised_by_event(self, event_id: str) -> str | None:
+        """The alarm the message `event_id` raised, if it raised one."""
+        row = self.db.execute("SELECT id FROM alarms WHERE police_event = ?", [event_id]).fetchone()
+        return str(row[0]) if row else None
 
     def count_raised_by(self, user: str, since: float) -> int:
         row = self.db.execute(

@@ -147,7 +147,13 @@ def _step_3(db: sqlite_utils.Database) -> None:
     )
 
 
-STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3]
+def _step_4(db: sqlite_utils.Database) -> None:
+    """Which message raised an alarm, so an edit or a redaction of that message finds its alarm."""
+    db.execute("ALTER TABLE alarms ADD COLUMN police_event TEXT")
+    db.execute("CREATE INDEX alarms_by_police_event ON alarms(police_event)")
+
+
+STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3, _step_4]
 
 
 def schema_version(db: Database) -> int:

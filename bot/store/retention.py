@@ -11,7 +11,8 @@ DAY = 86400.0
 
 # Open alarms are never purged, however old; the audit trail never is (it is how a purge is proven).
 _STATEMENTS: dict[str, str] = {
-    "alarms": "DELETE FROM alarms WHERE status IN ('closed', 'accepted', 'exhausted') AND updated_at < :cutoff",
+    "alarms": "DELETE FROM alarms WHERE status IN ('closed', 'accepted', 'exhausted', 'cancelled')"
+              " AND updated_at < :cutoff",
     "page_events": "DELETE FROM page_events WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "events": "DELETE FROM events WHERE status = 'done' AND received_at < :cutoff",
     "undecryptable": "DELETE FROM undecryptable WHERE status != 'waiting' AND first_seen < :cutoff",

@@ -130,6 +130,10 @@ class Person:
         content: dict[str, Any] = {"msgtype": msgtype, "body": body}
         if reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return await self.send_content(room_id, content)
+
+    async def send_content(self, room_id: str, content: dict[str, Any]) -> str:
+        """A message with whatever content a client would send (edits, reply fallbacks, HTML)."""
         await self.wait_until(lambda: room_id in self.client.rooms, 10)  # joined on invite, known after a sync
         await self._fresh_keys()
         resp = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)

@@ -319,3 +319,47 @@ async def test_supervisor_override_changes_who_is_paged(people, synapse, tmp_pat
         assert any(e["action"] == "override.added" for e in s.bot.app.store.audit.entries())
     finally:
         await s.bot.stop()
+
+
+async def test_messages_as_clients_send_them_an_edit_and_a_quoted_reply(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path)
+    try:
+        typo = await s.police.send(s.room, "!larm Frasta två barn")
+        await s.police.wait_for(bot_says(s, "Inget larm registrerat", reply_to=typo))
+        await s.police.send_content(s.room, {
+            "msgtype": "m.text",
+            "body": "* !larm Farsta två barn",
+            "m.new_content": {"msgtype": "m.text", "body": "!larm Farsta två barn"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": typo},
+        })
+        await s.police.wait_for(bot_says(s, "Larm L1 (Farsta) registrerat", reply_to=typo))
+        page = await s.anna.wait_for(is_page("L1"))
+        await s.anna.send_content(page.room_id, {
+            "msgtype": "m.text",
+            "body": f"> <{BOT}> {page.body.splitlines()[0]}\n\nok",
+            "format": "org.matrix.custom.html",
+            "formatted_body": "<mx-reply><blockquote>…</blockquote></mx-reply>ok",
+            "m.relates_to": {"m.in_reply_to": {"event_id": page.event_id}},
+        })
+        await s.police.wait_for(bot_says(s, "L1 accepterat av Anna A", reply_to=typo))
+        await asyncio.sleep(1)
+        assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+    finally:
+        await s.bot.stop()
+
+
+async def test_a_long_report_reaches_the_responder_and_the_acceptor_reads_all_of_it(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path)
+    try:
+        report = "".join(f"Rad {k}: två barn, mamma skadad, åäö. " for k in range(600))  # ~22,000 characters
+        larm = await s.police.send(s.room, f"!larm Farsta {report}")
+        page = await s.anna.wait_for(is_page("L1"), 30)
+        assert "Rad 0: två barn" in page.body and "får resten" in page.body
+        told = await s.police.wait_for(bot_says(s, "fritexten var för lång", reply_to=larm))
+        assert report[:100] not in told.body
+        await s.anna.send(page.room_id, "!ok")
+        rest = await s.anna.wait_for(lambda m: m.sender == BOT and "fortsättning" in m.body, 30)
+        assert "Rad 599: två barn" in rest.body or await s.anna.wait_for(
+            lambda m: m.sender == BOT and "Rad 599: två barn" in m.body, 30)
+    finally:
+        await s.bot.stop()

@@ -37,6 +37,7 @@ from tests.harness.alarms import (
     BO,
     CHEF,
     CILLA,
+    COP,
     DAN,
     DELIVERY_S,
     EVA,
@@ -682,3 +683,36 @@ def test_stats_counts_escalations_fallbacks_and_areas_and_respects_the_period():
 def test_stats_with_no_alarms():
     s = figures([], T0, T0 + timedelta(days=1))
     assert s.count == 0 and s.median_s is None and s.p90_s is None and s.per_area == {}
+
+
+# ----------------------------------------------------------------------------------------------------------- cancel
+
+
+def test_cancel_tells_the_police_the_unit_and_everyone_still_expected_to_act():
+    a = on_deadline(raised().alarm, at(2)).alarm  # Anna and Bo paged
+    o = machine.on_cancel(a, COP, "fel adress", at(3), allowed=True)
+    assert o.alarm.status == "cancelled" and o.alarm.deadline is None and cleared(o)
+    assert police(o) == ["🚫 L42 (Farsta) avbrutet 14:05. Ingen från Socialjouren åker på det här larmet."]
+    assert sorted(dms(o, "alarm.cancelled_for_you")) == sorted([ANNA.user, BO.user])
+    assert replies(o) == ["alarm.cancel_ok"] and pages(o) == []
+    assert "fel adress" not in repr(o.effects) and o.alarm.cancel_reason == "fel adress"
+    assert machine.on_deadline(o.alarm, at(10)).effects == ()
+
+
+def test_cancel_of_a_taken_alarm_tells_the_acceptor_only():
+    a = on_accept(raised().alarm, ANNA.user, at(1), is_supervisor=False).alarm
+    assert dms(machine.on_cancel(a, CHEF, "", at(2), allowed=True), "alarm.cancelled_for_you") == [ANNA.user]
+
+
+def test_cancel_refused_when_not_allowed_and_after_the_end():
+    a = raised().alarm
+    assert_refused(a, machine.on_cancel(a, STRANGER, "", at(1), allowed=False), "alarm.cancel_forbidden")
+    gone = machine.on_cancel(a, COP, "", at(1), allowed=True).alarm
+    assert_refused(gone, machine.on_cancel(gone, COP, "", at(2), allowed=True), "alarm.cancelled_already")
+    assert_refused(gone, on_accept(gone, ANNA.user, at(2), is_supervisor=False), "alarm.cancelled_already")
+    assert_refused(gone, on_close(gone, CHEF, "", at(2), is_supervisor=True), "alarm.cancelled_already")
+
+
+def test_a_cancelled_alarm_round_trips_through_json():
+    gone = machine.on_cancel(raised().alarm, COP, "dubblett", at(1), allowed=True).alarm
+    assert Alarm.from_dict(json.loads(json.dumps(gone.to_dict()))) == gone

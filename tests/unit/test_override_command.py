@@ -61,3 +61,15 @@ def test_confirmation_names_the_role_in_the_readers_language():
     assert isinstance(result, Override)
     assert "sekundär i socialjouren" in describe(result, "sv")
     assert "secondary in socialjouren" in describe(result, "en")
+
+
+def test_a_date_and_a_time_typed_apart_are_one_instant():
+    result = parse("@anna.a:localhost 2026-12-24 08:00 2026-12-24 20:00 socialjouren")
+    assert isinstance(result, Override)
+    assert (result.start.isoformat(), result.end.isoformat()) == (
+        "2026-12-24T08:00:00+01:00", "2026-12-24T20:00:00+01:00")
+
+
+def test_a_mistyped_time_is_the_answer_even_when_the_unit_is_missing_too():
+    result = parse("@anna.a:localhost 25:00 08:00")  # Anna is in more than one unit, and 25:00 is no time
+    assert isinstance(result, str) and "25:00" in result and "skriv vilken" not in result
