@@ -20,6 +20,7 @@ import rosters
 from bot.alarm.service import AlarmService, AlarmSettings
 from bot.config import Config
 from bot.inbox import Inbox, InboxSettings
+from bot.limits import LimitSettings, SenderLimits
 from bot.matrix.client import MatrixClient, MatrixSettings
 from bot.matrix.crosssign import CrossSigningError, KeyFileError, UserInteractiveAuthRequired
 from bot.matrix.port import Batch, MatrixPort, backoff
@@ -71,9 +72,11 @@ class App:
                              OutboxSettings(page_delivery_s=config.alarms.page_delivery_s))
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
-                           clock, self.zone)
+                           clock, self.zone, SenderLimits(LimitSettings(
+                               config.bot.command_rate_count, config.bot.command_rate_window_s,
+                               config.bot.stranger_quiet_s), clock))
         self.undecryptable = Undecryptable(self.store, self.matrix, self.inbox, self.outbox, clock,
-                                           config.bot.undecryptable_wait_s, lang, self.zone)
+                                           config.bot.undecryptable_wait_s, lang, self.zone, self.inbox.call_line)
         self.police_rooms = PoliceRoomWatch(self.store, self.matrix, self.outbox, config.roles.police_rooms,
                                             self.services.supervisors, lang)
         self.timers = Timers(self._next_due, self.sweep, clock, timer_interval)

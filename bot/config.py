@@ -59,6 +59,11 @@ class BotConfig:
     undecryptable_wait_s: int = 30
     # Users (@user:server) or whole servers (:server) whose invitations the bot accepts.
     allowed_inviters: list[str] = field(default_factory=list)
+    # Per sender: at most this many commands (besides the alarm commands) per window; then one notice, then silence.
+    command_rate_count: int = 20
+    command_rate_window_s: int = 60
+    # Someone with no role gets at most one answer per this many seconds.
+    stranger_quiet_s: int = 300
     log_level: str = "INFO"
 
 
@@ -191,6 +196,9 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
     for key, value in (
         ("bot.catchup_window_s", config.bot.catchup_window_s),
         ("bot.undecryptable_wait_s", config.bot.undecryptable_wait_s),
+        ("bot.command_rate_count", config.bot.command_rate_count),
+        ("bot.command_rate_window_s", config.bot.command_rate_window_s),
+        ("bot.stranger_quiet_s", config.bot.stranger_quiet_s),
         ("alarms.rate_limit_count", config.alarms.rate_limit_count),
         ("alarms.rate_limit_window_s", config.alarms.rate_limit_window_s),
         ("matrix.sync_timeout_s", config.matrix.sync_timeout_s),

@@ -16,35 +16,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.limits import SenderLimits, Verdict
 from bot.matrix.port import Batch, Incoming, MatrixPort
 from bot.outbox import Origin, Outbox
 from bot.services import RuntimeServices
 from bot.store import Head, Store, StoredEvent
 from handlers.effects import Effect, Reply
-from handlers.i18n import catalog, duration, t
+from handlers.i18n import duration, t
 from handlers.registry import Command, Context, Passive, PassiveKind, Registry, is_command, parse
 from rosters.wallclock import hhmm
 
 log = logging.getLogger(__name__)
-
-TEXTS = catalog(
-    {
-        "runtime.too_old": (
-            "Ditt kommando !{word} från {time} kom medan jourbot var nere och är äldre än {limit}, så jag"
-            " har inte utfört det. Skicka det igen om det fortfarande gäller.",
-            "Your command !{word} from {time} arrived while jourbot was down and is older than {limit}, so I"
-            " have not carried it out. Send it again if it still applies.",
-        ),
-        "runtime.error": (
-            "Något gick fel när jag skulle utföra !{word}; inget har ändrats. Försök igen eller ring jouren.",
-            "Something went wrong carrying out !{word}; nothing was changed. Try again or phone the duty unit.",
-        ),
-    }
-)
 
 SAVE_POSITION_EVERY_S = 60.0
 PASSIVE_KINDS: dict[str, PassiveKind] = {"reaction": "reaction", "reply": "reply", "edit": "edit",
@@ -63,7 +49,8 @@ class InboxSettings:
 class Inbox:
     def __init__(self, store: Store, registry: Registry, services: RuntimeServices, outbox: Outbox,
                  matrix: MatrixPort, settings: InboxSettings, clock: Callable[[], float],
-                 zone: Callable[[], tzinfo]) -> None:
+                 zone: Callable[[], tzinfo], limits: SenderLimits) -> None:
+        self.limits = limits
         self.store = store
         self.registry = registry
         self.services = services
@@ -175,7 +162,8 @@ class Inbox:
             word = parsed[0] if parsed else "ok"
             log.exception("handling %s failed", event.event_id)
             with self.store.transaction():
-                reply = Reply(t("runtime.error", self.settings.lang, word=word))
+                reply = self._with_contact(event, [Reply(t("runtime.error", self.settings.lang, word=word),
+                                                         refusal=True)])[0]
                 self.outbox.queue([reply], Origin(event.event_id, event.room_id, event.event_id))
                 self.store.events.finish(event.event_id, "error")
 
@@ -211,19 +199,44 @@ class Inbox:
             word, args, rest = parsed
             spec = self.registry.find(word)
             shown = spec.name if spec else "?"  # an unrecognised word is never logged: it may be free text
-            if too_old:
+            ctx = self._context(event)
+            verdict = self.limits.judge(event.sender, bool(ctx.roles)) if (
+                not ctx.roles or spec is None or spec.limited) else Verdict.ANSWER
+            if verdict is Verdict.SILENT:
+                effects, outcome = [], "limited"
+            elif verdict is Verdict.NOTICE:
+                effects, outcome = [Reply(t("runtime.slow_down", self.settings.lang), refusal=True)], "limited"
+            elif too_old:
                 effects = [Reply(t("runtime.too_old", self.settings.lang, word=word, time=hhmm(sent_at, self.zone()),
-                                   limit=duration(window, self.settings.lang)))]
+                                   limit=duration(window, self.settings.lang)), refusal=True)]
                 outcome = "too-old"
             else:
                 command = Command(word, args, rest, event.sender, event.room_id, thread, sent_at, reply_to)
-                effects = self.registry.dispatch(command, self._context(event))
+                effects = self.registry.dispatch(command, ctx)
                 outcome = "handled"
         elif event.kind == "command":
             outcome = "not-a-command"
-        self.outbox.queue(effects, origin)
+        self.outbox.queue(self._with_contact(event, effects), origin)
         self.store.events.finish(event.event_id, outcome)
         log.info("event %s: %s from %s: %s", event.event_id, shown, event.sender, outcome)
+
+    def _with_contact(self, event: StoredEvent, effects: Sequence[Effect]) -> list[Effect]:
+        """In a police room, a refusal or failure ends with whom to call and the number: never a dead end."""
+        out: list[Effect] = []
+        for effect in effects:
+            if isinstance(effect, Reply) and effect.refusal:
+                call = self.call_line(event.room_id, effect.area)
+                if call:
+                    effect = replace(effect, text=f"{effect.text}\n{call}")
+            out.append(effect)
+        return out
+
+    def call_line(self, room_id: str, area: str | None = None) -> str | None:
+        """"Ring … direkt: number." for a police room; None elsewhere."""
+        if room_id not in self.settings.police_rooms:
+            return None
+        name, phone = self.services.contact(area, datetime.fromtimestamp(self.clock(), UTC))
+        return t("runtime.call", self.settings.lang, unit=name, phone=phone)
 
     @staticmethod
     def _passive(event: StoredEvent, sent_at: datetime) -> Passive:

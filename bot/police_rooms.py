@@ -9,18 +9,9 @@ from bot.matrix.port import MatrixPort
 from bot.outbox import Origin, Outbox
 from bot.store import Store
 from handlers.effects import SendUser
-from handlers.i18n import catalog, t
+from handlers.i18n import t
 
 log = logging.getLogger(__name__)
-
-TEXTS = catalog(
-    {
-        "runtime.police_room_unencrypted": (
-            "⚠️ Polisrummet {room} är inte krypterat. Jag skickar inga larmuppgifter dit förrän det är krypterat.",
-            "⚠️ The police room {room} is not encrypted. I send no alarm details there until it is.",
-        ),
-    }
-)
 
 
 class PoliceRoomWatch:

@@ -5,6 +5,7 @@ Roles come from configuration and the rosters, never from what a message claims.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -61,6 +62,18 @@ class RuntimeServices:
     @property
     def overrides(self) -> OverrideBook:
         return self._overrides
+
+    def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
+        """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit
+        most areas fall back on (the city-wide duty unit)."""
+        roster = self.roster
+        if area is not None and area in roster.areas:
+            chain = roster.who(area, now, self._overrides.active())
+            return chain.unit_name, chain.unit_phone
+        fallback = Counter(a.other_unit for a in roster.areas.values()).most_common(1)
+        unit = roster.units.get(fallback[0][0]) if fallback else None
+        unit = unit or next(iter(roster.units.values()))
+        return unit.name, unit.phone
 
     def supervisors(self) -> set[str]:
         """Everyone who supervises any unit: the rosters' supervisors and those configured beside them."""

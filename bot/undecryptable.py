@@ -14,26 +14,17 @@ from bot.matrix.port import MatrixPort
 from bot.outbox import Origin, Outbox
 from bot.store import Store
 from handlers.effects import SendRoom
-from handlers.i18n import catalog, t
+from handlers.i18n import t
 from rosters.wallclock import hhmm
 
 log = logging.getLogger(__name__)
 
-TEXTS = catalog(
-    {
-        "runtime.undecryptable": (
-            "{sender}: jag kunde inte läsa ditt meddelande från {time} (krypteringsnyckeln kom aldrig fram)."
-            " Skicka det igen; hjälper inte det, verifiera jourbot i din klient.",
-            "{sender}: I could not read your message from {time} (its encryption key never reached me)."
-            " Please send it again; if that does not help, verify jourbot in your client.",
-        ),
-    }
-)
-
 
 class Undecryptable:
     def __init__(self, store: Store, matrix: MatrixPort, inbox: Inbox, outbox: Outbox, clock: Callable[[], float],
-                 wait_s: int, lang: str, zone: Callable[[], tzinfo]) -> None:
+                 wait_s: int, lang: str, zone: Callable[[], tzinfo],
+                 contact: Callable[[str], str | None]) -> None:
+        self.contact = contact  # room → "call … : number" in a police room, else None
         self.store = store
         self.matrix = matrix
         self.inbox = inbox
@@ -57,6 +48,9 @@ class Undecryptable:
             elif self.clock() - waiting.first_seen > self.wait_s:
                 sent_at = datetime.fromtimestamp(int(waiting.source.get("origin_server_ts", 0)) / 1000, UTC)
                 text = t("runtime.undecryptable", self.lang, sender=waiting.sender, time=hhmm(sent_at, self.zone()))
+                call = self.contact(waiting.room_id)
+                if call:
+                    text = f"{text}\n{call}"
                 with self.store.transaction():
                     self.outbox.queue([SendRoom(waiting.room_id, text, reply_to=waiting.event_id,
                                                 mention=(waiting.sender,))],

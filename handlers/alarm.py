@@ -14,89 +14,13 @@ from datetime import timedelta
 
 from handlers.alarm_ids import parse_alarm_id
 from handlers.effects import Effect, Reply, SendRoom
-from handlers.i18n import catalog, t
+from handlers.i18n import duration, either, t
 from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role
 from handlers.services import AlarmRecord
 from rosters.names import fold
 from rosters.wallclock import hhmm, zone_named
 
 log = logging.getLogger(__name__)
-
-TEXTS = catalog(
-    {
-        "alarmcmd.usage.larm": (
-            "!larm <område> [fritext] — registrera ett larm och sök den som har jour (polisrum)",
-            "!alarm <area> [free text] — raise an alarm and page whoever is on call (police room)",
-        ),
-        "alarmcmd.usage.ok": (
-            "!ok [id] — ta larmet (eller ✅ på sökningen, eller svara \"ok\")",
-            "!ack [id] — take the alarm (or ✅ on the page, or reply \"ok\")",
-        ),
-        "alarmcmd.usage.nej": ("!nej [id] [orsak] — avböj; larmet går vidare direkt",
-                               "!decline [id] [reason] — decline; the alarm moves on at once"),
-        "alarmcmd.usage.klar": ("!klar <id> [notering] — avsluta larmet", "!close <id> [note] — close the alarm"),
-        "alarmcmd.usage.status": ("!status [id] — öppna larm och deras läge",
-                                  "!status [id] — open alarms and their state"),
-        "alarmcmd.usage.avbryt": (
-            "!avbryt <id> [orsak] — avbryt ett larm som blev fel (den som larmade, eller jourchef)",
-            "!cancel <id> [reason] — cancel an alarm raised by mistake (whoever raised it, or a supervisor)",
-        ),
-        "alarmcmd.edit_stands": (
-            "Larm {id} gäller fortfarande: en ändring av meddelandet ändrar inte larmet. Ska det avbrytas, skriv"
-            " !avbryt {id} [orsak]; vill du lägga till något, ring {unit}.",
-            "Alarm {id} still stands: editing the message does not change the alarm. To cancel it, type"
-            " !cancel {id} [reason]; to add something, phone {unit}.",
-        ),
-        "alarmcmd.redacted_stands": (
-            "{sender}: ditt meddelande med larm {id} togs bort, men larmet gäller fortfarande. Var det ett misstag,"
-            " skriv !avbryt {id} [orsak].",
-            "{sender}: the message that raised alarm {id} was removed, but the alarm still stands. If it was a"
-            " mistake, type !cancel {id} [reason].",
-        ),
-        "alarmcmd.cancel_needs_id": (
-            "Skriv vilket larm: !avbryt <id> [orsak], t.ex. !avbryt L42 fel adress.",
-            "Say which alarm: !cancel <id> [reason], e.g. !cancel L42 wrong address.",
-        ),
-        "alarmcmd.larm_needs_area": (
-            "Skriv vilket område: !larm <område> [fritext], t.ex. !larm Farsta två barn i lägenheten.",
-            "Say which area: !alarm <area> [free text], e.g. !alarm Farsta two children in the flat.",
-        ),
-        "alarmcmd.unencrypted": (
-            "Det här rummet är inte krypterat, så jag tar inte emot larm här. Använd det krypterade polisrummet.",
-            "This room is not encrypted, so I do not take alarms here. Use the encrypted police room.",
-        ),
-        "alarmcmd.unknown_area": (
-            "Okänt område \"{text}\". Närmast: {suggestions}. Inget larm registrerat.",
-            "Unknown area \"{text}\". Nearest: {suggestions}. No alarm registered.",
-        ),
-        "alarmcmd.rate_limited": (
-            "Du har skickat {count} larm de senaste {minutes} minuterna; vänta lite eller ring jouren direkt."
-            " Inget nytt larm registrerat.",
-            "You have sent {count} alarms in the last {minutes} minutes; wait a little or phone the duty unit directly."
-            " No new alarm registered.",
-        ),
-        "alarmcmd.no_such_alarm": ("Det finns inget larm {id}.", "There is no alarm {id}."),
-        "alarmcmd.bad_id": (
-            "Jag kan inte läsa \"{text}\" som ett larmnummer. Skriv det som på sökningen, t.ex. {command} L42.",
-            "I cannot read \"{text}\" as an alarm number. Write it as on the page, e.g. {command} L42.",
-        ),
-        "alarmcmd.ambiguous": (
-            "Du har flera öppna larm ({ids}). Ange vilket, t.ex. {command} {example}.",
-            "You have several open alarms ({ids}). Say which, e.g. {command} {example}.",
-        ),
-        "alarmcmd.none_open": (
-            "Du har inget öppet larm att svara på. Ange id, t.ex. {command} L42.",
-            "You have no open alarm to answer. Give the id, e.g. {command} L42.",
-        ),
-        "alarmcmd.status_none": ("Inga öppna larm.", "No open alarms."),
-        "alarmcmd.status_line": ("{id} {area} {time} — {state}", "{id} {area} {time} — {state}"),
-        "alarmcmd.state.open": ("söker: {names}", "paging: {names}"),
-        "alarmcmd.state.exhausted": ("ingen har accepterat; reservnumret är skickat", "nobody accepted; fallback sent"),
-        "alarmcmd.state.accepted": ("accepterat av {name} {time}", "accepted by {name} {time}"),
-        "alarmcmd.state.closed": ("avslutat av {name} {time}", "closed by {name} {time}"),
-        "alarmcmd.state.cancelled": ("avbrutet {time}", "cancelled {time}"),
-    }
-)
 
 ALARM_ROLES = frozenset({Role.RESPONDER, Role.SUPERVISOR})
 # A reply meaning "I take it"; compared after folding case and diacritics, without trailing punctuation.
@@ -167,7 +91,7 @@ def unreadable_id(command: Command, ctx: Context, free_text_follows: bool) -> li
     first = command.args[0]
     if not _ID_WITH_DIGITS.fullmatch(first) and (free_text_follows or not _SHORT_L_WORD.fullmatch(first)):
         return None
-    return [Reply(t("alarmcmd.bad_id", ctx.lang, text=first, command=f"!{command.word}"))]
+    return [Reply(t("alarmcmd.bad_id", ctx.lang, text=first, command=f"!{command.word}"), refusal=True)]
 
 
 def accepts_by_reply(text: str) -> bool:
@@ -186,7 +110,7 @@ def _target(ctx: Context, sender: str, id_text: str | None, reply_to: str | None
         wanted = parse_alarm_id(id_text)
         found = desk.get(wanted) if wanted else None
         if found is None:
-            return [Reply(t("alarmcmd.no_such_alarm", ctx.lang, id=id_text))]
+            return [Reply(t("alarmcmd.no_such_alarm", ctx.lang, id=id_text), refusal=True)]
         return found
     if reply_to:
         paged = desk.paged_by(reply_to)
@@ -194,7 +118,7 @@ def _target(ctx: Context, sender: str, id_text: str | None, reply_to: str | None
             return paged
     picked = pick_alarm(desk.unfinished(), sender, Role.SUPERVISOR in ctx.roles)
     if picked is None or isinstance(picked, Ambiguous):
-        return [Reply(pick_refusal(picked, ctx.lang, command=f"!{word}"))]
+        return [Reply(pick_refusal(picked, ctx.lang, command=f"!{word}"), refusal=True)]
     return picked
 
 
@@ -229,28 +153,38 @@ def _accept(ctx: Context, sender: str, target: AlarmRecord | list[Effect]) -> li
 
 
 def register(registry: Registry, limits: AlarmLimits) -> None:
+    # The alarm commands are never held back by the per-sender limit: !larm has its own, and an answer to a page
+    # must always get through.
     @registry.command("larm", "alarm", roles=frozenset({Role.POLICE}), usage="alarmcmd.usage.larm",
-                      police_room_only=True)
+                      police_room_only=True, limited=False)
     def larm(command: Command, ctx: Context) -> list[Effect]:
-        if not ctx.room_encrypted:
-            return [Reply(t("alarmcmd.unencrypted", ctx.lang))]
         if not command.args:
-            return [Reply(t("alarmcmd.larm_needs_area", ctx.lang))]
+            return [Reply(t("alarmcmd.larm_needs_area", ctx.lang), refusal=True)]
+        roster = ctx.services.roster
+        found = roster.split_area(command.rest)
+        area_id = found[0].id if found else None
+        if not ctx.room_encrypted:
+            return [Reply(t("alarmcmd.unencrypted", ctx.lang), refusal=True, area=area_id)]
         desk = ctx.services.alarms
         recent = desk.raised_since(command.sender, ctx.now - timedelta(seconds=limits.window_s))
         if recent >= limits.count:
             log.warning("alarm from %s refused: rate limit", command.sender)
-            return [Reply(t("alarmcmd.rate_limited", ctx.lang, count=recent, minutes=max(1, limits.window_s // 60)))]
-        roster = ctx.services.roster
-        found = roster.split_area(command.rest)
+            text = t("alarmcmd.rate_limited", ctx.lang, count=recent, limit=duration(limits.window_s, ctx.lang))
+            return [Reply(text, refusal=True, area=area_id)]
         if found is None:
             first = command.args[0]
-            suggestions = ", ".join(roster.suggest_areas(first)) or ", ".join(a.name for a in roster.areas.values())
-            return [Reply(t("alarmcmd.unknown_area", ctx.lang, text=first, suggestions=suggestions))]
+            suggestions = roster.suggest_areas(first)
+            if suggestions:
+                text = t("alarmcmd.unknown_area", ctx.lang, text=first, suggestions=either(suggestions, ctx.lang))
+            else:
+                names = sorted(a.name for a in roster.areas.values())
+                shown = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
+                text = t("alarmcmd.unknown_area_list", ctx.lang, text=first, areas=shown)
+            return [Reply(text, refusal=True)]
         area, details = found
         return desk.raise_alarm(area, details, command.room_id, command.event_id, command.sender, ctx.now)
 
-    @registry.command("ok", "ack", roles=ALARM_ROLES, usage="alarmcmd.usage.ok")
+    @registry.command("ok", "ack", roles=ALARM_ROLES, usage="alarmcmd.usage.ok", limited=False)
     def ok(command: Command, ctx: Context) -> list[Effect]:
         bad = unreadable_id(command, ctx, free_text_follows=False)
         if bad:
@@ -285,7 +219,7 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         text = t("alarmcmd.redacted_stands", ctx.lang, sender=event.sender, id=raised.id)
         return [SendRoom(event.room_id, text, mention=(event.sender,), alarm=raised.id)]
 
-    @registry.command("nej", "decline", roles=ALARM_ROLES, usage="alarmcmd.usage.nej")
+    @registry.command("nej", "decline", roles=ALARM_ROLES, usage="alarmcmd.usage.nej", limited=False)
     def nej(command: Command, ctx: Context) -> list[Effect]:
         bad = unreadable_id(command, ctx, free_text_follows=True)
         if bad:
@@ -296,7 +230,7 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
             return target
         return ctx.services.alarms.decline(target.id, command.sender, reason, ctx.now)
 
-    @registry.command("klar", "close", roles=ALARM_ROLES, usage="alarmcmd.usage.klar")
+    @registry.command("klar", "close", roles=ALARM_ROLES, usage="alarmcmd.usage.klar", limited=False)
     def klar(command: Command, ctx: Context) -> list[Effect]:
         bad = unreadable_id(command, ctx, free_text_follows=True)
         if bad:
@@ -308,14 +242,14 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         return ctx.services.alarms.close(target.id, command.sender, note, ctx.now, Role.SUPERVISOR in ctx.roles)
 
     @registry.command("avbryt", "cancel", roles=frozenset({Role.POLICE, Role.SUPERVISOR}),
-                      usage="alarmcmd.usage.avbryt")
+                      usage="alarmcmd.usage.avbryt", limited=False)
     def avbryt(command: Command, ctx: Context) -> list[Effect]:
         bad = unreadable_id(command, ctx, free_text_follows=True)
         if bad:
             return bad
         id_text, reason = split_id(command)
         if id_text is None:
-            return [Reply(t("alarmcmd.cancel_needs_id", ctx.lang))]
+            return [Reply(t("alarmcmd.cancel_needs_id", ctx.lang), refusal=True)]
         target = _target(ctx, command.sender, id_text, None, "avbryt")
         if isinstance(target, list):
             return target

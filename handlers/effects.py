@@ -9,11 +9,14 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Reply:
     """A message into the room the command came from, as a reply to it. `alarm`: it is about that alarm (sent
-    before ordinary traffic)."""
+    before ordinary traffic). `refusal`: it says no, or that something failed; in a police room the runtime adds whom
+    to call and the number (the unit on call now for `area`, if known)."""
 
     text: str
     notice: bool = True
     alarm: str | None = None
+    refusal: bool = False
+    area: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 from handlers.effects import Effect, Reply
-from handlers.i18n import catalog, t
+from handlers.i18n import t
 from handlers.registry import EVERYONE, Command, Context, Registry
-
-TEXTS = catalog(
-    {
-        "help.header": ("Kommandon du kan använda:", "Commands you can use:"),
-        "help.usage": ("!hjälp — den här listan", "!help — this list"),
-        "help.no_role": (
-            "Du har ingen roll hos jourbot ännu; be en administratör lägga till dig.",
-            "You have no role with jourbot yet; ask an administrator to add you.",
-        ),
-    }
-)
 
 
 def register(registry: Registry) -> None:

@@ -1,43 +1,48 @@
-"""Every user-facing string, Swedish and English side by side.
+"""Every user-facing string, in Swedish and English, from gettext catalogs a translator edits without the code.
 
-Each module declares its own strings with `catalog({...})` next to the code that uses them; `t()` renders one
-in the reader's language. A unit test checks that every key has both forms with the same placeholders.
+handlers/locale/<lang>/LC_MESSAGES/jourbot.po holds one entry per text: the msgid is the key the code uses
+("alarm.raised"), the msgstr the text with {placeholders}. The catalogs are read with Babel when this module is
+imported; `t()` renders one text in the reader's language. tests/unit/test_i18n.py fails when a text lacks either
+language, when the two disagree on placeholders, or when the code asks for a key neither has.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Final
 
+from babel.messages.pofile import read_po
+
 LANGUAGES: Final = ("sv", "en")
+LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
 
-_CATALOG: dict[str, tuple[str, str]] = {}
 
-
-def catalog(entries: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
-    """Register `key: (sv, en)` strings; a key defined twice with different text is a programming error."""
-    for key, pair in entries.items():
-        if key in _CATALOG and _CATALOG[key] != pair:
-            raise ValueError(f"text key {key!r} defined twice")
-        _CATALOG[key] = pair
-    return entries
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """key → text of one language, as its .po file has it (entries without a translation are left out)."""
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / "jourbot.po").open("rb") as fh:
+        po = read_po(fh, locale=lang)
+    return {str(m.id): str(m.string) for m in po if m.id and isinstance(m.id, str) and isinstance(m.string, str)
+            and m.string}
 
 
 def t(key: str, lang: str, /, **params: object) -> str:
-    sv, en = _CATALOG[key]
-    template = en if lang == "en" else sv
+    template = catalogue("en" if lang == "en" else "sv")[key]
     return template.format(**params) if params else template
 
 
-_DURATIONS = catalog(
-    {
-        "duration.second": ("{n} sekund", "{n} second"),
-        "duration.seconds": ("{n} sekunder", "{n} seconds"),
-        "duration.minute": ("{n} minut", "{n} minute"),
-        "duration.minutes": ("{n} minuter", "{n} minutes"),
-        "duration.hour": ("{n} timme", "{n} hour"),
-        "duration.hours": ("{n} timmar", "{n} hours"),
-    }
-)
+def all_keys() -> dict[str, tuple[str, str]]:
+    """key → (sv, en) for every key either language has (a missing one shows as "")."""
+    sv, en = catalogue("sv"), catalogue("en")
+    return {key: (sv.get(key, ""), en.get(key, "")) for key in sorted(sv.keys() | en.keys())}
+
+
+def either(items: list[str], lang: str) -> str:
+    """"a, b eller c": alternatives as a sentence says them."""
+    if len(items) <= 1:
+        return "".join(items)
+    return t("list.or", lang, items=", ".join(items[:-1]), last=items[-1])
 
 
 def duration(seconds: float, lang: str) -> str:
@@ -50,7 +55,3 @@ def duration(seconds: float, lang: str) -> str:
     else:
         n, unit = round(whole / 3600), "hour"
     return t(f"duration.{unit}" if n == 1 else f"duration.{unit}s", lang, n=n)
-
-
-def all_keys() -> dict[str, tuple[str, str]]:
-    return dict(_CATALOG)

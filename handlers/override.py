@@ -6,68 +6,22 @@ import re
 from datetime import timedelta
 
 from handlers.effects import Effect, Reply
-from handlers.i18n import catalog, t
+from handlers.i18n import t
 from handlers.registry import Command, Context, Registry, Role
 from handlers.roster import role_label, time_error_text
 from rosters import Override, Roster, TimeError, Unit, parse_instant
 from rosters.names import is_matrix_user_id, role_word
-
-TEXTS = catalog(
-    {
-        "override.usage": (
-            "!byt @person <från> <till> [enhet] [roll] — låt någon gå in i schemat (tider HH:MM eller"
-            " 2026-12-24T08:00); !byt lista; !byt bort <id>",
-            "!override @person <from> <to> [unit] [role] — put someone on the roster (times HH:MM or"
-            " 2026-12-24T08:00); !override list; !override remove <id>",
-        ),
-        "override.bad_user": (
-            "Vem ska gå in? Skriv Matrix-id:t, t.ex. !byt @anna.a:example.org 22:00 08:00.",
-            "Who covers? Give the Matrix id, e.g. !override @anna.a:example.org 22:00 08:00.",
-        ),
-        "override.unknown_person": (
-            "{user} finns inte i jourschemat; lägg till personen i people.toml först.",
-            "{user} is not in the roster; add them to people.toml first.",
-        ),
-        "override.unknown_unit": (
-            "Okänd enhet \"{text}\". Enheter: {units}.",
-            "Unknown unit \"{text}\". Units: {units}.",
-        ),
-        "override.need_unit": (
-            "{name} finns i flera enheter ({units}); skriv vilken.",
-            "{name} is in several units ({units}); say which.",
-        ),
-        "override.bad_role": (
-            "Okänd roll \"{text}\"; välj primär, sekundär eller jourchef.",
-            "Unknown role \"{text}\"; choose primary, secondary or supervisor.",
-        ),
-        "override.bad_span": (
-            "Slutet måste komma efter början och ligga i framtiden, och ett byte får vara högst {days} dygn.",
-            "The end must come after the start and lie in the future, and an override may last at most {days} days.",
-        ),
-        "override.added": (
-            "✅ {id}: {name} har {role} i {unit} {start} – {end}. Ta bort med !byt bort {id}.",
-            "✅ {id}: {name} covers {role} in {unit} {start} – {end}. Remove with !override remove {id}.",
-        ),
-        "override.none": ("Inga aktuella byten.", "No current overrides."),
-        "override.line": (
-            "{id}: {name} — {role} i {unit} {start} – {end}",
-            "{id}: {name} — {role} in {unit} {start} – {end}",
-        ),
-        "override.removed": ("🗑️ {id} borttaget.", "🗑️ {id} removed."),
-        "override.no_such": ("Det finns inget aktuellt byte {id}.", "There is no current override {id}."),
-    }
-)
 
 MAX_DAYS = 31
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}")
 
 
-def describe(override: Override, lang: str, key: str = "override.line") -> str:
+def describe(override: Override, lang: str, key: str = "override.line", unit_name: str | None = None) -> str:
     tz = override.start.tzinfo
     fmt = "%Y-%m-%d %H:%M"
     return t(key, lang, id=override.id, name=override.name, role=role_label(override.role, lang).lower(),
-             unit=override.unit,
+             unit=unit_name or override.unit,
              start=override.start.strftime(fmt), end=override.end.astimezone(tz).strftime(fmt))
 
 
@@ -134,7 +88,9 @@ def register(registry: Registry) -> None:
         first = command.args[0].casefold() if command.args else ""
         if first in ("lista", "list"):
             current = overrides.current(ctx.now)
-            lines = [describe(o, ctx.lang) for o in current] or [t("override.none", ctx.lang)]
+            units = ctx.services.roster.units
+            lines = [describe(o, ctx.lang, unit_name=units[o.unit].name if o.unit in units else None)
+                     for o in current] or [t("override.none", ctx.lang)]
             return [Reply("\n".join(lines))]
         if first in ("bort", "remove", "ta-bort"):
             wanted = command.args[1].upper() if len(command.args) > 1 else ""
@@ -145,4 +101,5 @@ def register(registry: Registry) -> None:
         if isinstance(parsed, str):
             return [Reply(parsed)]
         added = overrides.add(parsed, command.sender, ctx.now)
-        return [Reply(describe(added, ctx.lang, "override.added"))]
+        unit = ctx.services.roster.units.get(added.unit)
+        return [Reply(describe(added, ctx.lang, "override.added", unit.name if unit else None))]

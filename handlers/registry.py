@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Literal
 
 from handlers.effects import Effect, Reply
-from handlers.i18n import catalog, t
+from handlers.i18n import t
 from handlers.services import Services
 from rosters.names import fold
 
@@ -86,6 +86,7 @@ class Spec:
     usage_key: str  # i18n key of the one-line usage/help text
     handler: Handler
     police_room_only: bool = False
+    limited: bool = True  # counts toward the per-sender limit; alarm commands never do
 
 
 @dataclass(frozen=True)
@@ -94,24 +95,6 @@ class PassiveSpec:
     matches: Callable[[str], bool]  # on the reaction key or the reply's text, before anything is stored
     roles: frozenset[Role]
     handler: PassiveHandler
-
-
-TEXTS = catalog(
-    {
-        "registry.unknown": (
-            "Okänt kommando !{word}. Skriv !hjälp för att se vad du kan göra.",
-            "Unknown command !{word}. Type !help to see what you can do.",
-        ),
-        "registry.refused": (
-            "Tyvärr, !{word} är inte tillgängligt för dig.",
-            "Sorry, !{word} is not available to you.",
-        ),
-        "registry.police_room_only": (
-            "!{word} fungerar bara i ett polisrum.",
-            "!{word} only works in a police room.",
-        ),
-    }
-)
 
 
 @dataclass
@@ -135,9 +118,10 @@ class Registry:
         roles: frozenset[Role] = EVERYONE,
         usage: str,
         police_room_only: bool = False,
+        limited: bool = True,
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
-            self.add(Spec(name, aliases, roles, usage, handler, police_room_only))
+            self.add(Spec(name, aliases, roles, usage, handler, police_room_only, limited))
             return handler
 
         return decorate
@@ -169,11 +153,11 @@ class Registry:
     def dispatch(self, command: Command, ctx: Context) -> list[Effect]:
         spec = self.find(command.word)
         if spec is None:
-            return [Reply(t("registry.unknown", ctx.lang, word=command.word))]
+            return [Reply(t("registry.unknown", ctx.lang, word=command.word), refusal=True)]
         if not self.allowed(spec, ctx.roles):
-            return [Reply(t("registry.refused", ctx.lang, word=command.word))]
+            return [Reply(t("registry.refused", ctx.lang, word=command.word), refusal=True)]
         if spec.police_room_only and not ctx.room_is_police:
-            return [Reply(t("registry.police_room_only", ctx.lang, word=command.word))]
+            return [Reply(t("registry.police_room_only", ctx.lang, word=command.word), refusal=True)]
         return spec.handler(command, ctx)
 
     def dispatch_passive(self, event: Passive, ctx: Context) -> list[Effect]:

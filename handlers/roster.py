@@ -8,71 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
-from handlers.i18n import catalog, t
+from handlers.i18n import t
 from rosters import Area, Chain, Override, Roster, Shift, TimeError, Unit
 from rosters.names import normalize
 from rosters.wallclock import day_start, parse_instant
-
-TEXTS = catalog(
-    {
-        "roster.role.primary": ("Primär", "Primary"),
-        "roster.role.secondary": ("Sekundär", "Secondary"),
-        "roster.role.supervisor": ("Jourchef", "Supervisor"),
-        "roster.role.unit": ("Hela enheten", "Whole unit"),
-        "roster.weekdays": ("mån tis ons tor fre lör sön", "Mon Tue Wed Thu Fri Sat Sun"),
-        "roster.jour.head": (
-            "Jour för {area} {when}: {unit}, tel {phone}",
-            "On call for {area} {when}: {unit}, phone {phone}",
-        ),
-        "roster.jour.nobody": ("ingen", "nobody"),
-        "roster.jour.gap": (
-            "⚠️ ingen — lucka i schemat; ett larm går direkt till jourchef",
-            "⚠️ nobody — a gap in the roster; an alarm goes straight to the supervisor",
-        ),
-        "roster.jour.usage": (
-            "!jour [område] [tid] — vem som har jour, nu eller vid en tid (14:00, 2026-06-19 03:00)",
-            "!oncall [area] [time] — who is on call, now or at a time (14:00, 2026-06-19 03:00)",
-        ),
-        "roster.unknown_area": (
-            "Okänt område: {text}. Menade du {suggestions}?",
-            "Unknown area: {text}. Did you mean {suggestions}?",
-        ),
-        "roster.unknown_area_list": (
-            "Okänt område: {text}. Områden: {areas}.",
-            "Unknown area: {text}. Areas: {areas}.",
-        ),
-        "roster.time.format": (
-            "Kan inte läsa tiden {text}. Skriv HH:MM, ÅÅÅÅ-MM-DD HH:MM eller ISO 8601 (2026-06-19T14:00+02:00).",
-            "Cannot read the time {text}. Write HH:MM, YYYY-MM-DD HH:MM or ISO 8601 (2026-06-19T14:00+02:00).",
-        ),
-        "roster.time.nonexistent": (
-            "{text} finns inte i {zone}: klockan ställs fram då. Skriv tiden med tidszon, t.ex. {example}.",
-            "{text} does not exist in {zone}: the clocks go forward then. "
-            "Write the time with an offset, e.g. {example}.",
-        ),
-        "roster.time.ambiguous": (
-            "{text} inträffar två gånger i {zone}: klockan ställs tillbaka då. "
-            "Skriv {first} (första gången) eller {second} (andra).",
-            "{text} happens twice in {zone}: the clocks go back then. "
-            "Write {first} (the first time) or {second} (the second).",
-        ),
-        "roster.schema.usage": (
-            "!schema [enhet] [dag|vecka|imorgon|ÅÅÅÅ-MM-DD] — schemat som tabell, efter byten",
-            "!roster [unit] [day|week|tomorrow|YYYY-MM-DD] — the roster as a table, after overrides",
-        ),
-        "roster.schema.head": ("Schema {unit}, {period}", "Roster {unit}, {period}"),
-        "roster.schema.empty": ("inga pass", "no shifts"),
-        "roster.schema.too_far": (
-            "{text} ligger för långt bort; välj en dag inom {years} år härifrån.",
-            "{text} is too far away; pick a day within {years} years from now.",
-        ),
-        "roster.schema.override": ("byte", "override"),
-        "roster.unknown_unit": (
-            "Okänd enhet: {text}. Enheter: {units}.",
-            "Unknown unit: {text}. Units: {units}.",
-        ),
-    }
-)
 
 MAX_SCHEMA_DAYS = 3 * 365  # further than this, a roster says nothing worth showing (and dates run out at year 9999)
 
@@ -136,10 +75,13 @@ def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequ
 def time_error_text(err: TimeError, lang: str) -> str:
     """A TimeError in the reader's language (the runtime's !byt can use it too)."""
     if err.kind == "nonexistent":
-        return t("roster.time.nonexistent", lang, text=err.text, zone=err.zone, example=err.examples[0])
+        # The instant the clocks resume, as the wall clock shows it: the time the person most likely meant.
+        instead = datetime.fromisoformat(err.examples[0])
+        shown = instead.strftime("%H:%M") if len(err.text.strip()) <= 5 else instead.strftime("%Y-%m-%d %H:%M")
+        return t("roster.time.nonexistent", lang, text=err.text, instead=shown)
     if err.kind == "ambiguous":
         first, second = err.examples
-        return t("roster.time.ambiguous", lang, text=err.text, zone=err.zone, first=first, second=second)
+        return t("roster.time.ambiguous", lang, text=err.text, first=first, second=second)
     return t("roster.time.format", lang, text=err.text)
 
 
@@ -180,7 +122,7 @@ def _unknown_area(roster: Roster, text: str, lang: str) -> str:
 
 def _take_unit(words: list[str], roster: Roster) -> Unit | None:
     """Remove and return the unit named by the longest run of leading words (names may have spaces)."""
-    for count in range(len(words), 0, -1):
+    for count in range(min(len(words), roster.longest_name), 0, -1):
         unit = roster.find_unit(" ".join(words[:count]))
         if unit is not None:
             del words[:count]

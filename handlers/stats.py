@@ -5,35 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.effects import Effect, Reply
-from handlers.i18n import catalog, t
+from handlers.i18n import t
 from handlers.registry import Command, Context, Registry, Role
-
-TEXTS = catalog(
-    {
-        "stats.usage": (
-            "!statistik [dag|vecka|månad|år|antal dagar] — larm, tid till accept, eskaleringar, per område",
-            "!stats [day|week|month|year|number of days] — alarms, time to acceptance, escalations, per area",
-        ),
-        "stats.bad_period": (
-            "Okänd period \"{text}\"; skriv dag, vecka, månad, år eller ett antal dagar.",
-            "Unknown period \"{text}\"; say day, week, month, year or a number of days.",
-        ),
-        "stats.summary": (
-            "📊 Senaste {days} dygnen: {count} larm, {accepted} accepterade, {closed} avslutade,"
-            " {cancelled} avbrutna.\n"
-            "Tid till accept: median {median}, 90:e percentil {p90}.\n"
-            "Eskalerade: {escalated} larm ({escalations} steg). Reservnumret skickat: {fallbacks}.",
-            "📊 Last {days} days: {count} alarms, {accepted} accepted, {closed} closed, {cancelled} cancelled.\n"
-            "Time to acceptance: median {median}, 90th percentile {p90}.\n"
-            "Escalated: {escalated} alarms ({escalations} steps). Fallback sent: {fallbacks}.",
-        ),
-        "stats.area": (
-            "• {name}: {count} larm, {accepted} accepterade",
-            "• {name}: {count} alarms, {accepted} accepted",
-        ),
-        "stats.no_value": ("—", "—"),
-    }
-)
 
 PERIODS = {"dag": 1, "day": 1, "vecka": 7, "week": 7, "månad": 30, "manad": 30, "month": 30, "år": 365, "ar": 365,
            "year": 365}
@@ -56,7 +29,8 @@ def register(registry: Registry) -> None:
         start = ctx.now - timedelta(days=days)
         figures = ctx.services.alarms.figures(start, ctx.now)
         lines = [
-            t("stats.summary", ctx.lang, days=days, count=figures.count, accepted=figures.accepted,
+            t("stats.summary", ctx.lang, period=t("stats.period.one", ctx.lang) if days == 1 else t(
+                "stats.period.many", ctx.lang, days=days), count=figures.count, accepted=figures.accepted,
               closed=figures.closed, cancelled=figures.cancelled, median=_duration(figures.median_s, ctx.lang),
               p90=_duration(figures.p90_s, ctx.lang), escalated=figures.escalated,
               escalations=figures.escalations, fallbacks=figures.fallbacks)

@@ -42,6 +42,9 @@ class Roster:
             for text in (area.id, area.name, *area.aliases):
                 self._area_keys.setdefault(normalize(text), area)
         self._unit_keys = {normalize(t): u for u in self.units.values() for t in (u.id, u.name)}
+        # The most typed words a name can take: its words, each perhaps with a stray dash or dot typed apart. Looking
+        # further into a message would only cost time, and a very long free text would cost a lot of it.
+        self.longest_name = 2 * max((len(k.split()) for k in [*self._area_keys, *self._unit_keys]), default=1) + 1
         self._typed: dict[str, Area] = {}  # exactly as typed -> area, so repeated lookups skip normalising
         self._oncall: dict[tuple[str, str, str], OnCall] = {}
         self._steps: dict[tuple[EscalationStep, tuple[OnCall, ...]], ChainStep] = {}
@@ -61,8 +64,8 @@ class Roster:
 
     def split_area(self, text: str) -> tuple[Area, str] | None:
         """The area named by the longest run of leading words of `text`, and the rest: "Farsta strand 14:00"."""
-        words = text.split()
-        for count in range(len(words), 0, -1):
+        words = text.split(maxsplit=self.longest_name)
+        for count in range(min(len(words), self.longest_name), 0, -1):
             area = self._area_keys.get(normalize(" ".join(words[:count])))
             if area is not None:
                 return area, " ".join(words[count:])
@@ -70,7 +73,7 @@ class Roster:
 
     def suggest_areas(self, text: str, n: int = 3) -> list[str]:
         """Display names of the areas whose names or aliases are nearest to `text`, nearest first."""
-        return _nearest(normalize(text), {k: a.name for k, a in self._area_keys.items()}, n)
+        return _nearest(normalize(text[:200]), {k: a.name for k, a in self._area_keys.items()}, n)
 
     def find_unit(self, text: str) -> Unit | None:
         return self._unit_keys.get(normalize(text))

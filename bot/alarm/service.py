@@ -226,7 +226,8 @@ class AlarmService:
                 out.append(PageUser(effect.user, page, alarm.id, effect.step, shortened=shown < len(text)))
                 log.info("alarm %s: paging %s (step %d)", alarm.id, effect.user, effect.step)
             elif isinstance(effect, Answer):
-                out.append(Reply(render(effect, self.lang), alarm=alarm.id))
+                out.append(Reply(render(effect, self.lang), alarm=alarm.id, refusal=outcome.event == "refused",
+                                 area=alarm.area))
             elif isinstance(effect, Notify):
                 text = render(effect, self.lang)
                 if effect.to_room:

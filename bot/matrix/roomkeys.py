@@ -45,6 +45,8 @@ class RoomKeys:
 
         Raises DeliveryFailure("no_trusted_device") when `must_reach` has no device the policy allows.
         """
+        if self._nothing_to_do(room_id, must_reach):
+            return  # the common case, a room whose key everyone already has: no need to wait for the lock
         async with self.lock:
             if must_reach and must_reach not in self.client.rooms[room_id].users:
                 raise DeliveryFailure("keys", f"{must_reach} not yet seen in {room_id}")
@@ -59,6 +61,27 @@ class RoomKeys:
                 if must_reach and not eligible.get(must_reach):
                     raise DeliveryFailure("no_trusted_device", f"{must_reach} has no cross-signed device")
             await self._share_room_key(room_id, must_reach)
+
+    def _nothing_to_do(self, room_id: str, recipient: str | None) -> bool:
+        """True when the room's key is shared with exactly the devices there are now and the trust check stands.
+
+        Checked without awaiting, so nothing can change it before the message is encrypted; anything else (a new
+        device, a new member, no session yet, keys to query) goes the long way, under the lock.
+        """
+        olm = self.client.olm
+        room = self.client.rooms.get(room_id)
+        if olm is None or room is None or not room.members_synced or self.client.should_query_keys:
+            return False
+        if recipient and recipient not in room.users:
+            return False
+        if self.trust == "cross-signed":
+            cached = self._eligible.get(room_id)
+            if cached is None or cached[0] != self._generation or (recipient and not cached[1].get(recipient)):
+                return False
+        devices = {(user, d.id) for user in room.users for d in self.client.device_store.active_user_devices(user)}
+        if recipient and not any(user == recipient for user, _ in devices):
+            return False
+        return devices == self._shared_for.get(room_id) and not olm.should_share_group_session(room_id)
 
     async def _share_room_key(self, room_id: str, recipient: str | None) -> None:
         """Share the room key ourselves and check every device got it before any message uses it.

@@ -43,3 +43,20 @@ async def test_the_catch_up_notice_says_a_short_window_in_seconds(tmp_path):
         assert "äldre än 30 sekunder" in notice.body
     finally:
         await bot.stop()
+
+
+async def test_every_refusal_in_the_police_room_ends_with_whom_to_call(tmp_path):
+    bot = await ComponentBot.start(tmp_path, alarms_toml="rate_limit_count = 1")
+    try:
+        for text in ("!larm Frasta två barn", "!larmm Farsta", "!larm", "!ok L1"):
+            asked = await bot.say(POLICE, text)
+            (answer,) = bot.answers_to(asked)
+            assert answer.body.endswith("Ring Testjouren direkt: 08-000 111 22."), (text, answer.body)
+        await bot.say(POLICE, "!larm Farsta")
+        limited = await bot.say(POLICE, "!larm Farsta igen")
+        assert bot.answers_to(limited)[0].body.endswith("Ring Testjouren direkt: 08-000 111 22.")
+        chef_room = bot.matrix.add_room("!chef:localhost", CHEF)
+        asked = await bot.say(CHEF, "!larmm", room=chef_room)
+        assert "Ring" not in bot.answers_to(asked)[0].body, "the number is for the police"
+    finally:
+        await bot.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ class Sent:
     txn_id: str
     event_id: str
     must_reach: str | None
+    at: float = 0.0  # time.perf_counter() when the "homeserver" accepted it
 
     @property
     def body(self) -> str:
@@ -48,8 +50,9 @@ class Room:
 
 
 class FakeMatrix:
-    def __init__(self, user_id: str = BOT) -> None:
+    def __init__(self, user_id: str = BOT, send_delay: float = 0.0) -> None:
         self.user_id = user_id
+        self.send_delay = send_delay  # seconds each send takes, as a homeserver's round trip would
         self._ready = asyncio.Event()
         self._health = Health(homeserver="ok")
         self.rooms: dict[str, Room] = {}
@@ -111,7 +114,7 @@ class FakeMatrix:
 
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
         self.attempts.append((room_id, txn_id))
-        await asyncio.sleep(0)  # a real send yields to the loop; so does this one
+        await asyncio.sleep(self.send_delay)  # a real send yields to the loop; so does this one
         if self.down:
             raise DeliveryFailure("network", "homeserver unreachable (fake)")
         for key in (room_id, must_reach):
@@ -123,7 +126,7 @@ class FakeMatrix:
             return self._by_txn[txn_id]
         event_id = f"$sent{next(self._ids)}"
         self._by_txn[txn_id] = event_id
-        self.sent.append(Sent(room_id, content, txn_id, event_id, must_reach))
+        self.sent.append(Sent(room_id, content, txn_id, event_id, must_reach, time.perf_counter()))
         return event_id
 
     async def create_direct_room(self, user_id: str) -> str:

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
 from handlers.effects import Reply
-from handlers.i18n import all_keys
 from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role, Spec, parse
 from tests.harness.services import Unreachable
 
@@ -69,17 +67,7 @@ def test_police_room_only_commands():
 
 def test_unknown_command_gets_a_one_line_hint():
     reply = build_registry(LIMITS).dispatch(command("larmm"), ctx(Role.POLICE, lang="en"))
-    assert reply == [Reply("Unknown command !larmm. Type !help to see what you can do.")]
-
-
-def test_every_string_exists_in_both_languages_with_the_same_placeholders():
-    import bot.app
-    import bot.police_rooms
-    import bot.undecryptable  # noqa: F401
-
-    for key, (sv, en) in all_keys().items():
-        assert sv.strip() and en.strip(), key
-        assert set(re.findall(r"{(\w+)", sv)) == set(re.findall(r"{(\w+)", en)), key
+    assert reply == [Reply("Unknown command !larmm. Type !help to see what you can do.", refusal=True)]
 
 
 def test_passive_handlers_see_only_what_they_match_and_strangers_get_no_answer():

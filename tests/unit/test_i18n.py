@@ -1,0 +1,58 @@
+"""The texts: every key in both languages, the same placeholders, none asked for that does not exist, none unused."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from pathlib import Path
+
+from handlers.i18n import LANGUAGES, all_keys, catalogue, duration, either
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list)\.[a-z_.]*[a-z_]$")
+# Keys the code builds at run time, and the parts they are built from.
+DYNAMIC = {
+    "roster.role.": ("primary", "secondary", "supervisor", "unit"),
+    "alarm.reason.": ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected",
+                      "timeout"),
+    "duration.": ("second", "seconds", "minute", "minutes", "hour", "hours"),
+}
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def literals_in_code() -> set[str]:
+    found: set[str] = set()
+    for package in ("bot", "handlers"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and KEY.match(node.value):
+                    found.add(node.value)
+    return found
+
+
+def test_every_text_exists_in_both_languages_with_the_same_placeholders():
+    for key, (sv, en) in all_keys().items():
+        assert sv.strip() and en.strip(), f"{key} lacks a language"
+        assert placeholders(sv) == placeholders(en), key
+
+
+def test_the_code_asks_only_for_texts_that_exist_and_every_text_is_used():
+    keys = set(all_keys())
+    used = literals_in_code() | {prefix + part for prefix, parts in DYNAMIC.items() for part in parts}
+    assert used - keys == set(), "asked for but missing from the .po files"
+    assert keys - used == set(), "in the .po files but never used"
+
+
+def test_both_catalogues_are_complete():
+    assert set(catalogue("sv")) == set(catalogue("en")) and LANGUAGES == ("sv", "en")
+
+
+def test_durations_and_alternatives_read_as_sentences():
+    assert duration(1, "sv") == "1 sekund" and duration(30, "sv") == "30 sekunder"
+    assert duration(900, "sv") == "15 minuter" and duration(60 * 60 * 3, "en") == "3 hours"
+    assert either(["Farsta", "Skärholmen", "Tomby"], "sv") == "Farsta, Skärholmen eller Tomby"
+    assert either(["Farsta"], "en") == "Farsta"
