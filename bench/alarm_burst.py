@@ -17,6 +17,8 @@ its nio client instance, as alarm_latency.py's probes do), to show where the tim
             restart of the bot with messages arriving while it was down; and the floor once more, as a check on how
             much slower the homeserver itself has become.
   bigroom   one alarm at a time in a police room of 150 members with uploaded device keys, beside a 2-member one.
+  flood     someone with no role invites the bot into a room of their own and sends 1,000 commands in a few seconds;
+            a police alarm right after: its page latency beside that of an alarm with no flood.
 
 The empty-store burst and lateness are also measured right after such a restart, so history is the only difference.
 
@@ -80,7 +82,7 @@ from tests.harness.synapse import Synapse, synapse_python  # noqa: E402
 BOT = "@jourbot:localhost"
 ROSTERS = REPO / "tests" / "integration" / "rosters"
 PASSWORD = "bench-password-not-secret"
-SCENARIOS = ("floor", "burst", "lateness", "history", "bigroom")
+SCENARIOS = ("floor", "burst", "lateness", "history", "bigroom", "flood")
 PAGE_ID = re.compile(r"Larm (L\d+)")
 CLOSED = re.compile(r"(L\d+) är (?:redan )?avslutat")
 # Our clients must see every message: Synapse's default of 10 timeline events per room and sync would make nio skip
@@ -823,6 +825,31 @@ async def one_alarm(scene: Scene, room: str, marker: str) -> tuple[float, float,
     return page[0].at - t0, ack[0].at - t0, ack[0].alarm_id
 
 
+async def flood(scene: Scene, workdir: Path, people: list[Person], count: int = 1000) -> dict[str, Any]:
+    """A stranger's flood of commands in a room of their own, then one police alarm: how late is its page?"""
+    stranger = await person(workdir, scene.synapse, "okand", people)
+    await stranger.start()
+    room = await create_room(stranger, [BOT], "främlingens rum")
+    await stranger.wait_joined(room, BOT)
+    baseline = [await one_alarm(scene, scene.police_room, f"före-flod-{k}.") for k in range(3)]
+    await close_alarms(scene, [b[2] for b in baseline])
+    inbox = Inbox(stranger)
+    mark = inbox.mark
+    started = time.perf_counter()
+    sends = await paced_sends([(stranger, room, "!jour") for _ in range(count)], 4.0)
+    flooded = time.perf_counter() - started
+    page_s, ack_s, alarm = await one_alarm(scene, scene.police_room, "efter-flod.")
+    await close_alarms(scene, [alarm])
+    await asyncio.sleep(QUIET_S)
+    answers = len(inbox.since(mark, lambda a: a.sender == BOT and a.room_id == room))
+    return {
+        "commands": count, "sent_in_s": round(flooded, 2), "send_errors": sum(1 for s in sends if s.error),
+        "answers_to_the_stranger": answers,
+        "page_ms_before": [ms(b[0]) for b in baseline], "page_ms_after_flood": ms(page_s),
+        "ack_ms_after_flood": ms(ack_s),
+    }
+
+
 async def big_room(scene: Scene, warmup: int = 2) -> dict[str, Any]:
     samples: dict[str, dict[str, list[float]]] = {r: {"page": [], "ack": []} for r in ("small", "big")}
     warm: list[dict[str, Any]] = []
@@ -925,6 +952,9 @@ async def measure(synapse: Synapse, workdir: Path, settings: Settings) -> dict[s
             scene.log(f"big room: {setup}")
             out["bigroom"] = {"setup": setup, **await big_room(scene)}
             scene.log("big room measured")
+        if "flood" in chosen:
+            out["flood"] = await flood(scene, workdir, people)
+            scene.log(f"flood: {out['flood']}")
         if "lateness" in chosen:
             restart = await restart_with_traffic(scene, settings.step_wait_s, police_room)
             figures, ids = await lateness(scene, "sen", police_room)
@@ -1011,6 +1041,11 @@ def verdicts(out: dict[str, Any]) -> list[dict[str, Any]]:
         way = "" if abs(after - before) <= max(0.2 * abs(before), 50.0) else (
             " (history higher)" if after > before else " (history lower)")
         row(f"history vs empty: {name}", after, f"≤ {before:.0f} ms + 20 % (or + 50 ms){way}", ok)
+    fl = out.get("flood")
+    if fl:
+        delay = fl["page_ms_after_flood"] - statistics.median(fl["page_ms_before"])
+        row("flood: a police page right after 1,000 stranger commands, later than without", round(delay, 1),
+            "< 1000 ms", delay < 1000)
     big = out.get("bigroom")
     if big:
         for kind, label in (("page", "page latency"), ("ack", "police reply latency")):
@@ -1135,6 +1170,12 @@ def print_text(figures: dict[str, Any]) -> None:
             f = out["history"]["ordered_floor"]
             print(f"  ordered floor again, in the history room: officers' last send → relay's last message at anna.a"
                   f" {f['last_send_to_last_received_ms']:.1f} ms")
+    if "flood" in out:
+        f = out["flood"]
+        print(f"\n6. flood: {f['commands']} commands from someone with no role in {f['sent_in_s']} s"
+              f" ({f['send_errors']} refused by the homeserver); the bot answered them {f['answers_to_the_stranger']}"
+              f" time(s); a police alarm right after: page {f['page_ms_after_flood']} ms (without a flood:"
+              f" {', '.join(str(v) for v in f['page_ms_before'])} ms), acknowledgement {f['ack_ms_after_flood']} ms")
     if "bigroom" in out:
         b = out["bigroom"]
         print(f"\n5. big room: {b['setup']['members']} members (registered in {b['setup']['register_s']} s, logged in,"

@@ -106,6 +106,7 @@ class App:
                 asyncio.create_task(self._every(1.0, self._retry_undecryptable), name="undecryptable"),
                 asyncio.create_task(self._every(30.0, self._save_position), name="position"),
                 asyncio.create_task(self._every(DAY, self._purge), name="retention"),
+                asyncio.create_task(self._prepare_direct_rooms(), name="prepare"),
             ]
             await self.stop.wait()
         finally:
@@ -151,6 +152,15 @@ class App:
                 await asyncio.wait_for(self.stop.wait(), seconds)
             except TimeoutError:
                 pass
+
+    async def _prepare_direct_rooms(self) -> None:
+        """After a start nio has no room key to send with; sharing the direct rooms' keys now, not at the first page,
+        keeps the first escalation after a restart as prompt as the others."""
+        await self.matrix.ready.wait()
+        for user, room in self.store.direct_rooms.all().items():
+            if self.stop.is_set():
+                return
+            await self.matrix.prepare_room(room, user)
 
     # --- what comes in -------------------------------------------------------------------------------------------
     async def on_batch(self, batch: Batch) -> None:

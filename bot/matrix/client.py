@@ -465,6 +465,13 @@ class MatrixClient:
             return str(resp.event_id)
         raise _classify(resp)
 
+    async def prepare_room(self, room_id: str, user_id: str) -> None:
+        if self.direct_room_usable(room_id, user_id):
+            try:
+                await self.keys.prepare(room_id, user_id)
+            except DeliveryFailure as failure:
+                log.info("could not prepare %s ahead of time (%s); the first message will", room_id, failure.reason)
+
     async def create_direct_room(self, user_id: str, timeout: float = 30.0) -> str:
         """An encrypted direct room with `user_id`; returns once the bot's client knows the room."""
         await self._ready.wait()

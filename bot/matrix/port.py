@@ -122,6 +122,8 @@ class MatrixPort(Protocol):
         """Sync until `stop`; `on_batch` must have recorded what matters of a batch before it returns."""
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
         """Send once and return the event id, or raise DeliveryFailure. `must_reach`: the user it is for."""
+    async def prepare_room(self, room_id: str, user_id: str) -> None:
+        """Get the room ready to carry a message to `user_id` (its key shared), so the next one leaves at once."""
     async def create_direct_room(self, user_id: str) -> str:
         """A new encrypted direct room with `user_id`; raises DeliveryFailure."""
     def direct_room_usable(self, room_id: str, user_id: str) -> bool:

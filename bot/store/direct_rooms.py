@@ -16,6 +16,10 @@ class DirectRooms:
         row = self.db.execute("SELECT room_id FROM direct_rooms WHERE user_id = ?", [user_id]).fetchone()
         return str(row[0]) if row else None
 
+    def all(self) -> dict[str, str]:
+        """user → their direct room."""
+        return {str(r[0]): str(r[1]) for r in self.db.execute("SELECT user_id, room_id FROM direct_rooms").fetchall()}
+
     def set(self, user_id: str, room_id: str) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO direct_rooms(user_id, room_id, created_at) VALUES (?, ?, ?)",

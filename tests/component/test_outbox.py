@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.matrix.port import DeliveryFailure
 from tests.harness.component import ANNA, CHEF, POLICE, POLICE_ROOM, ComponentBot
 from tests.harness.fakematrix import FakeMatrix
@@ -152,5 +154,20 @@ async def test_a_slow_room_does_not_hold_up_a_page(tmp_path):
         await bot.advance(60)  # past the room's backoff, within Anna's wait
         assert bot.police_lines() == ["🚨 Larm L1 (Farsta) registrerat 14:02. Söker: Anna A (Testjouren)."]
         assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+    finally:
+        await bot.stop()
+
+
+async def test_after_a_restart_the_direct_rooms_are_made_ready_before_any_page(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        await bot.say(POLICE, "!larm Farsta")
+        anna_room = bot.dm_room(ANNA)
+        bot = await bot.restart()
+        for _ in range(50):
+            if anna_room in bot.matrix.prepared:
+                break
+            await asyncio.sleep(0.01)
+        assert anna_room in bot.matrix.prepared
     finally:
         await bot.stop()

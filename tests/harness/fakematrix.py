@@ -63,6 +63,7 @@ class FakeMatrix:
         self.unknown_users: set[str] = set()
         self.decryptable: dict[str, Incoming] = {}  # event id → what it decrypts to, once its key "arrives"
         self.key_requests: list[str] = []
+        self.prepared: list[str] = []  # direct rooms readied ahead of time
         self._by_txn: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._batches: asyncio.Queue[tuple[Batch, asyncio.Future[None]]] = asyncio.Queue()
@@ -128,6 +129,9 @@ class FakeMatrix:
         self._by_txn[txn_id] = event_id
         self.sent.append(Sent(room_id, content, txn_id, event_id, must_reach, time.perf_counter()))
         return event_id
+
+    async def prepare_room(self, room_id: str, user_id: str) -> None:
+        self.prepared.append(room_id)
 
     async def create_direct_room(self, user_id: str) -> str:
         await asyncio.sleep(0)
