@@ -37,26 +37,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
-import importlib.metadata
 import json
 import logging
-import os
-import platform
 import re
-import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from signal import SIGINT, SIGTERM
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,10 +65,11 @@ from nio import (  # noqa: E402
     RoomPreset,
     SyncResponse,
 )
+from plumbing import mark_measuring, ms, with_synapse  # noqa: E402
 
 from tests.harness.botrunner import BotRunner, write_config  # noqa: E402
 from tests.harness.people import ENCRYPTION, Person  # noqa: E402
-from tests.harness.synapse import Synapse, synapse_python  # noqa: E402
+from tests.harness.synapse import Synapse  # noqa: E402
 
 BOT = "@jourbot:localhost"
 ROSTERS = REPO / "tests" / "integration" / "rosters"
@@ -90,9 +82,6 @@ CLOSED = re.compile(r"(L\d+) är (?:redan )?avslutat")
 TIMELINE_FILTER = {"room": {"timeline": {"limit": 1000}}}
 QUIET_S = 1.0  # the bot counts as idle once none of our clients has received anything from it for this long
 
-
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
 
 
 def summary(values: list[float]) -> dict[str, float | int]:
@@ -874,7 +863,7 @@ async def big_room(scene: Scene, warmup: int = 2) -> dict[str, Any]:
 
 # --- the run -------------------------------------------------------------------------------------------------------
 async def measure(synapse: Synapse, workdir: Path, settings: Settings) -> dict[str, Any]:
-    _measuring.append((asyncio.get_running_loop(), asyncio.current_task()))
+    mark_measuring()
     people: list[Person] = []
     scene: Scene | None = None
     out: dict[str, Any] = {}
@@ -1056,24 +1045,6 @@ def verdicts(out: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def versions(synapse_py: Path) -> dict[str, str]:
-    found = subprocess.run(
-        [str(synapse_py), "-c", "import importlib.metadata as m; print(m.version('matrix-synapse'))"],
-        capture_output=True, text=True,
-    )
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True)
-    return {
-        "python": platform.python_version(),
-        "matrix_nio": importlib.metadata.version("matrix-nio"),
-        "synapse": found.stdout.strip() or "unknown",
-        "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-        "code": f"{REPO} @ {commit.stdout.strip() or '?'}" + (" + uncommitted changes" if dirty.stdout.strip() else ""),
-        "load_average_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-    }
-
-
 def stat_line(label: str, s: dict[str, Any]) -> str:
     if not s.get("n"):
         return f"  {label:44} no samples"
@@ -1193,35 +1164,6 @@ def print_text(figures: dict[str, Any]) -> None:
         print(f"  {v['figure']:58} {value:>11}   target {v['target']}: {verdict}")
 
 
-# --- process plumbing (as bench/alarm_latency.py) -------------------------------------------------------------------
-_measuring: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any] | None]] = []
-
-
-def on_sigterm(signum: int, frame: Any) -> None:
-    """A plain `kill` cleans up as Ctrl-C does: while measuring, cancel the run so bot and clients stop in order."""
-    if _measuring and not _measuring[-1][0].is_closed():
-        loop, task = _measuring[-1]
-        if task is not None:
-            loop.call_soon_threadsafe(task.cancel)
-            return
-    raise SystemExit(143)
-
-
-@contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and `kill` until Synapse has started, so no homeserver is left running that nobody stops."""
-    received: list[int] = []
-    wanted = [sig for sig in (SIGINT, SIGTERM) if signal.getsignal(sig) is not signal.SIG_IGN]
-    previous = {sig: signal.signal(sig, lambda signum, _: received.append(signum)) for sig in wanted}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if received:
-        raise KeyboardInterrupt if received[0] == SIGINT else SystemExit(143)
-
-
 def settings_from(args: argparse.Namespace) -> Settings:
     quick = args.quick
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -1278,32 +1220,9 @@ def main() -> None:
     logging.getLogger("nio").setLevel(logging.ERROR)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
-    signal.signal(SIGTERM, on_sigterm)
-    python = synapse_python(REPO)
-    if not python.exists():
-        sys.exit(f"Synapse is not installed at {python}: run `make test` once (it installs it)")
-    env = versions(python)
-    with tempfile.TemporaryDirectory(prefix="jourbot-burst-") as tmp:
-        workdir = Path(tmp)
-        synapse = Synapse(workdir / "synapse", python)
-        atexit.register(synapse.stop)
-        try:
-            with signals_deferred():
-                synapse.start()
-            synapse.register("jourbot", PASSWORD)
-            if not args.json:
-                print(f"Synapse up at {synapse.url}; scenarios {', '.join(settings.scenarios)}…", file=sys.stderr,
-                      flush=True)
-            results = asyncio.run(measure(synapse, workdir, settings))
-        except KeyboardInterrupt:
-            print("interrupted; stopping Synapse", file=sys.stderr)
-            sys.exit(130)
-        except asyncio.CancelledError:
-            print("terminated; stopping Synapse", file=sys.stderr)
-            sys.exit(143)
-        finally:
-            synapse.stop()
-    env["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    announce = None if args.json else f"scenarios {', '.join(settings.scenarios)}"
+    results, env = with_synapse("jourbot-burst-", announce, PASSWORD,
+                                lambda synapse, workdir: measure(synapse, workdir, settings))
     figures = {"environment": env, "settings": settings.__dict__, "results": results, "targets": verdicts(results)}
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))

@@ -15,34 +15,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import json
 import logging
-import os
-import platform
 import re
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from signal import SIGINT, SIGTERM
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from nio import AsyncClient, MatrixRoom, RoomMessageNotice, RoomMessageText, SyncResponse  # noqa: E402
+from plumbing import mark_measuring, ms, with_synapse  # noqa: E402
 
 from bot.app import App  # noqa: E402
 from tests.harness.botrunner import BotRunner, write_config  # noqa: E402
 from tests.harness.people import Person  # noqa: E402
-from tests.harness.synapse import Synapse, synapse_python  # noqa: E402
+from tests.harness.synapse import Synapse  # noqa: E402
 
 BOT = "@jourbot:localhost"
 ROSTERS = REPO / "tests" / "integration" / "rosters"
@@ -54,9 +47,6 @@ SETTLE_S = 0.1
 TIMEOUT_S = 30.0
 PAGE_ID = re.compile(r"Larm (L\d+)")
 
-
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
 
 
 # --- stamping -------------------------------------------------------------------------------------------------------
@@ -344,20 +334,6 @@ def milestone_medians(samples: list[Sample]) -> dict[str, float]:
     return dict(sorted(out.items(), key=lambda kv: kv[1]))
 
 
-def versions(synapse_py: Path) -> dict[str, str]:
-    found = subprocess.run(
-        # Not synapse.__version__: run from inside a git checkout it appends that checkout's branch and commit.
-        [str(synapse_py), "-c", "import importlib.metadata as m; print(m.version('matrix-synapse'))"],
-        capture_output=True, text=True,
-    )
-    return {
-        "python": platform.python_version(),
-        "matrix_nio": importlib.metadata.version("matrix-nio"),
-        "synapse": found.stdout.strip() or "unknown",
-        "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-    }
-
-
 def report(env: dict[str, str], run: Run, count: int) -> dict:
     floor, alarms, warmups = run.floor, run.alarms, run.warmups
     floor_s, alarm_s = summary([s.total for s in floor]), summary([s.total for s in alarms])
@@ -436,7 +412,7 @@ def print_text(figures: dict) -> None:
 
 # --- the run --------------------------------------------------------------------------------------------------------
 async def measure(synapse: Synapse, workdir: Path, count: int, warmup: int, quiet: bool) -> Run:
-    _measuring.append((asyncio.get_running_loop(), asyncio.current_task()))
+    mark_measuring()
     people: list[Person] = []
     bot: BotRunner | None = None
     try:
@@ -479,35 +455,6 @@ async def measure(synapse: Synapse, workdir: Path, count: int, warmup: int, quie
             await person.stop()
 
 
-_measuring: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any] | None]] = []
-
-
-def on_sigterm(signum: int, frame: Any) -> None:
-    """A plain `kill` cleans up as Ctrl-C does: while measuring, cancel the run so bot and clients stop in order."""
-    if _measuring and not _measuring[-1][0].is_closed():
-        loop, task = _measuring[-1]
-        if task is not None:
-            loop.call_soon_threadsafe(task.cancel)
-            return
-    raise SystemExit(143)
-
-
-@contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and `kill` until Synapse has started: one landing inside Popen, after the fork but before Synapse
-    keeps the child's handle, would leave a homeserver running that nobody stops."""
-    received: list[int] = []
-    wanted = [sig for sig in (SIGINT, SIGTERM) if signal.getsignal(sig) is not signal.SIG_IGN]
-    previous = {sig: signal.signal(sig, lambda signum, _: received.append(signum)) for sig in wanted}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if received:
-        raise KeyboardInterrupt if received[0] == SIGINT else SystemExit(143)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--alarms", type=int, default=50, help="counted alarms, and as many plain messages (≥ 20)")
@@ -520,29 +467,9 @@ def main() -> None:
     # nio warns "Missing session for device" each time it first shares keys, which is expected here, not news.
     logging.getLogger("nio").setLevel(logging.ERROR)
 
-    signal.signal(SIGTERM, on_sigterm)
-    python = synapse_python(REPO)
-    if not python.exists():
-        sys.exit(f"Synapse is not installed at {python}: run `make test` once (it installs it)")
-    env = versions(python)
-    with tempfile.TemporaryDirectory(prefix="jourbot-bench-") as tmp:
-        workdir = Path(tmp)
-        synapse = Synapse(workdir / "synapse", python)
-        try:
-            with signals_deferred():
-                synapse.start()
-            synapse.register("jourbot", PASSWORD)
-            if not args.json:
-                print(f"Synapse up at {synapse.url}; measuring…", file=sys.stderr, flush=True)
-            run = asyncio.run(measure(synapse, workdir, args.alarms, args.warmup, args.json))
-        except KeyboardInterrupt:
-            print("interrupted; stopping Synapse", file=sys.stderr)
-            sys.exit(130)
-        except asyncio.CancelledError:
-            print("terminated; stopping Synapse", file=sys.stderr)
-            sys.exit(143)
-        finally:
-            synapse.stop()
+    announce = None if args.json else "measuring"
+    run, env = with_synapse("jourbot-bench-", announce, PASSWORD,
+                            lambda synapse, workdir: measure(synapse, workdir, args.alarms, args.warmup, args.json))
     figures = report(env, run, args.alarms)
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
