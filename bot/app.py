@@ -24,6 +24,8 @@ from bot.limits import LimitSettings, SenderLimits
 from bot.matrix.client import MatrixClient, MatrixSettings
 from bot.matrix.crosssign import CrossSigningError, KeyFileError, UserInteractiveAuthRequired
 from bot.matrix.port import Batch, MatrixPort, backoff
+from bot.metrics import Metrics
+from bot.monitoring import HealthLimits, HealthReport, Monitoring
 from bot.outbox import Origin, Outbox, OutboxSettings
 from bot.police_rooms import PoliceRoomWatch
 from bot.secretbox import SecretBox
@@ -58,18 +60,19 @@ class App:
             allowed_inviters=tuple(config.bot.allowed_inviters),
         ))
         self.roster = rosters.load_dir(config.rosters_dir)
+        self.metrics = Metrics()
         self.alarms = AlarmService(self.store, lambda: self.roster, AlarmSettings(
             lang=lang,
             delivery_s=config.alarms.page_delivery_s,
             step_wait_override_s=config.alarms.step_wait_override_s,
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
-        ))
+        ), self.metrics)
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
                                         config.roles.police, config.roles.supervisors)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
-                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s))
+                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics)
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
                            clock, self.zone, SenderLimits(LimitSettings(
@@ -84,7 +87,22 @@ class App:
         self.store.db.on_commit("outbox", self.timers.rearm)
         self.store.db.on_commit("outbox", self.outbox.wake)
         self.matrix.set_on_recovered(self.outbox.homeserver_back)
+        self.matrix.set_on_session_lost(self._log_in_again)
         self.stop = asyncio.Event()
+        self.last_sweep_at: float | None = None
+        self.stopping = ""  # why the bot gives up, when it must (shown by /healthz before it exits)
+        self.metrics.watch(
+            outbox_depth=lambda: self.store.outbox.counts().get("pending", 0),
+            oldest_undelivered=lambda: self._oldest_undelivered() or 0.0,
+            sync_lag=lambda: time.time() - self.matrix.health.last_sync_at if self.matrix.health.last_sync_at else 0.0,
+            open_alarms=lambda: len(self.store.alarms.states()),
+        )
+        monitoring = config.monitoring
+        self.monitoring = Monitoring(
+            monitoring.host, monitoring.port, self.health_report,
+            HealthLimits(monitoring.sync_age_limit_s, monitoring.undelivered_age_limit_s, monitoring.sweep_age_limit_s),
+            self.metrics, monitoring.deadman_url,
+        ) if monitoring.enabled else None
 
     def zone(self) -> tzinfo:
         """Where times not tied to one unit are shown (notices about commands): the rosters' main zone."""
@@ -98,19 +116,30 @@ class App:
             if self.config.matrix.cross_signing:
                 await self._cross_sign()
             self.inbox.begin()
+            if self.monitoring is not None:
+                await self.monitoring.start()
+                tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
             self.timers.start()  # a deadline that passed while the bot was down fires at once
-            tasks = [
-                asyncio.create_task(self.matrix.sync_forever(
-                    self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync"),
+            sync = asyncio.create_task(self.matrix.sync_forever(
+                self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync")
+            tasks += [
+                sync,
                 asyncio.create_task(self.outbox.run(self.stop), name="outbox"),
                 asyncio.create_task(self._every(1.0, self._retry_undecryptable), name="undecryptable"),
                 asyncio.create_task(self._every(30.0, self._save_position), name="position"),
                 asyncio.create_task(self._every(DAY, self._purge), name="retention"),
                 asyncio.create_task(self._prepare_direct_rooms(), name="prepare"),
             ]
-            await self.stop.wait()
+            stopped = asyncio.create_task(self.stop.wait())
+            await asyncio.wait({stopped, sync}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            error = sync.exception() if sync.done() and not sync.cancelled() else None
+            if error is not None:
+                raise error  # e.g. SessionRevoked: the bot cannot go on
         finally:
             self.timers.shutdown()
+            if self.monitoring is not None:
+                await self.monitoring.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -138,6 +167,21 @@ class App:
                     await asyncio.wait_for(self.stop.wait(), delay)
                 except TimeoutError:
                     pass
+
+    async def _log_in_again(self) -> bool:
+        """The session was revoked (a password change, "log out all sessions"): log in anew and sign the new device
+        with the same cross-signing keys. Without a password there is nothing to do but say so and stop."""
+        password = self.config.password()
+        if not password:
+            self.stopping = ("the bot's session was revoked and no password is configured: set matrix.password_file"
+                             " (or the environment variable in matrix.password_env) and start jourbot again")
+            log.error(self.stopping)
+            return False
+        await self.matrix.login_again(password)
+        if self.config.matrix.cross_signing:
+            await self._cross_sign()
+        log.warning("logged in again as a new device after the session was revoked")
+        return True
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[None] | None]) -> None:
         await self.matrix.ready.wait()
@@ -189,6 +233,7 @@ class App:
     async def sweep(self) -> None:
         """Fire every escalation deadline that is due and report every page past its delivery deadline."""
         now = self.clock()
+        self.last_sweep_at = now
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
         if not due and not overdue:
@@ -199,11 +244,26 @@ class App:
                 self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
             self.outbox.sweep_overdue(now)
 
-    def health(self) -> dict[str, Any]:
+    def _oldest_undelivered(self) -> float | None:
         oldest = self.store.outbox.oldest_pending_at()
+        return None if oldest is None else round(self.clock() - oldest, 1)
+
+    def health(self) -> dict[str, Any]:
         return {
             **self.matrix.health.as_dict(),
             "outbox": self.store.outbox.counts(),
-            "oldest_undelivered_s": None if oldest is None else round(self.clock() - oldest, 1),
+            "oldest_undelivered_s": self._oldest_undelivered(),
             "deadlines": self.store.deadlines.count(),
         }
+
+    def health_report(self) -> HealthReport:
+        """What /healthz judges (bot/monitoring.py)."""
+        synced = self.matrix.health.last_sync_at
+        return HealthReport(
+            sync_age_s=round(time.time() - synced, 1) if synced else None,
+            outbox_depth=self.store.outbox.counts().get("pending", 0),
+            oldest_undelivered_s=self._oldest_undelivered(),
+            last_sweep_age_s=None if self.last_sweep_at is None else round(self.clock() - self.last_sweep_at, 1),
+            homeserver=self.matrix.health.homeserver,
+            stopping=self.stopping,
+        )

@@ -98,6 +98,21 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    # /healthz and /metrics over HTTP, for the service manager and the monitoring.
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9187
+    # /healthz fails when the last successful sync, the oldest undelivered message or the last sweep of due deadlines
+    # is older than these (seconds).
+    sync_age_limit_s: int = 120
+    undelivered_age_limit_s: int = 300
+    sweep_age_limit_s: int = 30
+    # Pinged (GET) every minute while healthy: a cron-monitoring service raises the alarm when the pings stop.
+    deadman_url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     matrix: MatrixConfig
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -107,6 +122,7 @@ class Config:
     units: dict[str, UnitRoomConfig] = field(default_factory=dict)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     path: Path = Path("config.toml")
 
     @property

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from bot.matrix.content import MAX_CONTENT_BYTES, content_for, content_size, longest_fitting
 from bot.matrix.port import DeliveryFailure, MatrixPort, backoff
+from bot.metrics import Metrics
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.outbox import alarm_purpose, page_purpose
 from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
@@ -57,7 +58,8 @@ class OutboxSettings:
 
 class Outbox:
     def __init__(self, store: Store, matrix: MatrixPort, clock: Callable[[], float], listener: DeliveryListener,
-                 settings: OutboxSettings) -> None:
+                 settings: OutboxSettings, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
         self.store = store
         self.matrix = matrix
         self.clock = clock
@@ -174,6 +176,7 @@ class Outbox:
 
     def _failed(self, row: OutboxRow, failure: DeliveryFailure) -> None:
         now = self.clock()
+        self.metrics.send_failed(failure.reason)
         where = f"{row.target_kind}:{row.target}"
         if failure.permanent:
             log.warning("outbox %s to %s failed for good (%s): %s", row.txn_id, where, failure.reason,

@@ -18,6 +18,7 @@ from bot.alarm.machine import Alarm, AnnounceUnit, Answer, ClearDeadline, Notify
 from bot.alarm.stats import figures
 from bot.alarm.texts import page_text, reason_text, render
 from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
+from bot.metrics import Metrics
 from bot.store import OutboxRow, Store
 from bot.store.alarms import AlarmRow
 from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
@@ -38,8 +39,10 @@ class AlarmSettings:
 
 
 class AlarmService:
-    def __init__(self, store: Store, roster: Callable[[], Roster], settings: AlarmSettings) -> None:
+    def __init__(self, store: Store, roster: Callable[[], Roster], settings: AlarmSettings,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.roster = roster
         self.settings = settings
         self.lang = settings.lang
@@ -215,6 +218,9 @@ class AlarmService:
                 self.store.alarms.update(alarm.id, alarm.status, state)
             self.store.audit.append(actor, f"alarm.{outcome.event}", alarm.id,
                                     {"status": alarm.status, "step": alarm.step})
+            waited = (alarm.accepted_at - alarm.raised_at).total_seconds() if (
+                outcome.event == "accepted" and alarm.accepted_at) else None
+            self.metrics.transition(outcome.event, waited)
         if details is None and any(isinstance(e, Page) for e in outcome.effects):
             details = self.store.alarms.details(alarm.id)
         out: list[Effect] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -12,7 +13,37 @@ from bot import config as config_module
 from bot.cli.audit import add_audit_parser
 from bot.cli.crosssign import add_crosssign_parser
 from bot.cli.roster import add_roster_parser
+from bot.matrix.port import SessionRevoked
 from bot.store import SchemaTooNew
+from rosters import RosterError, load_dir
+
+
+def preflight(config: config_module.Config) -> list[str]:
+    """What would stop the bot, found before it touches the homeserver: secrets, rosters, the first login, storage."""
+    problems: list[str] = []
+    for secret in (config.pickle_key, config.data_key):
+        try:
+            secret()
+        except config_module.ConfigError as err:
+            problems.append(str(err))
+    try:
+        load_dir(config.rosters_dir)
+    except RosterError as err:
+        problems.append(f"the rosters in {config.rosters_dir} cannot be used:")
+        problems.extend(f"  {p}" for p in err.problems)
+    try:
+        password = config.password()
+    except config_module.ConfigError as err:
+        problems.append(str(err))
+        password = "unknown"
+    if not (config.state_dir / "credentials.json").exists() and not password:
+        problems.append("the first start logs in with a password: set matrix.password_file or the environment"
+                        f" variable {config.matrix.password_env or '(matrix.password_env)'}")
+    state = config.state_dir
+    probe = state if state.exists() else state.parent
+    if not os.access(probe, os.W_OK):
+        problems.append(f"{probe} is not writable for this user: the bot keeps its device and database there")
+    return problems
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -20,6 +51,10 @@ def _run(args: argparse.Namespace) -> int:
     from bot.logsetup import setup_logging
 
     config = config_module.load(args.config)
+    problems = preflight(config)
+    if problems:
+        print("jourbot cannot start:\n" + "\n".join(problems), file=sys.stderr)
+        return 2
     setup_logging(config.bot.log_level)
 
     async def main() -> None:
@@ -29,7 +64,11 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, app.stop.set)
         await app.run()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except SessionRevoked as err:
+        print(f"jourbot stopped: {err}. See the log for what to do.", file=sys.stderr)
+        return 3
     return 0
 
 

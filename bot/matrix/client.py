@@ -19,7 +19,7 @@ import logging
 import os
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,16 @@ from nio import (
 
 from bot.files import write_private
 from bot.matrix.crosssign import CrossSigningStatus, ensure_cross_signing
-from bot.matrix.port import Batch, BatchHandler, DeliveryFailure, Health, Incoming, backoff, failure_for_status
+from bot.matrix.port import (
+    Batch,
+    BatchHandler,
+    DeliveryFailure,
+    Health,
+    Incoming,
+    SessionRevoked,
+    backoff,
+    failure_for_status,
+)
 from bot.matrix.reading import read_message
 from bot.matrix.roomkeys import RoomKeys
 from bot.store.sync import Head
@@ -104,6 +113,7 @@ class MatrixClient:
         self._ready = asyncio.Event()
         self._room_seen: dict[str, asyncio.Event] = {}
         self._on_recovered: Callable[[], None] | None = None
+        self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
         self.gap_events_fetched = 0  # events fetched to fill timeline gaps since start; grows with gaps, not history
 
     @property
@@ -124,6 +134,9 @@ class MatrixClient:
 
     def set_on_recovered(self, callback: Callable[[], None]) -> None:
         self._on_recovered = callback
+
+    def set_on_session_lost(self, callback: Callable[[], Awaitable[bool]]) -> None:
+        self._on_session_lost = callback
 
     # --- login ---------------------------------------------------------------------------------------------------
     async def login(self, password: str) -> bool:
@@ -149,6 +162,19 @@ class MatrixClient:
         self._private_store_files()
         log.info("logged in as new device %s", resp.device_id)
         return False
+
+    async def login_again(self, password: str) -> None:
+        # A new device with a new olm account: the revoked one was deleted with its keys, and a device re-created
+        # under the same id would look unchanged to other clients, which then never share their room keys with it.
+        self.credentials_path.unlink(missing_ok=True)
+        self.client.device_id = None
+        self.client.store = None  # nio loads a store (and olm account) only when none is loaded
+        self.client.olm = None
+        self.keys.forget_shared()
+        await self.login(password)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        self.keys.devices_may_have_changed()
 
     async def cross_sign(self, password: str) -> None:
         """Cross-sign this device with the account's keys (made once, kept encrypted in the key file).
@@ -196,6 +222,13 @@ class MatrixClient:
                 )
             except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
                 resp = err
+            if isinstance(resp, ErrorResponse) and resp.status_code == "M_UNKNOWN_TOKEN":
+                log.error("the homeserver no longer accepts the bot's session (M_UNKNOWN_TOKEN)")
+                self._health.homeserver = "session revoked"
+                if self._on_session_lost is None or not await self._on_session_lost():
+                    raise SessionRevoked("the bot's session was revoked and it could not log in again")
+                first = True  # a new device: load the rooms again before sending anything
+                continue
             if not isinstance(resp, SyncResponse):
                 attempt += 1
                 self._sync_failed(str(getattr(resp, "message", resp) or type(resp).__name__), attempt)

@@ -66,6 +66,10 @@ PERMANENT_REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_devic
 TRANSIENT_REASONS = ("network", "server", "rate_limited", "keys", "unauthorized")
 
 
+class SessionRevoked(Exception):
+    """The homeserver no longer accepts the bot's access token, and the bot could not log in again."""
+
+
 class DeliveryFailure(Exception):
     """Sending failed. Transient failures are retried with the same transaction id; permanent ones never are."""
 
@@ -116,6 +120,11 @@ class MatrixPort(Protocol):
 
     async def login(self, password: str) -> bool:
         """Restore the saved device or log in; True if restored."""
+    async def login_again(self, password: str) -> None:
+        """The saved session was revoked: log in anew (a new device) and keep syncing from where the bot was."""
+    def set_on_session_lost(self, callback: Callable[[], Awaitable[bool]]) -> None:
+        """`callback` runs when the homeserver refuses the session; False (or no callback) ends the sync with
+        SessionRevoked."""
     async def cross_sign(self, password: str) -> None: ...
     async def sync_forever(self, since: str | None, heads: Mapping[str, Head], on_batch: BatchHandler,
                            stop: asyncio.Event) -> None:

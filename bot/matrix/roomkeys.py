@@ -32,6 +32,11 @@ class RoomKeys:
         self._generation = 0
         self._eligible: dict[str, tuple[int, dict[str, set[str]]]] = {}
 
+    def forget_shared(self) -> None:
+        """A new device (a new login): no room key of the old one is of any use."""
+        self._shared_for.clear()
+        self._eligible.clear()
+
     def devices_may_have_changed(self) -> None:
         """A sync reported changed device lists or memberships: check the trust policy afresh."""
         self._generation += 1

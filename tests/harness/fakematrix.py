@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,8 @@ class FakeMatrix:
         self.decryptable: dict[str, Incoming] = {}  # event id → what it decrypts to, once its key "arrives"
         self.key_requests: list[str] = []
         self.prepared: list[str] = []  # direct rooms readied ahead of time
+        self.logins_again = 0
+        self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
         self._by_txn: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._batches: asyncio.Queue[tuple[Batch, asyncio.Future[None]]] = asyncio.Queue()
@@ -89,6 +91,12 @@ class FakeMatrix:
 
     async def cross_sign(self, password: str) -> None:
         return None
+
+    async def login_again(self, password: str) -> None:
+        self.logins_again += 1
+
+    def set_on_session_lost(self, callback: Callable[[], Awaitable[bool]]) -> None:
+        self._on_session_lost = callback
 
     async def sync_forever(self, since: str | None, heads: Mapping[str, Head], on_batch: BatchHandler,
                            stop: asyncio.Event) -> None:

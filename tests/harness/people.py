@@ -53,6 +53,7 @@ class Person:
         self.undecryptable = 0
         self._task: asyncio.Task[None] | None = None
         self._new = asyncio.Event()
+        self._shared_devices: dict[str, set[tuple[str, str, str]]] = {}
 
     async def start(self) -> None:
         resp = await self.client.login(self.password, device_name=f"test-{self.user_id}")
@@ -135,7 +136,7 @@ class Person:
     async def send_content(self, room_id: str, content: dict[str, Any]) -> str:
         """A message with whatever content a client would send (edits, reply fallbacks, HTML)."""
         await self.wait_until(lambda: room_id in self.client.rooms, 10)  # joined on invite, known after a sync
-        await self._fresh_keys()
+        await self._fresh_keys(room_id)
         resp = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
@@ -146,10 +147,17 @@ class Person:
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
 
-    async def _fresh_keys(self) -> None:
+    async def _fresh_keys(self, room_id: str) -> None:
         # A bot that restarted kept its device; one that logged in anew has new keys we must learn before sending.
         if self.client.should_query_keys:
             await self.client.keys_query()
+        # Like today's clients (Element's Rust crypto), a device that appeared in the room since our room key was
+        # shared gets a key too: nio alone would go on with a key that device never had.
+        room = self.client.rooms[room_id]
+        devices = {(u, d.id, d.ed25519) for u in room.users for d in self.client.device_store.active_user_devices(u)}
+        if self._shared_devices.get(room_id, devices) != devices and self.client.olm is not None:
+            self.client.olm.outbound_group_sessions.pop(room_id, None)
+        self._shared_devices[room_id] = devices
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout

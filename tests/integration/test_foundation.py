@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.matrix.client import SYNC_TIMELINE_LIMIT
+from bot.matrix.port import SessionRevoked
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.synapse import PASSWORD
 
@@ -185,3 +189,94 @@ async def test_invitations_only_from_allowed_inviters(synapse, people, tmp_path)
         assert other_room in app.matrix.client.invited_rooms
     finally:
         await bot.stop()
+
+
+async def test_healthz_fails_while_the_homeserver_is_down_and_recovers_and_metrics_parse(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(
+        police, tmp_path, synapse, extra="\n[monitoring]\nenabled = true\nport = 0\nsync_age_limit_s = 3\n")
+    bot = BotRunner(config)
+    app = await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        url = f"http://127.0.0.1:{app.monitoring.bound_port}"  # type: ignore[union-attr]
+        async with aiohttp.ClientSession() as http:
+            async def status() -> int:
+                async with http.get(f"{url}/healthz") as resp:
+                    return resp.status
+
+            async def until(wanted: int, timeout: float) -> None:
+                deadline = time.monotonic() + timeout
+                while await status() != wanted:
+                    assert time.monotonic() < deadline, f"/healthz never answered {wanted}"
+                    await asyncio.sleep(0.5)
+
+            await until(200, 20)
+            synapse.stop()
+            try:
+                await until(503, 30)
+                async with http.get(f"{url}/healthz") as resp:
+                    assert "no successful sync recently" in (await resp.json())["problems"]
+            finally:
+                synapse.start()
+            await until(200, 60)
+            async with http.get(f"{url}/metrics") as resp:
+                families = {f.name for f in text_string_to_metric_families(await resp.text())}
+            assert "jourbot_sync_lag_seconds" in families and "jourbot_outbox_depth" in families
+    finally:
+        if not synapse.running:
+            synapse.start()
+        await bot.stop()
+
+
+async def logout_all(synapse, state_dir: Path) -> None:
+    """What a password change or "log out all sessions" does to the bot."""
+    token = json.loads((state_dir / "credentials.json").read_text())["access_token"]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{synapse.url}/_matrix/client/v3/logout/all",
+                             headers={"Authorization": f"Bearer {token}"}, json={}) as resp:
+            assert resp.status == 200
+
+
+async def test_a_revoked_session_is_replaced_by_a_new_login_when_a_password_is_there(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    app = await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        old_device = app.matrix.device_id
+        await logout_all(synapse, tmp_path / "bot" / "state")
+        # As an officer would: ask; a message sent before their client learns the bot's new device is answered
+        # with "could not read", so ask again until the answer comes — within a minute.
+        deadline = time.monotonic() + 60
+        while True:
+            asked = await police.send(room, "!hjälp")
+            try:
+                answer = await police.wait_for(lambda m, asked=asked: m.sender == BOT and m.reply_to == asked,
+                                               timeout=8)
+            except AssertionError:
+                answer = None
+            if answer is not None and "Kommandon" in answer.body:
+                break
+            assert time.monotonic() < deadline, "the bot did not answer again within a minute"
+        assert answer.encrypted and app.matrix.device_id != old_device
+    finally:
+        await bot.stop()
+
+
+async def test_a_revoked_session_without_a_password_stops_the_bot_with_a_clear_reason(synapse, people, tmp_path):
+    police = await people("polis1")
+    room, config = await police_room_with_bot(police, tmp_path, synapse)
+    bot = BotRunner(config)
+    await bot.start()
+    await police.wait_joined(room, BOT)
+    await bot.stop()
+    config.write_text(config.read_text().replace(f'password = "{PASSWORD}"', 'password = ""'))
+    app = await bot.start()  # restores the saved session: no password needed until it is revoked
+    await logout_all(synapse, tmp_path / "bot" / "state")
+    task = bot._task
+    assert task is not None
+    with pytest.raises(SessionRevoked):
+        await asyncio.wait_for(task, 30)
+    assert "no password is configured" in app.stopping

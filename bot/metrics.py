@@ -1,0 +1,54 @@
+"""Figures for Prometheus: what happened to alarms, how long acceptance took, how the outbox and the sync are doing.
+
+One registry per App (not prometheus_client's global one), so two bots in one process — as in the tests — never
+count into each other. Gauges that describe the present are read when scraped, from the store and the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+# Minutes matter here: how long a child waited for someone to take the alarm.
+ACCEPT_BUCKETS = (15, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800, float("inf"))
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.transitions = Counter(
+            "jourbot_alarm_transitions", "Alarm state changes, by what happened (raised, escalated, accepted, …).",
+            ["event"], registry=self.registry)
+        self.time_to_accept = Histogram(
+            "jourbot_time_to_accept_seconds", "From an alarm's raise to its acceptance.", buckets=ACCEPT_BUCKETS,
+            registry=self.registry)
+        self.send_failures = Counter(
+            "jourbot_send_failures", "Messages the homeserver did not take, by failure class.", ["reason"],
+            registry=self.registry)
+        self.outbox_depth = Gauge("jourbot_outbox_depth", "Messages waiting to be sent.", registry=self.registry)
+        self.oldest_undelivered = Gauge(
+            "jourbot_oldest_undelivered_seconds", "Age of the oldest message still waiting to be sent (0: none).",
+            registry=self.registry)
+        self.sync_lag = Gauge("jourbot_sync_lag_seconds", "Seconds since the last successful sync.",
+                              registry=self.registry)
+        self.open_alarms = Gauge("jourbot_open_alarms", "Alarms not yet closed or cancelled.", registry=self.registry)
+
+    def watch(self, outbox_depth: Callable[[], float], oldest_undelivered: Callable[[], float],
+              sync_lag: Callable[[], float], open_alarms: Callable[[], float]) -> None:
+        """Read these when scraped."""
+        self.outbox_depth.set_function(outbox_depth)
+        self.oldest_undelivered.set_function(oldest_undelivered)
+        self.sync_lag.set_function(sync_lag)
+        self.open_alarms.set_function(open_alarms)
+
+    def transition(self, event: str, accepted_after_s: float | None = None) -> None:
+        self.transitions.labels(event=event).inc()
+        if accepted_after_s is not None:
+            self.time_to_accept.observe(accepted_after_s)
+
+    def send_failed(self, reason: str) -> None:
+        self.send_failures.labels(reason=reason).inc()
+
+    def exposition(self) -> bytes:
+        return bytes(generate_latest(self.registry))

@@ -1,0 +1,26 @@
+"""`jourbot run` refuses to start, with every reason at once, before it touches the homeserver."""
+
+from __future__ import annotations
+
+from bot import config as config_module
+from bot.cli.main import main, preflight
+from tests.harness.botrunner import write_config
+
+
+def test_missing_secrets_broken_rosters_and_no_first_password_are_all_named(tmp_path, capsys):
+    rosters = tmp_path / "rosters"
+    rosters.mkdir()
+    (rosters / "broken.toml").write_text("this is = not [valid")
+    path = write_config(tmp_path / "bot", "http://127.0.0.1:9", "", ["!r:localhost"], ["@p:localhost"],
+                        rosters=rosters)
+    (tmp_path / "bot" / "data.key").unlink()
+    problems = preflight(config_module.load(path))
+    text = "\n".join(problems)
+    assert "data.key" in text and "broken.toml" in text and "first start logs in with a password" in text
+    assert main(["run", "-c", str(path)]) == 2
+    assert "jourbot cannot start" in capsys.readouterr().err
+
+
+def test_a_sound_configuration_passes(tmp_path):
+    path = write_config(tmp_path / "bot", "http://127.0.0.1:9", "secret", ["!r:localhost"], ["@p:localhost"])
+    assert preflight(config_module.load(path)) == []
