@@ -102,6 +102,11 @@ class AlarmRoomKeeper:
             except DeliveryFailure as failure:
                 if failure.permanent:
                     log.warning("alarm %s: could not invite %s (%s)", alarm_id, user, failure.reason)
+                    with self.store.transaction():
+                        if self.queue is not None:
+                            told = SendUser(user, t("alarm.room.invite_failed", self.lang, id=alarm_id),
+                                            alarm=alarm_id)
+                            self.queue([told], f"{row.txn_id}:invite-failed")
                 raise
             with self.store.transaction():
                 self.store.audit.append(user, "alarmroom.invited", alarm_id)

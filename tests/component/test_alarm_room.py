@@ -166,3 +166,44 @@ async def test_where_no_room_can_be_made_officer_and_acceptor_write_through_the_
         assert not bot.matrix.to_user(BERTIL) and not bot.matrix.to_user(CHEF)
     finally:
         await bot.stop()
+
+
+async def test_a_supervisor_may_record_a_phase_and_the_police_hear_of_the_acceptor(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        await accepted_alarm(bot)
+        await bot.say(CHEF, "!framme L1", room=UNIT_ROOM)
+        assert bot.police_lines()[-1] == "📍 L1: Anna A är framme 14:02."
+        assert [(p.phase, p.by) for p in bot.app.store.phases.of("L1")] == [("arrived", CHEF)]
+    finally:
+        await bot.stop()
+
+
+async def test_a_room_the_homeserver_cannot_make_now_is_made_once_it_is_back_without_relaying(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        await bot.say(POLICE, "!larm Farsta")
+        bot.matrix.down = True
+        await bot.say(ANNA, "!ok", room=bot.dm_room(ANNA))
+        assert alarm_rooms(bot) == []
+        bot.matrix.homeserver_back()
+        await bot.advance(1)
+        (room,) = alarm_rooms(bot)
+        assert [s.body[:5] for s in bot.matrix.to_room(room)] == ["🚨 L1 "]
+        assert not any("!till" in line for line in bot.police_lines())
+    finally:
+        await bot.stop()
+
+
+async def test_a_supervisor_the_homeserver_will_not_invite_is_told_to_phone(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    bot.matrix.refuse_invites.add(CHEF)
+    try:
+        await accepted_alarm(bot)
+        (room,) = alarm_rooms(bot)
+        await bot.say(CHEF, "!anslut L1", room=UNIT_ROOM)
+        assert CHEF not in bot.matrix.rooms[room].members
+        assert bot.matrix.to_user(CHEF)[-1].body == (
+            "Jag kunde inte bjuda in dig till larmrummet för L1. Ring den som tog larmet.")
+    finally:
+        await bot.stop()

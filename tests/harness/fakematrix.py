@@ -68,6 +68,7 @@ class FakeMatrix:
         self.room_names: dict[str, str] = {}  # alarm rooms made: room id → name
         self.refuse_rooms = False  # creating an alarm room fails for good (a homeserver that forbids it)
         self.left: list[str] = []
+        self.refuse_invites: set[str] = set()  # users the homeserver will not let the bot invite
         self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
         self._by_txn: dict[str, str] = {}
         self._ids = itertools.count(1)
@@ -168,6 +169,8 @@ class FakeMatrix:
     async def invite(self, room_id: str, user_id: str) -> None:
         if room_id not in self.rooms:
             raise DeliveryFailure("room_gone", f"not in room {room_id}")
+        if user_id in self.refuse_invites:
+            raise DeliveryFailure("forbidden", f"may not invite {user_id} (fake)")
         self.rooms[room_id].members.add(user_id)
 
     async def leave_room(self, room_id: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.store import phases as stored
+from handlers import build_registry
+from handlers.alarm import AlarmLimits
 from handlers.phases import (
     DECISIONS,
     PHASES,
@@ -53,3 +55,12 @@ def test_missing_phases_in_order_and_named_for_people():
     assert missing_phases(list(PHASES)) == []
     assert phase_names(["en_route", "handed_over"], "sv") == "på väg, överlämnat"
     assert phase_names(["assessment"], "en") == "protection assessment"
+
+
+def test_every_phase_command_has_its_english_alias_and_plain_letter_spelling():
+    registry = build_registry(AlarmLimits(5, 600))
+    for swedish, others in (("påväg", ("enroute", "pavag", "PÅVÄG")), ("framme", ("arrived",)),
+                            ("skydd", ("protection", "assessment")), ("överlämnad", ("handedover", "overlamnad")),
+                            ("anslut", ("join",)), ("till", ("relay",))):
+        spec = registry.find(swedish)
+        assert spec is not None and all(registry.find(word) is spec for word in others), swedish
