@@ -207,3 +207,16 @@ async def test_a_supervisor_the_homeserver_will_not_invite_is_told_to_phone(tmp_
             "Jag kunde inte bjuda in dig till larmrummet för L1. Ring den som tog larmet.")
     finally:
         await bot.stop()
+
+
+async def test_a_cancelled_alarm_ends_its_room_too(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        await accepted_alarm(bot)
+        (room,) = alarm_rooms(bot)
+        await bot.say(POLICE, "!avbryt L1 fel adress")
+        assert bot.matrix.to_room(room)[-1].body == "L1 är avbrutet 14:02. Jourboten lämnar rummet."
+        assert bot.matrix.left == [room]
+        assert not any("fel adress" in s.body for s in bot.matrix.to_room(room))
+    finally:
+        await bot.stop()
