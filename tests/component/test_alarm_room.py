@@ -11,6 +11,7 @@ from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, UNIT_ROOM, Compo
 async def accepted_alarm(bot: ComponentBot) -> str:
     larm = await bot.say(POLICE, "!larm Farsta två barn, pappan hotfull")
     await bot.say(ANNA, "!ok", room=bot.dm_room(ANNA))
+    assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}  # the primary, and nobody else
     return larm
 
 
@@ -116,6 +117,7 @@ async def test_klar_asks_for_missing_phases_and_a_supervisor_may_close_anyway(tm
         assert bot.matrix.left == [room]
         late = await bot.say(ANNA, "!framme", room=room)
         assert [s.body for s in bot.answers_to(late)] == ["L1 är redan avslutat."]
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await bot.stop()
 
@@ -145,6 +147,7 @@ async def test_a_supervisor_joins_the_room_by_command(tmp_path):
         await bot.say(CHEF, "!anslut L1", room=UNIT_ROOM)
         assert CHEF in bot.matrix.rooms[room].members
         assert bot.matrix.rooms[room].members == {"@jourbot:localhost", POLICE, ANNA, CHEF}
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await bot.stop()
 
