@@ -153,7 +153,7 @@ def _step_4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX alarms_by_police_event ON alarms(police_event)")
 
 
-def _step_i10room(db: sqlite_utils.Database) -> None:
+def _step_5(db: sqlite_utils.Database) -> None:
     """What happens after acceptance: each alarm's phases (on the way, arrived, assessment, handed over) and the
     encrypted room the bot opened for it."""
     db.execute(
@@ -168,7 +168,7 @@ def _step_i10room(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX alarm_rooms_by_room ON alarm_rooms(room_id)")
 
 
-STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3, _step_4, _step_i10room]
+STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3, _step_4, _step_5]
 
 
 def schema_version(db: Database) -> int:
