@@ -19,6 +19,7 @@ from typing import Any
 import rosters
 from bot.alarm.service import AlarmService, AlarmSettings
 from bot.config import Config
+from bot.handover.service import HandoverService, HandoverSettings
 from bot.inbox import Inbox, InboxSettings
 from bot.limits import LimitSettings, SenderLimits
 from bot.matrix.client import MatrixClient, MatrixSettings
@@ -68,8 +69,12 @@ class App:
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
         ), self.metrics)
+        self.handovers = HandoverService(self.store, lambda: self.roster, HandoverSettings(
+            lang=lang, unit_rooms={unit: room.room for unit, room in config.units.items()},
+            remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
+            extra_supervisors=tuple(config.roles.supervisors)))
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
-                                        config.roles.police, config.roles.supervisors)
+                                        config.roles.police, config.roles.supervisors, handovers=self.handovers)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
                              OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics)
@@ -86,6 +91,8 @@ class App:
         self.store.db.on_commit("deadlines", self.timers.rearm)
         self.store.db.on_commit("outbox", self.timers.rearm)
         self.store.db.on_commit("outbox", self.outbox.wake)
+        self.store.db.on_commit("handovers", self.timers.rearm)
+        self.handovers.prepare(clock())
         self.matrix.set_on_recovered(self.outbox.homeserver_back)
         self.matrix.set_on_session_lost(self._log_in_again)
         self.stop = asyncio.Event()
@@ -227,7 +234,8 @@ class App:
 
     # --- what is due ---------------------------------------------------------------------------------------------
     def _next_due(self) -> float | None:
-        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline()) if t is not None]
+        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), self.handovers.next_at())
+                 if t is not None]
         return min(times, default=None)
 
     async def sweep(self) -> None:
@@ -236,13 +244,16 @@ class App:
         self.last_sweep_at = now
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
-        if not due and not overdue:
+        handing_over = self.handovers.is_due(now)
+        if not due and not overdue and not handing_over:
             return  # an idle bot writes nothing
         with self.store.transaction():
             for alarm_id, at in due:
                 effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
                 self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
             self.outbox.sweep_overdue(now)
+            for cause, effects in self.handovers.fire(now) if handing_over else []:
+                self.outbox.queue(effects, Origin(cause))
 
     def _oldest_undelivered(self) -> float | None:
         oldest = self.store.outbox.oldest_pending_at()

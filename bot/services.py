@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.alarm.service import AlarmService
 from bot.store import Store
+from handlers.handover_desk import HandoverDesk
 from handlers.registry import Role
 from handlers.services import AlarmDesk, OverrideBook
 from rosters import Override, Roster
@@ -44,7 +45,8 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str]) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str], *, handovers: HandoverDesk) -> None:
+        self._handovers = handovers
         self._roster = roster
         self._alarms = alarms
         self._overrides = overrides
@@ -62,6 +64,10 @@ class RuntimeServices:
     @property
     def overrides(self) -> OverrideBook:
         return self._overrides
+
+    @property
+    def handovers(self) -> HandoverDesk:
+        return self._handovers
 
     def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
         """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from handlers.effects import Effect
+from handlers.handover_desk import HandoverDesk
 from rosters import Area, Override, Roster
 
 
@@ -116,3 +117,5 @@ class Services(Protocol):
     def alarms(self) -> AlarmDesk: ...
     @property
     def overrides(self) -> OverrideBook: ...
+    @property
+    def handovers(self) -> HandoverDesk: ...

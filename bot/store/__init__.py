@@ -18,6 +18,7 @@ from bot.store.db import Database
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
 from bot.store.events import Events, StoredEvent, WaitingEvent
+from bot.store.handovers import Handovers
 from bot.store.meta import Meta
 from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
 from bot.store.outbox import NewMessage, Outbox, OutboxRow
@@ -51,6 +52,7 @@ class Store:
         self.audit = Audit(self.db, clock)
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
+        self.handovers = Handovers(self.db)
         self.db.private_side_files()
 
     @property
