@@ -72,7 +72,7 @@ class App:
         self.handovers = HandoverService(self.store, lambda: self.roster, HandoverSettings(
             lang=lang, unit_rooms={unit: room.room for unit, room in config.units.items()},
             remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
-            extra_supervisors=tuple(config.roles.supervisors)))
+            extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of)
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
                                         config.roles.police, config.roles.supervisors, handovers=self.handovers)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))

@@ -17,11 +17,11 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 from bot.alarm.machine import Alarm
 from bot.store import Store
 from bot.store.handovers import HandoverRow, Opening
+from bot.store.phases import DECISIONS, PhaseRecord
 from handlers.effects import Effect, Reply, SendRoom, SendUser
 from handlers.handover_desk import OpenHandover
 from handlers.i18n import t
@@ -45,24 +45,7 @@ class HandoverSettings:
     extra_supervisors: tuple[str, ...] = ()  # configured beside the rosters' supervisors: may receive for any unit
 
 
-class PhaseLike(Protocol):
-    """A recorded phase (bot.store.phases.PhaseRecord) as the listing reads it."""
-
-    @property
-    def phase(self) -> str: ...
-    @property
-    def at(self) -> float: ...
-    @property
-    def eta_minutes(self) -> int | None: ...
-    @property
-    def assessment_made(self) -> bool | None: ...
-    @property
-    def decision(self) -> str | None: ...
-    @property
-    def unit(self) -> str | None: ...
-
-
-def no_phases(_alarm_id: str) -> Sequence[PhaseLike]:
+def no_phases(_alarm_id: str) -> Sequence[PhaseRecord]:
     return ()
 
 
@@ -71,7 +54,7 @@ def day_and_time(moment: datetime, zone: str) -> str:
     return f"{local.day}/{local.month} {local:%H:%M}"
 
 
-def phase_text(phases: Sequence[PhaseLike], zone: str, lang: str) -> str:
+def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str) -> str:
     """The phases in the order they happened, each with its local time; never anything typed freely but the unit."""
     tz = zone_named(zone)
     parts: list[str] = []
@@ -92,12 +75,9 @@ def phase_text(phases: Sequence[PhaseLike], zone: str, lang: str) -> str:
     return ", ".join(parts) if parts else t("handover.phase.none", lang)
 
 
-DECISIONS = ("safety_plan", "relative", "emergency_placement", "other")
-
-
 class HandoverService:
     def __init__(self, store: Store, roster: Callable[[], Roster], settings: HandoverSettings,
-                 phases: Callable[[str], Sequence[PhaseLike]] = no_phases) -> None:
+                 phases: Callable[[str], Sequence[PhaseRecord]] = no_phases) -> None:
         self.store = store
         self.roster = roster
         self.settings = settings

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.store.phases import PhaseRecord
 from tests.harness.botrunner import write_config
 from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, UNIT_ROOM, ComponentBot
 from tests.harness.fakematrix import FakeMatrix
@@ -78,8 +79,8 @@ async def test_a_friday_night_alarm_is_listed_monday_at_eight_and_received(tmp_p
         await advance_to(bot, local("2026-11-30T08:00"))
         (listing,) = bot.matrix.to_room(FARSTA_ROOM)
         assert listing.body == (
-            "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta. Larm 27/11 23:10, accepterat 23:12 av Anna A"
-            " (Socialjouren). Inga faser registrerade; inte avslutat än.\nSvara !mottaget L1 när ni tagit över.")
+            "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10, accepterat 23:12 av Anna A"
+            " (Socialjouren).\nFaser: inga registrerade. Inte avslutat än.\nSvara !mottaget L1 när ni tagit över.")
         assert listing.content["m.mentions"] == {"user_ids": [CECILIA]}, "the office's primary is asked, nobody else"
         assert "hotfull" not in listing.body and "barn" not in listing.body, "never the police's free text"
         status = await bot.say(CHEF, "!status", room=UNIT_ROOM)
@@ -137,7 +138,7 @@ async def test_a_maundy_thursday_night_alarm_waits_for_the_tuesday_after_easter(
             assert farsta_lines(bot) == [], day
         await advance_to(bot, local("2026-04-07T08:00"))
         (listing,) = farsta_lines(bot)
-        assert "L1 Farsta. Larm 2/4 23:30, accepterat 23:32 av Anna A" in listing
+        assert "L1 Farsta\nLarm 2/4 23:30, accepterat 23:32 av Anna A" in listing
         await advance_to(bot, local("2026-04-07T10:00"))
         assert [k for k, v in direct_to(bot).items() if v] == ["eva.e"]
     finally:
@@ -201,5 +202,30 @@ async def test_only_the_office_may_receive_and_a_wrong_id_changes_nothing(tmp_pa
         await bot.say(CECILIA, "!received L1", room=FARSTA_ROOM)
         again = await bot.say(DAVID, "!mottaget L1", room=FARSTA_ROOM)
         assert [s.body for s in bot.answers_to(again)] == ["L1 är redan mottaget av Cecilia C 08:00."]
+    finally:
+        await bot.stop()
+
+
+async def test_the_listing_gives_the_phases_and_the_close_with_their_times(tmp_path):
+    bot = await start(tmp_path, local("2026-11-27T23:00"))
+    try:
+        await alarm_accepted_by_anna(bot, local("2026-11-27T23:10"))
+        with bot.app.store.transaction():  # as the phase commands record them (bot/store/phases.py)
+            for record in (
+                PhaseRecord("L1", "en_route", local("2026-11-27T23:15"), ANNA, eta_minutes=20),
+                PhaseRecord("L1", "arrived", local("2026-11-27T23:38"), ANNA),
+                PhaseRecord("L1", "assessment", local("2026-11-28T00:40"), ANNA, assessment_made=True,
+                            decision="relative"),
+                PhaseRecord("L1", "handed_over", local("2026-11-28T01:10"), ANNA, unit="Farsta"),
+            ):
+                bot.app.store.phases.record(record)
+        await advance_to(bot, local("2026-11-28T01:30"))
+        await bot.say(ANNA, "!klar L1", room=bot.dm_room(ANNA))
+        await advance_to(bot, local("2026-11-30T08:00"))
+        (listing,) = farsta_lines(bot)
+        assert listing == (
+            "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10, accepterat 23:12 av Anna A"
+            " (Socialjouren).\nFaser: på väg 23:15 (ca 20 min), framme 23:38, skyddsbedömning gjord 00:40: hos"
+            " anhörig, överlämnad 01:10 till Farsta. Avslutat 01:30.\nSvara !mottaget L1 när ni tagit över.")
     finally:
         await bot.stop()
