@@ -17,6 +17,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import rosters
+from bot.alarm.evaluation_service import EvaluationService
 from bot.alarm.service import AlarmService, AlarmSettings
 from bot.config import Config
 from bot.handover.service import HandoverService, HandoverSettings
@@ -73,8 +74,10 @@ class App:
             lang=lang, unit_rooms={unit: room.room for unit, room in config.units.items()},
             remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
             extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of)
+        self.evaluation = EvaluationService(self.store, lambda: self.roster)
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
-                                        config.roles.police, config.roles.supervisors, handovers=self.handovers)
+                                        config.roles.police, config.roles.supervisors, handovers=self.handovers,
+                                        evaluation=self.evaluation)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
                              OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics)
@@ -228,6 +231,8 @@ class App:
         self.inbox.flush_position()
 
     def _purge(self) -> None:
+        # The monthly figures per area are kept first: they must outlive the alarms they are counted from.
+        self.evaluation.keep_months(self.clock(), self.config.storage.retention_days)
         counts = self.store.retention.purge(self.clock(), self.config.storage.retention_days)
         if any(counts.values()):
             log.info("retention: purged %s", counts)

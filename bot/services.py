@@ -13,7 +13,7 @@ from bot.alarm.service import AlarmService
 from bot.store import Store
 from handlers.handover_desk import HandoverDesk
 from handlers.registry import Role
-from handlers.services import AlarmDesk, OverrideBook
+from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook
 from rosters import Override, Roster
 
 
@@ -45,8 +45,10 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str], *, handovers: HandoverDesk) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str], *, handovers: HandoverDesk,
+                 evaluation: EvaluationDesk) -> None:
         self._handovers = handovers
+        self._evaluation = evaluation
         self._roster = roster
         self._alarms = alarms
         self._overrides = overrides
@@ -68,6 +70,10 @@ class RuntimeServices:
     @property
     def handovers(self) -> HandoverDesk:
         return self._handovers
+
+    @property
+    def evaluation(self) -> EvaluationDesk:
+        return self._evaluation
 
     def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
         """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.secretbox import SecretBox
 from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
+from bot.store.area_months import AreaMonths
 from bot.store.audit import Audit
 from bot.store.db import Database
 from bot.store.deadlines import Deadlines
@@ -57,6 +58,7 @@ class Store:
         self.phases = Phases(self.db)
         self.alarm_rooms = AlarmRooms(self.db, clock)
         self.handovers = Handovers(self.db)
+        self.area_months = AreaMonths(self.db)
         self.db.private_side_files()
 
     @property

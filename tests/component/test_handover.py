@@ -8,40 +8,11 @@ Farsta's office (Cecilia C primary, David D secondary, Eva E supervising) has no
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
-
 from bot.store.phases import PhaseRecord
-from tests.harness.botrunner import write_config
-from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, UNIT_ROOM, ComponentBot
-from tests.harness.fakematrix import FakeMatrix
+from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, UNIT_ROOM, ComponentBot
+from tests.harness.handover import CECILIA, DAVID, EVA, FARSTA_ROOM, advance_to, local, start
 
-ROSTERS = Path(__file__).resolve().parent / "handover_rosters"
-FARSTA_ROOM = "!farsta:localhost"
-CECILIA = "@cecilia.c:localhost"
-DAVID = "@david.d:localhost"
-EVA = "@eva.e:localhost"
 EVERYONE = (ANNA, BERTIL, CHEF, CECILIA, DAVID, EVA)
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-def local(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=STOCKHOLM).timestamp()
-
-
-async def start(tmp_path: Path, at: float, extra: str = "") -> ComponentBot:
-    write_config(
-        tmp_path / "bot", "http://127.0.0.1:9", "unused", [POLICE_ROOM], [POLICE], rosters=ROSTERS,
-        extra=f'\n[units.socialjouren]\nroom = "{UNIT_ROOM}"\n\n[units.farsta]\nroom = "{FARSTA_ROOM}"\n{extra}',
-    )
-    matrix = FakeMatrix()
-    matrix.add_room(FARSTA_ROOM, CECILIA, DAVID, EVA)
-    return await ComponentBot.start(tmp_path, matrix=matrix, clock=[at])
-
-
-async def advance_to(bot: ComponentBot, at: float) -> None:
-    await bot.advance(at - bot.now)
 
 
 async def alarm_accepted_by_anna(bot: ComponentBot, at: float, number: int = 1) -> None:
