@@ -12,7 +12,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.alarm.machine import Alarm
@@ -122,11 +122,11 @@ def evaluate(rows: Iterable[AlarmFacts]) -> Evaluation:
 
 
 def month_figures(alarms: Sequence[Alarm], rows: Sequence[AlarmFacts]) -> dict[str, Any]:
-    """One area's month, JSON-safe, as kept in the store after the alarms themselves are purged."""
-    if not alarms:
-        return {}
+    """One area's month (or the city's), JSON-safe, as kept in the store after the alarms themselves are purged. A
+    month without alarms has its zeros."""
     # Every alarm given, whenever in the month: [first, last] as the half-open interval figures() counts over.
-    base = figures(alarms, min(a.raised_at for a in alarms), max(a.raised_at for a in alarms) + _JUST_AFTER)
+    first = min((a.raised_at for a in alarms), default=datetime.fromtimestamp(0, UTC))
+    base = figures(alarms, first, max((a.raised_at for a in alarms), default=first) + _JUST_AFTER)
     kept = asdict(base)
     kept.pop("per_area", None)
     kept.update({f"after_{k}": v for k, v in asdict(evaluate(rows)).items()})
