@@ -249,16 +249,15 @@ class App:
         self.last_sweep_at = now
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
-        handing_over = self.handovers.is_due(now)
-        if not due and not overdue and not handing_over:
+        if self.handovers.is_due(now):
+            self.handovers.hand_over(now, self.outbox)  # in a transaction of its own: it never holds back an alarm
+        if not due and not overdue:
             return  # an idle bot writes nothing
         with self.store.transaction():
             for alarm_id, at in due:
                 effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
                 self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
             self.outbox.sweep_overdue(now)
-            for cause, effects in self.handovers.fire(now) if handing_over else []:
-                self.outbox.queue(effects, Origin(cause))
 
     def _oldest_undelivered(self) -> float | None:
         oldest = self.store.outbox.oldest_pending_at()

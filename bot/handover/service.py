@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.alarm.machine import Alarm
+from bot.outbox import Origin, Outbox
 from bot.store import Store
 from bot.store.handovers import HandoverRow, Opening
 from bot.store.phases import DECISIONS, PhaseRecord
@@ -113,6 +114,16 @@ class HandoverService:
     def is_due(self, now: float) -> bool:
         due = self.next_at()
         return due is not None and due <= now
+
+    def hand_over(self, now: float, outbox: Outbox) -> None:
+        """List and remind whatever is due, and queue the messages, in one transaction of its own: a failure here
+        is logged and tried again at the next sweep, and never holds back an escalation."""
+        try:
+            with self.store.transaction():
+                for cause, effects in self.fire(now):
+                    outbox.queue(effects, Origin(cause))
+        except Exception:
+            log.exception("handover: listing or reminding failed; trying again at the next sweep")
 
     def fire(self, now: float) -> list[tuple[str, list[Effect]]]:
         """Every listing and reminder due at `now`, as (cause, messages): the cause names what was due, so the

@@ -200,3 +200,25 @@ async def test_the_listing_gives_the_phases_and_the_close_with_their_times(tmp_p
             " anhörig, överlämnad 01:10 till Farsta. Avslutat 01:30.\nSvara !mottaget L1 när ni tagit över.")
     finally:
         await bot.stop()
+
+
+async def test_a_failing_handover_never_holds_back_an_escalation(tmp_path, monkeypatch):
+    bot = await start(tmp_path, local("2026-11-27T23:00"))
+    try:
+        await alarm_accepted_by_anna(bot, local("2026-11-27T23:10"))
+
+        def broken(now: float) -> list:
+            raise RuntimeError("a bug in the handover")
+
+        monkeypatch.setattr(bot.app.handovers, "fire", broken)
+        await advance_to(bot, local("2026-11-30T07:59"))
+        await bot.say(POLICE, "!larm Farsta")  # L2: Socialjouren still answers; Anna does not
+        await advance_to(bot, local("2026-11-30T08:01"))  # the opening is due, and L2's first wait is over
+        assert len(bot.matrix.pages_to(BERTIL)) == 2, "L2 escalated to Bertil although the handover failed"
+        assert farsta_lines(bot) == []
+        monkeypatch.undo()
+        await bot.advance(1)
+        assert [line.split("\n")[0] for line in farsta_lines(bot)] == [
+            "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta"], "listed at the next sweep once it works again"
+    finally:
+        await bot.stop()
