@@ -18,7 +18,9 @@ from typing import Any
 
 import rosters
 from bot.alarm.evaluation_service import EvaluationService
+from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService, AlarmSettings
+from bot.alarm_rooms import AlarmRoomKeeper
 from bot.config import Config
 from bot.handover.service import HandoverService, HandoverSettings
 from bot.inbox import Inbox, InboxSettings
@@ -70,17 +72,23 @@ class App:
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
         ), self.metrics)
+        self.alarm_rooms = AlarmRoomKeeper(self.store, self.matrix, self.alarms.get, clock, lang)
+        self.alarms.followers.append(self.alarm_rooms.follow)
         self.handovers = HandoverService(self.store, lambda: self.roster, HandoverSettings(
             lang=lang, unit_rooms={unit: room.room for unit, room in config.units.items()},
             remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
             extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of)
         self.evaluation = EvaluationService(self.store, lambda: self.roster)
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
-                                        config.roles.police, config.roles.supervisors, handovers=self.handovers,
-                                        evaluation=self.evaluation)
+                                        config.roles.police, config.roles.supervisors,
+                                        PhaseService(self.store, lambda: self.roster, self.alarms.get,
+                                                     self.alarm_rooms, lang),
+                                        handovers=self.handovers, evaluation=self.evaluation)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
-                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics)
+                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics,
+                             alarm_rooms=self.alarm_rooms)
+        self.alarm_rooms.queue = lambda effects, cause: self.outbox.queue(effects, Origin(cause))
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
                            clock, self.zone, SenderLimits(LimitSettings(

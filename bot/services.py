@@ -9,11 +9,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService
 from bot.store import Store
 from handlers.handover_desk import HandoverDesk
 from handlers.registry import Role
-from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook
+from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook, PhaseDesk
 from rosters import Override, Roster
 
 
@@ -45,11 +46,12 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str], *, handovers: HandoverDesk,
-                 evaluation: EvaluationDesk) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService, *,
+                 handovers: HandoverDesk, evaluation: EvaluationDesk) -> None:
         self._handovers = handovers
         self._evaluation = evaluation
         self._roster = roster
+        self._phases = phases
         self._alarms = alarms
         self._overrides = overrides
         self._police = frozenset(police)
@@ -66,6 +68,10 @@ class RuntimeServices:
     @property
     def overrides(self) -> OverrideBook:
         return self._overrides
+
+    @property
+    def phases(self) -> PhaseDesk:
+        return self._phases
 
     @property
     def handovers(self) -> HandoverDesk:
