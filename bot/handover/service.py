@@ -55,8 +55,9 @@ def day_and_time(moment: datetime, zone: str) -> str:
     return f"{local.day}/{local.month} {local:%H:%M}"
 
 
-def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str) -> str:
-    """The phases in the order they happened, each with its local time; never anything typed freely but the unit."""
+def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str, unit_names: Mapping[str, str] | None = None) -> str:
+    """The phases in the order they happened, each with its local time; nothing typed freely (the receiving unit is a
+    unit id, shown by its name)."""
     tz = zone_named(zone)
     parts: list[str] = []
     for p in sorted(phases, key=lambda p: p.at):
@@ -72,7 +73,8 @@ def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str) -> str:
         elif p.phase == "assessment":
             parts.append(t("handover.phase.not_assessed", lang, time=time))
         elif p.phase == "handed_over":
-            parts.append(t("handover.phase.handed_over", lang, time=time, unit=p.unit or "—"))
+            unit = (unit_names or {}).get(p.unit or "", p.unit or "—")
+            parts.append(t("handover.phase.handed_over", lang, time=time, unit=unit))
     return ", ".join(parts) if parts else t("handover.phase.none", lang)
 
 
@@ -193,7 +195,8 @@ class HandoverService:
         return t("handover.listing", self.lang, id=alarm.id, area=alarm.area_name,
                  raised=day_and_time(alarm.raised_at, zone), accepted=hhmm(accepted, tz),
                  name=alarm.accepted_name or alarm.accepted_by or "—", unit=alarm.unit_name,
-                 phases=phase_text(self.phases(alarm.id), zone, self.lang), state=state)
+                 phases=phase_text(self.phases(alarm.id), zone, self.lang,
+                                   {u.id: u.name for u in self.roster().units.values()}), state=state)
 
     def _remind(self, row: HandoverRow, now: float) -> list[Effect]:
         roster = self.roster()

@@ -187,7 +187,7 @@ async def test_the_listing_gives_the_phases_and_the_close_with_their_times(tmp_p
                 PhaseRecord("L1", "arrived", local("2026-11-27T23:38"), ANNA),
                 PhaseRecord("L1", "assessment", local("2026-11-28T00:40"), ANNA, assessment_made=True,
                             decision="relative"),
-                PhaseRecord("L1", "handed_over", local("2026-11-28T01:10"), ANNA, unit="Farsta"),
+                PhaseRecord("L1", "handed_over", local("2026-11-28T01:10"), ANNA, unit="farsta"),
             ):
                 bot.app.store.phases.record(record)
         await advance_to(bot, local("2026-11-28T01:30"))
@@ -197,7 +197,8 @@ async def test_the_listing_gives_the_phases_and_the_close_with_their_times(tmp_p
         assert listing == (
             "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10, accepterat 23:12 av Anna A"
             " (Socialjouren).\nFaser: på väg 23:15 (ca 20 min), framme 23:38, skyddsbedömning gjord 00:40: hos"
-            " anhörig, överlämnad 01:10 till Farsta. Avslutat 01:30.\nSvara !mottaget L1 när ni tagit över.")
+            " anhörig, överlämnad 01:10 till Farsta stadsdelsförvaltning. Avslutat 01:30.\nSvara !mottaget L1 när"
+            " ni tagit över.")
     finally:
         await bot.stop()
 

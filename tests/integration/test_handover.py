@@ -38,12 +38,19 @@ async def test_the_office_gets_its_handovers_at_its_next_opening_and_receives_th
         for person, room in ((police, police_room), (anna, jour_room), (cecilia, office_room)):
             await person.wait_joined(room, BOT)
 
-        async def alarm(at: str, alarm_id: str) -> None:
+        async def alarm(at: str, alarm_id: str) -> str:
+            """Raised and accepted by Anna; her direct room with the bot."""
             clock[0] = local(at)
             larm = await police.send(police_room, "!larm Farsta två barn, pappan hotfull")
             page = await anna.wait_for(lambda m: m.sender == BOT and alarm_id in m.body and m.msgtype == "m.text")
             await anna.send(page.room_id, f"!ok {alarm_id}")
             await police.wait_for(lambda m: m.sender == BOT and m.reply_to == larm and "accepterat" in m.body)
+            return page.room_id
+
+        async def anna_says(room: str, at: str, text: str) -> None:
+            clock[0] = local(at)
+            said = await anna.send(room, text)
+            await anna.wait_for(lambda m: m.sender == BOT and m.reply_to == said)
 
         await alarm("2026-04-02T23:30", "L1")
         for moment in ("2026-04-03T12:00", "2026-04-06T12:00", "2026-04-07T07:59"):  # Good Friday … Easter Monday
@@ -58,13 +65,23 @@ async def test_the_office_gets_its_handovers_at_its_next_opening_and_receives_th
         await cecilia.wait_for(lambda m: m.sender == BOT and m.reply_to == asked
                                and m.body == "✅ L1 mottaget av Cecilia C 08:00.")
 
-        # A Friday night in November: two alarms; the office receives one and leaves the other.
+        # A Friday night in November: two alarms, the first through every phase to klar; the office receives it and
+        # leaves the other.
         clock[0] = local("2026-11-20T22:00")
         await asyncio.sleep(2)
-        await alarm("2026-11-20T23:10", "L2")
-        await alarm("2026-11-20T23:40", "L3")
+        direct = await alarm("2026-11-20T23:10", "L2")
+        for at, command in (("2026-11-20T23:15", "!påväg L2 20"), ("2026-11-20T23:38", "!framme L2"),
+                            ("2026-11-21T00:40", "!skydd L2 gjord anhörig"),
+                            ("2026-11-21T01:10", "!överlämnad L2 Farsta"), ("2026-11-21T01:30", "!klar L2")):
+            await anna_says(direct, at, command)
+        await alarm("2026-11-21T01:40", "L3")
         clock[0] = local("2026-11-23T08:00")
-        await cecilia.wait_for(from_bot("Att ta över: L2 Farsta", office_room), timeout=30)
+        listed = await cecilia.wait_for(from_bot("Att ta över: L2 Farsta", office_room), timeout=30)
+        assert listed.body == (
+            f"{cecilia.user_id}: 📋 Att ta över: L2 Farsta\nLarm 20/11 23:10, accepterat 23:10 av Anna A"
+            " (Socialjouren).\nFaser: på väg 23:15 (ca 20 min), framme 23:38, skyddsbedömning gjord 00:40: hos"
+            " anhörig, överlämnad 01:10 till Farsta stadsdelsförvaltning. Avslutat 01:30.\nSvara !mottaget L2 när"
+            " ni tagit över.")
         await cecilia.wait_for(from_bot("Att ta över: L3 Farsta", office_room), timeout=30)
         asked = await cecilia.send(office_room, "!mottaget L2")
         await cecilia.wait_for(lambda m: m.sender == BOT and m.reply_to == asked and "L2 mottaget" in m.body)
