@@ -85,13 +85,6 @@ class Handovers:
             f"SELECT {_COLUMNS} FROM handovers WHERE received_at IS NULL ORDER BY posted_at, alarm_id").fetchall()
         return [_row(tuple(r)) for r in rows]
 
-    def between(self, start: float, end: float) -> list[HandoverRow]:
-        """Handovers listed in [start, end)."""
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM handovers WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at",
-            [start, end]).fetchall()
-        return [_row(tuple(r)) for r in rows]
-
     def for_alarms(self, alarm_ids: list[str]) -> dict[str, HandoverRow]:
         if not alarm_ids:
             return {}
