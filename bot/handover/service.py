@@ -217,7 +217,7 @@ class HandoverService:
                      unit=office_name, phone=office.phone if office else "—")
             self.store.handovers.reminded(row.alarm_id, row.reminders + 1, None)
         self._audit("timer", "reminded", row.alarm_id, {"step": row.reminders + 1, "to": to})
-        return [SendUser(user, text, mention=True) for user in to]
+        return [SendUser(user, text, notice=False, mention=True) for user in to]  # an m.notice would not ping
 
     @staticmethod
     def _duty_unit(alarm: Alarm | None, row: HandoverRow, roster: Roster) -> str:

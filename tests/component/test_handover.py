@@ -81,6 +81,7 @@ async def test_unreceived_it_reminds_the_office_supervisors_at_ten_then_socialjo
         reminder = ("⏰ L1 (Farsta) listades 08:00 för Farsta stadsdelsförvaltning, men ingen har svarat !mottaget."
                     " Se till att någon tar över.")
         assert direct_to(bot)["eva.e"] == [f"{EVA}: {reminder}"]
+        assert len(bot.matrix.pages_to(EVA)) == 1, "a message that rings her phone, not a silent notice"
         assert nothing_direct(bot, "eva.e") == {}, "Socialjouren's supervisor not yet"
         await advance_to(bot, local("2026-11-30T11:59"))
         assert nothing_direct(bot, "eva.e") == {}

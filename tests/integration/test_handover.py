@@ -88,6 +88,7 @@ async def test_the_office_gets_its_handovers_at_its_next_opening_and_receives_th
         clock[0] = local("2026-11-23T10:00")
         reminder = await eva.wait_for(from_bot("⏰ L3 (Farsta) listades 08:00"), timeout=30)
         assert reminder.encrypted and reminder.room_id != office_room, "in Eva's direct room"
+        assert reminder.msgtype == "m.text" and eva.user_id in reminder.content["m.mentions"]["user_ids"]
         clock[0] = local("2026-11-23T12:00")
         await chef.wait_for(from_bot("har inte tagit emot L3 (Farsta)"), timeout=30)
         await asyncio.sleep(2)
