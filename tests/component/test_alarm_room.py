@@ -11,6 +11,7 @@ from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, UNIT_ROOM, Compo
 async def accepted_alarm(bot: ComponentBot) -> str:
     larm = await bot.say(POLICE, "!larm Farsta två barn, pappan hotfull")
     await bot.say(ANNA, "!ok", room=bot.dm_room(ANNA))
+    assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}  # the primary, and nobody else
     return larm
 
 
@@ -116,6 +117,7 @@ async def test_klar_asks_for_missing_phases_and_a_supervisor_may_close_anyway(tm
         assert bot.matrix.left == [room]
         late = await bot.say(ANNA, "!framme", room=room)
         assert [s.body for s in bot.answers_to(late)] == ["L1 är redan avslutat."]
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await bot.stop()
 
@@ -145,6 +147,7 @@ async def test_a_supervisor_joins_the_room_by_command(tmp_path):
         await bot.say(CHEF, "!anslut L1", room=UNIT_ROOM)
         assert CHEF in bot.matrix.rooms[room].members
         assert bot.matrix.rooms[room].members == {"@jourbot:localhost", POLICE, ANNA, CHEF}
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await bot.stop()
 
@@ -205,5 +208,18 @@ async def test_a_supervisor_the_homeserver_will_not_invite_is_told_to_phone(tmp_
         assert CHEF not in bot.matrix.rooms[room].members
         assert bot.matrix.to_user(CHEF)[-1].body == (
             "Jag kunde inte bjuda in dig till larmrummet för L1. Ring den som tog larmet.")
+    finally:
+        await bot.stop()
+
+
+async def test_a_cancelled_alarm_ends_its_room_too(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        await accepted_alarm(bot)
+        (room,) = alarm_rooms(bot)
+        await bot.say(POLICE, "!avbryt L1 fel adress")
+        assert bot.matrix.to_room(room)[-1].body == "L1 är avbrutet 14:02. Jourboten lämnar rummet."
+        assert bot.matrix.left == [room]
+        assert not any("fel adress" in s.body for s in bot.matrix.to_room(room))
     finally:
         await bot.stop()
