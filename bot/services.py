@@ -12,8 +12,9 @@ from datetime import datetime
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService
 from bot.store import Store
+from handlers.handover_desk import HandoverDesk
 from handlers.registry import Role
-from handlers.services import AlarmDesk, OverrideBook, PhaseDesk
+from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook, PhaseDesk
 from rosters import Override, Roster
 
 
@@ -45,7 +46,10 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService, *,
+                 handovers: HandoverDesk, evaluation: EvaluationDesk) -> None:
+        self._handovers = handovers
+        self._evaluation = evaluation
         self._roster = roster
         self._phases = phases
         self._alarms = alarms
@@ -68,6 +72,14 @@ class RuntimeServices:
     @property
     def phases(self) -> PhaseDesk:
         return self._phases
+
+    @property
+    def handovers(self) -> HandoverDesk:
+        return self._handovers
+
+    @property
+    def evaluation(self) -> EvaluationDesk:
+        return self._evaluation
 
     def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
         """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit

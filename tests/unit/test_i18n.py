@@ -10,13 +10,15 @@ from pathlib import Path
 from handlers.i18n import LANGUAGES, all_keys, catalogue, duration, either
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list)\.[a-z_.]*[a-z_]$")
+KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list"
+                 r"|handover)\.[a-z_.]*[a-z_]$")
 # Keys the code builds at run time, and the parts they are built from.
 DYNAMIC = {
     "roster.role.": ("primary", "secondary", "supervisor", "unit"),
     "alarm.reason.": ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected",
                       "timeout"),
     "duration.": ("second", "seconds", "minute", "minutes", "hour", "hours"),
+    "handover.decision.": ("safety_plan", "relative", "emergency_placement", "other"),
 }
 
 
