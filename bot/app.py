@@ -18,6 +18,7 @@ from typing import Any
 
 import rosters
 from bot.alarm.service import AlarmService, AlarmSettings
+from bot.checkins import CheckinService, CheckinSettings, DeliveryListeners
 from bot.config import Config
 from bot.inbox import Inbox, InboxSettings
 from bot.limits import LimitSettings, SenderLimits
@@ -68,11 +69,15 @@ class App:
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
         ), self.metrics)
-        self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
-                                        config.roles.police, config.roles.supervisors)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
                              OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics)
+        # Shift check-ins (README, "Readiness"): asked and reported from the sweep, answered through the services.
+        self.checkins = CheckinService(self.store, lambda: self.roster, config.checkin, CheckinSettings(
+            lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock)
+        self.outbox.listener = DeliveryListeners(self.alarms, self.checkins)
+        self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
+                                        config.roles.police, config.roles.supervisors, self.checkins)
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
                            clock, self.zone, SenderLimits(LimitSettings(
@@ -227,22 +232,26 @@ class App:
 
     # --- what is due ---------------------------------------------------------------------------------------------
     def _next_due(self) -> float | None:
-        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline()) if t is not None]
+        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), self.checkins.next_at())
+                 if t is not None]
         return min(times, default=None)
 
     async def sweep(self) -> None:
         """Fire every escalation deadline that is due and report every page past its delivery deadline."""
         now = self.clock()
         self.last_sweep_at = now
+        self.checkins.plan(now)
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
-        if not due and not overdue:
+        checkins_due = self.checkins.due(now)
+        if not due and not overdue and not checkins_due:
             return  # an idle bot writes nothing
         with self.store.transaction():
             for alarm_id, at in due:
                 effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
                 self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
             self.outbox.sweep_overdue(now)
+            self.checkins.sweep(now)
 
     def _oldest_undelivered(self) -> float | None:
         oldest = self.store.outbox.oldest_pending_at()

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.alarm.service import AlarmService
 from bot.store import Store
+from handlers.checkin import CheckinDesk, NoCheckins
 from handlers.registry import Role
 from handlers.services import AlarmDesk, OverrideBook
 from rosters import Override, Roster
@@ -44,7 +45,9 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str]) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str],
+                 checkins: CheckinDesk | None = None) -> None:
+        self._checkins = checkins or NoCheckins()
         self._roster = roster
         self._alarms = alarms
         self._overrides = overrides
@@ -62,6 +65,10 @@ class RuntimeServices:
     @property
     def overrides(self) -> OverrideBook:
         return self._overrides
+
+    @property
+    def checkins(self) -> CheckinDesk:
+        return self._checkins
 
     def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
         """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit

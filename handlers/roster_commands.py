@@ -11,7 +11,8 @@ def register(registry: Registry) -> None:
     @registry.command("jour", "oncall", roles=ANY_ROLE, usage="roster.jour.usage")
     def jour(command: Command, ctx: Context) -> list[Effect]:
         services = ctx.services
-        return [Reply(jour_reply(list(command.args), ctx.now, services.roster, services.overrides.active(), ctx.lang))]
+        return [Reply(jour_reply(list(command.args), ctx.now, services.roster, services.overrides.active(), ctx.lang,
+                                 services.checkins))]
 
     @registry.command("schema", "roster", roles=frozenset({Role.RESPONDER, Role.SUPERVISOR}),
                       usage="roster.schema.usage")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from handlers.checkin import CheckinDesk
 from handlers.effects import Effect
 from rosters import Area, Override, Roster
 
@@ -116,3 +117,5 @@ class Services(Protocol):
     def alarms(self) -> AlarmDesk: ...
     @property
     def overrides(self) -> OverrideBook: ...
+    @property
+    def checkins(self) -> CheckinDesk: ...

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.secretbox import SecretBox
 from bot.store.alarms import Alarms
 from bot.store.audit import Audit
+from bot.store.checkins import Checkins
 from bot.store.db import Database
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
@@ -51,6 +52,7 @@ class Store:
         self.audit = Audit(self.db, clock)
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
+        self.checkins = Checkins(self.db)
         self.db.private_side_files()
 
     @property
