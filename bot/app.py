@@ -29,6 +29,7 @@ from bot.metrics import Metrics
 from bot.monitoring import HealthLimits, HealthReport, Monitoring
 from bot.outbox import Origin, Outbox, OutboxSettings
 from bot.police_rooms import PoliceRoomWatch
+from bot.readiness_report import ReadinessReporter
 from bot.secretbox import SecretBox
 from bot.services import RuntimeServices, StoredOverrides
 from bot.store import Store
@@ -76,6 +77,7 @@ class App:
         self.checkins = CheckinService(self.store, lambda: self.roster, config.checkin, CheckinSettings(
             lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock)
         self.outbox.listener = DeliveryListeners(self.alarms, self.checkins)
+        self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
                                         config.roles.police, config.roles.supervisors, self.checkins)
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
@@ -143,6 +145,7 @@ class App:
                 raise error  # e.g. SessionRevoked: the bot cannot go on
         finally:
             self.timers.shutdown()
+            self.readiness.stop()
             if self.monitoring is not None:
                 await self.monitoring.stop()
             for task in tasks:
@@ -232,8 +235,8 @@ class App:
 
     # --- what is due ---------------------------------------------------------------------------------------------
     def _next_due(self) -> float | None:
-        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), self.checkins.next_at())
-                 if t is not None]
+        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), self.checkins.next_at(),
+                             self.readiness.next_at()) if t is not None]
         return min(times, default=None)
 
     async def sweep(self) -> None:
@@ -241,9 +244,10 @@ class App:
         now = self.clock()
         self.last_sweep_at = now
         self.checkins.plan(now)
+        self.readiness.schedule(now)
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
-        checkins_due = self.checkins.due(now)
+        checkins_due = self.checkins.due(now) or self.readiness.due(now)
         if not due and not overdue and not checkins_due:
             return  # an idle bot writes nothing
         with self.store.transaction():
@@ -252,6 +256,7 @@ class App:
                 self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
             self.outbox.sweep_overdue(now)
             self.checkins.sweep(now)
+            self.readiness.sweep(now)
 
     def _oldest_undelivered(self) -> float | None:
         oldest = self.store.outbox.oldest_pending_at()
