@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.alarm.texts import reason_text
 from bot.config import CheckinConfig
 from bot.matrix.content import content_for
 from bot.outbox import OTHER, DeliveryListener, Origin, Outbox
@@ -162,7 +163,22 @@ class CheckinService:
         return []
 
     def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
-        return []  # the question unanswered is reported at its deadline like any other
+        """A question the homeserver refused for good (no verified device, unknown user): the supervisors are told
+        now, not at the answer deadline, and why (inside the outbox's transaction)."""
+        if not row.purpose.startswith(PURPOSE):
+            return []
+        checkin = self.store.checkins.get(row.purpose[len(PURPOSE):])
+        if checkin is None or checkin.status != ASKED:
+            return []
+        user = checkin.user_id or ""
+        self.store.checkins.reported(checkin.id, at)
+        text = t("roster.checkin.undelivered", self.settings.lang, name=self._name(user),
+                 reason=reason_text(reason, self.settings.lang), **self._shift_words(checkin))
+        told = self._supervisors(checkin.unit, user)
+        self.store.audit.append(self.settings.bot_user, "checkin.undelivered", checkin.id,
+                                {"user": user, "reason": reason, "told": told})
+        log.warning("check-in %s could not reach %s (%s); %d supervisor(s) told", checkin.id, user, reason, len(told))
+        return [SendUser(s, text, notice=False, mention=True) for s in told]
 
     # --- words ---------------------------------------------------------------------------------------------------
     def _shift_words(self, row: CheckinRow) -> dict[str, str]:

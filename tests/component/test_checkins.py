@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.matrix.port import DeliveryFailure
 from tests.harness.botrunner import write_config
 from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, ROSTERS, UNIT_ROOM, ComponentBot
 
@@ -168,5 +169,20 @@ async def test_on_the_dst_nights_the_check_in_follows_the_wall_clock(tmp_path):
         await advance_to(bot, "2026-03-29T22:00")  # 20:00 UTC now, not 21:00
         assert bodies(bot, ANNA)[-1] == ASK and len(bodies(bot, ANNA)) == 2
         assert len(bodies(bot, CHEF)) == 1, "the first night went unanswered: told once"
+    finally:
+        await bot.stop()
+
+
+async def test_a_question_that_cannot_reach_its_person_is_the_supervisors_at_once(tmp_path):
+    bot = await night_bot(tmp_path, "2026-11-25T21:50")
+    bot.matrix.refuse[ANNA] = DeliveryFailure("no_trusted_device", "@anna.a:localhost has no cross-signed device")
+    try:
+        await advance_to(bot, "2026-11-25T22:00")
+        (told,) = bodies(bot, CHEF)
+        assert told == ("⚠️ Incheckningen till jouren 22:00–08:00 (Testjouren, primär) kunde inte nå Anna A: hen har"
+                        " ingen inloggning som hen själv har verifierat. Ring hen innan ett larm kommer.")
+        await advance_to(bot, "2026-11-25T22:45")
+        assert len(bodies(bot, CHEF)) == 1, "not told again at the answer deadline"
+        assert audit_actions(bot) == ["checkin.asked", "checkin.undelivered"]
     finally:
         await bot.stop()
