@@ -19,6 +19,7 @@ _STATEMENTS: dict[str, str] = {
     "outbox": "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < :cutoff",
     "deadlines": "DELETE FROM deadlines WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
+    "checkins": "DELETE FROM checkins WHERE at IS NULL AND shift_end < :cutoff",  # shift check-ins (i12-ready)
 }
 
 
