@@ -106,7 +106,8 @@ class CheckinService:
         user = holders[0].user
         within = config.answer_within_min * 60.0
         answer_by = max(row.shift_start, now) + within
-        self.store.checkins.asked(row.id, user, now, answer_by)
+        self.store.checkins.asked(row.id, user, now, answer_by, holders[0].end.timestamp())
+        row = self.store.checkins.get(row.id) or row
         lang = self.settings.lang
         text = t("roster.checkin.ask", lang, **self._shift_words(row))
         self.store.outbox.add(NewMessage("user", user, content_for(text, notice=False, mention=(user,)),

@@ -79,6 +79,14 @@ class ReadinessReporter:
             self.task.cancel()
 
     async def report(self, now: float) -> None:
+        try:
+            await self._report(now)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # tomorrow's report must still come
+            log.exception("the daily readiness report failed")
+
+    async def _report(self, now: float) -> None:
         roster = self.roster()
         days = self.config.readiness.days
         start = datetime.fromtimestamp(now, UTC)

@@ -7,6 +7,7 @@ Nothing here logs in, syncs, uploads keys or touches the crypto store, so it nev
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from bot.matrix.device_trust import cross_signed_devices, self_signed_devices
 
 CLIENT_API = "/_matrix/client/v3"
 TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+CONCURRENT_LOOKUPS = 8  # a week's rosters of a city are hundreds of people; the homeserver is shared
 
 
 class ReachabilityError(Exception):
@@ -58,17 +60,20 @@ async def reach(session: Session, people: Mapping[str, str | None],
     own = http is None
     client = http if http is not None else aiohttp.ClientSession(timeout=TIMEOUT)
     api = _Api(client, session)
-    try:
-        keys = await api.keys_query(list(people)) if people else {}
-        out: dict[str, Reach] = {}
-        for user, room in people.items():
-            out[user] = Reach(
+    lookups = asyncio.Semaphore(CONCURRENT_LOOKUPS)
+
+    async def one(user: str, room: str | None, keys: dict[str, Any]) -> tuple[str, Reach]:
+        async with lookups:
+            return user, Reach(
                 account=await api.account_exists(user),
                 devices=len(self_signed_devices(keys, user)),
                 cross_signed=len(cross_signed_devices(keys, user)),
                 membership=await api.membership(room, user) if room else None,
             )
-        return out
+
+    try:
+        keys = await api.keys_query(list(people)) if people else {}
+        return dict(await asyncio.gather(*(one(user, room, keys) for user, room in people.items())))
     finally:
         if own:
             await client.close()

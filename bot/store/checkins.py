@@ -64,9 +64,13 @@ class Checkins:
         row = self.db.execute("SELECT MIN(at) FROM checkins").fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
-    def asked(self, checkin_id: str, user: str, asked_at: float, answer_by: float) -> None:
-        self.db.execute("UPDATE checkins SET status = ?, user_id = ?, asked_at = ?, answer_by = ?, at = ? WHERE id = ?",
-                        [ASKED, user, asked_at, answer_by, answer_by, checkin_id])
+    def asked(self, checkin_id: str, user: str, asked_at: float, answer_by: float,
+              shift_end: float | None = None) -> None:
+        """Put to `user`; `shift_end` as the roster has it now (an override made after planning may shorten it)."""
+        self.db.execute(
+            "UPDATE checkins SET status = ?, user_id = ?, asked_at = ?, answer_by = ?, at = ?,"
+            " shift_end = COALESCE(?, shift_end) WHERE id = ?",
+            [ASKED, user, asked_at, answer_by, answer_by, shift_end, checkin_id])
         self.db.changed("deadlines")
 
     def skipped(self, checkin_id: str) -> None:

@@ -155,6 +155,8 @@ async def test_jour_shows_the_check_in_state(tmp_path):
         await bot.react(ANNA, bot.dm_room(ANNA), bot.matrix.to_user(ANNA)[0].event_id)
         asked = await bot.say(CHEF, "!jour Farsta", room=UNIT_ROOM)
         assert "Primär: Anna A (incheckad 22:36)" in bot.answers_to(asked)[0].body
+        asked = await bot.say(POLICE, "!jour Farsta")
+        assert "Primär: Anna A\n" in bot.answers_to(asked)[0].body + "\n", "the police see the chain only"
     finally:
         await bot.stop()
 
@@ -184,5 +186,18 @@ async def test_a_question_that_cannot_reach_its_person_is_the_supervisors_at_onc
         await advance_to(bot, "2026-11-25T22:45")
         assert len(bodies(bot, CHEF)) == 1, "not told again at the answer deadline"
         assert audit_actions(bot) == ["checkin.asked", "checkin.undelivered"]
+    finally:
+        await bot.stop()
+
+
+async def test_an_override_made_after_planning_is_asked_with_its_own_hours(tmp_path):
+    bot = await night_bot(tmp_path, "2026-11-25T12:00")
+    try:
+        asked = await bot.say(CHEF, "!byt @bertil.b:localhost 2026-11-25T22:00 2026-11-26T02:00 testjour primär",
+                              room=UNIT_ROOM)
+        assert "B1" in bot.answers_to(asked)[0].body
+        await advance_to(bot, "2026-11-25T22:00")
+        assert bodies(bot, BERTIL) == ["Du har jour 22:00–02:00 (Testjouren, primär). Svara ✅ när du är redo."]
+        assert bodies(bot, ANNA) == []
     finally:
         await bot.stop()
