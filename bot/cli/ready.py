@@ -32,7 +32,7 @@ def add_ready_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run_ready(args: argparse.Namespace) -> int:
     config = config_module.load(args.config)
-    days = args.days or config.readiness.days
+    days = config.readiness.days if args.days is None else args.days
     if days < 1:
         print("jourbot roster ready: --days must be at least 1", file=sys.stderr)
         return 2
