@@ -21,6 +21,7 @@ from bot.alarm.evaluation_service import EvaluationService
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService, AlarmSettings
 from bot.alarm_rooms import AlarmRoomKeeper
+from bot.checkins import CheckinService, CheckinSettings, DeliveryListeners
 from bot.config import Config
 from bot.handover.service import HandoverService, HandoverSettings
 from bot.inbox import Inbox, InboxSettings
@@ -32,6 +33,7 @@ from bot.metrics import Metrics
 from bot.monitoring import HealthLimits, HealthReport, Monitoring
 from bot.outbox import Origin, Outbox, OutboxSettings
 from bot.police_rooms import PoliceRoomWatch
+from bot.readiness_report import ReadinessReporter
 from bot.secretbox import SecretBox
 from bot.services import RuntimeServices, StoredOverrides
 from bot.store import Store
@@ -79,16 +81,21 @@ class App:
             remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
             extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of)
         self.evaluation = EvaluationService(self.store, lambda: self.roster)
-        self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
-                                        config.roles.police, config.roles.supervisors,
-                                        PhaseService(self.store, lambda: self.roster, self.alarms.get,
-                                                     self.alarm_rooms, lang),
-                                        handovers=self.handovers, evaluation=self.evaluation)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
                              OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics,
                              alarm_rooms=self.alarm_rooms)
         self.alarm_rooms.queue = lambda effects, cause: self.outbox.queue(effects, Origin(cause))
+        # Shift check-ins (README, "Readiness"): asked and reported from the sweep, answered through the services.
+        self.checkins = CheckinService(self.store, lambda: self.roster, config.checkin, CheckinSettings(
+            lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock)
+        self.outbox.listener = DeliveryListeners(self.alarms, self.checkins)
+        self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
+        self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
+                                        config.roles.police, config.roles.supervisors,
+                                        PhaseService(self.store, lambda: self.roster, self.alarms.get,
+                                                     self.alarm_rooms, lang),
+                                        handovers=self.handovers, evaluation=self.evaluation, checkins=self.checkins)
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
                            clock, self.zone, SenderLimits(LimitSettings(
@@ -156,6 +163,7 @@ class App:
                 raise error  # e.g. SessionRevoked: the bot cannot go on
         finally:
             self.timers.shutdown()
+            self.readiness.stop()
             if self.monitoring is not None:
                 await self.monitoring.stop()
             for task in tasks:
@@ -247,25 +255,42 @@ class App:
 
     # --- what is due ---------------------------------------------------------------------------------------------
     def _next_due(self) -> float | None:
-        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), self.handovers.next_at())
-                 if t is not None]
+        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), self.handovers.next_at(),
+                             self.checkins.next_at(), self.readiness.next_at()) if t is not None]
         return min(times, default=None)
 
     async def sweep(self) -> None:
-        """Fire every escalation deadline that is due and report every page past its delivery deadline."""
+        """Fire every escalation deadline that is due and report every page past its delivery deadline; then the
+        handovers, check-ins and readiness reports, each in a transaction of its own: none of them may ever hold
+        back an escalation."""
         now = self.clock()
         self.last_sweep_at = now
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
+        if due or overdue:
+            with self.store.transaction():
+                for alarm_id, at in due:
+                    effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
+                    self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
+                self.outbox.sweep_overdue(now)
         if self.handovers.is_due(now):
-            self.handovers.hand_over(now, self.outbox)  # in a transaction of its own: it never holds back an alarm
-        if not due and not overdue:
+            self.handovers.hand_over(now, self.outbox)
+        self._apart("check-ins", lambda: self._sweep_checkins(now))
+
+    def _sweep_checkins(self, now: float) -> None:
+        self.checkins.plan(now)
+        self.readiness.schedule(now)
+        if not (self.checkins.due(now) or self.readiness.due(now)):
             return  # an idle bot writes nothing
         with self.store.transaction():
-            for alarm_id, at in due:
-                effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
-                self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
-            self.outbox.sweep_overdue(now)
+            self.checkins.sweep(now)
+            self.readiness.sweep(now)
+
+    def _apart(self, what: str, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:
+            log.exception("%s failed; escalations go on", what)
 
     def _oldest_undelivered(self) -> float | None:
         oldest = self.store.outbox.oldest_pending_at()

@@ -121,6 +121,27 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class CheckinConfig:
+    """At the start of each matching shift the person coming on call is asked to check in (README, "Readiness")."""
+
+    unit: str  # a unit id from the roster folder
+    roles: list[str] = field(default_factory=lambda: ["primary"])
+    # Wall-clock start times ("22:00") of the shifts that are asked; empty: every shift of these roles.
+    starts: list[str] = field(default_factory=list)
+    # Unanswered after this many minutes, the unit's supervisors are told.
+    answer_within_min: int = 30
+
+
+@dataclass(frozen=True)
+class ReadinessConfig:
+    # Local time ("09:00", in the rosters' zone) of the daily report to the supervisors of who cannot be reached;
+    # "" turns the report off.
+    report_at: str = "09:00"
+    # How far ahead the rosters are read.
+    days: int = 7
+
+
+@dataclass(frozen=True)
 class Config:
     matrix: MatrixConfig
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -132,6 +153,8 @@ class Config:
     handover: HandoverConfig = field(default_factory=HandoverConfig)
     web: WebConfig = field(default_factory=WebConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    checkin: list[CheckinConfig] = field(default_factory=list)
+    readiness: ReadinessConfig = field(default_factory=ReadinessConfig)
     path: Path = Path("config.toml")
 
     @property
@@ -231,6 +254,28 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
     ):
         if value <= 0:
             problems.append((key, f"expected a positive number, got {value}"))
+    _check_readiness(config, problems)
+
+
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _check_readiness(config: Config, problems: list[tuple[str, str]]) -> None:
+    """[readiness] and [[checkin]]; whether a check-in's unit exists is for the rosters to say (preflight)."""
+    report_at = config.readiness.report_at
+    if report_at and not _HHMM.fullmatch(report_at):
+        problems.append(("readiness.report_at", f'expected a time such as "09:00" (or ""), got {report_at!r}'))
+    if not 1 <= config.readiness.days <= 31:
+        problems.append(("readiness.days", f"expected 1 to 31 days, got {config.readiness.days}"))
+    for entry in config.checkin:
+        for role in entry.roles:
+            if role not in ("primary", "secondary", "supervisor"):
+                problems.append(("checkin.roles", f"expected primary, secondary or supervisor, got {role!r}"))
+        for start in entry.starts:
+            if not _HHMM.fullmatch(start):
+                problems.append(("checkin.starts", f'expected times such as "22:00", got {start!r}'))
+        if entry.answer_within_min <= 0:
+            problems.append(("checkin.answer_within_min", f"expected a positive number, got {entry.answer_within_min}"))
 
 
 def _describe(tp: Any) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from handlers.checkin import CheckinDesk
 from handlers.effects import Effect
 from handlers.handover_desk import HandoverDesk
 from rosters import Area, Override, Roster
@@ -139,6 +140,8 @@ class Services(Protocol):
     def handovers(self) -> HandoverDesk: ...
     @property
     def evaluation(self) -> EvaluationDesk: ...
+    @property
+    def checkins(self) -> CheckinDesk: ...
 
 
 # --- the figures for the evaluation (`!statistik`, issue 10 item 4) ---------------------------------------------

@@ -16,6 +16,7 @@ from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
 from bot.store.area_months import AreaMonths
 from bot.store.audit import Audit
+from bot.store.checkins import Checkins
 from bot.store.db import Database
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
@@ -59,6 +60,7 @@ class Store:
         self.alarm_rooms = AlarmRooms(self.db, clock)
         self.handovers = Handovers(self.db)
         self.area_months = AreaMonths(self.db)
+        self.checkins = Checkins(self.db)
         self.db.private_side_files()
 
     @property

@@ -187,8 +187,21 @@ def _step_6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _step_7(db: sqlite_utils.Database) -> None:
+    """Shift check-ins: one row per configured shift start, planned ahead so a restart loses none; `at` is when the
+    row is next due (the ask at the shift start, then the report to the supervisors), the store being the timer."""
+    db.execute(
+        "CREATE TABLE checkins (id TEXT PRIMARY KEY, unit TEXT NOT NULL, role TEXT NOT NULL, shift_start REAL NOT NULL,"
+        " shift_end REAL NOT NULL, user_id TEXT, status TEXT NOT NULL, at REAL, asked_at REAL, answer_by REAL,"
+        " answered_at REAL, reported_at REAL, event_id TEXT)"
+    )
+    db.execute("CREATE INDEX checkins_by_at ON checkins(at)")
+    db.execute("CREATE INDEX checkins_by_user ON checkins(user_id, shift_start)")
+    db.execute("CREATE INDEX checkins_by_event ON checkins(event_id)")
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
-    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6,
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7,
 ]
 
 

@@ -22,6 +22,7 @@ _STATEMENTS: dict[str, str] = {
     "alarm_rooms": "DELETE FROM alarm_rooms WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "handovers": "DELETE FROM handovers WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
+    "checkins": "DELETE FROM checkins WHERE at IS NULL AND shift_end < :cutoff",  # shift check-ins (i12-ready)
 }
 
 

@@ -108,6 +108,7 @@ class FakeMatrix:
         await on_batch(Batch([], f"s{next(self._ids)}", {}))  # the first sync, as a real client's: no history
         self._ready.set()
         stopping = asyncio.create_task(stop.wait())
+        getting: asyncio.Task[Any] | None = None
         try:
             while not stop.is_set():
                 getting = asyncio.create_task(self._batches.get())
@@ -124,6 +125,8 @@ class FakeMatrix:
                     handled.set_result(None)
         finally:
             stopping.cancel()
+            if getting is not None:
+                getting.cancel()  # when the bot cancels this loop, a waiting get must not take the next bot's batch
 
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
         self.attempts.append((room_id, txn_id))
