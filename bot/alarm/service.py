@@ -46,6 +46,8 @@ class AlarmService:
         self.roster = roster
         self.settings = settings
         self.lang = settings.lang
+        # Called with every stored change, inside its transaction (the second channel watches for fallbacks).
+        self.watchers: list[Callable[[Outcome], None]] = []
 
     # --- reading --------------------------------------------------------------------------------------------------
     def get(self, alarm_id: str) -> Alarm | None:
@@ -66,6 +68,10 @@ class AlarmService:
     def all(self) -> list[Alarm]:
         return [Alarm.from_dict(s) for s in
                 self.store.alarms.states(("open", "exhausted", "accepted", "closed", "cancelled"))]
+
+    def seen(self, alarm_id: str) -> dict[str, datetime]:
+        """Who read their page of `alarm_id`, and when (from read receipts)."""
+        return {user: datetime.fromtimestamp(at, UTC) for user, at in self.store.page_watch.seen(alarm_id).items()}
 
     def raised_since(self, user: str, since: datetime) -> int:
         return self.store.alarms.count_raised_by(user, since.timestamp())
@@ -221,6 +227,8 @@ class AlarmService:
             waited = (alarm.accepted_at - alarm.raised_at).total_seconds() if (
                 outcome.event == "accepted" and alarm.accepted_at) else None
             self.metrics.transition(outcome.event, waited)
+            for watch in self.watchers:
+                watch(outcome)
         if details is None and any(isinstance(e, Page) for e in outcome.effects):
             details = self.store.alarms.details(alarm.id)
         out: list[Effect] = []
