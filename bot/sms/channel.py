@@ -163,11 +163,11 @@ class SecondChannel:
         self.metrics.sms("sent")
         log.info("alarm %s: SMS to %s sent (%s)", alarm.id, row.user_id, row.why)
 
-    @staticmethod
-    def _still_needed(alarm: Alarm, row: SmsRow) -> bool:
+    def _still_needed(self, alarm: Alarm, row: SmsRow) -> bool:
         if row.why == "fallback":
             return alarm.awaiting
-        return alarm.awaiting and row.user_id in alarm.pending
+        # A page read in Element while its SMS waited for a retry needs no SMS any more.
+        return alarm.awaiting and row.user_id in alarm.pending and row.user_id not in self.alarms.seen(alarm.id)
 
     def _failed(self, alarm: Alarm, row: SmsRow, failure: SmsFailure) -> None:
         lang = self.settings.lang

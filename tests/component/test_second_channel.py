@@ -250,3 +250,20 @@ async def test_after_the_homeserver_was_unreachable_for_long_each_police_room_is
         assert [s.body for s in bot.matrix.to_room(OTHER_POLICE_ROOM)] == notices
     finally:
         await bot.stop()
+
+
+async def test_a_page_read_while_its_sms_waits_for_a_retry_needs_no_sms(tmp_path, gateway):
+    bot = await start(tmp_path, gateway, unseen_after_s=30)
+    try:
+        gateway.script = ["5xx"]
+        await bot.say(POLICE, "!larm Farsta")
+        await bot.advance(30)
+        await sms_round(bot)
+        page = bot.matrix.pages_to(ANNA)[0]
+        await bot.matrix.read(ANNA, page.room_id, page.event_id, bot.now)
+        await bot.advance(60)
+        await sms_round(bot)
+        assert [r.answer for r in gateway.requests] == ["5xx"]
+        assert bot.app.store.sms.status_of(f"page:L1:{ANNA}") == ("dropped", 2)
+    finally:
+        await bot.stop()
