@@ -169,7 +169,8 @@ class App:
             await asyncio.gather(*tasks, return_exceptions=True)
             try:
                 self.inbox.flush_position()
-                self.outage.alive()
+                if self.matrix.ready.is_set():
+                    self.outage.alive()
             finally:
                 await self.matrix.close()
                 self.store.close()

@@ -257,6 +257,7 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         ("matrix.sync_timeout_s", config.matrix.sync_timeout_s),
         ("alarms.page_delivery_s", config.alarms.page_delivery_s),
         ("sms.timeout_s", config.sms.timeout_s),
+        ("monitoring.outage_notice_after_s", config.monitoring.outage_notice_after_s),
     ):
         if value <= 0:
             problems.append((key, f"expected a positive number, got {value}"))

@@ -44,7 +44,6 @@ class OutageNotice:
         raw = self.store.meta.get(ALIVE_KEY)
         if raw is not None and now - float(raw) >= self.notice_after_s:
             self._due = ("bot", float(raw), now)
-        self.alive()
 
     def alive(self) -> None:
         """Every half minute, and at a clean stop: the last instant the bot is known to have been working."""
@@ -60,6 +59,8 @@ class OutageNotice:
 
     def after_batch(self) -> None:
         """A batch has been handled: if an outage is due to be told, what came in meanwhile is handled now."""
+        if self._last_batch_at is None:
+            self.alive()  # working again: only now, so a bot that fails at every start stays "down" from before
         self._last_batch_at = self.clock()
         if self._due is None:
             return
