@@ -43,3 +43,26 @@ async def test_a_bot_that_was_down_tells_each_police_room_once_after_handling_wh
         assert len(told(rooms[0])) == 1 and len(told(rooms[1])) == 1
     finally:
         await bot.stop()
+
+
+async def test_after_the_homeserver_was_unreachable_for_long_the_police_room_is_told_once(people, synapse, tmp_path):
+    police = await people("polis1")
+    await people("anna.a")
+    room = await police.create_room([BOT])
+    config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
+                          extra="\n[monitoring]\noutage_notice_after_s = 5\n")
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        synapse.stop()
+        await asyncio.sleep(6)
+        synapse.start()
+        line = await police.wait_for(lambda m: m.sender == BOT and "nådde inte Matrix-servern" in m.body, timeout=60)
+        assert line.body.endswith("Det som skickades under tiden är nu hanterat.")
+        await asyncio.sleep(3)
+        assert len([m for m in police.from_sender(BOT, room) if m.body.startswith("ℹ️")]) == 1
+    finally:
+        if not synapse.running:
+            synapse.start()
+        await bot.stop()
