@@ -17,7 +17,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import rosters
+from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService, AlarmSettings
+from bot.alarm_rooms import AlarmRoomKeeper
 from bot.config import Config
 from bot.inbox import Inbox, InboxSettings
 from bot.limits import LimitSettings, SenderLimits
@@ -72,14 +74,20 @@ class App:
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
         ), self.metrics)
+        self.alarm_rooms = AlarmRoomKeeper(self.store, self.matrix, self.alarms.get, clock, lang)
+        self.alarms.followers.append(self.alarm_rooms.follow)
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
-                                        config.roles.police, config.roles.supervisors)
+                                        config.roles.police, config.roles.supervisors,
+                                        PhaseService(self.store, lambda: self.roster, self.alarms.get,
+                                                     self.alarm_rooms, lang))
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         # Seen pages and the second channel (SMS) sit between the outbox and the alarm service.
         sms = config.sms
         self.seen = SeenPages(self.store, self.alarms, sms.unseen_after_s if sms.enabled else None)
         self.outbox = Outbox(self.store, self.matrix, clock, self.seen,
-                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics)
+                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics,
+                             alarm_rooms=self.alarm_rooms)
+        self.alarm_rooms.queue = lambda effects, cause: self.outbox.queue(effects, Origin(cause))
         self.sms: SecondChannel | None = None
         if sms.enabled:
             username, password = config.sms_credentials()
@@ -88,7 +96,7 @@ class App:
                 SmsGateway(GatewaySettings(sms.url, sms.sender, username, password, sms.timeout_s)),
                 lambda user: self.roster.phone(user), clock, ChannelSettings(lang, sms.unseen_after_s), self.metrics)
             self.seen.on_page_failed = self.sms.page_failed
-            self.alarms.watchers.append(self.sms.on_alarm_change)
+            self.alarms.followers.append(self.sms.on_alarm_change)
             self.store.db.on_commit("sms", self.sms.wake)
         self.outage = OutageNotice(self.store, self.outbox, config.roles.police_rooms, lang, clock, self.zone,
                                    config.monitoring.outage_notice_after_s)

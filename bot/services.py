@@ -9,10 +9,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService
 from bot.store import Store
 from handlers.registry import Role
-from handlers.services import AlarmDesk, OverrideBook
+from handlers.services import AlarmDesk, OverrideBook, PhaseDesk
 from rosters import Override, Roster
 
 
@@ -44,8 +45,9 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str]) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService) -> None:
         self._roster = roster
+        self._phases = phases
         self._alarms = alarms
         self._overrides = overrides
         self._police = frozenset(police)
@@ -62,6 +64,10 @@ class RuntimeServices:
     @property
     def overrides(self) -> OverrideBook:
         return self._overrides
+
+    @property
+    def phases(self) -> PhaseDesk:
+        return self._phases
 
     def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
         """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit

@@ -46,8 +46,8 @@ class AlarmService:
         self.roster = roster
         self.settings = settings
         self.lang = settings.lang
-        # Called with every stored change, inside its transaction (the second channel watches for fallbacks).
-        self.watchers: list[Callable[[Outcome], None]] = []
+        # Told of every stored change (alarm, event) inside its transaction: the alarm room follows the alarm.
+        self.followers: list[Callable[[Alarm, str], None]] = []
 
     # --- reading --------------------------------------------------------------------------------------------------
     def get(self, alarm_id: str) -> Alarm | None:
@@ -227,8 +227,8 @@ class AlarmService:
             waited = (alarm.accepted_at - alarm.raised_at).total_seconds() if (
                 outcome.event == "accepted" and alarm.accepted_at) else None
             self.metrics.transition(outcome.event, waited)
-            for watch in self.watchers:
-                watch(outcome)
+            for follow in self.followers:
+                follow(alarm, outcome.event)
         if details is None and any(isinstance(e, Page) for e in outcome.effects):
             details = self.store.alarms.details(alarm.id)
         out: list[Effect] = []

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.alarm.machine import Alarm, Outcome
+from bot.alarm.machine import Alarm
 from bot.alarm.service import AlarmService
 from bot.matrix.port import backoff
 from bot.metrics import Metrics
@@ -87,10 +87,9 @@ class SecondChannel:
     def next_due(self) -> float | None:
         return self.store.page_watch.next_unseen_due()
 
-    def on_alarm_change(self, outcome: Outcome) -> None:
-        """The alarm service's watcher: a fallback to the supervisors goes to their phones too."""
-        alarm = outcome.alarm
-        if not outcome.changed or alarm.status != "exhausted" or alarm.fallback_at is None:
+    def on_alarm_change(self, alarm: Alarm, event: str) -> None:
+        """Follows every stored change of an alarm: a fallback to the supervisors goes to their phones too."""
+        if alarm.status != "exhausted" or alarm.fallback_at is None:
             return
         text = t("runtime.sms.fallback", self.settings.lang, id=alarm.id, area=alarm.area_name)
         for user in alarm.supervisors:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.secretbox import SecretBox
+from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
 from bot.store.audit import Audit
 from bot.store.db import Database
@@ -23,6 +24,7 @@ from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
 from bot.store.outbox import NewMessage, Outbox, OutboxRow
 from bot.store.overrides import Overrides
 from bot.store.page_watch import PageWatch
+from bot.store.phases import Phases
 from bot.store.retention import Retention
 from bot.store.sequences import Sequences
 from bot.store.sms import SmsQueue
@@ -55,6 +57,8 @@ class Store:
         self.retention = Retention(self.db, self.audit)
         self.page_watch = PageWatch(self.db)
         self.sms = SmsQueue(self.db)
+        self.phases = Phases(self.db)
+        self.alarm_rooms = AlarmRooms(self.db, clock)
         self.db.private_side_files()
 
     @property
