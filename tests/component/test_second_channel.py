@@ -267,3 +267,20 @@ async def test_a_page_read_while_its_sms_waits_for_a_retry_needs_no_sms(tmp_path
         assert bot.app.store.sms.status_of(f"page:L1:{ANNA}") == ("dropped", 2)
     finally:
         await bot.stop()
+
+
+async def test_while_the_homeserver_is_down_a_page_past_its_delivery_deadline_goes_by_sms(tmp_path, gateway):
+    bot = await start(tmp_path, gateway, unseen_after_s=0)
+    try:
+        bot.matrix.down = True
+        await bot.say(POLICE, "!larm Farsta två barn")
+        await bot.advance(59)
+        await sms_round(bot)
+        assert gateway.requests == []
+        await bot.advance(1)  # alarms.page_delivery_s: Anna counts as unreachable, and Bertil is paged
+        await sms_round(bot)
+        assert [(r.to, r.message) for r in gateway.delivered] == [
+            (PHONES[ANNA], "Jourlarm L1 (Farsta). Öppna Element och svara.")]
+        assert bot.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
+    finally:
+        await bot.stop()
