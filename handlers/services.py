@@ -5,7 +5,7 @@ The runtime (bot/services.py) provides these; tests may provide their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -94,6 +94,8 @@ class AlarmDesk(Protocol):
     def raised_by_event(self, event_id: str) -> AlarmRecord | None:
         """The alarm the message `event_id` raised, if it raised one."""
     def unfinished(self) -> Sequence[AlarmRecord]: ...
+    def seen(self, alarm_id: str) -> Mapping[str, datetime]:
+        """Who read their page of `alarm_id`, and when."""
     def raised_since(self, user: str, since: datetime) -> int: ...
     def figures(self, start: datetime, end: datetime) -> Figures: ...
     def raise_alarm(self, area: Area, details: str, police_room: str, police_event: str, raised_by: str,

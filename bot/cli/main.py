@@ -43,6 +43,11 @@ def preflight(config: config_module.Config) -> list[str]:
     if not (config.state_dir / "credentials.json").exists() and not password:
         problems.append("the first start logs in with a password: set matrix.password_file or the environment"
                         f" variable {config.matrix.password_env or '(matrix.password_env)'}")
+    if config.sms.enabled:
+        try:
+            config.sms_credentials()
+        except config_module.ConfigError as err:
+            problems.append(str(err))
     state = config.state_dir
     probe = state if state.exists() else state.parent
     if not os.access(probe, os.W_OK):

@@ -26,9 +26,11 @@ from bot.store.meta import Meta
 from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
 from bot.store.outbox import NewMessage, Outbox, OutboxRow
 from bot.store.overrides import Overrides
+from bot.store.page_watch import PageWatch
 from bot.store.phases import Phases
 from bot.store.retention import Retention
 from bot.store.sequences import Sequences
+from bot.store.sms import SmsQueue
 from bot.store.sync import Head, SyncPosition
 
 __all__ = [
@@ -56,6 +58,8 @@ class Store:
         self.audit = Audit(self.db, clock)
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
+        self.page_watch = PageWatch(self.db)
+        self.sms = SmsQueue(self.db)
         self.phases = Phases(self.db)
         self.alarm_rooms = AlarmRooms(self.db, clock)
         self.handovers = Handovers(self.db)
