@@ -16,7 +16,7 @@ from handlers.alarm_ids import parse_alarm_id
 from handlers.effects import Effect, Reply, SendRoom
 from handlers.handover import waiting_lines
 from handlers.i18n import duration, either, t
-from handlers.phases import closing_refusal
+from handlers.phases import closing_refusal, phase_names
 from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role
 from handlers.services import AlarmRecord
 from rosters.names import fold
@@ -124,8 +124,10 @@ def _target(ctx: Context, sender: str, id_text: str | None, reply_to: str | None
     return picked
 
 
-def status_line(alarm: AlarmRecord, lang: str, seen: Mapping[str, datetime] | None = None) -> str:
-    """One alarm; `seen`: who read their page and when ("Anna A (sedd 03:12)")."""
+def status_line(alarm: AlarmRecord, lang: str, seen: Mapping[str, datetime] | None = None,
+                phases: Sequence[str] = ()) -> str:
+    """One alarm; `seen`: who read their page and when ("Anna A (sedd 03:12)"); `phases`: those recorded after
+    acceptance, so whoever asks sees how far the responder has come ("på väg, framme")."""
     zone = zone_named(alarm.tz)
     if alarm.status == "open":
         names = [t("alarmcmd.state.seen", lang, name=alarm.name_of(u), time=hhmm(seen[u], zone))
@@ -141,15 +143,19 @@ def status_line(alarm: AlarmRecord, lang: str, seen: Mapping[str, datetime] | No
     else:
         state = t("alarmcmd.state.closed", lang, name=alarm.closed_name or alarm.closed_by or "",
                   time=hhmm(alarm.closed_at or alarm.raised_at, zone))
+    if phases and alarm.status in ("accepted", "closed"):
+        state = t("alarmcmd.state.with_phases", lang, state=state, phases=phase_names(phases, lang))
     return t("alarmcmd.status_line", lang, id=alarm.id, area=alarm.area_name, time=hhmm(alarm.raised_at, zone),
              state=state)
 
 
 def status_text(shown: Sequence[AlarmRecord], lang: str,
-                seen: Callable[[str], Mapping[str, datetime]] | None = None) -> str:
+                seen: Callable[[str], Mapping[str, datetime]] | None = None,
+                phases: Callable[[str], Sequence[str]] | None = None) -> str:
     if not shown:
         return t("alarmcmd.status_none", lang)
-    return "\n".join(status_line(a, lang, seen(a.id) if seen else None) for a in shown)
+    return "\n".join(status_line(a, lang, seen(a.id) if seen else None, phases(a.id) if phases else ())
+                     for a in shown)
 
 
 def _accept(ctx: Context, sender: str, target: AlarmRecord | list[Effect]) -> list[Effect]:
@@ -282,10 +288,11 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
             shown = [target]
         else:
             shown = ctx.services.alarms.unfinished()
+        seen, phases = ctx.services.alarms.seen, ctx.services.phases.recorded
         if ctx.roles == frozenset({Role.POLICE}):
             # Police see the alarms of their own rooms only.
             shown = [a for a in shown if a.police_room == command.room_id]
-            return [Reply(status_text(shown, ctx.lang, ctx.services.alarms.seen))]
+            return [Reply(status_text(shown, ctx.lang, seen, phases))]
         # The handovers the district offices have not yet received (item 3 of issue 10).
         waiting = [] if id_text else waiting_lines(ctx.services.handovers.waiting(), ctx.lang)
-        return [Reply("\n".join([status_text(shown, ctx.lang, ctx.services.alarms.seen), *waiting]))]
+        return [Reply("\n".join([status_text(shown, ctx.lang, seen, phases), *waiting]))]

@@ -223,3 +223,24 @@ async def test_a_cancelled_alarm_ends_its_room_too(tmp_path):
         assert not any("fel adress" in s.body for s in bot.matrix.to_room(room))
     finally:
         await bot.stop()
+
+
+async def test_status_shows_how_far_the_responder_has_come_without_the_assessments_decision(tmp_path):
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        await accepted_alarm(bot)
+        (room,) = alarm_rooms(bot)
+        asked = await bot.say(POLICE, "!status")
+        (before,) = bot.answers_to(asked)
+        assert before.body.endswith("accepterat av Anna A 14:02"), before.body  # no phases yet: nothing added
+        await bot.advance(60)
+        await bot.say(ANNA, "!påväg 20", room=room)
+        await bot.advance(20 * 60)
+        await bot.say(ANNA, "!framme", room=room)
+        await bot.say(ANNA, "!skydd gjord placering", room=room)
+        asked = await bot.say(POLICE, "!status")
+        (after,) = bot.answers_to(asked)
+        assert after.body.endswith("accepterat av Anna A 14:02 · på väg, framme, skyddsbedömning"), after.body
+        assert "placering" not in after.body and "hotfull" not in after.body
+    finally:
+        await bot.stop()
