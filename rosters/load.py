@@ -57,6 +57,7 @@ _UNIT_KEYS = {
     "escalation",
     "rotation",
     "override",
+    "min_rest_hours",
 }
 _AREA_KEYS = {"id", "name", "aliases", "office_unit", "other_unit"}
 _ROTATION_KEYS = {"role", "members", "start", "every", "shift", "days", "until", "name", "change"}
@@ -181,8 +182,20 @@ def _read_unit(
         office_hours=_read_office_hours(entry, unit_id),
         rotations=rotations,
         calendar=calendar_file,
+        min_rest_s=_min_rest(entry),
+        file=file,
     )
     return list(read_overrides(entry, unit_id, file, tz, people, supervisors))
+
+
+def _min_rest(entry: Entry) -> float | None:
+    value = entry.table.get("min_rest_hours")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 24:
+        entry.error(f"'min_rest_hours' must be a number of hours between 0 and 24, not {value!r}")
+        return None
+    return float(value) * 3600
 
 
 def _zone(entry: Entry) -> ZoneInfo:

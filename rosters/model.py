@@ -125,6 +125,8 @@ class Unit:
     office_hours: OfficeHours | None = None
     rotations: tuple[Rotation, ...] = ()
     calendar: str | None = None  # file name of an .ics in the roster folder
+    min_rest_s: float | None = None  # `roster check` reports shorter rest before this unit's shifts
+    file: str = ""  # the roster file it is written in, for messages
 
 
 @dataclass(frozen=True)

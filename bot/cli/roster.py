@@ -27,9 +27,9 @@ from rosters import (
     TimeError,
     UnknownArea,
     UnknownUnit,
-    find_gaps,
     load_dir,
 )
+from rosters.findings import check_roster
 from rosters.ics import person_ics, unit_ics
 from rosters.load import EXAMPLES_DIR
 from rosters.wallclock import day_start, parse_instant
@@ -48,7 +48,11 @@ def add_roster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     roster.set_defaults(func=run_roster)
     sub = roster.add_subparsers(dest="roster_command", metavar="COMMAND", required=True)
 
-    check = sub.add_parser("check", help=f"validate a roster folder; list gaps in the next {CHECK_DAYS} days")
+    check = sub.add_parser(
+        "check",
+        help=f"validate a roster folder; list gaps, steps that page nobody new, overlapping shifts and short rests"
+        f" in the next {CHECK_DAYS} days",
+    )
     check.add_argument("dir", metavar="DIR")
     check.add_argument(
         "--from", dest="start", metavar="ISO8601", help="look for gaps from this day or instant (default: now)"
@@ -153,18 +157,26 @@ def _check(args: argparse.Namespace) -> int:
     roster = load_dir(args.dir)
     start = _bound(args.start, roster.default_zone, whole_day=False) if args.start else datetime.now(UTC)
     end = start + timedelta(days=args.days)
-    gaps = find_gaps(roster, start, end)
+    found = check_roster(roster, start, end)
     span = f"{_stamp(start, roster.default_zone)} to {_stamp(end, roster.default_zone)}"
-    if not gaps:
+    if not found:
         counts = f"{len(roster.areas)} areas, {len(roster.units)} units, {len(roster.people)} people"
         print(f"OK: {args.dir}: {counts}; every area has a primary on call from {span}")
         return 0
-    for gap in gaps:
-        area = roster.areas[gap.area]
-        hours = (gap.end.timestamp() - gap.start.timestamp()) / 3600
-        print(f"GAP {area.name} ({area.id}): no primary from {_stamp(gap.start)} to {_stamp(gap.end)} ({hours:g} h)")
-    _err(f"{len(gaps)} gaps in {args.dir} from {span}")
+    for finding in found:
+        print(finding.line)
+    kinds = [f.kind for f in found]
+    summary = ", ".join(f"{kinds.count(kind)} {label}" for kind, label in _FINDING_LABELS if kind in kinds)
+    _err(f"{summary} in {args.dir} from {span}")
     return 1
+
+
+_FINDING_LABELS = (
+    ("gap", "gaps"),
+    ("step", "steps that page nobody new"),
+    ("overlap", "overlapping shifts"),
+    ("rest", "short rests"),
+)
 
 
 # -- who ------------------------------------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_check_fails_on_a_gap(capsys, tmp_path):
     folder = write_roster(tmp_path, jour_toml=NO_SUNDAY_NIGHT)
     code, out, err = run(capsys, "check", str(folder), "--from", "2026-06-15T08:00+02:00", "--days", "7")
     assert code == 1
-    assert out.splitlines() == [
+    assert [line for line in out.splitlines() if line.startswith("GAP")] == [
         "GAP Farsta (farsta): no primary from Sun 2026-06-21 22:00+02:00 to Mon 2026-06-22 08:00+02:00 (10 h)",
         "GAP Centrum (centrum): no primary from Sun 2026-06-21 22:00+02:00 to Mon 2026-06-22 08:00+02:00 (10 h)",
     ]
@@ -230,3 +230,25 @@ def test_show_and_ics_include_an_override_made_in_chat(capsys, tmp_path):
     assert [(e.decoded("dtstart").isoformat(), str(e["X-JOURBOT-ROLE"])) for e in farsta] == [
         ("2026-06-17T08:00:00+00:00", "primary")
     ]
+
+
+def test_check_fails_on_a_step_that_pages_nobody_new_and_says_how_many(capsys, tmp_path):
+    folder = write_roster(tmp_path, jour_toml=JOUR_ONE_ROTATION)
+    code, out, err = run(capsys, "check", str(folder), "--from", "2026-06-15T08:00+02:00", "--days", "1")
+    assert code == 1
+    assert "STEP Jouren (jour): step 2 (secondary) resolves to nobody from Mon 2026-06-15 08:00+02:00" in out
+    assert "steps that page nobody new in" in err and "gaps" not in err
+
+
+JOUR_ONE_ROTATION = """
+name = "Jouren"
+supervisors = ["@chef.c:localhost"]
+members = ["@bertil.b:localhost"]
+
+[[rotation]]
+role = "primary"
+shift = "08:00-08:00"
+every = "daily"
+start = 2026-01-01
+members = ["@anna.a:localhost"]
+"""
