@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-import rosters
+from bot import roster_live
 from bot.alarm.service import AlarmService, AlarmSettings
 from bot.config import Config
 from bot.inbox import Inbox, InboxSettings
@@ -28,6 +28,8 @@ from bot.metrics import Metrics
 from bot.monitoring import HealthLimits, HealthReport, Monitoring
 from bot.outbox import Origin, Outbox, OutboxSettings
 from bot.police_rooms import PoliceRoomWatch
+from bot.roster_live import Candidate
+from bot.roster_reload import RosterReloader
 from bot.secretbox import SecretBox
 from bot.services import RuntimeServices, StoredOverrides
 from bot.store import Store
@@ -35,6 +37,7 @@ from bot.timers import Timers
 from bot.undecryptable import Undecryptable
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
+from rosters import Roster
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class App:
             trust=config.matrix.trust,
             allowed_inviters=tuple(config.bot.allowed_inviters),
         ))
-        self.roster = rosters.load_dir(config.rosters_dir)
+        started = roster_live.start(config.rosters_dir, self.store.roster_snapshots.last(), clock())
         self.metrics = Metrics()
         self.alarms = AlarmService(self.store, lambda: self.roster, AlarmSettings(
             lang=lang,
@@ -82,6 +85,8 @@ class App:
                                            config.bot.undecryptable_wait_s, lang, self.zone, self.inbox.call_line)
         self.police_rooms = PoliceRoomWatch(self.store, self.matrix, self.outbox, config.roles.police_rooms,
                                             self.services.supervisors, lang)
+        self.rosters = RosterReloader(config.rosters_dir, started, self.store, self.outbox, clock,
+                                      self.services.supervisors, self.services.overrides.active, lang, self.zone)
         self.timers = Timers(self._next_due, self.sweep, clock, timer_interval)
         self.store.db.on_commit("deadlines", self.timers.rearm)
         self.store.db.on_commit("outbox", self.timers.rearm)
@@ -116,6 +121,7 @@ class App:
             if self.config.matrix.cross_signing:
                 await self._cross_sign()
             self.inbox.begin()
+            self.rosters.tell_started()
             if self.monitoring is not None:
                 await self.monitoring.start()
                 tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
@@ -128,6 +134,7 @@ class App:
                 asyncio.create_task(self._every(1.0, self._retry_undecryptable), name="undecryptable"),
                 asyncio.create_task(self._every(30.0, self._save_position), name="position"),
                 asyncio.create_task(self._every(DAY, self._purge), name="retention"),
+                asyncio.create_task(self._every(roster_live.POLL_S, self.rosters.poll), name="rosters"),
                 asyncio.create_task(self._prepare_direct_rooms(), name="prepare"),
             ]
             stopped = asyncio.create_task(self.stop.wait())
@@ -148,6 +155,17 @@ class App:
             finally:
                 await self.matrix.close()
                 self.store.close()
+
+    async def reload_rosters(self, cause: str = "web") -> Candidate | None:
+        """Read the roster folder and put it in force if it passes `roster check`; the supervisors are told either
+        way (bot/roster_reload.py). None: the files are those in force already. For SIGHUP, the file watcher and
+        the web view."""
+        return await self.rosters.reload(cause)
+
+    @property
+    def roster(self) -> Roster:
+        """The roster in force: the folder's as last put in force, or the stored one (bot/roster_reload.py)."""
+        return self.rosters.roster
 
     async def _cross_sign(self) -> None:
         """Retry while the homeserver is unreachable; a refusal (a wrong password, say) stops the bot."""

@@ -23,11 +23,13 @@ from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
 from bot.store.outbox import NewMessage, Outbox, OutboxRow
 from bot.store.overrides import Overrides
 from bot.store.retention import Retention
+from bot.store.roster_snapshots import RosterSnapshot, RosterSnapshots
 from bot.store.sequences import Sequences
 from bot.store.sync import Head, SyncPosition
 
 __all__ = [
     "STEPS", "Head", "NewMessage", "OutboxRow", "SchemaTooNew", "Store", "StoredEvent", "WaitingEvent",
+    "RosterSnapshot",
 ]
 
 
@@ -51,6 +53,7 @@ class Store:
         self.audit = Audit(self.db, clock)
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
+        self.roster_snapshots = RosterSnapshots(self.db)
         self.db.private_side_files()
 
     @property

@@ -153,7 +153,15 @@ def _step_4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX alarms_by_police_event ON alarms(police_event)")
 
 
-STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3, _step_4]
+def _step_i11roster(db: sqlite_utils.Database) -> None:
+    """The last roster folder that was put in force, file by file, so a bot started on a broken folder runs on it."""
+    db.execute(
+        "CREATE TABLE roster_snapshots (key TEXT PRIMARY KEY, digest TEXT NOT NULL, saved_at REAL NOT NULL,"
+        " folder TEXT NOT NULL, files TEXT NOT NULL)"
+    )
+
+
+STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3, _step_4, _step_i11roster]
 
 
 def schema_version(db: Database) -> int:

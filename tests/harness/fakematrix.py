@@ -104,6 +104,7 @@ class FakeMatrix:
         await on_batch(Batch([], f"s{next(self._ids)}", {}))  # the first sync, as a real client's: no history
         self._ready.set()
         stopping = asyncio.create_task(stop.wait())
+        getting: asyncio.Task[tuple[Batch, asyncio.Future[None]]] | None = None
         try:
             while not stop.is_set():
                 getting = asyncio.create_task(self._batches.get())
@@ -120,6 +121,10 @@ class FakeMatrix:
                     handled.set_result(None)
         finally:
             stopping.cancel()
+            if getting is not None and not getting.done():
+                # Left waiting when the bot's run cancels this task, it would take the first batch fed to the
+                # bot after a restart, and nobody would ever handle it.
+                getting.cancel()
 
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
         self.attempts.append((room_id, txn_id))
