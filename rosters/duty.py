@@ -22,8 +22,9 @@ from rosters.rotations import RotationClock
 from rosters.wallclock import local
 
 Holder = tuple[str, str | None]  # user, and a display name if the source gives one (an override does)
-# user, display name or None, source ("calendar" | "rotation" | "override"), and whom they cover for on leave
-Held = tuple[str, str | None, str, str]
+# user, display name or None, source ("calendar" | "rotation" | "override"), whom they cover for on leave, and the
+# rotation's label
+Held = tuple[str, str | None, str, str, str]
 
 
 class UnitDuty:
@@ -65,13 +66,15 @@ class UnitDuty:
             slots = self.calendar.slots(start_ts, end_ts)
             for s, e, r, u, _ in slots:
                 if r == role:
-                    layers += [(a, b, (u, None, "calendar", "")) for a, b, _, _ in self.leave.cover((u,), s, e)]
+                    layers += [(a, b, (u, None, "calendar", "", "")) for a, b, _, _ in self.leave.cover((u,), s, e)]
         for clock in self._by_role[role]:
+            label = clock.rotation.label
             for s, e, order in clock.turns(start_ts, end_ts):
-                layers += [(a, b, (u, None, "rotation", whose)) for a, b, u, whose in self.leave.cover(order, s, e)]
+                covered = self.leave.cover(order, s, e)
+                layers += [(a, b, (u, None, "rotation", whose, label)) for a, b, u, whose in covered]
         mine = [(i, o) for i, o in enumerate(overrides) if o.unit == self.unit.id and o.role == role]
         mine.sort(key=lambda item: (item[1].start.timestamp(), item[0]))
-        layers += [(o.start.timestamp(), o.end.timestamp(), (o.user, o.name, "override", "")) for _, o in mine]
+        layers += [(o.start.timestamp(), o.end.timestamp(), (o.user, o.name, "override", "", "")) for _, o in mine]
         visible = [p for p in paint(layers) if p[0] < end_ts and p[1] > start_ts]
         return visible if self.office is None else _within(visible, self.office.intervals(start_ts, end_ts))
 
@@ -80,10 +83,10 @@ class UnitDuty:
     ) -> list[Shift]:
         unit, out = self.unit, []
         for role in ROLES:
-            for s, e, (user, name, source, covers) in self.pieces(role, start_ts, end_ts, overrides):
+            for s, e, (user, name, source, covers, label) in self.pieces(role, start_ts, end_ts, overrides):
                 display = name or people.get(user, user)
                 start, end = local(s, unit.tz), local(e, unit.tz)
-                out.append(Shift(unit.id, role, user, display, start, end, source, covers))
+                out.append(Shift(unit.id, role, user, display, start, end, source, covers, label))
         out.sort(key=lambda shift: (shift.start.timestamp(), ROLES.index(shift.role)))
         return out
 

@@ -9,7 +9,7 @@ duty unit's day shift does not clash with a district office's shift while that o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rosters.chain import Chain
@@ -138,18 +138,7 @@ def _live_shifts(roster: Roster, start: datetime, end: datetime, overrides: Sequ
             for lo, hi in windows:
                 if lo < e and hi > s:
                     a, b = max(s, lo), min(e, hi)
-                    out.append(
-                        Shift(
-                            uid,
-                            shift.role,
-                            shift.user,
-                            shift.name,
-                            local(a, tz),
-                            local(b, tz),
-                            shift.source,
-                            shift.covers,
-                        )
-                    )
+                    out.append(replace(shift, start=local(a, tz), end=local(b, tz)))
     out.sort(key=lambda s: (s.user, s.start.timestamp()))
     return out
 

@@ -182,6 +182,7 @@ class Shift:
     end: datetime
     source: str  # "rotation" | "override" | "calendar"
     covers: str = ""  # the user on leave whose turn this is, when a rotation's next member stands in
+    label: str = ""  # the rotation's name ("Natt"), if it has one
 
     @property
     def duration(self) -> timedelta:
