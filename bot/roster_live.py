@@ -3,8 +3,9 @@
 A folder is read whole (every .toml and .ics file's bytes) and loaded from that copy, so what is checked, what is put
 in force and what is kept in the store as the last good roster are the same files, even if someone saves again
 meanwhile. A folder is refused when it cannot be loaded, or when `roster check` finds in it, over the next 30 days,
-a gap, a step paging nobody new, an overlap or a short rest that the roster in force does not have: a correction
-is never held back by a gap it did not make, and a change that makes one never reaches an alarm.
+a gap, a step paging nobody new, an overlap or a short rest that the roster in force does not have (a correction
+is never held back by a gap it did not make, and a change that makes one never reaches an alarm), or when it gives
+a rotation turn already begun to someone else (rosters/rewrites.py).
 
 Pure of Matrix and of the App: the App calls `start` once, then `candidate` (in a thread) and `put_in_force`.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 from bot.store.roster_snapshots import RosterSnapshot
 from rosters import Override, Roster, RosterError, load_dir
 from rosters.findings import check_roster
+from rosters.rewrites import rewritten_turns
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +103,7 @@ def judge(files: dict[str, bytes], folder: Path, in_force: Roster, now: datetime
     end = now + timedelta(days=CHECK_DAYS)
     before = {f.line for f in check_roster(in_force, now, end, overrides)}
     new = [f.line for f in check_roster(roster, now, end, overrides) if f.line not in before]
-    return Candidate(files, found_digest, roster, new)
+    return Candidate(files, found_digest, roster, rewritten_turns(in_force, roster, now) + new)
 
 
 @dataclass(frozen=True)

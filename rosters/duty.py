@@ -39,6 +39,11 @@ class UnitDuty:
             role: tuple(RotationClock(r, unit.tz) for r in unit.rotations if r.role == role) for role in ROLES
         }
 
+    @property
+    def clocks(self) -> dict[str, tuple[RotationClock, ...]]:
+        """role -> the clocks of that role's rotations."""
+        return self._by_role
+
     def holders_at(self, ts: float, day_ordinal: int, overrides: Sequence[Override]) -> dict[str, Holder]:
         """role -> (user, name) for each role held at `ts`; `day_ordinal` is ts's day in the unit's zone."""
         held: dict[str, Holder] = {}

@@ -220,5 +220,5 @@ def stamp(at: datetime) -> str:
 
 
 def _span(start: datetime, end: datetime) -> str:
-    hours = (end.timestamp() - start.timestamp()) / 3600
+    hours = round((end.timestamp() - start.timestamp()) / 3600, 1)
     return f"{stamp(start)} to {stamp(end)} ({hours:g} h)"

@@ -217,6 +217,14 @@ class Roster:
         lo, hi = require_aware(start), require_aware(end)
         return self._duty[found.id].shifts(lo, hi, self._all(overrides), self.people)
 
+    def rotation_turns(self, unit: str, start: datetime, end: datetime) -> list[tuple[str, float, float, str]]:
+        """(role, start, end, holder) of each rotation turn of `unit` overlapping [start, end), as the rotations
+        alone assign them: before leave and overrides, which are not changes of a rotation."""
+        found = self.unit(unit)
+        lo, hi = require_aware(start), require_aware(end)
+        return [(role, s, e, order[0]) for role, clocks in self._duty[found.id].clocks.items()
+                for clock in clocks for s, e, order in clock.turns(lo, hi)]
+
     def person_shifts(
         self, user: str, start: datetime, end: datetime, overrides: Sequence[Override] = ()
     ) -> list[Shift]:

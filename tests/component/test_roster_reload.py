@@ -24,13 +24,14 @@ def copy_rosters(tmp_path):
     return folder
 
 
-def swap_primary_and_secondary(folder) -> None:
+def bertil_takes_the_primary_from_now(folder) -> None:
+    """Overrides written in the file: Bertil B and Anna A swap primary and secondary from 14:00 today to 08:00."""
     path = folder / "testjour.toml"
-    text = path.read_text()
-    text = text.replace('members = ["@anna.a:localhost"]', "MEMBERS_A").replace(
-        'members = ["@bertil.b:localhost"]', 'members = ["@anna.a:localhost"]').replace(
-        "MEMBERS_A", 'members = ["@bertil.b:localhost"]')
-    path.write_text(text + "\n# Bertil B tar primären från och med nu\n")
+    swap = ""
+    for person, role in (("@bertil.b:localhost", "primary"), ("@anna.a:localhost", "secondary")):
+        swap += f'\n[[override]]\nperson = "{person}"\nrole = "{role}"\nfrom = "2026-11-25 14:00"\n'
+        swap += 'to = "2026-11-26 08:00"\nreason = "byter med varandra"\n'
+    path.write_text(path.read_text() + swap)
 
 
 def told_chef(bot: ComponentBot) -> list[str]:
@@ -41,7 +42,7 @@ async def test_a_saved_change_is_put_in_force_and_the_supervisors_are_told(tmp_p
     folder = copy_rosters(tmp_path)
     bot = await ComponentBot.start(tmp_path, rosters=folder)
     try:
-        swap_primary_and_secondary(folder)
+        bertil_takes_the_primary_from_now(folder)
         await bot.app.rosters.poll()  # what the file watcher does every few seconds
         await bot.settle()
         assert told_chef(bot) == ["📋 Nytt schema gäller från 14:02 (ändrat: testjour.toml)."]
@@ -49,6 +50,23 @@ async def test_a_saved_change_is_put_in_force_and_the_supervisors_are_told(tmp_p
         assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
         # Tomjouren's gap was there before the change: it does not hold the correction back.
         assert bot.app.store.roster_snapshots.last().files["testjour.toml"] == (folder / "testjour.toml").read_bytes()
+    finally:
+        await bot.stop()
+
+
+async def test_a_change_that_rewrites_the_turn_in_force_is_refused(tmp_path):
+    folder = copy_rosters(tmp_path)
+    bot = await ComponentBot.start(tmp_path, rosters=folder)
+    try:
+        path = folder / "testjour.toml"
+        path.write_text(path.read_text().replace('["@anna.a:localhost"]', '["@bertil.b:localhost"]', 1))
+        await bot.app.rosters.poll()
+        await bot.settle()
+        (told,) = told_chef(bot)
+        assert "• testjour.toml: the primary shift from Wed 2026-11-25 08:00+01:00 (and 7 earlier) is Anna A's and" \
+               " would become Bertil B's: a shift already begun is not rewritten." in told
+        await bot.say(POLICE, "!larm Farsta")
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await bot.stop()
 
@@ -96,7 +114,7 @@ async def test_sighup_reloads_the_rosters(tmp_path):
     loop = asyncio.get_running_loop()
     try:
         install_signal_handlers(bot.app)
-        swap_primary_and_secondary(folder)
+        bertil_takes_the_primary_from_now(folder)
         os.kill(os.getpid(), signal.SIGHUP)
         for _ in range(200):
             await asyncio.sleep(0.01)
@@ -131,7 +149,7 @@ async def test_a_start_on_a_broken_folder_runs_on_the_last_good_roster_and_says_
         await bot.settle()
         assert told_chef(bot)[-1] == f"📋 Schemat i {folder} går att använda igen och gäller från 14:02."
         # Then changed and saved: put in force.
-        swap_primary_and_secondary(folder)
+        bertil_takes_the_primary_from_now(folder)
         await bot.app.rosters.poll()
         await bot.settle()
         assert told_chef(bot)[-1] == "📋 Nytt schema gäller från 14:02 (ändrat: testjour.toml)."

@@ -175,3 +175,22 @@ def test_the_examples_show_an_override_and_leave(tmp_path):
     assert (primary(night), step_users(night, "secondary")) == ([ANNA], [BERTIL])
     assert [leave.user for leave in roster.leave] == [DAVID]
     assert DAVID not in {s.user for s in roster.shifts("skarholmen", at("2027-07-05 00:00"), at("2027-07-26 00:00"))}
+
+
+def test_a_change_written_as_rotation_change_rewrites_no_turn_begun_and_an_edit_of_members_does(tmp_path):
+    from rosters.rewrites import rewritten_turns
+
+    now = at("2026-06-17 10:00")  # Anna A holds the day primary this week
+    before = load_dir(write_roster(tmp_path / "before"))
+    members = 'members = ["@anna.a:localhost", "@bertil.b:localhost"]'
+    change = f"{members}\n\n[[rotation.change]]\nfrom = 2026-06-18\n"
+    change += 'members = ["@bertil.b:localhost", "@cecilia.c:localhost"]'
+    planned = build_roster(tmp_path / "planned", jour_toml=JOUR.replace(members, change, 1))
+    assert rewritten_turns(before, planned, now) == []
+    assert primary(planned.who("centrum", at("2026-06-18 10:00"))) == [BERTIL]  # Anna A left: Bertil B from then
+    edited = build_roster(tmp_path / "edited", jour_toml=JOUR.replace(members, members.replace("anna.a", "eva.e"), 1))
+    assert rewritten_turns(before, edited, now) == [
+        "jour.toml: the primary shift from Wed 2026-06-17 08:00+02:00 (and 2 earlier) is Anna A's and would become"
+        " Eva E's: a shift already begun is not rewritten. Change members from a coming day with [[rotation.change]];"
+        " cover today with an [[override]] (or !byt)"
+    ]
