@@ -28,12 +28,13 @@ Held = tuple[str, str | None, str, str, str]
 
 
 class UnitDuty:
-    __slots__ = ("_by_role", "calendar", "leave", "office", "unit")
+    __slots__ = ("_by_role", "_leave", "calendar", "leave", "office", "unit")
 
     def __init__(self, unit: Unit, calendar: UnitCalendar | None, leave: LeaveBook | None = None) -> None:
         self.unit = unit
         self.calendar = calendar
         self.leave = leave or LeaveBook(())
+        self._leave = self.leave if self.leave else None  # most rosters have none: lookups then skip asking
         self.office = OfficeClock(unit.office_hours, unit.tz) if unit.office_hours else None
         self._by_role: dict[str, tuple[RotationClock, ...]] = {
             role: tuple(RotationClock(r, unit.tz) for r in unit.rotations if r.role == role) for role in ROLES
@@ -47,18 +48,19 @@ class UnitDuty:
     def holders_at(self, ts: float, day_ordinal: int, overrides: Sequence[Override]) -> dict[str, Holder]:
         """role -> (user, name) for each role held at `ts`; `day_ordinal` is ts's day in the unit's zone."""
         held: dict[str, Holder] = {}
+        leave = self._leave
         for role in ROLES:
             for clock in self._by_role[role]:
                 order = clock.turn_at(ts, day_ordinal)
                 if order is not None:
-                    user = next((u for u in order if not self.leave.away(u, ts)), None)
+                    user = next((u for u in order if not leave.away(u, ts)), None) if leave else order[0]
                     if user is not None:
                         held[role] = (user, None)
                     break
             else:
                 if self.calendar is not None:
                     user = self.calendar.user_at(role, ts)
-                    if user is not None and not self.leave.away(user, ts):
+                    if user is not None and not (leave and leave.away(user, ts)):
                         held[role] = (user, None)
         for role, override in active_overrides(overrides, self.unit.id, ts).items():
             held[role] = (override.user, override.name or None)

@@ -35,6 +35,7 @@ class Roster:
         self.file_overrides: tuple[Override, ...] = tuple(overrides)  # written in the unit files
         self.leave: tuple[Leave, ...] = tuple(leave)  # written in people.toml
         self._leave = LeaveBook(self.leave)
+        self._any_leave = bool(self._leave)
         self.units: Mapping[str, Unit] = MappingProxyType(dict(units))
         self.areas: Mapping[str, Area] = MappingProxyType(dict(areas))
         self.people: Mapping[str, str] = MappingProxyType(dict(people))  # user -> display name
@@ -148,7 +149,7 @@ class Roster:
         unit = self.units[self.unit_at(found, ts)]
         held = self._duty[unit.id].holders_at(ts, local_day(ts, unit.tz), self._all(overrides))
         paged: set[str] = set()  # also those on leave: they are not paged
-        if self._leave:
+        if self._any_leave:
             paged = {u for u in self._member_sets[unit.id] | set(unit.supervisors) if self._leave.away(u, ts)}
             paged -= {user for user, _ in held.values()}  # an override names them: that holds, leave or not
         steps = []
@@ -171,7 +172,8 @@ class Roster:
         return Chain(found.id, found.name, at, unit.id, unit.name, unit.phone, tuple(steps))
 
     def _all(self, overrides: Sequence[Override]) -> Sequence[Override]:
-        return (*self.file_overrides, *overrides) if self.file_overrides else overrides
+        file_overrides = self.file_overrides
+        return (*file_overrides, *overrides) if file_overrides else overrides
 
     def holders(self, unit: str, at: datetime, overrides: Sequence[Override] = ()) -> dict[str, str]:
         """role -> the user holding it in `unit` at `at`, after overrides and leave (no fallback to supervisors)."""

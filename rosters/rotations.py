@@ -43,9 +43,11 @@ class RotationClock:
 
     def turn_at(self, ts: float, day_ordinal: int) -> tuple[str, ...] | None:
         """The turn order of the shift holding `ts`; None if no shift does."""
-        # A shift lasts at most a day, so only the one starting today or yesterday can hold `ts`.
+        # A shift lasts at most a day, so only the one starting today or yesterday can hold `ts`. The cache is read
+        # directly: this runs for every role of every lookup.
+        days = self._days
         for day in (day_ordinal, day_ordinal - 1):
-            turn = self.turn(day)
+            turn = days[day] if day in days else self.turn(day)
             if turn is not None and turn[0] <= ts < turn[1]:
                 return turn[2]
         return None
