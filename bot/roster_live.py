@@ -13,7 +13,6 @@ Pure of Matrix and of the App: the App calls `start` once, then `candidate` (in 
 from __future__ import annotations
 
 import hashlib
-import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,8 +23,6 @@ from bot.store.roster_snapshots import RosterSnapshot
 from rosters import Override, Roster, RosterError, load_dir
 from rosters.findings import check_roster
 from rosters.rewrites import rewritten_turns
-
-log = logging.getLogger(__name__)
 
 CHECK_DAYS = 30
 POLL_S = 5.0  # how often the folder's files are looked at for a change
@@ -132,7 +129,5 @@ def start(folder: Path, stored: RosterSnapshot | None, now: float) -> Started:
         except RosterError as stored_err:
             raise RosterError([*err.problems, "the last good roster in the store cannot be used either:",
                                *stored_err.problems]) from err
-        log.error("the rosters in %s cannot be used (%d problems); running on the last good roster, saved %s",
-                  folder, len(err.problems), datetime.fromtimestamp(stored.saved_at).isoformat(timespec="minutes"))
         return Started(kept, stored, True, err.problems)
     return Started(roster, RosterSnapshot(digest(files), now, str(folder), files), False, [])

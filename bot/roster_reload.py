@@ -40,6 +40,9 @@ class RosterReloader:
         self.zone = zone
         self.seen = signature(folder)
         self.started_problems = started.problems if started.from_store else []
+        if started.from_store:
+            log.error("the rosters in %s cannot be used (%d problems); running on the last good roster, saved %s",
+                      folder, len(started.problems), datetime.fromtimestamp(started.snapshot.saved_at, UTC).isoformat())
         self._last_refused = ""  # digest: a file watcher says it once per content, SIGHUP and the web every time
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[Candidate | None]] = set()

@@ -252,3 +252,13 @@ every = "daily"
 start = 2026-01-01
 members = ["@anna.a:localhost"]
 """
+
+
+def test_show_marks_a_turn_taken_for_someone_on_leave(capsys):
+    # The examples: David D is away 5-25 July 2027; Cecilia C takes his Skärholmen turns.
+    span = ("--from", "2027-07-06", "--to", "2027-07-06", "--rosters", str(EXAMPLES))
+    code, out, _ = run(capsys, "show", "--unit", "skarholmen", *span)
+    assert code == 0
+    assert "Cecilia C <@cecilia.c:localhost>  (for David D, on leave)" in out
+    shifts = json.loads(run(capsys, "show", "--unit", "skarholmen", *span, "--json")[1])
+    assert [s.get("covers") for s in shifts if s["role"] == "primary"] == ["@david.d:localhost"]
