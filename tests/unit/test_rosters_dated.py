@@ -10,6 +10,7 @@ from tests.harness.rosters import (
     ANNA,
     BERTIL,
     CECILIA,
+    CHEF,
     DAVID,
     EVA,
     JOUR,
@@ -193,4 +194,23 @@ def test_a_change_written_as_rotation_change_rewrites_no_turn_begun_and_an_edit_
         "jour.toml: the primary shift from Wed 2026-06-17 08:00+02:00 (and 2 earlier) is Anna A's and would become"
         " Eva E's: a shift already begun is not rewritten. Change members from a coming day with [[rotation.change]];"
         " cover today with an [[override]] (or !byt)"
+    ]
+
+
+def test_a_change_that_takes_effect_on_the_night_the_clocks_spring_forward(tmp_path):
+    # Supervisors hand off daily at 02:30, which 29 March 2026 skips: that day's shift starts at 03:00. It was to be
+    # Chef C's; from that day only Eva E is left in the rotation, so she takes it, and Chef C's earlier ones stay.
+    supervisors = 'members = ["@chef.c:localhost", "@eva.e:localhost"]'
+    only_eva = f'{supervisors}\n\n[[rotation.change]]\nfrom = 2026-03-29\nmembers = ["@eva.e:localhost"]'
+    before = build_roster(tmp_path / "before")
+    after = build_roster(tmp_path / "after", jour_toml=JOUR.replace(supervisors, only_eva))
+    for roster, expected in ((before, CHEF), (after, EVA)):
+        assert step_users(roster.who("centrum", at("2026-03-29 03:00")), "supervisor")[:1] == [expected]
+    assert step_users(after.who("centrum", at("2026-03-29 01:30")), "supervisor")[:1] == [EVA]  # 28th's: Eva's
+    assert step_users(after.who("centrum", at("2026-03-27 12:00")), "supervisor")[:1] == [CHEF]  # the past stays
+    shifts = [s for s in after.shifts("jour", at("2026-03-28 12:00"), at("2026-03-30 12:00")) if s.role == "supervisor"]
+    assert [(s.user, s.start.isoformat()) for s in shifts] == [
+        (EVA, "2026-03-28T02:30:00+01:00"),
+        (EVA, "2026-03-29T03:00:00+02:00"),
+        (EVA, "2026-03-30T02:30:00+02:00"),
     ]
