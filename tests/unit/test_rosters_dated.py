@@ -214,3 +214,27 @@ def test_a_change_that_takes_effect_on_the_night_the_clocks_spring_forward(tmp_p
         (EVA, "2026-03-29T03:00:00+02:00"),
         (EVA, "2026-03-30T02:30:00+02:00"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("2026-10-25", "2026-10-25", ("2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00")),  # a 25-hour day
+        ('"2026-10-25"', '"2026-10-25 12:00"', ("2026-10-25T00:00:00+02:00", "2026-10-25T12:00:00+01:00")),
+        (
+            "2026-10-25T01:00:00+02:00",
+            '"2026-10-25T02:30+01:00"',
+            ("2026-10-25T01:00:00+02:00", "2026-10-25T02:30:00+01:00"),
+        ),
+    ],
+)
+def test_leave_may_be_written_as_days_local_times_or_times_with_an_offset(tmp_path, start, end, expected):
+    people = PEOPLE + f'\n[[leave]]\nperson = "@anna.a:localhost"\nfrom = {start}\nto = {end}\n'
+    (leave,) = build_roster(tmp_path, people_toml=people).leave
+    assert (leave.start.isoformat(), leave.end.isoformat()) == expected
+
+
+def test_a_local_time_the_clocks_repeat_needs_an_offset(tmp_path):
+    people = PEOPLE + '\n[[leave]]\nperson = "@anna.a:localhost"\nfrom = "2026-10-25 02:30"\nto = 2026-10-26\n'
+    (problem,) = problems(tmp_path, people_toml=people)
+    assert problem.startswith("people.toml: leave #1: 'from': 2026-10-25 02:30 happens twice in Europe/Stockholm")
