@@ -89,18 +89,22 @@ class Candidate:
         return self.roster is not None and not self.problems
 
 
-def judge(files: dict[str, bytes], folder: Path, in_force: Roster, now: datetime,
+def judge(files: dict[str, bytes], folder: Path, in_force: RosterSnapshot, now: datetime,
           overrides: Sequence[Override]) -> Candidate:
-    """Load `files` and compare what `roster check` finds in them with what it finds in the roster in force."""
+    """Load `files` and compare what `roster check` finds in them with what it finds in the roster in force.
+
+    Runs in a worker thread: the roster in force is loaded afresh from its snapshot here, so this thread shares no
+    caches with the lookups alarms make meanwhile."""
     found_digest = digest(files)
     try:
         roster = load_files(files, folder)
     except RosterError as err:
         return Candidate(files, found_digest, None, err.problems)
+    current = load_files(in_force.files, folder)
     end = now + timedelta(days=CHECK_DAYS)
-    before = {f.line for f in check_roster(in_force, now, end, overrides)}
+    before = {f.line for f in check_roster(current, now, end, overrides)}
     new = [f.line for f in check_roster(roster, now, end, overrides) if f.line not in before]
-    return Candidate(files, found_digest, roster, rewritten_turns(in_force, roster, now) + new)
+    return Candidate(files, found_digest, roster, rewritten_turns(current, roster, now) + new)
 
 
 @dataclass(frozen=True)

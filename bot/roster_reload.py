@@ -88,7 +88,7 @@ class RosterReloader:
                              time=now.astimezone(self.zone()).strftime("%H:%M"))
                     self._tell(text, f"roster-usable:{now.timestamp()!r}")
                 return None
-            candidate = await asyncio.to_thread(judge, files, self.folder, self.roster, now, self.overrides())
+            candidate = await asyncio.to_thread(judge, files, self.folder, self.in_force, now, self.overrides())
             if candidate.accepted and candidate.roster is not None:
                 self._put_in_force(candidate, cause, now)
             elif cause != "file" or candidate.digest != self._last_refused:
