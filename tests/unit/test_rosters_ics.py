@@ -221,3 +221,28 @@ def test_feeds_cover_two_weeks_back_and_three_months_ahead():
     assert min(starts) < at("2026-11-13 00:00") and max(starts) > at("2027-02-20 00:00")
     feed = icalendar.Calendar.from_ical(person_feed(city, ANNA, now))
     assert str(feed["X-WR-CALNAME"]) == "Anna A" and feed.walk("VTIMEZONE")
+
+
+def test_a_calendar_event_of_someone_on_leave_does_not_hold(tmp_path):
+    calendar = ics(
+        """
+UID:week@test
+SUMMARY:primary: @anna.a:localhost
+DTSTART;TZID=Europe/Stockholm:20260615T080000
+DTEND;TZID=Europe/Stockholm:20260619T080000
+"""
+    )
+    people = (
+        '[people]\n"@anna.a:localhost" = "Anna A"\n"@chef.c:localhost" = "Chef C"\n'
+        '"@bertil.b:localhost" = "Bertil B"\n"@cecilia.c:localhost" = "Cecilia C"\n"@david.d:localhost" = "David D"\n'
+        '"@eva.e:localhost" = "Eva E"\n\n[[leave]]\nperson = "@anna.a:localhost"\nfrom = 2026-06-17\nto = 2026-06-17\n'
+    )
+    roster = build_roster(tmp_path, jour_toml=CALENDAR_UNIT, jour_ics=calendar, people_toml=people)
+    assert primary(roster.who("centrum", at("2026-06-16 12:00"))) == [ANNA]
+    assert primary(roster.who("centrum", at("2026-06-17 12:00"))) == []  # a gap the check reports
+    assert [
+        (s.start.day, s.end.day) for s in roster.shifts("jour", at("2026-06-15 00:00"), at("2026-06-20 00:00"))
+    ] == [
+        (15, 17),
+        (18, 19),
+    ]
