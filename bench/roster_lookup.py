@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rosters import Override, find_gaps, load_dir
+from rosters.findings import check_roster
 
 AREAS, UNITS, PEOPLE = 50, 10, 500
 LOOKUPS = 100_000
@@ -127,7 +128,10 @@ def main() -> None:
 
         now = datetime(2026, 6, 1, tzinfo=STHLM)
         seconds, gaps = timed(find_gaps, load_dir(folder), now, now + timedelta(days=30))
-        print(f"find_gaps over 30 days for every area (as `roster check`): {seconds * 1000:.0f} ms, {len(gaps)} gaps")
+        print(f"find_gaps over 30 days for every area: {seconds * 1000:.0f} ms, {len(gaps)} gaps")
+        seconds, found = timed(check_roster, load_dir(folder), now, now + timedelta(days=30))
+        print(f"check_roster over 30 days (as `roster check` and each reload, twice): {seconds * 1000:.0f} ms,"
+              f" {len(found)} findings")
 
 
 if __name__ == "__main__":

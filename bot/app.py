@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-import rosters
+from bot import roster_live
 from bot.alarm.evaluation_service import EvaluationService
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService, AlarmSettings
@@ -35,6 +35,8 @@ from bot.outage import OutageNotice
 from bot.outbox import Origin, Outbox, OutboxSettings
 from bot.police_rooms import PoliceRoomWatch
 from bot.readiness_report import ReadinessReporter
+from bot.roster_live import Candidate
+from bot.roster_reload import RosterReloader
 from bot.secretbox import SecretBox
 from bot.seen import SeenPages
 from bot.services import RuntimeServices, StoredOverrides
@@ -45,6 +47,7 @@ from bot.timers import Timers
 from bot.undecryptable import Undecryptable
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
+from rosters import Roster
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ class App:
             trust=config.matrix.trust,
             allowed_inviters=tuple(config.bot.allowed_inviters),
         ))
-        self.roster = rosters.load_dir(config.rosters_dir)
+        started = roster_live.start(config.rosters_dir, self.store.roster_snapshots.last(), clock())
         self.metrics = Metrics()
         self.alarms = AlarmService(self.store, lambda: self.roster, AlarmSettings(
             lang=lang,
@@ -124,6 +127,8 @@ class App:
                                            config.bot.undecryptable_wait_s, lang, self.zone, self.inbox.call_line)
         self.police_rooms = PoliceRoomWatch(self.store, self.matrix, self.outbox, config.roles.police_rooms,
                                             self.services.supervisors, lang)
+        self.rosters = RosterReloader(config.rosters_dir, started, self.store, self.outbox, clock,
+                                      self.services.supervisors, self.services.overrides.active, lang, self.zone)
         self.timers = Timers(self._next_due, self.sweep, clock, timer_interval)
         self.store.db.on_commit("deadlines", self.timers.rearm)
         self.store.db.on_commit("outbox", self.timers.rearm)
@@ -162,6 +167,7 @@ class App:
                 await self._cross_sign()
             self.inbox.begin()
             self.outage.started()
+            self.rosters.tell_started()
             if self.monitoring is not None:
                 await self.monitoring.start()
                 tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
@@ -174,6 +180,7 @@ class App:
                 asyncio.create_task(self._every(1.0, self._retry_undecryptable), name="undecryptable"),
                 asyncio.create_task(self._every(30.0, self._save_position), name="position"),
                 asyncio.create_task(self._every(DAY, self._purge), name="retention"),
+                asyncio.create_task(self._every(roster_live.POLL_S, self.rosters.poll), name="rosters"),
                 asyncio.create_task(self._prepare_direct_rooms(), name="prepare"),
                 asyncio.create_task(self._every(30.0, self.outage.alive), name="alive"),
             ]
@@ -200,6 +207,17 @@ class App:
             finally:
                 await self.matrix.close()
                 self.store.close()
+
+    async def reload_rosters(self, cause: str = "web") -> Candidate | None:
+        """Read the roster folder and put it in force if it passes `roster check`; the supervisors are told either
+        way (bot/roster_reload.py). None: the files are those in force already. For SIGHUP, the file watcher and
+        the web view."""
+        return await self.rosters.reload(cause)
+
+    @property
+    def roster(self) -> Roster:
+        """The roster in force: the folder's as last put in force, or the stored one (bot/roster_reload.py)."""
+        return self.rosters.roster
 
     async def _cross_sign(self) -> None:
         """Retry while the homeserver is unreachable; a refusal (a wrong password, say) stops the bot."""

@@ -87,8 +87,11 @@ def register(registry: Registry) -> None:
         overrides = ctx.services.overrides
         first = command.args[0].casefold() if command.args else ""
         if first in ("lista", "list"):
-            current = overrides.current(ctx.now)
-            units = ctx.services.roster.units
+            roster = ctx.services.roster
+            # Those written in the roster files too: their id names the file ("socialjouren.toml#1").
+            written = [o for o in roster.file_overrides if o.end > ctx.now]
+            current = sorted([*overrides.current(ctx.now), *written], key=lambda o: o.start.timestamp())
+            units = roster.units
             lines = [describe(o, ctx.lang, unit_name=units[o.unit].name if o.unit in units else None)
                      for o in current] or [t("override.none", ctx.lang)]
             return [Reply("\n".join(lines))]

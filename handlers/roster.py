@@ -71,7 +71,7 @@ def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequ
         if abs((first - now.astimezone(shown.tz).date()).days) > MAX_SCHEMA_DAYS:
             return t("roster.schema.too_far", lang, text=words[0], years=MAX_SCHEMA_DAYS // 365)
         start, end = day_start(first, shown.tz), day_start(first + timedelta(days=days), shown.tz)
-        blocks.append(_table(shown, roster.shifts(shown.id, start, end, overrides), first, days, lang))
+        blocks.append(_table(shown, roster, roster.shifts(shown.id, start, end, overrides), first, days, lang))
     return "\n\n".join(blocks)
 
 
@@ -163,20 +163,22 @@ def _span(word: str, now: datetime, tz: tzinfo) -> tuple[date, int] | None:
     return None
 
 
-def _table(unit: Unit, shifts: list[Shift], first: date, days: int, lang: str) -> str:
+def _table(unit: Unit, roster: Roster, shifts: list[Shift], first: date, days: int, lang: str) -> str:
     period = _day(first, lang) if days == 1 else f"{_day(first, lang)} – {_day(first + timedelta(days=days - 1), lang)}"
     lines = [t("roster.schema.head", lang, unit=unit.name, period=period)]
     if not shifts:
         lines.append(t("roster.schema.empty", lang))
-    rows = [(_span_text(s, lang), role_label(s.role, lang), _person(s, lang)) for s in shifts]
+    rows = [(_span_text(s, lang), role_label(s.role, lang), _person(s, roster, lang)) for s in shifts]
     width_when = max((len(r[0]) for r in rows), default=0)
     width_role = max((len(r[1]) for r in rows), default=0)
     lines += [f"{when:<{width_when}}  {role:<{width_role}}  {person}" for when, role, person in rows]
     return "\n".join(lines)
 
 
-def _person(shift: Shift, lang: str) -> str:
+def _person(shift: Shift, roster: Roster, lang: str) -> str:
     mark = f" ({t('roster.schema.override', lang)})" if shift.source == "override" else ""
+    if shift.covers:
+        mark += f" ({t('roster.schema.covers', lang, name=roster.people.get(shift.covers, shift.covers))})"
     return f"{shift.name}{mark}"
 
 

@@ -8,7 +8,20 @@ from rosters.errors import RosterError, TimeError, UnknownArea, UnknownUnit
 from rosters.gaps import find_gaps
 from rosters.ics import person_ics, unit_ics
 from rosters.load import load_dir
-from rosters.model import ROLES, Area, EscalationStep, Gap, OfficeHours, Override, Person, Rotation, Shift, Unit
+from rosters.model import (
+    ROLES,
+    Area,
+    EscalationStep,
+    Gap,
+    Leave,
+    MemberChange,
+    OfficeHours,
+    Override,
+    Person,
+    Rotation,
+    Shift,
+    Unit,
+)
 from rosters.roster import Roster
 from rosters.wallclock import parse_instant
 
@@ -19,6 +32,8 @@ __all__ = [
     "ChainStep",
     "EscalationStep",
     "Gap",
+    "Leave",
+    "MemberChange",
     "OfficeHours",
     "OnCall",
     "Override",

@@ -1,4 +1,5 @@
-"""Shifts as iCalendar (.ics), for people to subscribe to.
+"""Shifts as iCalendar (.ics), for people to subscribe to: "Socialjouren – primär, natt" at the wall-clock times
+of the unit's zone, with that zone's VTIMEZONE, overrides and leave included.
 
 Each event names its person and role both in custom properties and in its SUMMARY (see rosters/ics_fields.py), so
 an exported file reads back as the same shifts.
@@ -6,15 +7,15 @@ an exported file reads back as the same shifts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import icalendar
 
 from rosters.ics_fields import ROLE_PROPERTY, USER_PROPERTY, event_role_and_user
 from rosters.model import Override, Shift
-from rosters.names import role_word
+from rosters.names import normalize, role_word
 from rosters.wallclock import UTC
 
 if TYPE_CHECKING:
@@ -25,36 +26,86 @@ __all__ = [
     "ROLE_PROPERTY",
     "USER_PROPERTY",
     "event_role_and_user",
+    "person_feed",
     "person_ics",
     "role_word",
     "shifts_to_ics",
+    "summary",
+    "unit_feed",
     "unit_ics",
 ]
 
 
+# What a calendar shows, in the roster's languages: rosters/ has no access to the bot's catalogues (imports run
+# bot -> handlers -> rosters), and these few words are all a calendar needs.
+_WORDS = {
+    "sv": {
+        "primary": "primär",
+        "secondary": "sekundär",
+        "supervisor": "jourchef",
+        "override": "byte",
+        "covers": "för {name}, ledig",
+    },
+    "en": {
+        "primary": "primary",
+        "secondary": "secondary",
+        "supervisor": "supervisor",
+        "override": "override",
+        "covers": "for {name}, on leave",
+    },
+}
+
+
+def summary(shift: Shift, unit_name: str, lang: str = "sv", people: Mapping[str, str] | None = None,
+            with_name: bool = False) -> str:
+    """"Socialjouren – primär, natt": the unit, the role and the rotation's name, as a calendar shows it; then
+    "(byte)" for an override, "(för Anna A, ledig)" when standing in; and ": Anna A" in a unit's calendar."""
+    words = _WORDS.get(lang, _WORDS["sv"])
+    role = words.get(shift.role, shift.role)
+    text = f"{unit_name} – {role}"
+    if shift.label and normalize(shift.label) not in (normalize(role), normalize(shift.role)):
+        text += f", {shift.label.lower()}"
+    if shift.source == "override":
+        text += f" ({words['override']})"
+    if shift.covers:
+        text += f" ({words['covers'].format(name=(people or {}).get(shift.covers, shift.covers))})"
+    return f"{text}: {shift.name}" if with_name else text
+
+
 def shifts_to_ics(
-    shifts: Sequence[Shift], title: str, unit_names: dict[str, str], stamp: datetime | None = None
+    shifts: Sequence[Shift],
+    title: str,
+    unit_names: dict[str, str],
+    stamp: datetime | None = None,
+    lang: str = "sv",
+    people: Mapping[str, str] | None = None,
+    with_names: bool = True,
 ) -> bytes:
-    """One VEVENT per shift, times in UTC so that no reader has to guess a zone. `stamp` fixes DTSTAMP for tests."""
+    """One VEVENT per shift, at the wall-clock times of its unit's zone, with that zone as a VTIMEZONE so every
+    calendar program shows the handoffs where they are, across DST changes. `stamp` fixes DTSTAMP for tests."""
     cal = icalendar.Calendar()
-    cal.add("prodid", "-//jourbot//roster//EN")
+    cal.add("prodid", "-//jourbot//roster//SV")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", title)
+    zones = {getattr(s.start.tzinfo, "key", "") for s in shifts} - {""}
+    if len(zones) == 1:
+        cal.add("x-wr-timezone", next(iter(zones)))
     dtstamp = (stamp or datetime.now(UTC)).astimezone(UTC)
     for shift in shifts:
-        start, end = shift.start.astimezone(UTC), shift.end.astimezone(UTC)
         unit_name = unit_names.get(shift.unit, shift.unit)
         event = icalendar.Event()
-        event.add("uid", f"{shift.unit}-{shift.role}-{int(start.timestamp())}-{shift.user.lstrip('@')}@jourbot")
+        event.add("uid", f"{shift.unit}-{shift.role}-{int(shift.start.timestamp())}-{shift.user.lstrip('@')}@jourbot")
         event.add("dtstamp", dtstamp)
-        event.add("dtstart", start)
-        event.add("dtend", end)
-        event.add("summary", f"{shift.role}: {shift.user} ({shift.name}, {unit_name})")
+        event.add("dtstart", shift.start)
+        event.add("dtend", shift.end)
+        event.add("summary", summary(shift, unit_name, lang, people, with_names))
+        event.add("description", f"{shift.name} <{shift.user}>")
         event.add(ROLE_PROPERTY, shift.role)
         event.add(USER_PROPERTY, shift.user)
         if shift.source == "override":
-            event.add("description", "override")
+            event.add("categories", ["override"])
         cal.add_component(event)
+    cal.add_missing_timezones()
     data: bytes = cal.to_ical()  # icalendar leaves to_ical unannotated
     return data
 
@@ -66,11 +117,13 @@ def unit_ics(
     end: datetime,
     overrides: Sequence[Override] = (),
     stamp: datetime | None = None,
+    lang: str = "sv",
 ) -> bytes:
-    """A unit's final shifts over [start, end) as an .ics file."""
+    """A unit's final shifts over [start, end) as an .ics file: overrides (the files' and `overrides`) and leave
+    included, each event naming who holds it."""
     found = roster.unit(unit)
     shifts = roster.shifts(found.id, start, end, overrides)
-    return shifts_to_ics(shifts, found.name, {found.id: found.name}, stamp)
+    return shifts_to_ics(shifts, found.name, {found.id: found.name}, stamp, lang, roster.people, with_names=True)
 
 
 def person_ics(
@@ -80,8 +133,38 @@ def person_ics(
     end: datetime,
     overrides: Sequence[Override] = (),
     stamp: datetime | None = None,
+    lang: str = "sv",
 ) -> bytes:
-    """One person's final shifts, in every unit, over [start, end) as an .ics file."""
+    """One person's final shifts, in every unit, over [start, end) as an .ics file: those an override or someone's
+    leave gives them included, those their own leave takes away left out."""
     shifts = roster.person_shifts(user, start, end, overrides)
     names = {uid: u.name for uid, u in roster.units.items()}
-    return shifts_to_ics(shifts, roster.people.get(user, user), names, stamp)
+    title = roster.people.get(user, user)
+    return shifts_to_ics(shifts, title, names, stamp, lang, roster.people, with_names=False)
+
+
+FEED_DAYS_BACK = 14  # a subscribed calendar keeps the recent past ...
+FEED_DAYS_AHEAD = 92  # ... and looks about a quarter ahead
+
+
+def unit_feed(
+    roster: Roster, unit: str, now: datetime, overrides: Sequence[Override] = (), lang: str = "sv"
+) -> bytes:
+    """The calendar a unit's subscribers fetch: its shifts from two weeks back to three months ahead of `now`.
+
+    For the web view, which serves it at an unguessable, revocable address; `overrides` are those made in chat."""
+    start, end = _feed_window(now)
+    return unit_ics(roster, unit, start, end, overrides, now, lang)
+
+
+def person_feed(
+    roster: Roster, user: str, now: datetime, overrides: Sequence[Override] = (), lang: str = "sv"
+) -> bytes:
+    """The calendar one person subscribes to: their shifts in every unit, two weeks back to three months ahead."""
+    start, end = _feed_window(now)
+    return person_ics(roster, user, start, end, overrides, now, lang)
+
+
+def _feed_window(now: datetime) -> tuple[datetime, datetime]:
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=FEED_DAYS_BACK), day + timedelta(days=FEED_DAYS_AHEAD)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rosters.errors import RosterError
 from rosters.ics_import import UnitCalendar, check_calendar
+from rosters.load_dated import LeaveEntry, place_leave, read_changes, read_leave, read_overrides
 from rosters.model import (
     DEFAULT_POLICY,
     DEFAULT_WAIT_S,
@@ -25,6 +26,7 @@ from rosters.model import (
     Area,
     EscalationStep,
     OfficeHours,
+    Override,
     Person,
     Rotation,
     Unit,
@@ -54,9 +56,11 @@ _UNIT_KEYS = {
     "office_hours",
     "escalation",
     "rotation",
+    "override",
+    "min_rest_hours",
 }
 _AREA_KEYS = {"id", "name", "aliases", "office_unit", "other_unit"}
-_ROTATION_KEYS = {"role", "members", "start", "every", "shift", "days", "until", "name"}
+_ROTATION_KEYS = {"role", "members", "start", "every", "shift", "days", "until", "name", "change"}
 _OFFICE_KEYS = {*WEEKDAYS, "before_holiday", "closed_on_holidays"}
 
 
@@ -66,17 +70,24 @@ def load_dir(path: str | Path) -> Roster:
     if not folder.is_dir():
         raise RosterError([f"{folder}: not a folder"])
     problems: list[str] = []
-    persons = _read_people(folder / PEOPLE_FILE, problems)
+    persons, raw_leave = _read_people(folder / PEOPLE_FILE, problems)
     people = {user: person.name for user, person in persons.items()}
     units: dict[str, Unit] = {}
     calendars: dict[str, UnitCalendar] = {}
+    overrides: list[Override] = []
     for file in sorted(folder.glob("*.toml")):
         if file.name not in (PEOPLE_FILE, AREAS_FILE):
-            _read_unit(file, people, units, calendars, problems)
+            overrides += _read_unit(file, people, units, calendars, problems)
     areas = _read_areas(folder / AREAS_FILE, units, problems)
+    zone_of: dict[str, ZoneInfo] = {}
+    for unit in units.values():
+        for user in (*unit.members, *unit.supervisors):
+            zone_of.setdefault(user, unit.tz)
+    default_zone = next((u.tz for u in units.values()), ZoneInfo(DEFAULT_ZONE))
+    leave = place_leave(raw_leave, zone_of, default_zone)
     if problems:
         raise RosterError(problems)
-    return Roster(units, areas, people, calendars, persons)
+    return Roster(units, areas, people, calendars, persons, overrides, leave)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -90,12 +101,12 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
     return None
 
 
-def _read_people(path: Path, problems: list[str]) -> dict[str, Person]:
+def _read_people(path: Path, problems: list[str]) -> tuple[dict[str, Person], list[LeaveEntry]]:
     data = _read_toml(path, problems)
     if data is None:
-        return {}
+        return {}, []
     head = Entry(problems, path.name, "", data)
-    head.only({"people"})
+    head.only({"people", "leave"})
     table = data.get("people", {})
     people: dict[str, Person] = {}
     for user, value in table.items() if isinstance(table, dict) else ():
@@ -114,7 +125,7 @@ def _read_people(path: Path, problems: list[str]) -> dict[str, Person]:
             people[user] = person
     if not people and not any(p.startswith(path.name) for p in problems):
         problems.append(f"{path.name}: no people under [people]")
-    return people
+    return people, read_leave(head, people)
 
 
 def _read_person(entry: Entry, user: str) -> Person | None:
@@ -129,10 +140,11 @@ def _read_person(entry: Entry, user: str) -> Person | None:
 
 def _read_unit(
     path: Path, people: dict[str, str], units: dict[str, Unit], calendars: dict[str, UnitCalendar], problems: list[str]
-) -> None:
+) -> list[Override]:
+    """Read one unit into `units`; return the overrides its file writes."""
     data = _read_toml(path, problems)
     if data is None:
-        return
+        return []
     file = path.name
     head = Entry(problems, file, "", data)
     head.only(_UNIT_KEYS)
@@ -154,7 +166,7 @@ def _read_unit(
     named: list[tuple[str, str]] = []
     if calendar_file:
         named = _read_calendar(entry, unit_id, path.parent / calendar_file, tz, people, calendars)
-    on_duty = [(r.role, m) for r in rotations for m in r.members] + named
+    on_duty = [(r.role, m) for r in rotations for m in r.everyone] + named
     for role, user in on_duty:
         if role == "supervisor" and user not in supervisors:
             entry.error(f"{user} is on a supervisor shift but not among the unit's supervisors")
@@ -170,7 +182,20 @@ def _read_unit(
         office_hours=_read_office_hours(entry, unit_id),
         rotations=rotations,
         calendar=calendar_file,
+        min_rest_s=_min_rest(entry),
+        file=file,
     )
+    return list(read_overrides(entry, unit_id, file, tz, people, supervisors))
+
+
+def _min_rest(entry: Entry) -> float | None:
+    value = entry.table.get("min_rest_hours")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 24:
+        entry.error(f"'min_rest_hours' must be a number of hours between 0 and 24, not {value!r}")
+        return None
+    return float(value) * 3600
 
 
 def _zone(entry: Entry) -> ZoneInfo:
@@ -214,9 +239,10 @@ def _read_rotation(entry: Entry, unit_id: str, people: dict[str, str]) -> Rotati
         entry.error('missing \'shift\' (a time span like "08:00-22:00"; "08:00-08:00" is round the clock)')
     weekdays = _weekdays(entry)
     label = entry.text("name", required=False)
+    changes = read_changes(entry, people, start)
     if len(entry.problems) > known_problems or not (start and every and window):
         return None
-    return Rotation(unit_id, role, members, start, every, window[0], window[1], weekdays, until, label)
+    return Rotation(unit_id, role, members, start, every, window[0], window[1], weekdays, until, label, changes)
 
 
 def _every(entry: Entry) -> int | None:

@@ -45,11 +45,26 @@ class OfficeHours:
 
 
 @dataclass(frozen=True)
+class MemberChange:
+    """From the shift starting on `since`, the rotation's members are `members`.
+
+    The change never rewrites a shift that started before `since`, and the person holding the turn on `since`
+    keeps the rest of that turn if they are still a member (as GoAlert keeps the current person): only then does
+    the new order take over. A person no longer a member hands over at `since` to the new list's first member,
+    who keeps the turn until its usual end. Handoffs stay on the days they were.
+    """
+
+    since: date
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Rotation:
     """Members take turns on a daily shift window; the handoff is at the window's start, on the wall clock.
 
     A member holds `every_days` consecutive shifts, then the next member takes over, starting with members[0] on
     `start`. A window whose end is not after its start crosses midnight; equal ends mean round the clock.
+    `changes`, sorted by date, replace the members from a stated day on (see MemberChange).
     """
 
     unit: str
@@ -62,13 +77,36 @@ class Rotation:
     weekdays: frozenset[int] = frozenset(range(7))  # days a shift may start on, Monday = 0
     until: date | None = None  # first day with no shift of this rotation
     label: str = ""
+    changes: tuple[MemberChange, ...] = ()
 
     def member_on(self, day: date) -> str | None:
         """Who holds the shift that starts on `day`, or None if the rotation has no shift starting then."""
+        order = self.turn_order(day)
+        return order[0] if order else None
+
+    def turn_order(self, day: date) -> tuple[str, ...]:
+        """The holder of `day`'s shift first, then the members after them in turn order, each once; empty if the
+        rotation has no shift starting that day. Whoever is next takes the turn of someone on leave."""
         if day < self.start or (self.until is not None and day >= self.until) or day.weekday() not in self.weekdays:
-            return None
-        turn = (day - self.start).days // self.every_days
-        return self.members[turn % len(self.members)]
+            return ()
+        members, anchor, first = self.members, self.start, 0  # `first` holds the turn that begins at `anchor`
+        for change in self.changes:
+            if change.since > day:
+                break
+            turn = (change.since - anchor).days // self.every_days
+            holder = members[(first + turn) % len(members)]
+            # Handoffs stay on the same days. The holder keeps the rest of their turn and the new order follows
+            # them; one no longer a member hands the rest of it to the new list's first member.
+            anchor = anchor + timedelta(days=turn * self.every_days)
+            first = change.members.index(holder) if holder in change.members else 0
+            members = change.members
+        index = (first + (day - anchor).days // self.every_days) % len(members)
+        return tuple(dict.fromkeys(members[index:] + members[:index]))
+
+    @property
+    def everyone(self) -> tuple[str, ...]:
+        """Every person this rotation ever puts on duty, in order of first mention."""
+        return tuple(dict.fromkeys([*self.members, *(m for c in self.changes for m in c.members)]))
 
     @property
     def crosses_midnight(self) -> bool:
@@ -87,6 +125,8 @@ class Unit:
     office_hours: OfficeHours | None = None
     rotations: tuple[Rotation, ...] = ()
     calendar: str | None = None  # file name of an .ics in the roster folder
+    min_rest_s: float | None = None  # `roster check` reports shorter rest before this unit's shifts
+    file: str = ""  # the roster file it is written in, for messages
 
 
 @dataclass(frozen=True)
@@ -100,7 +140,9 @@ class Area:
 
 @dataclass(frozen=True)
 class Override:
-    """`user` covers `role` in `unit` for [start, end), whatever the rotations say. Made and stored by the runtime."""
+    """`user` covers `role` in `unit` for [start, end), whatever the rotations say and whoever is on leave.
+
+    Made in chat (stored by the runtime, id "B12") or written in a unit's file (id "farsta.toml#1")."""
 
     user: str
     name: str
@@ -110,6 +152,19 @@ class Override:
     end: datetime
     id: str | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Leave:
+    """`user` is away for [start, end): their rotations skip them (the next member in turn covers), calendar
+    events naming them do not hold, and the "unit" step and the supervisor fallback leave them out. An override
+    naming them still holds: a supervisor's explicit choice wins (override > leave > rotation)."""
+
+    user: str
+    start: datetime
+    end: datetime
+    reason: str = ""
+    entry: str = ""  # where it was written, e.g. "people.toml: leave #2", for messages
 
 
 @dataclass(frozen=True)
@@ -126,6 +181,8 @@ class Shift:
     start: datetime
     end: datetime
     source: str  # "rotation" | "override" | "calendar"
+    covers: str = ""  # the user on leave whose turn this is, when a rotation's next member stands in
+    label: str = ""  # the rotation's name ("Natt"), if it has one
 
     @property
     def duration(self) -> timedelta:

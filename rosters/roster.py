@@ -12,7 +12,8 @@ from rosters.chain import Chain, ChainStep, OnCall
 from rosters.duty import UnitDuty
 from rosters.errors import UnknownArea, UnknownUnit
 from rosters.ics_import import UnitCalendar
-from rosters.model import DEFAULT_ZONE, Area, EscalationStep, Override, Person, Shift, Unit
+from rosters.leave import LeaveBook
+from rosters.model import DEFAULT_ZONE, Area, EscalationStep, Leave, Override, Person, Shift, Unit
 from rosters.names import normalize
 from rosters.wallclock import local, local_day, require_aware
 
@@ -27,8 +28,14 @@ class Roster:
         people: Mapping[str, str],
         calendars: Mapping[str, UnitCalendar] | None = None,
         persons: Mapping[str, Person] | None = None,
+        overrides: Sequence[Override] = (),
+        leave: Sequence[Leave] = (),
     ) -> None:
         calendars = calendars or {}
+        self.file_overrides: tuple[Override, ...] = tuple(overrides)  # written in the unit files
+        self.leave: tuple[Leave, ...] = tuple(leave)  # written in people.toml
+        self._leave = LeaveBook(self.leave)
+        self._any_leave = bool(self._leave)
         self.units: Mapping[str, Unit] = MappingProxyType(dict(units))
         self.areas: Mapping[str, Area] = MappingProxyType(dict(areas))
         self.people: Mapping[str, str] = MappingProxyType(dict(people))  # user -> display name
@@ -36,7 +43,7 @@ class Roster:
         self.persons: Mapping[str, Person] = MappingProxyType(
             {user: known.get(user) or Person(user, name) for user, name in self.people.items()}
         )
-        self._duty = {uid: UnitDuty(unit, calendars.get(uid)) for uid, unit in self.units.items()}
+        self._duty = {uid: UnitDuty(unit, calendars.get(uid), self._leave) for uid, unit in self.units.items()}
         self._office_of = {
             a.id: office
             for a in self.areas.values()
@@ -132,14 +139,19 @@ class Roster:
         step (above all "unit", everyone in the unit) adds only people not yet paged, and may end up empty.
         A "supervisor" step pages the supervisor on duty (override, rotation or calendar) and, when nobody is on
         duty, the unit's static supervisors, so that the last human step is never empty by accident.
+        Overrides written in the files come first, `overrides` (made in chat) after them, so a later one wins a tie.
+        People on leave are left out of the "unit" step and of the supervisors paged for want of one on duty.
         """
         found = self.find_area(area)
         if found is None:
             raise UnknownArea(area, self.suggest_areas(area))
         ts = require_aware(at)
         unit = self.units[self.unit_at(found, ts)]
-        held = self._duty[unit.id].holders_at(ts, local_day(ts, unit.tz), overrides)
-        paged: set[str] = set()
+        held = self._duty[unit.id].holders_at(ts, local_day(ts, unit.tz), self._all(overrides))
+        paged: set[str] = set()  # also those on leave: they are not paged
+        if self._any_leave:
+            paged = {u for u in self._member_sets[unit.id] | set(unit.supervisors) if self._leave.away(u, ts)}
+            paged -= {user for user, _ in held.values()}  # an override names them: that holds, leave or not
         steps = []
         for step in unit.policy:
             role = step.role
@@ -158,6 +170,21 @@ class Roster:
                 paged.update(p.user for p in people)
             steps.append(chain_step)
         return Chain(found.id, found.name, at, unit.id, unit.name, unit.phone, tuple(steps))
+
+    def _all(self, overrides: Sequence[Override]) -> Sequence[Override]:
+        file_overrides = self.file_overrides
+        return (*file_overrides, *overrides) if file_overrides else overrides
+
+    def holders(self, unit: str, at: datetime, overrides: Sequence[Override] = ()) -> dict[str, str]:
+        """role -> the user holding it in `unit` at `at`, after overrides and leave (no fallback to supervisors)."""
+        found = self.unit(unit)
+        ts = require_aware(at)
+        held = self._duty[found.id].holders_at(ts, local_day(ts, found.tz), self._all(overrides))
+        return {role: user for role, (user, _) in held.items()}
+
+    def away(self, user: str, at: datetime) -> bool:
+        """Whether `user` is on leave at `at`."""
+        return self._leave.away(user, require_aware(at))
 
     def _person(self, role: str, user: str, name: str | None) -> OnCall:
         key = (role, user, name or "")
@@ -186,9 +213,19 @@ class Roster:
     # -- over a range -------------------------------------------------------------------------------------------
 
     def shifts(self, unit: str, start: datetime, end: datetime, overrides: Sequence[Override] = ()) -> list[Shift]:
-        """Every shift of `unit` overlapping [start, end), after overrides; an override splits what it covers."""
+        """Every shift of `unit` overlapping [start, end), after overrides (those in the files, then `overrides`)
+        and leave; an override splits what it covers, and so does leave."""
         found = self.unit(unit)
-        return self._duty[found.id].shifts(require_aware(start), require_aware(end), overrides, self.people)
+        lo, hi = require_aware(start), require_aware(end)
+        return self._duty[found.id].shifts(lo, hi, self._all(overrides), self.people)
+
+    def rotation_turns(self, unit: str, start: datetime, end: datetime) -> list[tuple[str, float, float, str]]:
+        """(role, start, end, holder) of each rotation turn of `unit` overlapping [start, end), as the rotations
+        alone assign them: before leave and overrides, which are not changes of a rotation."""
+        found = self.unit(unit)
+        lo, hi = require_aware(start), require_aware(end)
+        return [(role, s, e, order[0]) for role, clocks in self._duty[found.id].clocks.items()
+                for clock in clocks for s, e, order in clock.turns(lo, hi)]
 
     def person_shifts(
         self, user: str, start: datetime, end: datetime, overrides: Sequence[Override] = ()

@@ -8,6 +8,7 @@ from rosters.model import Rotation
 from rosters.wallclock import handoff_instant, local_day
 
 Slot = tuple[int, int, str]  # start, end (Unix seconds), user
+Turn = tuple[int, int, tuple[str, ...]]  # start, end, the holder and then whoever stands in for them, in order
 
 
 class RotationClock:
@@ -18,37 +19,51 @@ class RotationClock:
     def __init__(self, rotation: Rotation, tz: tzinfo) -> None:
         self.rotation = rotation
         self.tz = tz
-        self._days: dict[int, Slot | None] = {}
+        self._days: dict[int, Turn | None] = {}
 
-    def slot(self, day_ordinal: int) -> Slot | None:
+    def turn(self, day_ordinal: int) -> Turn | None:
         """The shift that starts on that local day, if the rotation has one."""
         try:
             return self._days[day_ordinal]
         except KeyError:
-            slot = self._days[day_ordinal] = self._compute(date.fromordinal(day_ordinal))
-            return slot
+            turn = self._days[day_ordinal] = self._compute(date.fromordinal(day_ordinal))
+            return turn
 
-    def _compute(self, day: date) -> Slot | None:
+    def slot(self, day_ordinal: int) -> Slot | None:
+        turn = self.turn(day_ordinal)
+        return None if turn is None else (turn[0], turn[1], turn[2][0])
+
+    def _compute(self, day: date) -> Turn | None:
         rotation = self.rotation
-        user = rotation.member_on(day)
-        if user is None:
+        order = rotation.turn_order(day)
+        if not order:
             return None
         end_day = day + timedelta(days=1) if rotation.crosses_midnight else day
-        return handoff_instant(day, rotation.begins, self.tz), handoff_instant(end_day, rotation.ends, self.tz), user
+        return handoff_instant(day, rotation.begins, self.tz), handoff_instant(end_day, rotation.ends, self.tz), order
 
-    def user_at(self, ts: float, day_ordinal: int) -> str | None:
-        # A shift lasts at most a day, so only the one starting today or yesterday can hold `ts`.
+    def turn_at(self, ts: float, day_ordinal: int) -> tuple[str, ...] | None:
+        """The turn order of the shift holding `ts`; None if no shift does."""
+        # A shift lasts at most a day, so only the one starting today or yesterday can hold `ts`. The cache is read
+        # directly: this runs for every role of every lookup.
+        days = self._days
         for day in (day_ordinal, day_ordinal - 1):
-            slot = self.slot(day)
-            if slot is not None and slot[0] <= ts < slot[1]:
-                return slot[2]
+            turn = days[day] if day in days else self.turn(day)
+            if turn is not None and turn[0] <= ts < turn[1]:
+                return turn[2]
         return None
 
-    def slots(self, start_ts: float, end_ts: float) -> list[Slot]:
+    def user_at(self, ts: float, day_ordinal: int) -> str | None:
+        order = self.turn_at(ts, day_ordinal)
+        return order[0] if order else None
+
+    def turns(self, start_ts: float, end_ts: float) -> list[Turn]:
         """Shifts that overlap [start_ts, end_ts), in order."""
         first, last = local_day(start_ts, self.tz) - 1, local_day(end_ts, self.tz)
-        found = (self.slot(day) for day in range(first, last + 1))
-        return [s for s in found if s is not None and s[0] < end_ts and s[1] > start_ts and s[0] < s[1]]
+        found = (self.turn(day) for day in range(first, last + 1))
+        return [t for t in found if t is not None and t[0] < end_ts and t[1] > start_ts and t[0] < t[1]]
+
+    def slots(self, start_ts: float, end_ts: float) -> list[Slot]:
+        return [(s, e, order[0]) for s, e, order in self.turns(start_ts, end_ts)]
 
 
 def first_overlap(a: Rotation, b: Rotation) -> date | None:

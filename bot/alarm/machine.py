@@ -362,10 +362,12 @@ def on_deadline(alarm: Alarm, now: datetime, due: datetime | None = None) -> Out
     return _escalate(alarm, now, [], "escalated")
 
 
-def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name: str | None = None) -> Outcome:
+def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name: str | None = None,
+              phone: str | None = None) -> Outcome:
     """A paged responder or a supervisor takes the alarm; the first one wins.
 
-    `name` is used when the user is not in the chain (a supervisor accepting from outside it).
+    `name` is used when the user is not in the chain (a supervisor accepting from outside it). `phone`: the
+    acceptor's own number from the roster, if they have one; the police get it beside the unit's.
     """
     _require_aware(now)
     # Who may act is checked before the state is revealed, so a stranger learns nothing about the alarm.
@@ -393,7 +395,11 @@ def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name:
     effects: list[Effect] = []
     if was_deadline is not None:
         effects.append(ClearDeadline(new.id))
-    effects.append(_police(new, "alarm.accepted", **base, name=who, time=time, phone=new.unit_phone))
+    if phone:
+        effects.append(_police(new, "alarm.accepted_direct", **base, name=who, time=time, own_phone=phone,
+                               phone=new.unit_phone))
+    else:
+        effects.append(_police(new, "alarm.accepted", **base, name=who, time=time, phone=new.unit_phone))
     effects.append(Answer(new.id, "alarm.accept_ok", {**base}))
     # Supervisors who got the fallback were asked to act; they must hear that someone did.
     told = list(alarm.paged) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])

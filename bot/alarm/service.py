@@ -102,8 +102,9 @@ class AlarmService:
 
     def accept(self, alarm_id: str, user: str, now: datetime, is_supervisor: bool) -> list[Effect]:
         alarm = self._load(alarm_id)
-        name = self.roster().people.get(user)
-        outcome = machine.on_accept(alarm, user, now, is_supervisor, name=name)
+        roster = self.roster()
+        outcome = machine.on_accept(alarm, user, now, is_supervisor, name=roster.people.get(user),
+                                    phone=roster.phone(user))
         effects = self._carry_out(outcome, user)
         if outcome.event == "accepted":
             effects.extend(self._rest_of_the_text(outcome.alarm, user))

@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import config as config_module
+from bot import roster_live
 from bot.cli.audit import add_audit_parser
 from bot.cli.crosssign import add_crosssign_parser
 from bot.cli.roster import add_roster_parser
@@ -17,7 +20,11 @@ from bot.cli.stats import add_stats_parser
 from bot.config_checks import checkin_problems
 from bot.matrix.port import SessionRevoked
 from bot.store import SchemaTooNew
-from rosters import RosterError, load_dir
+from bot.store.roster_snapshots import read_last
+from rosters import RosterError
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def preflight(config: config_module.Config) -> list[str]:
@@ -28,13 +35,7 @@ def preflight(config: config_module.Config) -> list[str]:
             secret()
         except config_module.ConfigError as err:
             problems.append(str(err))
-    try:
-        roster = load_dir(config.rosters_dir)
-    except RosterError as err:
-        problems.append(f"the rosters in {config.rosters_dir} cannot be used:")
-        problems.extend(f"  {p}" for p in err.problems)
-    else:
-        problems.extend(checkin_problems(config, roster))
+    problems.extend(_roster_problems(config))
     try:
         password = config.password()
     except config_module.ConfigError as err:
@@ -55,6 +56,33 @@ def preflight(config: config_module.Config) -> list[str]:
     return problems
 
 
+def _roster_problems(config: config_module.Config) -> list[str]:
+    """Why the bot has no roster to start on: the folder cannot be used and no good one was ever kept in its store.
+
+    A folder that cannot be used with a good roster kept in the store is no reason not to start: the bot runs on
+    that one and tells the supervisors (bot/roster_reload.py)."""
+    try:
+        stored = read_last(config.state_dir / "jourbot.db")
+    except sqlite3.Error:
+        stored = None
+    try:
+        started = roster_live.start(config.rosters_dir, stored, 0.0)
+    except RosterError as err:
+        return [f"the rosters in {config.rosters_dir} cannot be used, and no roster that worked before is kept in"
+                " the bot's store to run on meanwhile. Fix these, then start again"
+                f" (`jourbot roster check {config.rosters_dir}` lists them too):",
+                *(f"  {p}" for p in err.problems)]
+    return checkin_problems(config, started.roster)
+
+
+def install_signal_handlers(app: App) -> None:
+    """SIGINT and SIGTERM stop the bot; SIGHUP reloads the rosters (`kill -HUP`, `systemctl reload`)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, app.stop.set)
+    loop.add_signal_handler(signal.SIGHUP, app.rosters.request, "sighup")
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.app import App  # the runtime (nio and all) loads only for the commands that run it
     from bot.logsetup import setup_logging
@@ -68,9 +96,7 @@ def _run(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         app = App(config)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, app.stop.set)
+        install_signal_handlers(app)
         await app.run()
 
     try:

@@ -9,18 +9,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
+from bot import config as config_module
 from bot.cli.ready import add_ready_parser
-from rosters import Chain, Roster, RosterError, Shift, TimeError, UnknownArea, UnknownUnit, find_gaps, load_dir
+from bot.config import Config
+from bot.store.overrides import read_active
+from rosters import (
+    Chain,
+    Override,
+    Roster,
+    RosterError,
+    Shift,
+    TimeError,
+    UnknownArea,
+    UnknownUnit,
+    load_dir,
+)
+from rosters.findings import check_roster
 from rosters.ics import person_ics, unit_ics
 from rosters.load import EXAMPLES_DIR
 from rosters.wallclock import day_start, parse_instant
 
 ROSTERS_ENV = "JOURBOT_ROSTERS"
+DATABASE_FILE = "jourbot.db"  # in the config's storage.dir, as bot/app.py names it
 CHECK_DAYS = 30
 
 
@@ -33,7 +49,11 @@ def add_roster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     roster.set_defaults(func=run_roster)
     sub = roster.add_subparsers(dest="roster_command", metavar="COMMAND", required=True)
 
-    check = sub.add_parser("check", help=f"validate a roster folder; list gaps in the next {CHECK_DAYS} days")
+    check = sub.add_parser(
+        "check",
+        help=f"validate a roster folder; list gaps, steps that page nobody new, overlapping shifts and short rests"
+        f" in the next {CHECK_DAYS} days",
+    )
     check.add_argument("dir", metavar="DIR")
     check.add_argument(
         "--from", dest="start", metavar="ISO8601", help="look for gaps from this day or instant (default: now)"
@@ -67,7 +87,16 @@ def add_roster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 def _add_rosters_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--rosters", metavar="DIR", help=f"roster folder (default: ${ROSTERS_ENV}, else the packaged examples)"
+        "--rosters",
+        metavar="DIR",
+        help=f"roster folder (default: the config's, else ${ROSTERS_ENV}, else the packaged examples)",
+    )
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="the bot's config.toml: include the overrides made in chat (read from the bot's database)",
     )
 
 
@@ -96,6 +125,9 @@ def run_roster(args: argparse.Namespace) -> int:
     except (UsageError, TimeError, UnknownArea, UnknownUnit) as exc:
         _err(str(exc))
         return 2
+    except sqlite3.Error as exc:
+        _err(f"cannot read the overrides made in chat from the bot's database: {exc}")
+        return 1
 
 
 def _err(message: str) -> None:
@@ -103,7 +135,20 @@ def _err(message: str) -> None:
 
 
 def _roster(args: argparse.Namespace) -> Roster:
-    return load_dir(args.rosters or os.environ.get(ROSTERS_ENV) or EXAMPLES_DIR)
+    config = _config(args)
+    folder = args.rosters or (config.rosters_dir if config else None)
+    return load_dir(folder or os.environ.get(ROSTERS_ENV) or EXAMPLES_DIR)
+
+
+def _config(args: argparse.Namespace) -> Config | None:
+    return config_module.load(args.config) if getattr(args, "config", None) else None
+
+
+def _chat_overrides(args: argparse.Namespace) -> list[Override]:
+    """The overrides made in chat (`!byt`), when the bot's config says where its database is; those written in
+    the roster files the Roster applies by itself."""
+    config = _config(args)
+    return read_active(config.state_dir / DATABASE_FILE) if config else []
 
 
 # -- check ----------------------------------------------------------------------------------------------------------
@@ -115,18 +160,26 @@ def _check(args: argparse.Namespace) -> int:
     roster = load_dir(args.dir)
     start = _bound(args.start, roster.default_zone, whole_day=False) if args.start else datetime.now(UTC)
     end = start + timedelta(days=args.days)
-    gaps = find_gaps(roster, start, end)
+    found = check_roster(roster, start, end)
     span = f"{_stamp(start, roster.default_zone)} to {_stamp(end, roster.default_zone)}"
-    if not gaps:
+    if not found:
         counts = f"{len(roster.areas)} areas, {len(roster.units)} units, {len(roster.people)} people"
         print(f"OK: {args.dir}: {counts}; every area has a primary on call from {span}")
         return 0
-    for gap in gaps:
-        area = roster.areas[gap.area]
-        hours = (gap.end.timestamp() - gap.start.timestamp()) / 3600
-        print(f"GAP {area.name} ({area.id}): no primary from {_stamp(gap.start)} to {_stamp(gap.end)} ({hours:g} h)")
-    _err(f"{len(gaps)} gaps in {args.dir} from {span}")
+    for finding in found:
+        print(finding.line)
+    kinds = [f.kind for f in found]
+    summary = ", ".join(f"{kinds.count(kind)} {label}" for kind, label in _FINDING_LABELS if kind in kinds)
+    _err(f"{summary} in {args.dir} from {span}")
     return 1
+
+
+_FINDING_LABELS = (
+    ("gap", "gaps"),
+    ("step", "steps that page nobody new"),
+    ("overlap", "overlapping shifts"),
+    ("rest", "short rests"),
+)
 
 
 # -- who ------------------------------------------------------------------------------------------------------------
@@ -139,7 +192,7 @@ def _who(args: argparse.Namespace) -> int:
         raise UnknownArea(args.area, roster.suggest_areas(args.area))
     tz = roster.area_zone(area)
     at = parse_instant(args.at, tz) if args.at else datetime.now(UTC)
-    chain = roster.who(area.id, at.astimezone(tz))
+    chain = roster.who(area.id, at.astimezone(tz), _chat_overrides(args))
     print(json.dumps(chain_json(chain), ensure_ascii=False) if args.json else _chain_table(chain))
     return 0
 
@@ -171,13 +224,15 @@ def _show(args: argparse.Namespace) -> int:
     roster = _roster(args)
     unit = roster.unit(args.unit)
     start, end = _range(args, unit.tz)
-    shifts = roster.shifts(unit.id, start, end)
+    shifts = roster.shifts(unit.id, start, end, _chat_overrides(args))
     if args.json:
         print(json.dumps([_shift_json(s) for s in shifts], ensure_ascii=False, indent=1))
         return 0
     print(f"{unit.name} ({unit.id}) from {_stamp(start)} to {_stamp(end)}, {unit.tz.key}")
     for shift in shifts:
         mark = "" if shift.source == "rotation" else f"  ({shift.source})"
+        if shift.covers:
+            mark += f"  (for {roster.people.get(shift.covers, shift.covers)}, on leave)"
         print(f"  {_stamp(shift.start)}  {_stamp(shift.end)}  {shift.role:<10} {shift.name} <{shift.user}>{mark}")
     if not shifts:
         print("  (no shifts)")
@@ -185,7 +240,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _shift_json(shift: Shift) -> dict[str, str]:
+    covers = {"covers": shift.covers} if shift.covers else {}
     return {
+        **covers,
         "unit": shift.unit,
         "role": shift.role,
         "user": shift.user,
@@ -201,13 +258,13 @@ def _ics(args: argparse.Namespace) -> int:
     if args.unit:
         unit = roster.unit(args.unit)
         start, end = _range(args, unit.tz)
-        data = unit_ics(roster, unit.id, start, end)
+        data = unit_ics(roster, unit.id, start, end, _chat_overrides(args))
     else:
         if args.person not in roster.people:
             raise UsageError(f"unknown person {args.person!r}; people are listed in people.toml")
         tz = next((u.tz for u in roster.units.values() if args.person in u.members), roster.default_zone)
         start, end = _range(args, tz)
-        data = person_ics(roster, args.person, start, end)
+        data = person_ics(roster, args.person, start, end, _chat_overrides(args))
     if args.output:
         Path(args.output).write_bytes(data)
     else:

@@ -29,12 +29,14 @@ from bot.store.overrides import Overrides
 from bot.store.page_watch import PageWatch
 from bot.store.phases import Phases
 from bot.store.retention import Retention
+from bot.store.roster_snapshots import RosterSnapshot, RosterSnapshots
 from bot.store.sequences import Sequences
 from bot.store.sms import SmsQueue
 from bot.store.sync import Head, SyncPosition
 
 __all__ = [
     "STEPS", "Head", "NewMessage", "OutboxRow", "SchemaTooNew", "Store", "StoredEvent", "WaitingEvent",
+    "RosterSnapshot",
 ]
 
 
@@ -65,6 +67,7 @@ class Store:
         self.handovers = Handovers(self.db)
         self.area_months = AreaMonths(self.db)
         self.checkins = Checkins(self.db)
+        self.roster_snapshots = RosterSnapshots(self.db)
         self.db.private_side_files()
 
     @property

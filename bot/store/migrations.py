@@ -219,8 +219,16 @@ def _step_8(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_by_sent_event ON outbox(sent_event_id)")
 
 
+def _step_9(db: sqlite_utils.Database) -> None:
+    """The last roster folder that was put in force, file by file, so a bot started on a broken folder runs on it."""
+    db.execute(
+        "CREATE TABLE roster_snapshots (key TEXT PRIMARY KEY, digest TEXT NOT NULL, saved_at REAL NOT NULL,"
+        " folder TEXT NOT NULL, files TEXT NOT NULL)"
+    )
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
-    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8,
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9,
 ]
 
 

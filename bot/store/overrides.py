@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from bot.store.db import Database
 from bot.store.sequences import Sequences
@@ -33,11 +36,32 @@ class Overrides:
 
     def active(self) -> list[Override]:
         """Every override not removed; the roster engine ignores those outside the instant it is asked about."""
-        rows = self.db.execute(
-            "SELECT id, user_id, name, unit, role, start, end, reason FROM overrides WHERE removed_at IS NULL"
-            " ORDER BY start"
-        ).fetchall()
-        return [
-            Override(r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), datetime.fromisoformat(r[6]), r[0], r[7])
-            for r in rows
-        ]
+        return _overrides(self.db.execute(_ACTIVE).fetchall())
+
+
+_ACTIVE = ("SELECT id, user_id, name, unit, role, start, end, reason FROM overrides WHERE removed_at IS NULL"
+           " ORDER BY start")
+
+
+def _overrides(rows: Iterable[Sequence[str]]) -> list[Override]:
+    return [
+        Override(r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), datetime.fromisoformat(r[6]), r[0], r[7])
+        for r in rows
+    ]
+
+
+def read_active(path: Path) -> list[Override]:
+    """The overrides made in chat, read from the bot's database without writing to it, for `jourbot roster`.
+
+    The bot may be running: the file is opened read-only and never migrated. No database yet: no overrides."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return _overrides(conn.execute(_ACTIVE).fetchall())
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):  # a database from before overrides existed
+            return []
+        raise
+    finally:
+        conn.close()

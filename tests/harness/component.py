@@ -47,10 +47,11 @@ class ComponentBot:
     async def start(cls, tmp_path: Path, wait_s: int = 120, alarms_toml: str = "", bot_toml: str = "",
                     extra: str = "", matrix: FakeMatrix | None = None, clock: list[float] | None = None,
                     timer_interval: float = 3600.0, live: bool = False,
-                    more_police: tuple[str, ...] = ()) -> ComponentBot:
+                    more_police: tuple[str, ...] = (), rosters: Path | None = None) -> ComponentBot:
         """A running bot; `timer_interval` is the sweep's, long by default so only `advance` moves time.
 
-        `live`: the real clock instead, for tests of the timers themselves (keep their waits short)."""
+        `live`: the real clock instead, for tests of the timers themselves (keep their waits short).
+        `rosters`: a roster folder of the test's own (a copy it may change) instead of tests/integration/rosters."""
         matrix = matrix or FakeMatrix()
         matrix.add_room(POLICE_ROOM, POLICE, *more_police)
         matrix.add_room(UNIT_ROOM, ANNA, BERTIL, CHEF)
@@ -58,7 +59,7 @@ class ComponentBot:
         if not config_path.exists():
             write_config(
                 tmp_path / "bot", "http://127.0.0.1:9", "unused", [POLICE_ROOM], [POLICE, *more_police],
-                rosters=ROSTERS,
+                rosters=rosters or ROSTERS,
                 extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n{alarms_toml}\n"
                       f"[units.testjour]\nroom = \"{UNIT_ROOM}\"\n{extra}",
                 bot_section=bot_toml,

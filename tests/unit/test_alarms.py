@@ -716,3 +716,14 @@ def test_cancel_refused_when_not_allowed_and_after_the_end():
 def test_a_cancelled_alarm_round_trips_through_json():
     gone = machine.on_cancel(raised().alarm, COP, "dubblett", at(1), allowed=True).alarm
     assert Alarm.from_dict(json.loads(json.dumps(gone.to_dict()))) == gone
+
+
+def test_the_police_get_the_acceptors_own_phone_number_when_the_roster_has_one():
+    o = on_accept(raised().alarm, ANNA.user, at(1), is_supervisor=False, phone="+46701740605")
+    assert police(o) == [
+        "✅ L42 accepterat av Anna A (Socialjouren) 14:03 — tel +46701740605 (Socialjouren: 08-600 00 00)"
+    ]
+    notify = next(e for e in o.effects if isinstance(e, Notify) and e.key == "alarm.accepted_direct")
+    assert render(notify, "en") == (
+        "✅ L42 accepted by Anna A (Socialjouren) 14:03 — phone +46701740605 (Socialjouren: 08-600 00 00)"
+    )

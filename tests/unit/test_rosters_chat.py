@@ -116,3 +116,17 @@ def test_every_roster_text_exists_in_both_languages_with_the_same_placeholders()
     for key, (sv, en) in texts.items():
         assert sv and en and sv != en, key
         assert set(re.findall(r"{(\w+)}", sv)) == set(re.findall(r"{(\w+)}", en)), key
+
+
+def test_schema_and_jour_show_leave_and_an_override_written_in_the_files():
+    # The examples: David D is away 5-25 July 2027, so Cecilia C takes his turns at Skärholmen; Anna A and Bertil
+    # B swap the night of 19 February 2027 in socialjouren.toml.
+    city = load_dir(EXAMPLES)
+    summer = schema_reply(["skarholmen", "2027-07-06"], at("2027-07-06 09:00"), city, [], "sv").splitlines()
+    assert any(re.fullmatch(r"tis 2027-07-06 08:00–16:30 +Primär +Cecilia C \(för David D, ledig\)", line)
+               for line in summer), summer
+    swap = schema_reply(["socialjouren", "2027-02-19"], at("2027-02-19 09:00"), city, [], "en").splitlines()
+    assert any(re.fullmatch(r"Fri 2027-02-19 22:00 – Sat 2027-02-20 08:00 +Primary +Anna A \(override\)", line)
+               for line in swap), swap
+    night = jour_reply(["farsta", "2027-02-19", "23:00"], at("2027-02-19 09:00"), city, [], "sv").splitlines()
+    assert night[1:3] == ["1. Primär: Anna A", "2. Sekundär: Bertil B"]

@@ -60,8 +60,13 @@ def test_export_is_readable_by_a_calendar_program():
     # Per role night, day, night for primary and secondary, and two 24-hour supervisor shifts.
     assert len({str(e["UID"]) for e in events}) == len(events) == 8
     first = min(events, key=lambda e: e.decoded("DTSTART"))
-    assert str(first["SUMMARY"]).startswith("supervisor: @chef.c:localhost (Chef C, Socialjouren)")
-    assert first.decoded("DTSTART") == utc("2026-06-14 06:00")  # 08:00 CEST, written in UTC
+    assert str(first["SUMMARY"]) == "Socialjouren – jourchef: Chef C"
+    assert first.decoded("DTSTART") == utc("2026-06-14 06:00")
+    assert first["DTSTART"].params["TZID"] == "Europe/Stockholm" and first["DTSTART"].to_ical() == b"20260614T080000"
+    (zone,) = icalendar.Calendar.from_ical(data).walk("VTIMEZONE")
+    assert str(zone["TZID"]) == "Europe/Stockholm"
+    summaries = sorted(str(e["SUMMARY"]) for e in events)
+    assert "Socialjouren – primär, dag: Bertil B" in summaries and "Socialjouren – sekundär, dag: Anna A" in summaries
     assert data == unit_ics(
         city, "socialjouren", at("2026-06-15 00:00"), at("2026-06-16 00:00"), stamp=utc("2026-01-01 00:00")
     )
@@ -71,8 +76,9 @@ def test_person_export_gathers_shifts_from_every_unit():
     city = load_dir(EXAMPLES)
     data = person_ics(city, ANNA, at("2026-06-15 00:00"), at("2026-06-22 00:00"))
     events = icalendar.Calendar.from_ical(data).walk("VEVENT")
-    units = {str(e["SUMMARY"]).split(", ")[-1].rstrip(")") for e in events}
+    units = {str(e["SUMMARY"]).split(" – ")[0] for e in events}
     assert units == {"Socialjouren", "Farsta stadsdelsförvaltning"}
+    assert "Socialjouren – sekundär, dag" in {str(e["SUMMARY"]) for e in events}  # her own: no name after it
     assert all(str(e["X-JOURBOT-USER"]) == ANNA for e in events)
 
 
@@ -149,3 +155,94 @@ def test_calendar_problems_name_the_file_and_the_event(tmp_path):
     assert "jour.ics: event b@test (Anna jobbar): does not name a role" in text
     assert "@eva.e:localhost is on a supervisor shift but not among the unit's supervisors" in text
     assert CHEF not in text
+
+
+def test_a_calendar_shows_overrides_and_leave_in_swedish_or_english_across_a_dst_change(tmp_path):
+    # The autumn change, Sunday 25 October 2026: Anna A is away that day and Bertil B stands in for her day shift;
+    # Eva E takes Monday's 10-12 as an override made in chat.
+    people = """
+[people]
+"@anna.a:localhost" = "Anna A"
+"@bertil.b:localhost" = "Bertil B"
+"@chef.c:localhost" = "Chef C"
+"@eva.e:localhost" = "Eva E"
+
+[[leave]]
+person = "@anna.a:localhost"
+from = 2026-10-25
+to = 2026-10-25
+"""
+    unit = """
+name = "Socialjouren"
+supervisors = ["@chef.c:localhost"]
+
+[[rotation]]
+role = "primary"
+name = "Dag"
+shift = "08:00-20:00"
+every = "weekly"
+start = 2026-10-20
+members = ["@anna.a:localhost", "@bertil.b:localhost"]
+"""
+    roster = build_roster(
+        tmp_path,
+        people_toml=people,
+        jour_toml=unit,
+        office_toml="",
+        areas_toml='[[area]]\nid = "c"\nname = "C"\nother_unit = "jour"\n',
+    )
+    chat = [Override(EVA, "Eva E", "jour", "primary", at("2026-10-26 10:00"), at("2026-10-26 12:00"), "B1")]
+    data = unit_ics(roster, "jour", at("2026-10-25 00:00"), at("2026-10-27 00:00"), chat, utc("2026-01-01 00:00"))
+    events = sorted(icalendar.Calendar.from_ical(data).walk("VEVENT"), key=lambda e: e.decoded("DTSTART"))
+    assert [(str(e["SUMMARY"]), e["DTSTART"].to_ical().decode(), e["DTEND"].to_ical().decode()) for e in events] == [
+        ("Socialjouren – primär, dag (för Anna A, ledig): Bertil B", "20261025T080000", "20261025T200000"),
+        ("Socialjouren – primär, dag: Anna A", "20261026T080000", "20261026T100000"),
+        ("Socialjouren – primär (byte): Eva E", "20261026T100000", "20261026T120000"),
+        ("Socialjouren – primär, dag: Anna A", "20261026T120000", "20261026T200000"),
+    ]
+    assert events[0].decoded("DTSTART") == utc("2026-10-25 07:00")  # 08:00 CET, the day the clocks went back
+    english = unit_ics(roster, "jour", at("2026-10-25 00:00"), at("2026-10-26 00:00"), lang="en")
+    (event,) = icalendar.Calendar.from_ical(english).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Socialjouren – primary, dag (for Anna A, on leave): Bertil B"
+    mine = person_ics(roster, ANNA, at("2026-10-25 00:00"), at("2026-10-27 00:00"), chat)
+    assert [str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(mine).walk("VEVENT")] == [
+        "Socialjouren – primär, dag",
+        "Socialjouren – primär, dag",
+    ]  # not the Sunday she is away
+
+
+def test_feeds_cover_two_weeks_back_and_three_months_ahead():
+    from rosters.ics import person_feed, unit_feed
+
+    city = load_dir(EXAMPLES)
+    now = at("2026-11-25 14:02")
+    starts = [e.decoded("DTSTART") for e in icalendar.Calendar.from_ical(unit_feed(city, "farsta", now)).walk("VEVENT")]
+    assert min(starts) >= at("2026-11-11 00:00") - timedelta(days=1) and max(starts) < at("2027-02-26 00:00")
+    assert min(starts) < at("2026-11-13 00:00") and max(starts) > at("2027-02-20 00:00")
+    feed = icalendar.Calendar.from_ical(person_feed(city, ANNA, now))
+    assert str(feed["X-WR-CALNAME"]) == "Anna A" and feed.walk("VTIMEZONE")
+
+
+def test_a_calendar_event_of_someone_on_leave_does_not_hold(tmp_path):
+    calendar = ics(
+        """
+UID:week@test
+SUMMARY:primary: @anna.a:localhost
+DTSTART;TZID=Europe/Stockholm:20260615T080000
+DTEND;TZID=Europe/Stockholm:20260619T080000
+"""
+    )
+    people = (
+        '[people]\n"@anna.a:localhost" = "Anna A"\n"@chef.c:localhost" = "Chef C"\n'
+        '"@bertil.b:localhost" = "Bertil B"\n"@cecilia.c:localhost" = "Cecilia C"\n"@david.d:localhost" = "David D"\n'
+        '"@eva.e:localhost" = "Eva E"\n\n[[leave]]\nperson = "@anna.a:localhost"\nfrom = 2026-06-17\nto = 2026-06-17\n'
+    )
+    roster = build_roster(tmp_path, jour_toml=CALENDAR_UNIT, jour_ics=calendar, people_toml=people)
+    assert primary(roster.who("centrum", at("2026-06-16 12:00"))) == [ANNA]
+    assert primary(roster.who("centrum", at("2026-06-17 12:00"))) == []  # a gap the check reports
+    assert [
+        (s.start.day, s.end.day) for s in roster.shifts("jour", at("2026-06-15 00:00"), at("2026-06-20 00:00"))
+    ] == [
+        (15, 17),
+        (18, 19),
+    ]

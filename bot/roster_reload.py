@@ -1,0 +1,136 @@
+"""Reloading the rosters while the bot runs: on SIGHUP, when a roster file changes, or when the web view asks.
+
+Whatever happens, the supervisors are told in their direct rooms: the new roster is in force, or it was refused,
+why, and that the one in force stays. Each outcome is written to the audit trail with the folder's digest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+
+from bot.outbox import Origin, Outbox
+from bot.roster_live import Candidate, Started, digest, judge, read_folder, signature
+from bot.store import RosterSnapshot, Store
+from handlers.effects import SendUser
+from handlers.i18n import t
+from rosters import Override, Roster
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 10  # problems listed in chat; `jourbot roster check` lists them all
+
+
+class RosterReloader:
+    def __init__(self, folder: Path, started: Started, store: Store, outbox: Outbox, clock: Callable[[], float],
+                 supervisors: Callable[[], set[str]], overrides: Callable[[], Sequence[Override]], lang: str,
+                 zone: Callable[[], tzinfo]) -> None:
+        self.folder = folder
+        self.roster: Roster = started.roster
+        self.in_force = started.snapshot
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+        self.supervisors = supervisors
+        self.overrides = overrides
+        self.lang = lang
+        self.zone = zone
+        self.seen = signature(folder)
+        self.started_problems = started.problems if started.from_store else []
+        if started.from_store:
+            log.error("the rosters in %s cannot be used (%d problems); running on the last good roster, saved %s",
+                      folder, len(started.problems), datetime.fromtimestamp(started.snapshot.saved_at, UTC).isoformat())
+        self._last_refused = ""  # digest: a file watcher says it once per content, SIGHUP and the web every time
+        self._lock = asyncio.Lock()
+        self._pending: set[asyncio.Task[Candidate | None]] = set()
+        if not started.from_store and (self.store.roster_snapshots.last() or _NONE).digest != started.snapshot.digest:
+            with self.store.transaction():
+                self.store.roster_snapshots.save(started.snapshot)
+
+    def tell_started(self) -> None:
+        """At a start on the stored roster: tell the supervisors why, and since when it is the one in force."""
+        if not self.started_problems:
+            return
+        saved = datetime.fromtimestamp(self.in_force.saved_at, UTC).astimezone(self.zone())
+        text = t("roster.reload.started_on_stored", self.lang, folder=self.folder,
+                 count=len(self.started_problems), problems=self._listed(self.started_problems),
+                 saved=saved.strftime("%Y-%m-%d %H:%M"))
+        self._tell(text, f"roster-start:{self.clock()!r}")
+
+    # -- triggers -------------------------------------------------------------------------------------------------
+
+    def request(self, cause: str) -> None:
+        """Reload soon, from a signal handler or any code outside a coroutine."""
+        task = asyncio.get_running_loop().create_task(self.reload(cause))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def poll(self) -> None:
+        """Reload if a roster file was saved, added or removed since the folder was last read."""
+        if signature(self.folder) != self.seen:
+            await self.reload("file")
+
+    async def reload(self, cause: str = "web") -> Candidate | None:
+        """Read the folder and put it in force if it passes; tell the supervisors either way.
+
+        Returns the judged folder, or None when its files are those in force already. The web view calls this."""
+        async with self._lock:
+            self.seen = signature(self.folder)
+            files = read_folder(self.folder)
+            now = datetime.fromtimestamp(self.clock(), UTC)
+            if digest(files) == self.in_force.digest:
+                if self.started_problems:  # put back as it was when last in force: usable again
+                    self.started_problems = []
+                    text = t("roster.reload.usable_again", self.lang, folder=self.folder,
+                             time=now.astimezone(self.zone()).strftime("%H:%M"))
+                    self._tell(text, f"roster-usable:{now.timestamp()!r}")
+                return None
+            candidate = await asyncio.to_thread(judge, files, self.folder, self.in_force, now, self.overrides())
+            if candidate.accepted and candidate.roster is not None:
+                self._put_in_force(candidate, cause, now)
+            elif cause != "file" or candidate.digest != self._last_refused:
+                self._refuse(candidate, cause, now)
+            return candidate
+
+    # -- outcomes -------------------------------------------------------------------------------------------------
+
+    def _put_in_force(self, candidate: Candidate, cause: str, now: datetime) -> None:
+        assert candidate.roster is not None
+        changed = sorted(name for name in candidate.files.keys() | self.in_force.files.keys()
+                         if candidate.files.get(name) != self.in_force.files.get(name))
+        snapshot = RosterSnapshot(candidate.digest, now.timestamp(), str(self.folder), candidate.files)
+        with self.store.transaction():
+            self.store.roster_snapshots.save(snapshot)
+            self.store.audit.append("jourbot", "rosters.reloaded", candidate.digest[:16],
+                                    {"cause": cause, "files": changed})
+            self.roster, self.in_force, self.started_problems = candidate.roster, snapshot, []
+            text = t("roster.reload.done", self.lang, time=now.astimezone(self.zone()).strftime("%H:%M"),
+                     files=", ".join(changed))
+            self._tell(text, f"roster-reloaded:{candidate.digest[:16]}:{now.timestamp()!r}")
+        log.info("rosters reloaded from %s (%s): %d files changed", self.folder, cause, len(changed))
+
+    def _refuse(self, candidate: Candidate, cause: str, now: datetime) -> None:
+        self._last_refused = candidate.digest
+        with self.store.transaction():
+            self.store.audit.append("jourbot", "rosters.refused", candidate.digest[:16],
+                                    {"cause": cause, "problems": len(candidate.problems)})
+            text = t("roster.reload.refused", self.lang, folder=self.folder, count=len(candidate.problems),
+                     problems=self._listed(candidate.problems))
+            self._tell(text, f"roster-refused:{candidate.digest[:16]}:{now.timestamp()!r}")
+        log.warning("rosters in %s refused (%s): %d problems", self.folder, cause, len(candidate.problems))
+
+    def _tell(self, text: str, cause: str) -> None:
+        with self.store.transaction():
+            self.outbox.queue([SendUser(s, text) for s in sorted(self.supervisors())], Origin(cause))
+
+    def _listed(self, problems: list[str]) -> str:
+        lines = [f"• {p}" for p in problems[:MAX_LISTED]]
+        if len(problems) > MAX_LISTED:
+            lines.append(t("roster.reload.more", self.lang, more=len(problems) - MAX_LISTED))
+        return "\n".join(lines)
+
+
+_NONE = RosterSnapshot("", 0.0, "", {})

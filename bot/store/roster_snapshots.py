@@ -1,0 +1,65 @@
+"""The last roster folder put in force, kept whole (every file's bytes), so that a bot started on a folder that
+cannot be used runs on the roster that was in force instead of paging nobody."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.store.db import Database
+
+_KEY = "in_force"  # one row: only the last good roster is worth keeping
+
+
+@dataclass(frozen=True)
+class RosterSnapshot:
+    digest: str  # sha256 over the files' names and bytes
+    saved_at: float  # Unix seconds
+    folder: str  # where it was read from
+    files: dict[str, bytes]  # file name -> its bytes
+
+
+class RosterSnapshots:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def save(self, snapshot: RosterSnapshot) -> None:
+        files = json.dumps({name: base64.b64encode(data).decode("ascii") for name, data in snapshot.files.items()})
+        self.db.execute(
+            "INSERT OR REPLACE INTO roster_snapshots(key, digest, saved_at, folder, files) VALUES (?, ?, ?, ?, ?)",
+            [_KEY, snapshot.digest, snapshot.saved_at, snapshot.folder, files],
+        )
+
+    def last(self) -> RosterSnapshot | None:
+        return _snapshot(self.db.execute(_LAST, [_KEY]).fetchone())
+
+
+_LAST = "SELECT digest, saved_at, folder, files FROM roster_snapshots WHERE key = ?"
+
+
+def _snapshot(row: tuple[str, float, str, str] | None) -> RosterSnapshot | None:
+    if row is None:
+        return None
+    encoded: Mapping[str, str] = json.loads(row[3])
+    files = {name: base64.b64decode(data) for name, data in encoded.items()}
+    return RosterSnapshot(row[0], float(row[1]), row[2], files)
+
+
+def read_last(path: Path) -> RosterSnapshot | None:
+    """The snapshot in the database at `path`, read without writing (the start's preflight runs before the store
+    is opened and migrated). No database, or one from before snapshots: None."""
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return _snapshot(conn.execute(_LAST, [_KEY]).fetchone())
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):
+            return None
+        raise
+    finally:
+        conn.close()
