@@ -33,6 +33,8 @@ from bot.services import RuntimeServices, StoredOverrides
 from bot.store import Store
 from bot.timers import Timers
 from bot.undecryptable import Undecryptable
+from bot.web.auth import AuthSettings, WebAuth
+from bot.web.server import WebSettings, WebView
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
 
@@ -68,8 +70,11 @@ class App:
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
         ), self.metrics)
+        # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
+        self.web_auth = WebAuth(self.store, clock, AuthSettings(
+            config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s)) if config.web.enabled else None
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
-                                        config.roles.police, config.roles.supervisors)
+                                        config.roles.police, config.roles.supervisors, self.web_auth)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
                              OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics)
@@ -97,6 +102,11 @@ class App:
             sync_lag=lambda: time.time() - self.matrix.health.last_sync_at if self.matrix.health.last_sync_at else 0.0,
             open_alarms=lambda: len(self.store.alarms.states()),
         )
+        self.web = WebView(
+            WebSettings(config.web.host, config.web.port, lang, config.web.base_url.startswith("https://")),
+            self.web_auth, self.store, self.services, self.alarms,
+            lambda effects, cause: self.outbox.queue(effects, Origin(cause)), clock,
+        ) if self.web_auth is not None else None
         monitoring = config.monitoring
         self.monitoring = Monitoring(
             monitoring.host, monitoring.port, self.health_report,
@@ -119,6 +129,8 @@ class App:
             if self.monitoring is not None:
                 await self.monitoring.start()
                 tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
+            if self.web is not None:
+                await self.web.start()
             self.timers.start()  # a deadline that passed while the bot was down fires at once
             sync = asyncio.create_task(self.matrix.sync_forever(
                 self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync")
@@ -138,6 +150,8 @@ class App:
                 raise error  # e.g. SessionRevoked: the bot cannot go on
         finally:
             self.timers.shutdown()
+            if self.web is not None:
+                await self.web.stop()
             if self.monitoring is not None:
                 await self.monitoring.stop()
             for task in tasks:

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.alarm.service import AlarmService
 from bot.store import Store
 from handlers.registry import Role
-from handlers.services import AlarmDesk, OverrideBook
+from handlers.services import AlarmDesk, OverrideBook, WebLogin
 from rosters import Override, Roster
 
 
@@ -44,7 +44,8 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str]) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str], web: WebLogin | None = None) -> None:
+        self._web = web
         self._roster = roster
         self._alarms = alarms
         self._overrides = overrides
@@ -62,6 +63,10 @@ class RuntimeServices:
     @property
     def overrides(self) -> OverrideBook:
         return self._overrides
+
+    @property
+    def web(self) -> WebLogin | None:
+        return self._web
 
     def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
         """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit

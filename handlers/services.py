@@ -109,6 +109,16 @@ class OverrideBook(Protocol):
     def current(self, now: datetime) -> list[Override]: ...
 
 
+class WebLogin(Protocol):
+    """One-time links to the browser view (bot/web/)."""
+
+    @property
+    def link_minutes(self) -> int: ...
+    def issue(self, user: str, now: datetime) -> str:
+        """A new single-use login link for `user`."""
+    def is_direct_room(self, room_id: str, user: str) -> bool: ...
+
+
 class Services(Protocol):
     @property
     def roster(self) -> Roster: ...
@@ -116,3 +126,6 @@ class Services(Protocol):
     def alarms(self) -> AlarmDesk: ...
     @property
     def overrides(self) -> OverrideBook: ...
+    @property
+    def web(self) -> WebLogin | None:
+        """None when the browser view is off."""

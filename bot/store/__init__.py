@@ -25,6 +25,7 @@ from bot.store.overrides import Overrides
 from bot.store.retention import Retention
 from bot.store.sequences import Sequences
 from bot.store.sync import Head, SyncPosition
+from bot.store.web import WebAccess
 
 __all__ = [
     "STEPS", "Head", "NewMessage", "OutboxRow", "SchemaTooNew", "Store", "StoredEvent", "WaitingEvent",
@@ -51,6 +52,7 @@ class Store:
         self.audit = Audit(self.db, clock)
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
+        self.web = WebAccess(self.db)
         self.db.private_side_files()
 
     @property

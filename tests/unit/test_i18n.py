@@ -10,13 +10,20 @@ from pathlib import Path
 from handlers.i18n import LANGUAGES, all_keys, catalogue, duration, either
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list)\.[a-z_.]*[a-z_]$")
+KEY = re.compile(
+    r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list|webview)\.[a-z_.]*[a-z_]$"
+)
+# The browser view's templates ask for texts as t("key", ...).
+TEMPLATE_KEY = re.compile(r"\bt\(\"([a-z_.]+)\"")
 # Keys the code builds at run time, and the parts they are built from.
 DYNAMIC = {
     "roster.role.": ("primary", "secondary", "supervisor", "unit"),
     "alarm.reason.": ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected",
                       "timeout"),
     "duration.": ("second", "seconds", "minute", "minutes", "hour", "hours"),
+    "webview.status.": ("open", "exhausted", "accepted", "closed", "cancelled"),
+    "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
+                       "closed", "cancelled"),
 }
 
 
@@ -31,6 +38,8 @@ def literals_in_code() -> set[str]:
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and KEY.match(node.value):
                     found.add(node.value)
+    for path in (ROOT / "bot" / "web" / "templates").glob("*.html"):
+        found.update(key for key in TEMPLATE_KEY.findall(path.read_text(encoding="utf-8")) if not key.endswith("."))
     return found
 
 
