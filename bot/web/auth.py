@@ -58,6 +58,7 @@ class WebAuth:
         """Called inside the command's transaction: the link exists once the message carrying it is queued."""
         token = new_token()
         at = now.timestamp()
+        self.store.web.purge(at)  # spent links and sessions are kept no longer than it takes to refuse them
         self.store.web.add_link(digest(token), user, at, at + self.settings.link_ttl_s)
         return f"{self.settings.base_url}/login/{token}"
 

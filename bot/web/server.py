@@ -89,7 +89,8 @@ class WebView:
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
         )
         self.env.globals.update(t=lambda key, **params: t(key, self.lang, **params), role=self._role)
-        self.env.filters.update(hm=lambda at: f"{at:%H:%M}", day=self._day, stamp=self._stamp)
+        self.env.filters.update(hm=lambda at: f"{at:%H:%M}", hms=lambda at: f"{at:%H:%M:%S}", day=self._day,
+                                stamp=self._stamp, seconds=self._seconds)
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
 
@@ -197,6 +198,12 @@ class WebView:
     def _day(self, day: date) -> str:
         return f"{t('roster.weekdays', self.lang).split()[day.weekday()]} {day:%d/%m}"
 
+    def _seconds(self, value: float | None) -> str:
+        if value is None:
+            return "–"
+        minutes, secs = divmod(int(round(value)), 60)
+        return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
     def _stamp(self, at: datetime | None) -> str:
         return "" if at is None else f"{self._day(at.date())} {at:%H:%M}"
 
@@ -275,7 +282,8 @@ class WebView:
         areas = {a.id: a.name for a in roster.areas.values()}
         return self._render("calendar.html", visitor, unit=unit, days=days, month=month, first=first,
                             last=first + timedelta(days=count - 1), before=before, after=after, areas=areas,
-                            gaps=gaps, overrides=[s for s in shifts if s.source == "override"])
+                            gaps=gaps, overrides=[s for s in shifts if s.source == "override"],
+                            roles=[r for r in ROLES if any(s.role == r for s in shifts)])
 
     # --- alarms ------------------------------------------------------------------------------------------------------
     async def alarms_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
