@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from yarl import URL
+
 from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, ComponentBot
 from tests.harness.webclient import WebClient, csrf_in, link_in
 
@@ -23,9 +25,10 @@ async def start(tmp_path) -> tuple[ComponentBot, WebClient]:
 async def ask_link(bot: ComponentBot, user: str) -> str:
     """`user` types !webb in their own room with the bot; the link arrives in their direct room."""
     room = bot.matrix.add_room(f"!own-{user[1:6]}:localhost", user)
+    before = len([s for s in bot.matrix.to_user(user) if "/login/" in s.body])
     asked = await bot.say(user, "!webb", room=room)
     assert [s.body for s in bot.answers_to(asked)] == ["Jag har skickat en inloggningslänk i vårt direktrum."]
-    (message,) = [s for s in bot.matrix.to_user(user) if "/login/" in s.body]
+    (message,) = [s for s in bot.matrix.to_user(user) if "/login/" in s.body][before:]
     assert bot.matrix.rooms[message.room_id].encrypted
     return link_in(message.body)
 
@@ -175,4 +178,49 @@ async def test_no_page_shows_an_alarms_free_text(tmp_path):
         assert "<svg" in pages["/stats"] and "Farsta: Larm 1" in pages["/stats"]
     finally:
         await web.close()
+        await bot.stop()
+
+
+async def test_a_session_ends_at_log_out_and_when_it_runs_out(tmp_path):
+    bot, web = await start(tmp_path)
+    try:
+        _, _, page = await web.log_in(await ask_link(bot, CHEF))
+        cookie = web.session.cookie_jar.filter_cookies(URL(web.base))["jourbot"]
+        status, path, _ = await web.post("/logout", {"csrf": csrf_in(page)})
+        assert (status, path) == (200, "/login")
+        web.session.cookie_jar.update_cookies({"jourbot": cookie.value})  # the old cookie, kept by someone
+        assert (await web.get("/"))[1] == "/login"
+
+        _, path, _ = await web.log_in(await ask_link(bot, CHEF))
+        assert path == "/"
+        await bot.advance(43200)
+        assert (await web.get("/"))[1] == "/login", "after session_ttl_s the browser must log in again"
+    finally:
+        await web.close()
+        await bot.stop()
+
+
+async def test_behind_tls_the_cookie_is_secure_and_links_use_the_public_url(tmp_path):
+    bot = await ComponentBot.start(tmp_path, extra=WEB + 'public_url = "https://jour.example.org/"\n')
+    try:
+        room = bot.matrix.add_room("!own-chef:localhost", CHEF)
+        await bot.say(CHEF, "!web", room=room)
+        (message,) = [s for s in bot.matrix.to_user(CHEF) if "/login/" in s.body]
+        assert re.search(r"https://jour\.example\.org/login/[A-Za-z0-9_-]{43}\b", message.body)
+        web = WebClient(bot.app.web.bound_port)  # type: ignore[union-attr]
+        try:
+            status, _, page = await web.get(link_in(message.body))
+            token = link_in(message.body).rsplit("/", 1)[1]
+            async with web.session.post(f"{web.base}/login", data={"token": token, "csrf": csrf_in(page)},
+                                        allow_redirects=False) as resp:
+                assert resp.status == 303
+                cookie = resp.headers["Set-Cookie"]
+            assert cookie.startswith("__Host-jourbot=") and "Secure" in cookie and "HttpOnly" in cookie
+            assert "SameSite=Strict" in cookie and "Path=/" in cookie
+            asked = await bot.say(CHEF, "!webb", room=bot.dm_room(CHEF))
+            assert bot.answers_to(asked) == [], "in the direct room the link is the answer"
+            assert len([s for s in bot.matrix.to_user(CHEF) if "/login/" in s.body]) == 2
+        finally:
+            await web.close()
+    finally:
         await bot.stop()
