@@ -131,6 +131,13 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
             timeline = await page.goto(f"http://127.0.0.1:{port}/alarms/L1")
             assert timeline is not None and "Accepterat" in await page.inner_text("ol.moments")
 
+            # On a phone: nothing wider than the screen, so nobody scrolls sideways at 03:00.
+            await page.set_viewport_size({"width": 390, "height": 844})
+            for path, name in (("/", "phone-now"), ("/units/testjour/week", "phone-week"), ("/alarms", "phone-alarms")):
+                await page.goto(f"http://127.0.0.1:{port}{path}")
+                await shot(page, name)
+                assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+
             # Security, as a browser meets it.
             stranger = await browser.new_context()
             other = await stranger.new_page()
