@@ -72,11 +72,11 @@ class WebAuth:
     def log_in(self, token: str) -> tuple[str, str] | None:
         """Use a link: (user, session token), or None when it is unknown, used or expired."""
         now = self.clock()
-        user = self.store.web.use_link(digest(token), now)
-        if user is None:
-            return None
         session = new_token()
-        with self.store.transaction():
+        with self.store.transaction():  # the link is spent only together with the session it starts
+            user = self.store.web.use_link(digest(token), now)
+            if user is None:
+                return None
             self.store.web.add_session(digest(session), user, now, now + self.settings.session_ttl_s)
             self.store.audit.append(user, "web.login")
         return user, session
