@@ -17,7 +17,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import rosters
+from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService, AlarmSettings
+from bot.alarm_rooms import AlarmRoomKeeper
 from bot.config import Config
 from bot.inbox import Inbox, InboxSettings
 from bot.limits import LimitSettings, SenderLimits
@@ -70,14 +72,20 @@ class App:
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
         ), self.metrics)
+        self.alarm_rooms = AlarmRoomKeeper(self.store, self.matrix, self.alarms.get, clock, lang)
+        self.alarms.followers.append(self.alarm_rooms.follow)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
         self.web_auth = WebAuth(self.store, clock, AuthSettings(
             config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s)) if config.web.enabled else None
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
-                                        config.roles.police, config.roles.supervisors, self.web_auth)
+                                        config.roles.police, config.roles.supervisors,
+                                        PhaseService(self.store, lambda: self.roster, self.alarms.get,
+                                                     self.alarm_rooms, lang), self.web_auth)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
-                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics)
+                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics,
+                             alarm_rooms=self.alarm_rooms)
+        self.alarm_rooms.queue = lambda effects, cause: self.outbox.queue(effects, Origin(cause))
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
                            clock, self.zone, SenderLimits(LimitSettings(

@@ -43,6 +43,11 @@ class Origin:
     event_id: str | None = None
 
 
+class AlarmRoomDelivery(Protocol):
+    async def deliver(self, row: OutboxRow) -> str:
+        """Carry out a row for the target ("alarm", alarm id) in that alarm's room; raises DeliveryFailure."""
+
+
 class DeliveryListener(Protocol):
     def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]: ...
     def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]: ...
@@ -58,8 +63,10 @@ class OutboxSettings:
 
 class Outbox:
     def __init__(self, store: Store, matrix: MatrixPort, clock: Callable[[], float], listener: DeliveryListener,
-                 settings: OutboxSettings, metrics: Metrics | None = None) -> None:
+                 settings: OutboxSettings, metrics: Metrics | None = None,
+                 alarm_rooms: AlarmRoomDelivery | None = None) -> None:
         self.metrics = metrics or Metrics()
+        self.alarm_rooms = alarm_rooms
         self.store = store
         self.matrix = matrix
         self.clock = clock
@@ -157,9 +164,12 @@ class Outbox:
 
     async def _send(self, row: OutboxRow) -> None:
         try:
-            room_id = row.target if row.target_kind == "room" else await self._direct_room(row.target)
-            must_reach = row.target if row.target_kind == "user" else None
-            event_id = await self.matrix.send(room_id, row.content, row.txn_id, must_reach=must_reach)
+            if row.target_kind == "alarm" and self.alarm_rooms is not None:
+                event_id = await self.alarm_rooms.deliver(row)
+            else:
+                room_id = row.target if row.target_kind == "room" else await self._direct_room(row.target)
+                must_reach = row.target if row.target_kind == "user" else None
+                event_id = await self.matrix.send(room_id, row.content, row.txn_id, must_reach=must_reach)
         except DeliveryFailure as failure:
             self._failed(row, failure)
             return

@@ -9,10 +9,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService
 from bot.store import Store
 from handlers.registry import Role
-from handlers.services import AlarmDesk, OverrideBook, WebLogin
+from handlers.services import AlarmDesk, OverrideBook, PhaseDesk, WebLogin
 from rosters import Override, Roster
 
 
@@ -44,9 +45,11 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str], web: WebLogin | None = None) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService,
+                 web: WebLogin | None = None) -> None:
         self._web = web
         self._roster = roster
+        self._phases = phases
         self._alarms = alarms
         self._overrides = overrides
         self._police = frozenset(police)
@@ -63,6 +66,10 @@ class RuntimeServices:
     @property
     def overrides(self) -> OverrideBook:
         return self._overrides
+
+    @property
+    def phases(self) -> PhaseDesk:
+        return self._phases
 
     @property
     def web(self) -> WebLogin | None:

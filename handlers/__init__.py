@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import alarm, override, roster_commands, stats, web
+from handlers import alarm, override, phases, roster_commands, stats, web
 from handlers import help as help_commands
 from handlers.alarm import AlarmLimits
 from handlers.registry import Registry
@@ -15,5 +15,6 @@ def build_registry(limits: AlarmLimits) -> Registry:
     roster_commands.register(registry)
     override.register(registry)
     stats.register(registry)
+    phases.register(registry)
     web.register(registry)
     return registry

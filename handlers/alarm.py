@@ -15,6 +15,7 @@ from datetime import timedelta
 from handlers.alarm_ids import parse_alarm_id
 from handlers.effects import Effect, Reply, SendRoom
 from handlers.i18n import duration, either, t
+from handlers.phases import closing_refusal
 from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role
 from handlers.services import AlarmRecord
 from rosters.names import fold
@@ -236,9 +237,15 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         if bad:
             return bad
         id_text, note = split_id(command)
+        if id_text is None:
+            id_text = ctx.services.phases.alarm_of_room(command.room_id)  # in an alarm room the id goes without saying
         target = _target(ctx, command.sender, id_text, command.reply_to, "klar")
         if isinstance(target, list):
             return target
+        if command.sender == target.accepted_by or Role.SUPERVISOR in ctx.roles:
+            asked = closing_refusal(target, note, ctx)  # missing phases are asked for, not closed over in silence
+            if asked:
+                return asked
         return ctx.services.alarms.close(target.id, command.sender, note, ctx.now, Role.SUPERVISOR in ctx.roles)
 
     @registry.command("avbryt", "cancel", roles=frozenset({Role.POLICE, Role.SUPERVISOR}),

@@ -109,6 +109,22 @@ class OverrideBook(Protocol):
     def current(self, now: datetime) -> list[Override]: ...
 
 
+# --- issue 10: the alarm room and the phases after acceptance (handlers/phases.py) -----------------------------
+class PhaseDesk(Protocol):
+    def alarm_of_room(self, room_id: str) -> str | None:
+        """The alarm whose alarm room `room_id` is, if it is one."""
+    def relaying(self, alarm_id: str) -> bool:
+        """The alarm has no room (it could not be made): officer and acceptor write through the bot instead."""
+    def recorded(self, alarm_id: str) -> list[str]:
+        """The phases recorded for the alarm, in phase order."""
+    def record(self, alarm: AlarmRecord, user: str, phase: str, now: datetime, *, eta_minutes: int | None = None,
+               assessment_made: bool | None = None, decision: str | None = None,
+               unit: str | None = None) -> list[Effect]:
+        """Store the phase with its audit entry; the police room's line and the answer to `user`."""
+    def join(self, alarm: AlarmRecord, user: str, cause: str) -> list[Effect]:
+        """Invite `user` (a supervisor) into the alarm's room."""
+
+
 class WebLogin(Protocol):
     """One-time links to the browser view (bot/web/)."""
 
@@ -126,6 +142,8 @@ class Services(Protocol):
     def alarms(self) -> AlarmDesk: ...
     @property
     def overrides(self) -> OverrideBook: ...
+    @property
+    def phases(self) -> PhaseDesk: ...
     @property
     def web(self) -> WebLogin | None:
         """None when the browser view is off."""

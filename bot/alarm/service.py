@@ -46,6 +46,8 @@ class AlarmService:
         self.roster = roster
         self.settings = settings
         self.lang = settings.lang
+        # Told of every stored change (alarm, event) inside its transaction: the alarm room follows the alarm.
+        self.followers: list[Callable[[Alarm, str], None]] = []
 
     # --- reading --------------------------------------------------------------------------------------------------
     def get(self, alarm_id: str) -> Alarm | None:
@@ -221,6 +223,8 @@ class AlarmService:
             waited = (alarm.accepted_at - alarm.raised_at).total_seconds() if (
                 outcome.event == "accepted" and alarm.accepted_at) else None
             self.metrics.transition(outcome.event, waited)
+            for follow in self.followers:
+                follow(alarm, outcome.event)
         if details is None and any(isinstance(e, Page) for e in outcome.effects):
             details = self.store.alarms.details(alarm.id)
         out: list[Effect] = []

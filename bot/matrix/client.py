@@ -533,6 +533,49 @@ class MatrixClient:
         await self._mark_direct(user_id, resp.room_id)
         return str(resp.room_id)
 
+    # --- alarm rooms -----------------------------------------------------------------------------------------------
+    async def create_alarm_room(self, name: str, invite: list[str], timeout: float = 30.0) -> str:
+        """An encrypted private room for one alarm, `invite` invited; returns once the bot's client knows the room
+        as encrypted with everyone invited, so the first message is encrypted for all of them."""
+        await self._ready.wait()
+        history = {"type": "m.room.history_visibility", "state_key": "",
+                   "content": {"history_visibility": "invited"}}
+        try:
+            resp = await self.client.room_create(
+                name=name, invite=invite, preset=RoomPreset.private_chat, initial_state=[ENCRYPTION_STATE, history],
+            )
+        except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
+            raise DeliveryFailure("network", f"could not create an alarm room: {type(err).__name__}") from err
+        if not isinstance(resp, RoomCreateResponse):
+            raise _classify(resp)
+        waiter = self._room_seen.setdefault(resp.room_id, asyncio.Event())
+        deadline = time.monotonic() + timeout
+        while not all(self.direct_room_usable(resp.room_id, user) for user in invite):
+            waiter.clear()
+            try:
+                await asyncio.wait_for(waiter.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError as err:
+                raise DeliveryFailure("server", f"alarm room {resp.room_id} not synced yet") from err
+        self._room_seen.pop(resp.room_id, None)
+        return str(resp.room_id)
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        try:
+            resp = await self.client.room_invite(room_id, user_id)
+        except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
+            raise DeliveryFailure("network", f"could not invite: {type(err).__name__}") from err
+        if isinstance(resp, ErrorResponse):
+            raise _classify(resp)
+
+    async def leave_room(self, room_id: str) -> None:
+        try:
+            resp = await self.client.room_leave(room_id)
+        except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
+            raise DeliveryFailure("network", f"could not leave: {type(err).__name__}") from err
+        if isinstance(resp, ErrorResponse):
+            raise _classify(resp)
+        await self.client.room_forget(room_id)
+
     async def _mark_direct(self, user_id: str, room_id: str) -> None:
         """Record the room in m.direct, so clients show it as a direct chat."""
         path = f"/_matrix/client/v3/user/{urllib.parse.quote(self.user_id, safe='')}/account_data/m.direct"

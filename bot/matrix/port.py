@@ -137,6 +137,13 @@ class MatrixPort(Protocol):
         """A new encrypted direct room with `user_id`; raises DeliveryFailure."""
     def direct_room_usable(self, room_id: str, user_id: str) -> bool:
         """The bot is in `room_id`, it is encrypted, and `user_id` is joined or invited."""
+    # --- alarm rooms (bot/alarm_rooms.py) ---
+    async def create_alarm_room(self, name: str, invite: list[str]) -> str:
+        """A new encrypted private room named `name`, with `invite` invited; raises DeliveryFailure."""
+    async def invite(self, room_id: str, user_id: str) -> None:
+        """Invite `user_id` into `room_id`; raises DeliveryFailure."""
+    async def leave_room(self, room_id: str) -> None:
+        """Leave `room_id` (and forget it); raises DeliveryFailure."""
     def room_known(self, room_id: str) -> bool: ...
     def room_encrypted(self, room_id: str) -> bool: ...
     async def request_key(self, source: dict[str, Any]) -> None: ...

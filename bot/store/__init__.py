@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.secretbox import SecretBox
+from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
 from bot.store.audit import Audit
 from bot.store.db import Database
@@ -22,6 +23,7 @@ from bot.store.meta import Meta
 from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
 from bot.store.outbox import NewMessage, Outbox, OutboxRow
 from bot.store.overrides import Overrides
+from bot.store.phases import Phases
 from bot.store.retention import Retention
 from bot.store.sequences import Sequences
 from bot.store.sync import Head, SyncPosition
@@ -52,6 +54,8 @@ class Store:
         self.audit = Audit(self.db, clock)
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
+        self.phases = Phases(self.db)
+        self.alarm_rooms = AlarmRooms(self.db, clock)
         self.web = WebAccess(self.db)
         self.db.private_side_files()
 

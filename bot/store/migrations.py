@@ -153,6 +153,21 @@ def _step_4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX alarms_by_police_event ON alarms(police_event)")
 
 
+def _step_5(db: sqlite_utils.Database) -> None:
+    """What happens after acceptance: each alarm's phases (on the way, arrived, assessment, handed over) and the
+    encrypted room the bot opened for it."""
+    db.execute(
+        "CREATE TABLE alarm_phases (alarm_id TEXT NOT NULL, phase TEXT NOT NULL, at REAL NOT NULL, by TEXT NOT NULL,"
+        " eta_minutes INTEGER, assessment_made INTEGER, decision TEXT, unit TEXT, PRIMARY KEY (alarm_id, phase))"
+    )
+    db.execute("CREATE INDEX alarm_phases_by_at ON alarm_phases(at)")
+    db.execute(
+        "CREATE TABLE alarm_rooms (alarm_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, created_at REAL NOT NULL,"
+        " closed_at REAL)"
+    )
+    db.execute("CREATE INDEX alarm_rooms_by_room ON alarm_rooms(room_id)")
+
+
 def _step_i11web(db: sqlite_utils.Database) -> None:
     """The browser view: one-time login links, sessions and calendar feeds, each kept only as a hash of its token."""
     db.execute(
@@ -169,7 +184,8 @@ def _step_i11web(db: sqlite_utils.Database) -> None:
     )
 
 
-STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3, _step_4, _step_i11web]
+STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3, _step_4, _step_5,
+                                                          _step_i11web]
 
 
 def schema_version(db: Database) -> int:

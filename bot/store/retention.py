@@ -18,6 +18,8 @@ _STATEMENTS: dict[str, str] = {
     "undecryptable": "DELETE FROM undecryptable WHERE status != 'waiting' AND first_seen < :cutoff",
     "outbox": "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < :cutoff",
     "deadlines": "DELETE FROM deadlines WHERE alarm_id NOT IN (SELECT id FROM alarms)",
+    "alarm_phases": "DELETE FROM alarm_phases WHERE alarm_id NOT IN (SELECT id FROM alarms)",
+    "alarm_rooms": "DELETE FROM alarm_rooms WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
 }
 

@@ -65,6 +65,10 @@ class FakeMatrix:
         self.key_requests: list[str] = []
         self.prepared: list[str] = []  # direct rooms readied ahead of time
         self.logins_again = 0
+        self.room_names: dict[str, str] = {}  # alarm rooms made: room id → name
+        self.refuse_rooms = False  # creating an alarm room fails for good (a homeserver that forbids it)
+        self.left: list[str] = []
+        self.refuse_invites: set[str] = set()  # users the homeserver will not let the bot invite
         self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
         self._by_txn: dict[str, str] = {}
         self._ids = itertools.count(1)
@@ -150,6 +154,28 @@ class FakeMatrix:
         room_id = f"!dm{next(self._ids)}-{user_id.lstrip('@')}"
         self.rooms[room_id] = Room(True, {self.user_id, user_id}, direct_with=user_id)
         return room_id
+
+    async def create_alarm_room(self, name: str, invite: list[str]) -> str:
+        await asyncio.sleep(0)
+        if self.down:
+            raise DeliveryFailure("network", "homeserver unreachable (fake)")
+        if self.refuse_rooms:
+            raise DeliveryFailure("forbidden", "room creation is not allowed (fake)")
+        room_id = f"!alarm{next(self._ids)}:localhost"
+        self.rooms[room_id] = Room(True, {self.user_id, *invite})
+        self.room_names[room_id] = name
+        return room_id
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        if room_id not in self.rooms:
+            raise DeliveryFailure("room_gone", f"not in room {room_id}")
+        if user_id in self.refuse_invites:
+            raise DeliveryFailure("forbidden", f"may not invite {user_id} (fake)")
+        self.rooms[room_id].members.add(user_id)
+
+    async def leave_room(self, room_id: str) -> None:
+        self.rooms[room_id].members.discard(self.user_id)
+        self.left.append(room_id)
 
     def direct_room_usable(self, room_id: str, user_id: str) -> bool:
         room = self.rooms.get(room_id)

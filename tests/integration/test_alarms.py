@@ -87,6 +87,9 @@ async def test_happy_path_page_accept_and_police_told(people, synapse, tmp_path,
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
 
+        for phase in ("!påväg 10", "!framme", "!skydd gjord", "!överlämnad Testjouren"):
+            await s.anna.send(page.room_id, phase)  # !klar asks for any phase missing
+        await s.police.wait_for(bot_says(s, "L1: lämnas över till Testjouren"))
         await s.anna.send(page.room_id, "!klar L1 barnen hos mormor")
         closed = await s.police.wait_for(bot_says(s, "L1 avslutat av Anna A", reply_to=larm))
         assert "mormor" not in closed.body
