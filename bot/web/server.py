@@ -297,7 +297,8 @@ class WebView:
         alarm = self.alarms.get(request.match_info["id"].upper())
         if alarm is None:
             return self._error(404, "webview.error.no_alarm")
-        moments = alarmview.moments(alarm, self.store.audit.about(alarm.id))
+        units = {u.id: u.name for u in self._roster().units.values()}
+        moments = alarmview.moments(alarm, self.store.audit.about(alarm.id), units)
         return self._render("alarm_detail.html", visitor, alarm=alarmview.summary(alarm), moments=moments,
                             known=alarmview.KNOWN)
 

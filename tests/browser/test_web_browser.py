@@ -72,6 +72,8 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
         page_event = anna.pages(BOT)[0]
         await anna.send(page_event.room_id, "!ok")
         await police.wait_for(lambda m: m.sender == BOT and "accepterat av Anna A" in m.body, timeout=30)
+        await anna.send(page_event.room_id, "!påväg L1 15")
+        await police.wait_for(lambda m: m.sender == BOT and "är på väg" in m.body, timeout=30)
 
         link = await link_for(chef)
         async with chromium() as browser:
@@ -129,7 +131,8 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
                 html = await shot(page, name)
                 assert "Det gick inte" not in html, path
             timeline = await page.goto(f"http://127.0.0.1:{port}/alarms/L1")
-            assert timeline is not None and "Accepterat" in await page.inner_text("ol.moments")
+            moments = await page.inner_text("ol.moments")
+            assert timeline is not None and moments.index("Accepterat") < moments.index("På väg — Anna A (≈ 15 min)")
 
             # On a phone: nothing wider than the screen, so nobody scrolls sideways at 03:00.
             await page.set_viewport_size({"width": 390, "height": 844})

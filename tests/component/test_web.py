@@ -163,6 +163,7 @@ async def test_no_page_shows_an_alarms_free_text(tmp_path):
         await bot.advance(120)  # escalates to Bertil B
         page = bot.matrix.pages_to(BERTIL)[0]
         await bot.say(BERTIL, "!ok", room=page.room_id)
+        await bot.say(BERTIL, "!påväg L1 20", room=page.room_id)
         _, _, now = await web.log_in(await ask_link(bot, CHEF))
         pages = {"/": now}
         for path in ("/alarms", "/alarms/L1", "/stats", "/check", "/units/testjour/week", "/units/testjour/month",
@@ -175,6 +176,8 @@ async def test_no_page_shows_an_alarms_free_text(tmp_path):
         timeline = pages["/alarms/L1"]
         assert timeline.index("Larmat") < timeline.index("Eskalerat") < timeline.index("Accepterat")
         assert "Sökte: Anna A" in timeline and "Sökte: Bertil B" in timeline and "— Bertil B" in timeline
+        phase = re.search(r"På väg</strong>\s+— Bertil B \(≈ 20 min\)", timeline)
+        assert phase and timeline.index("Accepterat") < phase.start(), "a phase follows the acceptance"
         assert "<svg" in pages["/stats"] and "Farsta: Larm 1" in pages["/stats"]
     finally:
         await web.close()

@@ -23,7 +23,8 @@ DYNAMIC = {
     "duration.": ("second", "seconds", "minute", "minutes", "hour", "hours"),
     "webview.status.": ("open", "exhausted", "accepted", "closed", "cancelled"),
     "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
-                       "closed", "cancelled"),
+                       "closed", "cancelled", "room_opened", "phase_en_route", "phase_arrived", "phase_assessment",
+                       "phase_assessment_not", "phase_handed_over"),
 }
 
 
