@@ -227,3 +227,23 @@ async def test_behind_tls_the_cookie_is_secure_and_links_use_the_public_url(tmp_
             await web.close()
     finally:
         await bot.stop()
+
+
+async def test_an_override_removed_in_the_browser_is_gone_and_supervisors_are_told(tmp_path):
+    bot, web = await start(tmp_path)
+    try:
+        chef_room = bot.matrix.add_room("!chef-byt:localhost", CHEF)
+        await bot.say(CHEF, f"!byt {BERTIL} 2026-11-26 08:00 2026-11-26 20:00 testjouren", room=chef_room)
+        (stored,) = bot.app.store.overrides.active()
+        _, _, page = await web.log_in(await ask_link(bot, CHEF))
+        _, _, listed = await web.get("/overrides")
+        assert f"{stored.id}" in listed and "Bertil B" in listed
+        status, _, missing = await web.post("/overrides/B99/remove", {"csrf": csrf_in(page)})
+        assert status == 404 and "B99" in missing and len(bot.app.store.overrides.active()) == 1
+        status, path, _ = await web.post(f"/overrides/{stored.id}/remove", {"csrf": csrf_in(page)})
+        assert (status, path) == (200, "/overrides") and bot.app.store.overrides.active() == []
+        assert any(f"tog bort byte {stored.id}" in s.body for s in bot.matrix.to_user(CHEF))
+        assert [e["action"] for e in bot.app.store.audit.entries(5)][0] == "override.removed"
+    finally:
+        await web.close()
+        await bot.stop()
