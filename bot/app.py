@@ -138,7 +138,11 @@ class App:
                 await self.monitoring.start()
                 tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
             if self.web is not None:
-                await self.web.start()
+                try:
+                    await self.web.start()
+                except OSError as err:  # a browser view that cannot listen must not stop the paging
+                    log.error("browser view not started: cannot listen on %s:%d (%s)", self.config.web.host,
+                              self.config.web.port, err.strerror)
             self.timers.start()  # a deadline that passed while the bot was down fires at once
             sync = asyncio.create_task(self.matrix.sync_forever(
                 self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync")

@@ -6,6 +6,7 @@ The clock is the component tier's (T0 = Wednesday 2026-11-25 14:02 in Stockholm)
 from __future__ import annotations
 
 import re
+import socket
 
 from yarl import URL
 
@@ -247,3 +248,17 @@ async def test_an_override_removed_in_the_browser_is_gone_and_supervisors_are_to
     finally:
         await web.close()
         await bot.stop()
+
+
+async def test_a_browser_view_that_cannot_listen_does_not_stop_the_paging(tmp_path, caplog):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = await ComponentBot.start(tmp_path, extra=f"[web]\nenabled = true\nport = {port}\n")
+        try:
+            await bot.say(POLICE, "!larm Farsta")
+            assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+            assert f"browser view not started: cannot listen on 127.0.0.1:{port}" in caplog.text
+        finally:
+            await bot.stop()
