@@ -17,10 +17,12 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import rosters
+from bot.alarm.evaluation_service import EvaluationService
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService, AlarmSettings
 from bot.alarm_rooms import AlarmRoomKeeper
 from bot.config import Config
+from bot.handover.service import HandoverService, HandoverSettings
 from bot.inbox import Inbox, InboxSettings
 from bot.limits import LimitSettings, SenderLimits
 from bot.matrix.client import MatrixClient, MatrixSettings
@@ -74,13 +76,19 @@ class App:
         ), self.metrics)
         self.alarm_rooms = AlarmRoomKeeper(self.store, self.matrix, self.alarms.get, clock, lang)
         self.alarms.followers.append(self.alarm_rooms.follow)
+        self.handovers = HandoverService(self.store, lambda: self.roster, HandoverSettings(
+            lang=lang, unit_rooms={unit: room.room for unit, room in config.units.items()},
+            remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
+            extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of)
+        self.evaluation = EvaluationService(self.store, lambda: self.roster)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
         self.web_auth = WebAuth(self.store, clock, AuthSettings(
             config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s)) if config.web.enabled else None
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
                                         config.roles.police, config.roles.supervisors,
                                         PhaseService(self.store, lambda: self.roster, self.alarms.get,
-                                                     self.alarm_rooms, lang), self.web_auth)
+                                                     self.alarm_rooms, lang),
+                                        handovers=self.handovers, evaluation=self.evaluation, web=self.web_auth)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
                              OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics,
@@ -99,6 +107,8 @@ class App:
         self.store.db.on_commit("deadlines", self.timers.rearm)
         self.store.db.on_commit("outbox", self.timers.rearm)
         self.store.db.on_commit("outbox", self.outbox.wake)
+        self.store.db.on_commit("handovers", self.timers.rearm)
+        self.handovers.prepare(clock())
         self.matrix.set_on_recovered(self.outbox.homeserver_back)
         self.matrix.set_on_session_lost(self._log_in_again)
         self.stop = asyncio.Event()
@@ -247,13 +257,16 @@ class App:
         self.inbox.flush_position()
 
     def _purge(self) -> None:
+        # The monthly figures per area are kept first: they must outlive the alarms they are counted from.
+        self.evaluation.keep_months(self.clock(), self.config.storage.retention_days)
         counts = self.store.retention.purge(self.clock(), self.config.storage.retention_days)
         if any(counts.values()):
             log.info("retention: purged %s", counts)
 
     # --- what is due ---------------------------------------------------------------------------------------------
     def _next_due(self) -> float | None:
-        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline()) if t is not None]
+        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), self.handovers.next_at())
+                 if t is not None]
         return min(times, default=None)
 
     async def sweep(self) -> None:
@@ -262,6 +275,8 @@ class App:
         self.last_sweep_at = now
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
+        if self.handovers.is_due(now):
+            self.handovers.hand_over(now, self.outbox)  # in a transaction of its own: it never holds back an alarm
         if not due and not overdue:
             return  # an idle bot writes nothing
         with self.store.transaction():

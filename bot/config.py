@@ -91,6 +91,14 @@ class AlarmConfig:
 
 
 @dataclass(frozen=True)
+class HandoverConfig:
+    # After a district office's morning list, a handover nobody has received reminds the office's supervisors after
+    # this many seconds, and the supervisors of the unit that handled the alarm after `duty_after_s` more.
+    remind_after_s: int = 7200
+    duty_after_s: int = 7200
+
+
+@dataclass(frozen=True)
 class WebConfig:
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -130,6 +138,7 @@ class Config:
     rosters: str = "rosters/examples"
     units: dict[str, UnitRoomConfig] = field(default_factory=dict)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
+    handover: HandoverConfig = field(default_factory=HandoverConfig)
     web: WebConfig = field(default_factory=WebConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     path: Path = Path("config.toml")

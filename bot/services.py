@@ -12,8 +12,9 @@ from datetime import datetime
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService
 from bot.store import Store
+from handlers.handover_desk import HandoverDesk
 from handlers.registry import Role
-from handlers.services import AlarmDesk, OverrideBook, PhaseDesk, WebLogin
+from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook, PhaseDesk, WebLogin
 from rosters import Override, Roster
 
 
@@ -45,8 +46,10 @@ class StoredOverrides:
 
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
-                 police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService,
-                 web: WebLogin | None = None) -> None:
+                 police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService, *,
+                 handovers: HandoverDesk, evaluation: EvaluationDesk, web: WebLogin | None = None) -> None:
+        self._handovers = handovers
+        self._evaluation = evaluation
         self._web = web
         self._roster = roster
         self._phases = phases
@@ -70,6 +73,14 @@ class RuntimeServices:
     @property
     def phases(self) -> PhaseDesk:
         return self._phases
+
+    @property
+    def handovers(self) -> HandoverDesk:
+        return self._handovers
+
+    @property
+    def evaluation(self) -> EvaluationDesk:
+        return self._evaluation
 
     @property
     def web(self) -> WebLogin | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import alarm, override, phases, roster_commands, stats, web
+from handlers import alarm, handover, override, phases, roster_commands, stats, web
 from handlers import help as help_commands
 from handlers.alarm import AlarmLimits
 from handlers.registry import Registry
@@ -16,5 +16,6 @@ def build_registry(limits: AlarmLimits) -> Registry:
     override.register(registry)
     stats.register(registry)
     phases.register(registry)
+    handover.register(registry)
     web.register(registry)
     return registry

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from handlers.alarm_ids import parse_alarm_id
 from handlers.effects import Effect, Reply, SendRoom
+from handlers.handover import waiting_lines
 from handlers.i18n import duration, either, t
 from handlers.phases import closing_refusal
 from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role
@@ -280,4 +281,7 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         if ctx.roles == frozenset({Role.POLICE}):
             # Police see the alarms of their own rooms only.
             shown = [a for a in shown if a.police_room == command.room_id]
-        return [Reply(status_text(shown, ctx.lang))]
+            return [Reply(status_text(shown, ctx.lang))]
+        # The handovers the district offices have not yet received (item 3 of issue 10).
+        waiting = [] if id_text else waiting_lines(ctx.services.handovers.waiting(), ctx.lang)
+        return [Reply("\n".join([status_text(shown, ctx.lang), *waiting]))]

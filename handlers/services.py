@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from handlers.effects import Effect
+from handlers.handover_desk import HandoverDesk
 from rosters import Area, Override, Roster
 
 
@@ -145,5 +146,36 @@ class Services(Protocol):
     @property
     def phases(self) -> PhaseDesk: ...
     @property
+    def handovers(self) -> HandoverDesk: ...
+    @property
+    def evaluation(self) -> EvaluationDesk: ...
+    @property
     def web(self) -> WebLogin | None:
         """None when the browser view is off."""
+
+
+# --- the figures for the evaluation (`!statistik`, issue 10 item 4) ---------------------------------------------
+DECISIONS = ("safety_plan", "relative", "emergency_placement", "other")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What happened after acceptance, over the alarms raised in a period. Times in seconds; None without data."""
+
+    accepted: int = 0  # accepted and not cancelled: the alarms someone went out for
+    arrival_n: int = 0
+    arrival_median_s: float | None = None  # from the alarm to `!framme`
+    arrival_p90_s: float | None = None
+    assessed_same_night: int = 0  # a protection assessment made within SAME_NIGHT_S of the alarm
+    decisions: dict[str, int] = field(default_factory=dict)  # decision → alarms, over every assessment made
+    handovers: int = 0  # listed for a district office
+    received: int = 0
+    received_median_s: float | None = None  # from the office's opening to `!mottaget`
+    by_unit: dict[str, int] = field(default_factory=dict)  # unit name → alarms it answered (office or duty unit)
+
+
+class EvaluationDesk(Protocol):
+    """The figures for the evaluation (issue 10, item 4); bot/alarm/evaluation_service.py provides them."""
+
+    def evaluate(self, start: datetime, end: datetime, area: str | None) -> tuple[Figures, Evaluation]:
+        """Alarms raised in [start, end), of one area (its id) or of all."""

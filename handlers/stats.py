@@ -7,6 +7,7 @@ from datetime import timedelta
 from handlers.effects import Effect, Reply
 from handlers.i18n import t
 from handlers.registry import Command, Context, Registry, Role
+from handlers.stats_evaluation import evaluation_lines
 
 PERIODS = {"dag": 1, "day": 1, "vecka": 7, "week": 7, "månad": 30, "manad": 30, "month": 30, "år": 365, "ar": 365,
            "year": 365}
@@ -24,10 +25,16 @@ def register(registry: Registry) -> None:
     def statistik(command: Command, ctx: Context) -> list[Effect]:
         word = command.args[0].casefold() if command.args else "månad"
         days = PERIODS.get(word) or (int(word) if word.isdigit() and 0 < int(word) <= 3650 else None)
+        area_words = command.args[1:]
+        if days is None and ctx.services.roster.find_area(command.rest) is not None:
+            days, area_words = PERIODS["månad"], command.args  # `!statistik Farsta`: the default period, one area
         if days is None:
             return [Reply(t("stats.bad_period", ctx.lang, text=command.args[0]))]
+        area = ctx.services.roster.find_area(" ".join(area_words)) if area_words else None
+        if area_words and area is None:
+            return [Reply(t("stats.bad_area", ctx.lang, text=" ".join(area_words)), refusal=True)]
         start = ctx.now - timedelta(days=days)
-        figures = ctx.services.alarms.figures(start, ctx.now)
+        figures, evaluation = ctx.services.evaluation.evaluate(start, ctx.now, area.id if area else None)
         lines = [
             t("stats.summary", ctx.lang, period=t("stats.period.one", ctx.lang) if days == 1 else t(
                 "stats.period.many", ctx.lang, days=days), count=figures.count, accepted=figures.accepted,
@@ -35,6 +42,7 @@ def register(registry: Registry) -> None:
               p90=_duration(figures.p90_s, ctx.lang), escalated=figures.escalated,
               escalations=figures.escalations, fallbacks=figures.fallbacks)
         ]
-        for area in sorted(figures.per_area.values(), key=lambda a: a.name):
-            lines.append(t("stats.area", ctx.lang, name=area.name, count=area.count, accepted=area.accepted))
+        for entry in sorted(figures.per_area.values(), key=lambda a: a.name):
+            lines.append(t("stats.area", ctx.lang, name=entry.name, count=entry.count, accepted=entry.accepted))
+        lines += evaluation_lines(evaluation, ctx.lang)
         return [Reply("\n".join(lines))]

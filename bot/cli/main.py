@@ -1,4 +1,4 @@
-"""`jourbot`: run | roster … | crosssign status | audit verify | demo."""
+"""`jourbot`: run | roster … | crosssign status | audit verify | stats | demo."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot import config as config_module
 from bot.cli.audit import add_audit_parser
 from bot.cli.crosssign import add_crosssign_parser
 from bot.cli.roster import add_roster_parser
+from bot.cli.stats import add_stats_parser
 from bot.matrix.port import SessionRevoked
 from bot.store import SchemaTooNew
 from rosters import RosterError, load_dir
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parser(sub)
     add_roster_parser(sub)
     add_crosssign_parser(sub)
+    add_stats_parser(sub)
     return parser
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 from bot.secretbox import SecretBox
 from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
+from bot.store.area_months import AreaMonths
 from bot.store.audit import Audit
 from bot.store.db import Database
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
 from bot.store.events import Events, StoredEvent, WaitingEvent
+from bot.store.handovers import Handovers
 from bot.store.meta import Meta
 from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
 from bot.store.outbox import NewMessage, Outbox, OutboxRow
@@ -56,6 +58,8 @@ class Store:
         self.retention = Retention(self.db, self.audit)
         self.phases = Phases(self.db)
         self.alarm_rooms = AlarmRooms(self.db, clock)
+        self.handovers = Handovers(self.db)
+        self.area_months = AreaMonths(self.db)
         self.web = WebAccess(self.db)
         self.db.private_side_files()
 

@@ -168,6 +168,25 @@ def _step_5(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX alarm_rooms_by_room ON alarm_rooms(room_id)")
 
 
+def _step_6(db: sqlite_utils.Database) -> None:
+    """The handover to the district offices (when each office next opens, and each alarm handed over), and the
+    monthly figures per area that outlive the alarms they were counted from."""
+    db.execute(
+        "CREATE TABLE handover_openings (unit TEXT PRIMARY KEY, at REAL NOT NULL, since REAL NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE handovers (alarm_id TEXT PRIMARY KEY, unit TEXT NOT NULL, area TEXT NOT NULL,"
+        " opened_at REAL NOT NULL, posted_at REAL NOT NULL, remind_at REAL, reminders INTEGER NOT NULL DEFAULT 0,"
+        " received_by TEXT, received_at REAL)"
+    )
+    db.execute("CREATE INDEX handovers_by_remind_at ON handovers(remind_at)")
+    db.execute("CREATE INDEX handovers_by_unit ON handovers(unit, received_at)")
+    db.execute(
+        "CREATE TABLE area_months (area TEXT NOT NULL, month TEXT NOT NULL, figures TEXT NOT NULL,"
+        " computed_at REAL NOT NULL, PRIMARY KEY (area, month))"
+    )
+
+
 def _step_i11web(db: sqlite_utils.Database) -> None:
     """The browser view: one-time login links, sessions and calendar feeds, each kept only as a hash of its token."""
     db.execute(
@@ -184,8 +203,9 @@ def _step_i11web(db: sqlite_utils.Database) -> None:
     )
 
 
-STEPS: list[Callable[[sqlite_utils.Database], None]] = [_step_1, _step_2, _step_3, _step_4, _step_5,
-                                                          _step_i11web]
+STEPS: list[Callable[[sqlite_utils.Database], None]] = [
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_i11web,
+]
 
 
 def schema_version(db: Database) -> int:

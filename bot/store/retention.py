@@ -20,6 +20,7 @@ _STATEMENTS: dict[str, str] = {
     "deadlines": "DELETE FROM deadlines WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "alarm_phases": "DELETE FROM alarm_phases WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "alarm_rooms": "DELETE FROM alarm_rooms WHERE alarm_id NOT IN (SELECT id FROM alarms)",
+    "handovers": "DELETE FROM handovers WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
 }
 

@@ -10,9 +10,8 @@ from pathlib import Path
 from handlers.i18n import LANGUAGES, all_keys, catalogue, duration, either
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = re.compile(
-    r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list|webview)\.[a-z_.]*[a-z_]$"
-)
+KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list"
+                 r"|handover|webview)\.[a-z_.]*[a-z_]$")
 # The browser view's templates ask for texts as t("key", ...).
 TEMPLATE_KEY = re.compile(r"\bt\(\"([a-z_.]+)\"")
 # Keys the code builds at run time, and the parts they are built from.
@@ -21,6 +20,7 @@ DYNAMIC = {
     "alarm.reason.": ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected",
                       "timeout"),
     "duration.": ("second", "seconds", "minute", "minutes", "hour", "hours"),
+    "handover.decision.": ("safety_plan", "relative", "emergency_placement", "other"),
     "webview.status.": ("open", "exhausted", "accepted", "closed", "cancelled"),
     "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
                        "closed", "cancelled", "room_opened", "phase_en_route", "phase_arrived", "phase_assessment",

@@ -1,0 +1,1 @@
+"""The handover to the district office: alarms handled while it was closed, listed at its next opening."""
