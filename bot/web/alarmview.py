@@ -16,7 +16,7 @@ from bot.alarm.machine import Alarm
 # Events shown on a timeline; any other alarm.* action (one added later) is shown by its name.
 KNOWN = ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable", "closed", "cancelled",
          "room_opened", "phase_en_route", "phase_arrived", "phase_assessment", "phase_assessment_not",
-         "phase_handed_over")
+         "phase_handed_over", "handover_listed", "handover_reminded", "handover_received")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,11 @@ def moments(alarm: Alarm, entries: Sequence[dict[str, Any]], unit_names: Mapping
             continue
         if action == "phase.recorded":
             out.append(_phase(at, who, json.loads(entry["data"] or "{}"), unit_names))
+            continue
+        family, _, what = action.partition(".")
+        if family == "handover":  # listed for the district office, reminded, received
+            unit = str(json.loads(entry["data"] or "{}").get("unit", ""))
+            out.append(Moment(at, f"handover_{what}", who, (), unit_names.get(unit, unit)))
             continue
         if not action.startswith("alarm."):
             continue

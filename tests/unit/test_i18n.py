@@ -24,7 +24,8 @@ DYNAMIC = {
     "webview.status.": ("open", "exhausted", "accepted", "closed", "cancelled"),
     "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
                        "closed", "cancelled", "room_opened", "phase_en_route", "phase_arrived", "phase_assessment",
-                       "phase_assessment_not", "phase_handed_over"),
+                       "phase_assessment_not", "phase_handed_over", "handover_listed", "handover_reminded",
+                       "handover_received"),
 }
 
 
