@@ -30,6 +30,8 @@ from handlers.i18n import t
 from handlers.override import describe, parse_override
 from handlers.registry import Command, Context, Role
 from handlers.roster import role_label
+from handlers.services import DECISIONS
+from handlers.stats_evaluation import evaluation_lines
 from rosters import ROLES, Roster, UnknownUnit
 from rosters.wallclock import day_start
 
@@ -327,8 +329,16 @@ class WebView:
                                  (t("webview.stats.raised", self.lang),), t("webview.stats.per_week", self.lang))
         wait_chart = charts.bars(charts.time_to_accept(chosen), (t("webview.stats.accepted", self.lang),),
                                  t("webview.stats.time_to_accept", self.lang))
+        # After acceptance (arrival, assessments, handovers): the same lines as !statistik says them.
+        _, evaluation = self.services.evaluation.evaluate(now - timedelta(days=days), now, None)
+        decided = [charts.Row(t(f"handover.decision.{d}", self.lang), (evaluation.decisions.get(d, 0),))
+                   for d in DECISIONS]
+        shown = [area_chart, week_chart, wait_chart]
+        if evaluation.decisions:
+            shown.append(charts.bars(decided, (t("webview.stats.assessments", self.lang),),
+                                     t("webview.stats.decisions", self.lang)))
         return self._render("statistics.html", visitor, days=days, figures=figures,
-                            charts=[Markup(c) for c in (area_chart, week_chart, wait_chart)])
+                            after=evaluation_lines(evaluation, self.lang), charts=[Markup(c) for c in shown])
 
     # --- overrides ---------------------------------------------------------------------------------------------------
     async def overrides_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:

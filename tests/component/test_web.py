@@ -165,6 +165,9 @@ async def test_no_page_shows_an_alarms_free_text(tmp_path):
         page = bot.matrix.pages_to(BERTIL)[0]
         await bot.say(BERTIL, "!ok", room=page.room_id)
         await bot.say(BERTIL, "!påväg L1 20", room=page.room_id)
+        await bot.advance(600)
+        await bot.say(BERTIL, "!framme L1", room=page.room_id)
+        await bot.say(BERTIL, "!skydd L1 gjord anhörig", room=page.room_id)
         _, _, now = await web.log_in(await ask_link(bot, CHEF))
         pages = {"/": now}
         for path in ("/alarms", "/alarms/L1", "/stats", "/check", "/units/testjour/week", "/units/testjour/month",
@@ -180,6 +183,9 @@ async def test_no_page_shows_an_alarms_free_text(tmp_path):
         phase = re.search(r"På väg</strong>\s+— Bertil B \(≈ 20 min\)", timeline)
         assert phase and timeline.index("Accepterat") < phase.start(), "a phase follows the acceptance"
         assert "<svg" in pages["/stats"] and "Farsta: Larm 1" in pages["/stats"]
+        stats = pages["/stats"]
+        assert "Tid till framme: median 12 minuter" in stats and "Beslut efter skyddsbedömning" in stats
+        assert "Framme" in timeline and "Skyddsbedömning gjord" in timeline and "nhörig" not in timeline
     finally:
         await web.close()
         await bot.stop()
