@@ -21,6 +21,7 @@ from bot.alarm.evaluation_service import EvaluationService
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService, AlarmSettings
 from bot.alarm_rooms import AlarmRoomKeeper
+from bot.checkins import CheckinService, CheckinSettings, DeliveryListeners
 from bot.config import Config
 from bot.handover.service import HandoverService, HandoverSettings
 from bot.inbox import Inbox, InboxSettings
@@ -30,10 +31,15 @@ from bot.matrix.crosssign import CrossSigningError, KeyFileError, UserInteractiv
 from bot.matrix.port import Batch, MatrixPort, backoff
 from bot.metrics import Metrics
 from bot.monitoring import HealthLimits, HealthReport, Monitoring
+from bot.outage import OutageNotice
 from bot.outbox import Origin, Outbox, OutboxSettings
 from bot.police_rooms import PoliceRoomWatch
+from bot.readiness_report import ReadinessReporter
 from bot.secretbox import SecretBox
+from bot.seen import SeenPages
 from bot.services import RuntimeServices, StoredOverrides
+from bot.sms.channel import ChannelSettings, SecondChannel
+from bot.sms.gateway import GatewaySettings, SmsGateway
 from bot.store import Store
 from bot.timers import Timers
 from bot.undecryptable import Undecryptable
@@ -81,6 +87,31 @@ class App:
             remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
             extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of)
         self.evaluation = EvaluationService(self.store, lambda: self.roster)
+        self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
+        # Seen pages and the second channel (SMS) sit between the outbox and the alarm service.
+        sms = config.sms
+        self.seen = SeenPages(self.store, self.alarms, sms.unseen_after_s if sms.enabled else None)
+        self.outbox = Outbox(self.store, self.matrix, clock, self.seen,
+                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics,
+                             alarm_rooms=self.alarm_rooms)
+        self.alarm_rooms.queue = lambda effects, cause: self.outbox.queue(effects, Origin(cause))
+        self.sms: SecondChannel | None = None
+        if sms.enabled:
+            username, password = config.sms_credentials()
+            self.sms = SecondChannel(
+                self.store, self.alarms, self.outbox,
+                SmsGateway(GatewaySettings(sms.url, sms.sender, username, password, sms.timeout_s)),
+                lambda user: self.roster.phone(user), clock, ChannelSettings(lang, sms.unseen_after_s), self.metrics)
+            self.seen.on_page_failed = self.sms.page_failed
+            self.alarms.followers.append(self.sms.on_alarm_change)
+            self.store.db.on_commit("sms", self.sms.wake)
+        self.outage = OutageNotice(self.store, self.outbox, config.roles.police_rooms, lang, clock, self.zone,
+                                   config.monitoring.outage_notice_after_s)
+        # Shift check-ins (README, "Readiness"): asked and reported from the sweep, answered through the services.
+        self.checkins = CheckinService(self.store, lambda: self.roster, config.checkin, CheckinSettings(
+            lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock)
+        self.outbox.listener = DeliveryListeners(self.seen, self.checkins)
+        self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
         self.web_auth = WebAuth(self.store, clock, AuthSettings(
             config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s)) if config.web.enabled else None
@@ -88,12 +119,8 @@ class App:
                                         config.roles.police, config.roles.supervisors,
                                         PhaseService(self.store, lambda: self.roster, self.alarms.get,
                                                      self.alarm_rooms, lang),
-                                        handovers=self.handovers, evaluation=self.evaluation, web=self.web_auth)
-        self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
-        self.outbox = Outbox(self.store, self.matrix, clock, self.alarms,
-                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.metrics,
-                             alarm_rooms=self.alarm_rooms)
-        self.alarm_rooms.queue = lambda effects, cause: self.outbox.queue(effects, Origin(cause))
+                                        handovers=self.handovers, evaluation=self.evaluation, checkins=self.checkins,
+                                        web=self.web_auth)
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
                            clock, self.zone, SenderLimits(LimitSettings(
@@ -106,10 +133,11 @@ class App:
         self.timers = Timers(self._next_due, self.sweep, clock, timer_interval)
         self.store.db.on_commit("deadlines", self.timers.rearm)
         self.store.db.on_commit("outbox", self.timers.rearm)
+        self.store.db.on_commit("page_watch", self.timers.rearm)  # an unseen page's SMS is due
         self.store.db.on_commit("outbox", self.outbox.wake)
         self.store.db.on_commit("handovers", self.timers.rearm)
         self.handovers.prepare(clock())
-        self.matrix.set_on_recovered(self.outbox.homeserver_back)
+        self.matrix.set_on_recovered(self._homeserver_back)
         self.matrix.set_on_session_lost(self._log_in_again)
         self.stop = asyncio.Event()
         self.last_sweep_at: float | None = None
@@ -144,6 +172,7 @@ class App:
             if self.config.matrix.cross_signing:
                 await self._cross_sign()
             self.inbox.begin()
+            self.outage.started()
             if self.monitoring is not None:
                 await self.monitoring.start()
                 tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
@@ -163,7 +192,10 @@ class App:
                 asyncio.create_task(self._every(30.0, self._save_position), name="position"),
                 asyncio.create_task(self._every(DAY, self._purge), name="retention"),
                 asyncio.create_task(self._prepare_direct_rooms(), name="prepare"),
+                asyncio.create_task(self._every(30.0, self.outage.alive), name="alive"),
             ]
+            if self.sms is not None:
+                tasks.append(asyncio.create_task(self.sms.run(self.stop), name="sms"))
             stopped = asyncio.create_task(self.stop.wait())
             await asyncio.wait({stopped, sync}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -174,6 +206,7 @@ class App:
             self.timers.shutdown()
             if self.web is not None:
                 await self.web.stop()
+            self.readiness.stop()
             if self.monitoring is not None:
                 await self.monitoring.stop()
             for task in tasks:
@@ -181,6 +214,8 @@ class App:
             await asyncio.gather(*tasks, return_exceptions=True)
             try:
                 self.inbox.flush_position()
+                if self.matrix.ready.is_set():
+                    self.outage.alive()
             finally:
                 await self.matrix.close()
                 self.store.close()
@@ -248,6 +283,12 @@ class App:
             await self.matrix.request_key(event.source)
         self.police_rooms.check()
         await self.inbox.process_pending()
+        self.seen.on_receipts(batch.receipts)
+        self.outage.after_batch()
+
+    def _homeserver_back(self) -> None:
+        self.outbox.homeserver_back()
+        self.outage.homeserver_back()
 
     async def _retry_undecryptable(self) -> None:
         if self.undecryptable.retry():
@@ -265,25 +306,47 @@ class App:
 
     # --- what is due ---------------------------------------------------------------------------------------------
     def _next_due(self) -> float | None:
-        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), self.handovers.next_at())
+        unseen = self.sms.next_due() if self.sms is not None else None
+        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), unseen,
+                             self.handovers.next_at(), self.checkins.next_at(), self.readiness.next_at())
                  if t is not None]
         return min(times, default=None)
 
     async def sweep(self) -> None:
-        """Fire every escalation deadline that is due and report every page past its delivery deadline."""
+        """Fire every escalation deadline that is due and report every page past its delivery deadline; then the
+        handovers, check-ins and readiness reports, each in a transaction of its own: none of them may ever hold
+        back an escalation."""
         now = self.clock()
         self.last_sweep_at = now
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
+        unseen = self.sms is not None and (self.sms.next_due() or now + 1) <= now
+        if due or overdue or unseen:
+            with self.store.transaction():
+                for alarm_id, at in due:
+                    effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
+                    self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
+                self.outbox.sweep_overdue(now)
+                if self.sms is not None:
+                    self.sms.sweep_unseen(now)
         if self.handovers.is_due(now):
-            self.handovers.hand_over(now, self.outbox)  # in a transaction of its own: it never holds back an alarm
-        if not due and not overdue:
+            self.handovers.hand_over(now, self.outbox)
+        self._apart("check-ins", lambda: self._sweep_checkins(now))
+
+    def _sweep_checkins(self, now: float) -> None:
+        self.checkins.plan(now)
+        self.readiness.schedule(now)
+        if not (self.checkins.due(now) or self.readiness.due(now)):
             return  # an idle bot writes nothing
         with self.store.transaction():
-            for alarm_id, at in due:
-                effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
-                self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
-            self.outbox.sweep_overdue(now)
+            self.checkins.sweep(now)
+            self.readiness.sweep(now)
+
+    def _apart(self, what: str, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:
+            log.exception("%s failed; escalations go on", what)
 
     def _oldest_undelivered(self) -> float | None:
         oldest = self.store.outbox.oldest_pending_at()

@@ -127,6 +127,48 @@ class MonitoringConfig:
     sweep_age_limit_s: int = 30
     # Pinged (GET) every minute while healthy: a cron-monitoring service raises the alarm when the pings stop.
     deadman_url: str = ""
+    # The bot down (stopped or crashed) or its homeserver unreachable for at least this long: each police room is
+    # told once, when the bot is back, that it was down and that what was sent meanwhile has been handled.
+    outage_notice_after_s: int = 120
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    # A second channel for pages: an SMS gateway over HTTP, in the request shape of 46elks (POST form from, to,
+    # message; basic auth). Off unless enabled; numbers come from the people file.
+    enabled: bool = False
+    url: str = "https://api.46elks.com/a1/sms"
+    sender: str = "Jourbot"
+    # The gateway's API user and password: from the environment or a file readable only by the bot's user (0600).
+    username_env: str = "JOURBOT_SMS_USERNAME"
+    username_file: str = ""
+    password_env: str = "JOURBOT_SMS_PASSWORD"
+    password_file: str = ""
+    timeout_s: int = 10
+    # A page delivered in Matrix but not read within this many seconds also goes out by SMS (0: only pages that
+    # could not be delivered, and the fallback to the supervisors).
+    unseen_after_s: int = 120
+
+
+@dataclass(frozen=True)
+class CheckinConfig:
+    """At the start of each matching shift the person coming on call is asked to check in (README, "Readiness")."""
+
+    unit: str  # a unit id from the roster folder
+    roles: list[str] = field(default_factory=lambda: ["primary"])
+    # Wall-clock start times ("22:00") of the shifts that are asked; empty: every shift of these roles.
+    starts: list[str] = field(default_factory=list)
+    # Unanswered after this many minutes, the unit's supervisors are told.
+    answer_within_min: int = 30
+
+
+@dataclass(frozen=True)
+class ReadinessConfig:
+    # Local time ("09:00", in the rosters' zone) of the daily report to the supervisors of who cannot be reached;
+    # "" turns the report off.
+    report_at: str = "09:00"
+    # How far ahead the rosters are read.
+    days: int = 7
 
 
 @dataclass(frozen=True)
@@ -141,6 +183,9 @@ class Config:
     handover: HandoverConfig = field(default_factory=HandoverConfig)
     web: WebConfig = field(default_factory=WebConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    checkin: list[CheckinConfig] = field(default_factory=list)
+    readiness: ReadinessConfig = field(default_factory=ReadinessConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
     path: Path = Path("config.toml")
 
     @property
@@ -171,6 +216,21 @@ class Config:
                 f"{self.storage.data_key_env or '(data_key_env)'} or data_key_file"
             )
         return key
+
+
+    def sms_credentials(self) -> tuple[str, str]:
+        """The SMS gateway's (user, password); a credentials file others can read is refused."""
+        sms = self.sms
+        for file in (sms.username_file, sms.password_file):
+            path = _relative(self.path, file) if file else None
+            if path is not None and path.exists() and path.stat().st_mode & 0o077:
+                raise ConfigError(f"{self.path}: [sms] {path} must be readable by the bot's user only (chmod 600)")
+        user = _secret("", sms.username_env, sms.username_file, self.path)
+        password = _secret("", sms.password_env, sms.password_file, self.path)
+        if not user or not password:
+            raise ConfigError(f"{self.path}: [sms] is enabled but has no credentials: set {sms.username_env} and"
+                              f" {sms.password_env}, or username_file and password_file")
+        return user, password
 
 
 def _relative(config_path: Path, value: str) -> Path:
@@ -241,9 +301,37 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         ("alarms.page_delivery_s", config.alarms.page_delivery_s),
         ("web.link_ttl_s", config.web.link_ttl_s),
         ("web.session_ttl_s", config.web.session_ttl_s),
+        ("sms.timeout_s", config.sms.timeout_s),
+        ("monitoring.outage_notice_after_s", config.monitoring.outage_notice_after_s),
     ):
         if value <= 0:
             problems.append((key, f"expected a positive number, got {value}"))
+    if config.sms.enabled and not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.sms.url):
+        problems.append(("sms.url", "expected a URL such as https://api.46elks.com/a1/sms"))
+    if config.sms.unseen_after_s < 0:
+        problems.append(("sms.unseen_after_s", f"expected 0 (off) or more seconds, got {config.sms.unseen_after_s}"))
+    _check_readiness(config, problems)
+
+
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _check_readiness(config: Config, problems: list[tuple[str, str]]) -> None:
+    """[readiness] and [[checkin]]; whether a check-in's unit exists is for the rosters to say (preflight)."""
+    report_at = config.readiness.report_at
+    if report_at and not _HHMM.fullmatch(report_at):
+        problems.append(("readiness.report_at", f'expected a time such as "09:00" (or ""), got {report_at!r}'))
+    if not 1 <= config.readiness.days <= 31:
+        problems.append(("readiness.days", f"expected 1 to 31 days, got {config.readiness.days}"))
+    for entry in config.checkin:
+        for role in entry.roles:
+            if role not in ("primary", "secondary", "supervisor"):
+                problems.append(("checkin.roles", f"expected primary, secondary or supervisor, got {role!r}"))
+        for start in entry.starts:
+            if not _HHMM.fullmatch(start):
+                problems.append(("checkin.starts", f'expected times such as "22:00", got {start!r}'))
+        if entry.answer_within_min <= 0:
+            problems.append(("checkin.answer_within_min", f"expected a positive number, got {entry.answer_within_min}"))
 
 
 def _describe(tp: Any) -> str:

@@ -33,6 +33,9 @@ class Metrics:
         self.sync_lag = Gauge("jourbot_sync_lag_seconds", "Seconds since the last successful sync.",
                               registry=self.registry)
         self.open_alarms = Gauge("jourbot_open_alarms", "Alarms not yet closed or cancelled.", registry=self.registry)
+        self.sms_outcomes = Counter(
+            "jourbot_sms", "SMS to the gateway, by outcome (sent, retried, rejected, dropped) and failure class.",
+            ["outcome", "reason"], registry=self.registry)
 
     def watch(self, outbox_depth: Callable[[], float], oldest_undelivered: Callable[[], float],
               sync_lag: Callable[[], float], open_alarms: Callable[[], float]) -> None:
@@ -49,6 +52,9 @@ class Metrics:
 
     def send_failed(self, reason: str) -> None:
         self.send_failures.labels(reason=reason).inc()
+
+    def sms(self, outcome: str, reason: str = "") -> None:
+        self.sms_outcomes.labels(outcome=outcome, reason=reason).inc()
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))

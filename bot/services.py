@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService
 from bot.store import Store
+from handlers.checkin import CheckinDesk, NoCheckins
 from handlers.handover_desk import HandoverDesk
 from handlers.registry import Role
 from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook, PhaseDesk, WebLogin
@@ -47,9 +48,11 @@ class StoredOverrides:
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
                  police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService, *,
-                 handovers: HandoverDesk, evaluation: EvaluationDesk, web: WebLogin | None = None) -> None:
+                 handovers: HandoverDesk, evaluation: EvaluationDesk, checkins: CheckinDesk | None = None,
+                 web: WebLogin | None = None) -> None:
         self._handovers = handovers
         self._evaluation = evaluation
+        self._checkins = checkins or NoCheckins()
         self._web = web
         self._roster = roster
         self._phases = phases
@@ -81,6 +84,10 @@ class RuntimeServices:
     @property
     def evaluation(self) -> EvaluationDesk:
         return self._evaluation
+
+    @property
+    def checkins(self) -> CheckinDesk:
+        return self._checkins
 
     @property
     def web(self) -> WebLogin | None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from handlers.alarm_ids import parse_alarm_id
 from handlers.effects import Effect, Reply, SendRoom
@@ -124,10 +124,13 @@ def _target(ctx: Context, sender: str, id_text: str | None, reply_to: str | None
     return picked
 
 
-def status_line(alarm: AlarmRecord, lang: str) -> str:
+def status_line(alarm: AlarmRecord, lang: str, seen: Mapping[str, datetime] | None = None) -> str:
+    """One alarm; `seen`: who read their page and when ("Anna A (sedd 03:12)")."""
     zone = zone_named(alarm.tz)
     if alarm.status == "open":
-        state = t("alarmcmd.state.open", lang, names=", ".join(alarm.name_of(u) for u in alarm.pending) or "—")
+        names = [t("alarmcmd.state.seen", lang, name=alarm.name_of(u), time=hhmm(seen[u], zone))
+                 if seen and u in seen else alarm.name_of(u) for u in alarm.pending]
+        state = t("alarmcmd.state.open", lang, names=", ".join(names) or "—")
     elif alarm.status == "exhausted":
         state = t("alarmcmd.state.exhausted", lang)
     elif alarm.status == "accepted":
@@ -142,10 +145,11 @@ def status_line(alarm: AlarmRecord, lang: str) -> str:
              state=state)
 
 
-def status_text(shown: Sequence[AlarmRecord], lang: str) -> str:
+def status_text(shown: Sequence[AlarmRecord], lang: str,
+                seen: Callable[[str], Mapping[str, datetime]] | None = None) -> str:
     if not shown:
         return t("alarmcmd.status_none", lang)
-    return "\n".join(status_line(a, lang) for a in shown)
+    return "\n".join(status_line(a, lang, seen(a.id) if seen else None) for a in shown)
 
 
 def _accept(ctx: Context, sender: str, target: AlarmRecord | list[Effect]) -> list[Effect]:
@@ -281,7 +285,7 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         if ctx.roles == frozenset({Role.POLICE}):
             # Police see the alarms of their own rooms only.
             shown = [a for a in shown if a.police_room == command.room_id]
-            return [Reply(status_text(shown, ctx.lang))]
+            return [Reply(status_text(shown, ctx.lang, ctx.services.alarms.seen))]
         # The handovers the district offices have not yet received (item 3 of issue 10).
         waiting = [] if id_text else waiting_lines(ctx.services.handovers.waiting(), ctx.lang)
-        return [Reply("\n".join([status_text(shown, ctx.lang), *waiting]))]
+        return [Reply("\n".join([status_text(shown, ctx.lang, ctx.services.alarms.seen), *waiting]))]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
+from handlers.checkin import CheckinDesk, state_text
 from handlers.i18n import t
 from rosters import Area, Chain, Override, Roster, Shift, TimeError, Unit
 from rosters.names import normalize
@@ -27,8 +28,10 @@ _PERIOD_WORDS = {
 }
 
 
-def jour_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str) -> str:
-    """The escalation chain for one area, or for every area, now or at a time typed after the area."""
+def jour_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str,
+               checkins: CheckinDesk | None = None) -> str:
+    """The escalation chain for one area, or for every area, now or at a time typed after the area; with
+    `checkins`, each person's check-in for the shift they hold then."""
     text = " ".join(args).strip()
     found = roster.split_area(text) if text else None
     if found is None:
@@ -38,7 +41,7 @@ def jour_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequen
                 at = parse_instant(text, roster.default_zone, now.astimezone(roster.default_zone).date())
             except TimeError:
                 return _unknown_area(roster, args[0], lang)
-        return "\n\n".join(_area_text(roster, area, at, overrides, lang) for area in roster.areas.values())
+        return "\n\n".join(_area_text(roster, area, at, overrides, lang, checkins) for area in roster.areas.values())
     area, when = found
     at = now
     if when:
@@ -47,7 +50,7 @@ def jour_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequen
             at = parse_instant(when, tz, now.astimezone(tz).date())
         except TimeError as err:
             return time_error_text(err, lang)
-    return _area_text(roster, area, at, overrides, lang)
+    return _area_text(roster, area, at, overrides, lang, checkins)
 
 
 def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str) -> str:
@@ -92,22 +95,29 @@ def role_label(role: str, lang: str) -> str:
 # -- !jour ----------------------------------------------------------------------------------------------------------
 
 
-def _area_text(roster: Roster, area: Area, at: datetime, overrides: Sequence[Override], lang: str) -> str:
-    return _chain_text(roster.who(area.id, at, overrides), roster.area_zone(area), lang)
+def _area_text(roster: Roster, area: Area, at: datetime, overrides: Sequence[Override], lang: str,
+               checkins: CheckinDesk | None = None) -> str:
+    return _chain_text(roster.who(area.id, at, overrides), roster.area_zone(area), lang, checkins)
 
 
-def _chain_text(chain: Chain, tz: tzinfo, lang: str) -> str:
+def _chain_text(chain: Chain, tz: tzinfo, lang: str, checkins: CheckinDesk | None = None) -> str:
     when = _when(chain.at.astimezone(tz), lang)
     lines = [t("roster.jour.head", lang, area=chain.area_name, when=when, unit=chain.unit_name, phone=chain.unit_phone)]
     for number, step in enumerate(chain.steps, start=1):
         if not step.people and step.role == "unit":
             continue  # everyone in the unit was already paged by an earlier step
         if step.people:
-            who = ", ".join(p.name for p in step.people)
+            who = ", ".join(p.name + _checkin(checkins, chain, step.role, p.user, tz, lang) for p in step.people)
         else:
             who = t("roster.jour.gap" if step.role == "primary" else "roster.jour.nobody", lang)
         lines.append(f"{number}. {role_label(step.role, lang)}: {who}")
     return "\n".join(lines)
+
+
+def _checkin(checkins: CheckinDesk | None, chain: Chain, role: str, user: str, tz: tzinfo, lang: str) -> str:
+    if checkins is None or role == "unit":
+        return ""
+    return state_text(checkins.state(chain.unit, role, user, chain.at), tz, lang)
 
 
 def _unknown_area(roster: Roster, text: str, lang: str) -> str:

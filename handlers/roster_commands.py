@@ -11,7 +11,10 @@ def register(registry: Registry) -> None:
     @registry.command("jour", "oncall", roles=ANY_ROLE, usage="roster.jour.usage")
     def jour(command: Command, ctx: Context) -> list[Effect]:
         services = ctx.services
-        return [Reply(jour_reply(list(command.args), ctx.now, services.roster, services.overrides.active(), ctx.lang))]
+        # Check-ins are the unit's own business: responders and supervisors see them, the police the chain only.
+        checkins = services.checkins if ctx.roles & {Role.RESPONDER, Role.SUPERVISOR} else None
+        return [Reply(jour_reply(list(command.args), ctx.now, services.roster, services.overrides.active(), ctx.lang,
+                                 checkins))]
 
     @registry.command("schema", "roster", roles=frozenset({Role.RESPONDER, Role.SUPERVISOR}),
                       usage="roster.schema.usage")

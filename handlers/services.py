@@ -5,11 +5,12 @@ The runtime (bot/services.py) provides these; tests may provide their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from handlers.checkin import CheckinDesk
 from handlers.effects import Effect
 from handlers.handover_desk import HandoverDesk
 from rosters import Area, Override, Roster
@@ -93,6 +94,8 @@ class AlarmDesk(Protocol):
     def raised_by_event(self, event_id: str) -> AlarmRecord | None:
         """The alarm the message `event_id` raised, if it raised one."""
     def unfinished(self) -> Sequence[AlarmRecord]: ...
+    def seen(self, alarm_id: str) -> Mapping[str, datetime]:
+        """Who read their page of `alarm_id`, and when."""
     def raised_since(self, user: str, since: datetime) -> int: ...
     def figures(self, start: datetime, end: datetime) -> Figures: ...
     def raise_alarm(self, area: Area, details: str, police_room: str, police_event: str, raised_by: str,
@@ -149,6 +152,8 @@ class Services(Protocol):
     def handovers(self) -> HandoverDesk: ...
     @property
     def evaluation(self) -> EvaluationDesk: ...
+    @property
+    def checkins(self) -> CheckinDesk: ...
     @property
     def web(self) -> WebLogin | None:
         """None when the browser view is off."""

@@ -8,7 +8,7 @@ from rosters.errors import RosterError, TimeError, UnknownArea, UnknownUnit
 from rosters.gaps import find_gaps
 from rosters.ics import person_ics, unit_ics
 from rosters.load import load_dir
-from rosters.model import ROLES, Area, EscalationStep, Gap, OfficeHours, Override, Rotation, Shift, Unit
+from rosters.model import ROLES, Area, EscalationStep, Gap, OfficeHours, Override, Person, Rotation, Shift, Unit
 from rosters.roster import Roster
 from rosters.wallclock import parse_instant
 
@@ -22,6 +22,7 @@ __all__ = [
     "OfficeHours",
     "OnCall",
     "Override",
+    "Person",
     "Roster",
     "RosterError",
     "Rotation",

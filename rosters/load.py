@@ -25,10 +25,12 @@ from rosters.model import (
     Area,
     EscalationStep,
     OfficeHours,
+    Person,
     Rotation,
     Unit,
 )
 from rosters.names import is_matrix_user_id, normalize
+from rosters.phones import is_e164
 from rosters.roster import Roster
 from rosters.rotations import first_overlap
 from rosters.toml_entry import Entry
@@ -64,7 +66,8 @@ def load_dir(path: str | Path) -> Roster:
     if not folder.is_dir():
         raise RosterError([f"{folder}: not a folder"])
     problems: list[str] = []
-    people = _read_people(folder / PEOPLE_FILE, problems)
+    persons = _read_people(folder / PEOPLE_FILE, problems)
+    people = {user: person.name for user, person in persons.items()}
     units: dict[str, Unit] = {}
     calendars: dict[str, UnitCalendar] = {}
     for file in sorted(folder.glob("*.toml")):
@@ -73,7 +76,7 @@ def load_dir(path: str | Path) -> Roster:
     areas = _read_areas(folder / AREAS_FILE, units, problems)
     if problems:
         raise RosterError(problems)
-    return Roster(units, areas, people, calendars)
+    return Roster(units, areas, people, calendars, persons)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -87,25 +90,41 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
     return None
 
 
-def _read_people(path: Path, problems: list[str]) -> dict[str, str]:
+def _read_people(path: Path, problems: list[str]) -> dict[str, Person]:
     data = _read_toml(path, problems)
     if data is None:
         return {}
     head = Entry(problems, path.name, "", data)
     head.only({"people"})
     table = data.get("people", {})
-    people: dict[str, str] = {}
-    for user, name in table.items() if isinstance(table, dict) else ():
-        entry = head.child(f"person {user}", {})
+    people: dict[str, Person] = {}
+    for user, value in table.items() if isinstance(table, dict) else ():
+        entry = head.child(f"person {user}", value if isinstance(value, dict) else {})
         if not is_matrix_user_id(user):
             entry.error("not a Matrix user id like @anna.a:example.org")
-        elif not isinstance(name, str) or not name.strip():
-            entry.error("needs a display name")
+            continue
+        if isinstance(value, dict):
+            person = _read_person(entry, user)
+        elif isinstance(value, str) and value.strip():
+            person = Person(user, value.strip())
         else:
-            people[user] = name.strip()
-    if not people:
+            entry.error('needs a display name: "Anna A", or { name = "Anna A", phone = "+46701234567" }')
+            person = None
+        if person is not None:
+            people[user] = person
+    if not people and not any(p.startswith(path.name) for p in problems):
         problems.append(f"{path.name}: no people under [people]")
     return people
+
+
+def _read_person(entry: Entry, user: str) -> Person | None:
+    known_problems = len(entry.problems)
+    entry.only({"name", "phone"})
+    name = entry.text("name")
+    phone = entry.text("phone", required=False) or None
+    if phone is not None and not is_e164(phone):
+        entry.error(f"phone {phone!r} is not in E.164 form: + and country code, no spaces, e.g. +46701234567")
+    return Person(user, name, phone) if len(entry.problems) == known_problems else None
 
 
 def _read_unit(

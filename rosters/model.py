@@ -15,6 +15,18 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone in people.toml: a Matrix id, the name others see, and an optional phone number in E.164 form.
+
+    The number is shown to the police when this person accepts an alarm and is what an SMS channel sends to.
+    """
+
+    user: str
+    name: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
 class EscalationStep:
     role: str  # one of STEP_ROLES
     wait_s: int = DEFAULT_WAIT_S

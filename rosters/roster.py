@@ -12,7 +12,7 @@ from rosters.chain import Chain, ChainStep, OnCall
 from rosters.duty import UnitDuty
 from rosters.errors import UnknownArea, UnknownUnit
 from rosters.ics_import import UnitCalendar
-from rosters.model import DEFAULT_ZONE, Area, EscalationStep, Override, Shift, Unit
+from rosters.model import DEFAULT_ZONE, Area, EscalationStep, Override, Person, Shift, Unit
 from rosters.names import normalize
 from rosters.wallclock import local, local_day, require_aware
 
@@ -26,11 +26,16 @@ class Roster:
         areas: Mapping[str, Area],
         people: Mapping[str, str],
         calendars: Mapping[str, UnitCalendar] | None = None,
+        persons: Mapping[str, Person] | None = None,
     ) -> None:
         calendars = calendars or {}
         self.units: Mapping[str, Unit] = MappingProxyType(dict(units))
         self.areas: Mapping[str, Area] = MappingProxyType(dict(areas))
-        self.people: Mapping[str, str] = MappingProxyType(dict(people))
+        self.people: Mapping[str, str] = MappingProxyType(dict(people))  # user -> display name
+        known = persons or {}
+        self.persons: Mapping[str, Person] = MappingProxyType(
+            {user: known.get(user) or Person(user, name) for user, name in self.people.items()}
+        )
         self._duty = {uid: UnitDuty(unit, calendars.get(uid)) for uid, unit in self.units.items()}
         self._office_of = {
             a.id: office
@@ -95,6 +100,11 @@ class Roster:
         return next((u.tz for u in self.units.values()), ZoneInfo(DEFAULT_ZONE))
 
     # -- people -------------------------------------------------------------------------------------------------
+
+    def phone(self, user: str) -> str | None:
+        """`user`'s own phone number (E.164) from people.toml, if one is given."""
+        person = self.persons.get(user)
+        return person.phone if person else None
 
     def supervisors(self, unit: str | None = None) -> set[str]:
         """The static supervisors of `unit`, or of every unit; supervisor rotations only ever hold these people."""

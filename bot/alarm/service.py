@@ -69,6 +69,10 @@ class AlarmService:
         return [Alarm.from_dict(s) for s in
                 self.store.alarms.states(("open", "exhausted", "accepted", "closed", "cancelled"))]
 
+    def seen(self, alarm_id: str) -> dict[str, datetime]:
+        """Who read their page of `alarm_id`, and when (from read receipts)."""
+        return {user: datetime.fromtimestamp(at, UTC) for user, at in self.store.page_watch.seen(alarm_id).items()}
+
     def raised_since(self, user: str, since: datetime) -> int:
         return self.store.alarms.count_raised_by(user, since.timestamp())
 

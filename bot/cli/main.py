@@ -14,6 +14,7 @@ from bot.cli.audit import add_audit_parser
 from bot.cli.crosssign import add_crosssign_parser
 from bot.cli.roster import add_roster_parser
 from bot.cli.stats import add_stats_parser
+from bot.config_checks import checkin_problems
 from bot.matrix.port import SessionRevoked
 from bot.store import SchemaTooNew
 from rosters import RosterError, load_dir
@@ -28,10 +29,12 @@ def preflight(config: config_module.Config) -> list[str]:
         except config_module.ConfigError as err:
             problems.append(str(err))
     try:
-        load_dir(config.rosters_dir)
+        roster = load_dir(config.rosters_dir)
     except RosterError as err:
         problems.append(f"the rosters in {config.rosters_dir} cannot be used:")
         problems.extend(f"  {p}" for p in err.problems)
+    else:
+        problems.extend(checkin_problems(config, roster))
     try:
         password = config.password()
     except config_module.ConfigError as err:
@@ -40,6 +43,11 @@ def preflight(config: config_module.Config) -> list[str]:
     if not (config.state_dir / "credentials.json").exists() and not password:
         problems.append("the first start logs in with a password: set matrix.password_file or the environment"
                         f" variable {config.matrix.password_env or '(matrix.password_env)'}")
+    if config.sms.enabled:
+        try:
+            config.sms_credentials()
+        except config_module.ConfigError as err:
+            problems.append(str(err))
     state = config.state_dir
     probe = state if state.exists() else state.parent
     if not os.access(probe, os.W_OK):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
+from bot.cli.ready import add_ready_parser
 from rosters import Chain, Roster, RosterError, Shift, TimeError, UnknownArea, UnknownUnit, find_gaps, load_dir
 from rosters.ics import person_ics, unit_ics
 from rosters.load import EXAMPLES_DIR
@@ -60,6 +61,8 @@ def add_roster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     _add_range_options(ics)
     _add_rosters_option(ics)
     ics.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+
+    add_ready_parser(sub)  # `roster ready`: its own module and its own func
 
 
 def _add_rosters_option(parser: argparse.ArgumentParser) -> None:

@@ -36,6 +36,7 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
+    ReceiptEvent,
     RedactionEvent,
     RoomCreateResponse,
     RoomMemberEvent,
@@ -53,6 +54,7 @@ from bot.matrix.port import (
     DeliveryFailure,
     Health,
     Incoming,
+    Receipt,
     SessionRevoked,
     backoff,
     failure_for_status,
@@ -252,7 +254,7 @@ class MatrixClient:
                 await self._keys_housekeeping()
                 new_heads = dict(seen)
                 new_heads.update(self._heads_of(resp))
-                await on_batch(Batch(events, resp.next_batch, new_heads))
+                await on_batch(Batch(events, resp.next_batch, new_heads, self._receipts_of(resp)))
             except Exception:
                 # Our position is not advanced, so the same batch comes again: better twice (ids make it once)
                 # than a dead sync loop.
@@ -306,6 +308,17 @@ class MatrixClient:
                 if incoming:
                     room_events.append(incoming)
             out.extend(room_events)
+        return out
+
+    def _receipts_of(self, resp: SyncResponse) -> list[Receipt]:
+        """Others' public read receipts. Element may send m.read.private instead, which only its sender sees."""
+        out: list[Receipt] = []
+        for room_id, info in resp.rooms.join.items():
+            for event in info.ephemeral:
+                if not isinstance(event, ReceiptEvent):
+                    continue
+                out.extend(Receipt(room_id, r.user_id, r.event_id, r.timestamp / 1000) for r in event.receipts
+                           if r.receipt_type == "m.read" and r.user_id != self.user_id)
         return out
 
     @staticmethod

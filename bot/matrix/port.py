@@ -34,12 +34,23 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """`user_id` has read `room_id` up to `event_id` (a public m.read receipt; private ones never reach the bot)."""
+
+    room_id: str
+    user_id: str
+    event_id: str
+    ts: float  # when, in seconds, by the homeserver's clock
+
+
+@dataclass(frozen=True)
 class Batch:
     """One sync response: its events (gaps filled), the position after it, and the newest event of every room."""
 
     events: list[Incoming]
     next_batch: str
     heads: Mapping[str, Head]
+    receipts: list[Receipt] = field(default_factory=list)
 
 
 BatchHandler = Callable[[Batch], Awaitable[None]]

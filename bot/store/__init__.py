@@ -16,6 +16,7 @@ from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
 from bot.store.area_months import AreaMonths
 from bot.store.audit import Audit
+from bot.store.checkins import Checkins
 from bot.store.db import Database
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
@@ -25,9 +26,11 @@ from bot.store.meta import Meta
 from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
 from bot.store.outbox import NewMessage, Outbox, OutboxRow
 from bot.store.overrides import Overrides
+from bot.store.page_watch import PageWatch
 from bot.store.phases import Phases
 from bot.store.retention import Retention
 from bot.store.sequences import Sequences
+from bot.store.sms import SmsQueue
 from bot.store.sync import Head, SyncPosition
 from bot.store.web import WebAccess
 
@@ -56,10 +59,13 @@ class Store:
         self.audit = Audit(self.db, clock)
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
+        self.page_watch = PageWatch(self.db)
+        self.sms = SmsQueue(self.db)
         self.phases = Phases(self.db)
         self.alarm_rooms = AlarmRooms(self.db, clock)
         self.handovers = Handovers(self.db)
         self.area_months = AreaMonths(self.db)
+        self.checkins = Checkins(self.db)
         self.web = WebAccess(self.db)
         self.db.private_side_files()
 

@@ -187,6 +187,38 @@ def _step_6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _step_7(db: sqlite_utils.Database) -> None:
+    """Shift check-ins: one row per configured shift start, planned ahead so a restart loses none; `at` is when the
+    row is next due (the ask at the shift start, then the report to the supervisors), the store being the timer."""
+    db.execute(
+        "CREATE TABLE checkins (id TEXT PRIMARY KEY, unit TEXT NOT NULL, role TEXT NOT NULL, shift_start REAL NOT NULL,"
+        " shift_end REAL NOT NULL, user_id TEXT, status TEXT NOT NULL, at REAL, asked_at REAL, answer_by REAL,"
+        " answered_at REAL, reported_at REAL, event_id TEXT)"
+    )
+    db.execute("CREATE INDEX checkins_by_at ON checkins(at)")
+    db.execute("CREATE INDEX checkins_by_user ON checkins(user_id, shift_start)")
+    db.execute("CREATE INDEX checkins_by_event ON checkins(event_id)")
+
+
+def _step_8(db: sqlite_utils.Database) -> None:
+    """When each page reached its person and when they read it; text messages for the SMS gateway."""
+    db.execute(
+        "CREATE TABLE page_watch (event_id TEXT PRIMARY KEY, alarm_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+        " room_id TEXT NOT NULL, delivered_at REAL NOT NULL, seen_at REAL, unseen_due_at REAL)"
+    )
+    db.execute("CREATE INDEX page_watch_by_reader ON page_watch(room_id, user_id, seen_at)")
+    db.execute("CREATE INDEX page_watch_by_alarm ON page_watch(alarm_id)")
+    db.execute("CREATE INDEX page_watch_by_due ON page_watch(unseen_due_at)")
+    db.execute(
+        "CREATE TABLE sms (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, alarm_id TEXT NOT NULL,"
+        " user_id TEXT NOT NULL, phone TEXT NOT NULL, text TEXT NOT NULL, why TEXT NOT NULL, status TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL, next_attempt_at REAL NOT NULL, created_at REAL NOT NULL, sent_at REAL,"
+        " gateway_id TEXT, last_error TEXT NOT NULL, reported INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX sms_by_status ON sms(status, next_attempt_at)")
+    db.execute("CREATE INDEX outbox_by_sent_event ON outbox(sent_event_id)")
+
+
 def _step_i11web(db: sqlite_utils.Database) -> None:
     """The browser view: one-time login links, sessions and calendar feeds, each kept only as a hash of its token."""
     db.execute(
@@ -204,7 +236,7 @@ def _step_i11web(db: sqlite_utils.Database) -> None:
 
 
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
-    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_i11web,
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_i11web,
 ]
 
 

@@ -21,7 +21,10 @@ _STATEMENTS: dict[str, str] = {
     "alarm_phases": "DELETE FROM alarm_phases WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "alarm_rooms": "DELETE FROM alarm_rooms WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "handovers": "DELETE FROM handovers WHERE alarm_id NOT IN (SELECT id FROM alarms)",
+    "page_watch": "DELETE FROM page_watch WHERE alarm_id NOT IN (SELECT id FROM alarms)",
+    "sms": "DELETE FROM sms WHERE status != 'pending' AND created_at < :cutoff",
     "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
+    "checkins": "DELETE FROM checkins WHERE at IS NULL AND shift_end < :cutoff",  # shift check-ins (i12-ready)
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.matrix.port import Batch, BatchHandler, DeliveryFailure, Health, Incoming
+from bot.matrix.port import Batch, BatchHandler, DeliveryFailure, Health, Incoming, Receipt
 from bot.store.sync import Head
 
 BOT = "@jourbot:localhost"
@@ -75,6 +75,7 @@ class FakeMatrix:
         self._batches: asyncio.Queue[tuple[Batch, asyncio.Future[None]]] = asyncio.Queue()
         self._on_recovered: Callable[[], None] | None = None
         self.since: str | None = None
+        self.missed: list[Incoming] = []  # events sent while the bot was down: the next first sync brings them
         self.heads: Mapping[str, Head] = {}
 
     # --- the port ------------------------------------------------------------------------------------------------
@@ -105,9 +106,12 @@ class FakeMatrix:
     async def sync_forever(self, since: str | None, heads: Mapping[str, Head], on_batch: BatchHandler,
                            stop: asyncio.Event) -> None:
         self.since, self.heads = since, heads
-        await on_batch(Batch([], f"s{next(self._ids)}", {}))  # the first sync, as a real client's: no history
+        # The first sync, as a real client's: no history, only what was sent since the bot's last position.
+        missed, self.missed = self.missed, []
+        await on_batch(Batch(missed, f"s{next(self._ids)}", {e.room_id: Head(e.event_id, e.origin_ts) for e in missed}))
         self._ready.set()
         stopping = asyncio.create_task(stop.wait())
+        getting: asyncio.Task[tuple[Batch, asyncio.Future[None]]] | None = None
         try:
             while not stop.is_set():
                 getting = asyncio.create_task(self._batches.get())
@@ -124,6 +128,10 @@ class FakeMatrix:
                     handled.set_result(None)
         finally:
             stopping.cancel()
+            if getting is not None and not getting.done():
+                # Cancelled rather than stopped (the App cancels its tasks): a getter left behind would take the
+                # next bot's batches from the shared queue.
+                getting.cancel()
 
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
         self.attempts.append((room_id, txn_id))
@@ -209,6 +217,13 @@ class FakeMatrix:
         """One sync batch; returns once the bot has recorded and handled it (or raises what it raised)."""
         heads = {e.room_id: Head(e.event_id, e.origin_ts) for e in events}
         batch = Batch(list(events), next_batch or f"s{next(self._ids)}", heads)
+        handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._batches.put((batch, handled))
+        await handled
+
+    async def read(self, user_id: str, room_id: str, event_id: str, ts: float) -> None:
+        """`user_id`'s client sends a public read receipt for `event_id`; one sync batch carries it."""
+        batch = Batch([], f"s{next(self._ids)}", {}, [Receipt(room_id, user_id, event_id, ts)])
         handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._batches.put((batch, handled))
         await handled

@@ -147,6 +147,11 @@ class Person:
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
 
+    async def read(self, room_id: str, event_id: str) -> None:
+        """Mark `event_id` read with a public receipt (m.read) and the fully-read marker, as Element does."""
+        resp = await self.client.room_read_markers(room_id, fully_read_event=event_id, read_event=event_id)
+        assert type(resp).__name__ == "RoomReadMarkersResponse", resp
+
     async def _fresh_keys(self, room_id: str) -> None:
         # A bot that restarted kept its device; one that logged in anew has new keys we must learn before sending.
         if self.client.should_query_keys:

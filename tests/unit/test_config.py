@@ -6,6 +6,7 @@ import pytest
 
 from bot import config as config_module
 from bot.config import ConfigError
+from tests.harness.botrunner import write_config
 
 MINIMAL = """
 [matrix]
@@ -83,3 +84,14 @@ def test_secrets_from_environment_and_file(tmp_path, monkeypatch):
     monkeypatch.delenv("TEST_PICKLE")
     with pytest.raises(ConfigError, match="TEST_PICKLE"):
         config.pickle_key()
+
+
+def test_check_in_and_readiness_settings_are_checked(tmp_path):
+    path = write_config(tmp_path / "bot", "http://127.0.0.1:9", "secret", ["!r:localhost"], ["@p:localhost"],
+                        extra='\n[readiness]\nreport_at = "9"\n\n[[checkin]]\nunit = "socialjouren"\n'
+                              'roles = ["primär"]\nstarts = ["22.00"]\nanswer_within_min = 0\n')
+    with pytest.raises(ConfigError) as caught:
+        config_module.load(path)
+    text = str(caught.value)
+    for key in ("readiness.report_at", "checkin.roles", "checkin.starts", "checkin.answer_within_min"):
+        assert key in text

@@ -24,3 +24,10 @@ def test_missing_secrets_broken_rosters_and_no_first_password_are_all_named(tmp_
 def test_a_sound_configuration_passes(tmp_path):
     path = write_config(tmp_path / "bot", "http://127.0.0.1:9", "secret", ["!r:localhost"], ["@p:localhost"])
     assert preflight(config_module.load(path)) == []
+
+
+def test_a_check_in_for_a_unit_the_rosters_do_not_have_is_named(tmp_path):
+    path = write_config(tmp_path / "bot", "http://127.0.0.1:9", "secret", ["!r:localhost"], ["@p:localhost"],
+                        extra='\n[[checkin]]\nunit = "nattjouren"\n')
+    (problem,) = preflight(config_module.load(path))
+    assert "[[checkin]] unit = 'nattjouren' is no unit of the rosters" in problem and "socialjouren" in problem

@@ -28,3 +28,20 @@ def test_old_finished_data_is_purged_open_alarms_kept_and_the_purge_audited(tmp_
     assert store.audit.entries(1)[0]["action"] == "retention.purged"
     assert store.audit.verify()[0]
     store.close()
+
+
+def test_old_check_ins_are_purged_and_a_planned_one_is_kept(tmp_path):
+    clock = [1_000_000_000.0]
+    store = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0])
+    start = clock[0]
+    with store.transaction():
+        store.checkins.plan("jour:primary:old", "jour", "primary", start, start + 36000)
+        store.checkins.asked("jour:primary:old", "@a:x", start, start + 1800)
+        store.checkins.answered("jour:primary:old", start + 60)
+        store.checkins.plan("jour:primary:later", "jour", "primary", start + 400 * DAY, start + 400 * DAY + 36000)
+    clock[0] += 400 * DAY - 3600
+
+    assert store.retention.purge(clock[0], 365)["checkins"] == 1
+    assert store.checkins.get("jour:primary:old") is None
+    assert store.checkins.get("jour:primary:later") is not None
+    store.close()

@@ -9,7 +9,7 @@ import icalendar
 import pytest
 
 from bot.cli.roster import add_roster_parser, run_roster
-from tests.harness.rosters import EXAMPLES, NO_SUNDAY_NIGHT, write_roster
+from tests.harness.rosters import EXAMPLES, NO_SUNDAY_NIGHT, PEOPLE, write_roster
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -175,3 +175,12 @@ def test_ics_needs_a_unit_or_a_person(capsys):
     with pytest.raises(SystemExit) as exited:
         run(capsys, "ics", "--from", "2026-06-15", "--to", "2026-06-21")
     assert exited.value.code == 2
+
+
+def test_check_names_file_and_person_for_a_bad_phone_number(capsys, tmp_path):
+    people = PEOPLE.replace(
+        '"@eva.e:localhost" = "Eva E"', '"@eva.e:localhost" = { name = "Eva E", phone = "08-123 45" }'
+    )
+    code, out, err = run(capsys, "check", str(write_roster(tmp_path, people_toml=people)))
+    assert (code, out) == (1, "")
+    assert "people.toml: person @eva.e:localhost: phone '08-123 45' is not in E.164 form" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rosters import RosterError, load_dir
-from tests.harness.rosters import EXAMPLES, JOUR, OFFICE, at, build_roster, write_roster
+from tests.harness.rosters import ANNA, BERTIL, EXAMPLES, JOUR, OFFICE, PEOPLE, at, build_roster, write_roster
 
 
 def problems(tmp_path, **files: str) -> list[str]:
@@ -200,3 +200,32 @@ def test_calendar_file_must_exist(tmp_path):
         "jour.ics",
         "missing",
     )
+
+
+def test_a_person_may_have_a_phone_number_in_e164(tmp_path):
+    people = PEOPLE.replace(
+        '"@anna.a:localhost" = "Anna A"', '"@anna.a:localhost" = { name = "Anna A", phone = "+46701740605" }'
+    )
+    roster = build_roster(tmp_path, people_toml=people)
+    assert roster.phone(ANNA) == "+46701740605"
+    assert roster.people[ANNA] == "Anna A"
+    assert roster.phone(BERTIL) is None
+    assert load_dir(EXAMPLES).phone(ANNA) == "+46701740605"
+
+
+@pytest.mark.parametrize("phone", ["070-174 06 05", "0701740605", "+46 70 174 06 05", "+0701740605", "+4670"])
+def test_a_phone_number_not_in_e164_names_file_and_person(tmp_path, phone):
+    people = PEOPLE.replace(
+        '"@bertil.b:localhost" = "Bertil B"', f'"@bertil.b:localhost" = {{ name = "Bertil B", phone = "{phone}" }}'
+    )
+    found = problems(tmp_path, people_toml=people)
+    one(found, "people.toml", f"person {BERTIL}", f"phone {phone!r} is not in E.164 form")
+
+
+def test_a_person_table_needs_a_name_and_knows_only_name_and_phone(tmp_path):
+    people = PEOPLE.replace(
+        '"@bertil.b:localhost" = "Bertil B"', '"@bertil.b:localhost" = { telefon = "+46701740606" }'
+    )
+    found = problems(tmp_path, people_toml=people)
+    one(found, "people.toml", f"person {BERTIL}", "unknown key 'telefon'")
+    one(found, "people.toml", f"person {BERTIL}", "missing 'name'")

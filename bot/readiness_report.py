@@ -1,0 +1,134 @@
+"""The daily readiness report: at `readiness.report_at` (local time) every supervisor is told who on their units'
+coming week cannot be reached, and what to do about it. Nothing is sent when everyone can be reached.
+
+The store is the timer: the next report's instant is kept in the store (meta), so a restart neither skips nor repeats
+a day, and a report due while the bot was down is made at start. The homeserver is asked in a task of its own, so a
+slow homeserver never holds up the sweep of escalation deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, time, timedelta
+
+from bot.config import Config
+from bot.matrix.reachability import Reach, ReachabilityError, reach, saved_session
+from bot.outbox import Origin, Outbox
+from bot.readiness import Finding, assess, on_rosters, report_text
+from bot.store import Store
+from handlers.effects import Effect, SendUser
+from rosters import Roster
+from rosters.wallclock import handoff_instant
+
+log = logging.getLogger(__name__)
+
+NEXT_KEY = "readiness.next_report_at"
+Probe = Callable[[Mapping[str, str | None]], Awaitable[dict[str, Reach]]]
+
+
+class ReadinessReporter:
+    def __init__(self, store: Store, roster: Callable[[], Roster], config: Config, outbox: Outbox) -> None:
+        self.store = store
+        self.roster = roster
+        self.config = config
+        self.outbox = outbox
+        self.probe: Probe = self._ask_homeserver  # tests put a stand-in here
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.config.readiness.report_at)
+
+    def next_at(self) -> float | None:
+        value = self.store.meta.get(NEXT_KEY) if self.enabled else None
+        return None if value is None else float(value)
+
+    def schedule(self, now: float) -> None:
+        """Set the first report's instant, once (the sweep calls this; later ones are set as each is made)."""
+        if self.enabled and self.store.meta.get(NEXT_KEY) is None:
+            with self.store.transaction():
+                self._set_next(now)
+
+    def due(self, now: float) -> bool:
+        found = self.next_at()
+        return found is not None and found <= now
+
+    def sweep(self, now: float) -> None:
+        """Inside the sweep's transaction: when due, move to the next day's instant and start the report."""
+        if not self.due(now):
+            return
+        self._set_next(now)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self.report(now), name="readiness report")
+
+    def _set_next(self, now: float) -> None:
+        hour, minute = (int(p) for p in self.config.readiness.report_at.split(":"))
+        zone = self.roster().default_zone
+        day = datetime.fromtimestamp(now, zone).date()
+        at = handoff_instant(day, time(hour, minute), zone)
+        while at <= now:
+            day += timedelta(days=1)
+            at = handoff_instant(day, time(hour, minute), zone)
+        self.store.meta.set(NEXT_KEY, repr(float(at)))
+        self.store.db.changed("deadlines")  # the timers wake for it like for any deadline
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def report(self, now: float) -> None:
+        try:
+            await self._report(now)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # tomorrow's report must still come
+            log.exception("the daily readiness report failed")
+
+    async def _report(self, now: float) -> None:
+        roster = self.roster()
+        days = self.config.readiness.days
+        start = datetime.fromtimestamp(now, UTC)
+        people = on_rosters(roster, self.store.overrides.active(), start, days)
+        rooms = self.store.direct_rooms.all()
+        last = {p.user: self.store.checkins.last_asked(p.user, now) for p in people}
+        try:
+            facts = await self.probe({p.user: rooms.get(p.user) for p in people})
+        except ReachabilityError as err:
+            log.error("the daily readiness check could not ask the homeserver: %s", err)
+            return
+        lang = self.config.bot.language
+        findings = assess(people, facts, rooms, last, self.config.matrix.trust, lang, roster.default_zone)
+        bad = [f for f in findings if f.problems]
+        log.info("readiness: %d people on the rosters, %d cannot surely be reached", len(findings), len(bad))
+        if not bad:
+            return
+        effects: list[Effect] = []
+        for supervisor, theirs in self._per_supervisor(findings, roster).items():
+            if any(f.problems for f in theirs):
+                effects.append(SendUser(supervisor, report_text(theirs, roster, start, days, lang, only_problems=True)))
+        with self.store.transaction():
+            self.outbox.queue(effects, Origin(f"readiness:{now!r}"))
+            self.store.audit.append(self.config.matrix.user_id, "readiness.reported", "",
+                                    {"people": len(findings), "problems": len(bad),
+                                     "told": [e.user_id for e in effects if isinstance(e, SendUser)]})
+
+    def _per_supervisor(self, findings: list[Finding], roster: Roster) -> dict[str, list[Finding]]:
+        """Each supervisor gets the people of the units they supervise; those configured beside the rosters, all."""
+        out: dict[str, list[Finding]] = {}
+        for unit in roster.units.values():
+            for supervisor in unit.supervisors:
+                out.setdefault(supervisor, [])
+        for supervisor in out:
+            units = {u.id for u in roster.units.values() if supervisor in u.supervisors}
+            out[supervisor] = [f for f in findings if f.person.units & units]
+        for supervisor in self.config.roles.supervisors:
+            out[supervisor] = list(findings)
+        return out
+
+    async def _ask_homeserver(self, people: Mapping[str, str | None]) -> dict[str, Reach]:
+        session = saved_session(self.config.state_dir)
+        if session is None:
+            raise ReachabilityError("the bot has no saved session yet")
+        return await reach(session, people)
