@@ -5,7 +5,7 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run test unit lint bench clean install synapse js
+.PHONY: run test unit lint bench clean install synapse js browser
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -32,6 +32,13 @@ else
 js:
 endif
 
+# Headless Chromium for the browser tests, from Debian's package (Playwright's own browser download is not
+# reachable everywhere); sudo only when not root.
+CHROMIUM := /usr/bin/chromium
+browser: $(CHROMIUM)
+$(CHROMIUM):
+	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }'
+
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .
 
@@ -42,7 +49,7 @@ lint: install
 	$(VENV)/bin/python .ci/check_structure.py
 
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
-test: install synapse js lint
+test: install synapse js browser lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 

@@ -45,6 +45,8 @@ from bot.sms.gateway import GatewaySettings, SmsGateway
 from bot.store import Store
 from bot.timers import Timers
 from bot.undecryptable import Undecryptable
+from bot.web.auth import AuthSettings, WebAuth
+from bot.web.server import WebSettings, WebView
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
 from rosters import Roster
@@ -113,11 +115,15 @@ class App:
             lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock)
         self.outbox.listener = DeliveryListeners(self.seen, self.checkins)
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
+        # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
+        self.web_auth = WebAuth(self.store, clock, AuthSettings(
+            config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s)) if config.web.enabled else None
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
                                         config.roles.police, config.roles.supervisors,
                                         PhaseService(self.store, lambda: self.roster, self.alarms.get,
                                                      self.alarm_rooms, lang),
-                                        handovers=self.handovers, evaluation=self.evaluation, checkins=self.checkins)
+                                        handovers=self.handovers, evaluation=self.evaluation, checkins=self.checkins,
+                                        web=self.web_auth)
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
                            clock, self.zone, SenderLimits(LimitSettings(
@@ -147,6 +153,11 @@ class App:
             sync_lag=lambda: time.time() - self.matrix.health.last_sync_at if self.matrix.health.last_sync_at else 0.0,
             open_alarms=lambda: len(self.store.alarms.states()),
         )
+        self.web = WebView(
+            WebSettings(config.web.host, config.web.port, lang, config.web.base_url.startswith("https://")),
+            self.web_auth, self.store, self.services, self.alarms,
+            lambda effects, cause: self.outbox.queue(effects, Origin(cause)), clock,
+        ) if self.web_auth is not None else None
         monitoring = config.monitoring
         self.monitoring = Monitoring(
             monitoring.host, monitoring.port, self.health_report,
@@ -171,6 +182,12 @@ class App:
             if self.monitoring is not None:
                 await self.monitoring.start()
                 tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
+            if self.web is not None:
+                try:
+                    await self.web.start()
+                except OSError as err:  # a browser view that cannot listen must not stop the paging
+                    log.error("browser view not started: cannot listen on %s:%d (%s)", self.config.web.host,
+                              self.config.web.port, err.strerror)
             self.timers.start()  # a deadline that passed while the bot was down fires at once
             sync = asyncio.create_task(self.matrix.sync_forever(
                 self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync")
@@ -194,6 +211,8 @@ class App:
                 raise error  # e.g. SessionRevoked: the bot cannot go on
         finally:
             self.timers.shutdown()
+            if self.web is not None:
+                await self.web.stop()
             self.readiness.stop()
             if self.monitoring is not None:
                 await self.monitoring.stop()

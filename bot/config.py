@@ -103,6 +103,15 @@ class WebConfig:
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
+    # Where people's browsers reach the view (the reverse proxy's https URL); links and feeds are built on it.
+    # Empty: http://host:port. An https URL also marks the session cookie Secure.
+    public_url: str = ""
+    link_ttl_s: int = 600  # a !webb link works once, within this time
+    session_ttl_s: int = 43200  # a browser stays logged in this long
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -271,6 +280,8 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         for user in users:
             if not is_matrix_user_id(user):
                 problems.append((key, f"expected Matrix user ids, got {user!r}"))
+    if config.web.public_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", config.web.public_url):
+        problems.append(("web.public_url", "expected a URL such as https://jour.example.org"))
     for room in config.roles.police_rooms:
         if not room.startswith("!"):
             problems.append(("roles.police_rooms", f"expected room ids such as !abc:example.org, got {room!r}"))
@@ -288,6 +299,8 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         ("alarms.rate_limit_window_s", config.alarms.rate_limit_window_s),
         ("matrix.sync_timeout_s", config.matrix.sync_timeout_s),
         ("alarms.page_delivery_s", config.alarms.page_delivery_s),
+        ("web.link_ttl_s", config.web.link_ttl_s),
+        ("web.session_ttl_s", config.web.session_ttl_s),
         ("sms.timeout_s", config.sms.timeout_s),
         ("monitoring.outage_notice_after_s", config.monitoring.outage_notice_after_s),
     ):

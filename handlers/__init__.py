@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import alarm, checkin_answers, handover, override, phases, roster_commands, stats
+from handlers import alarm, checkin_answers, handover, override, phases, roster_commands, stats, web
 from handlers import help as help_commands
 from handlers.alarm import AlarmLimits
 from handlers.registry import Registry
@@ -18,4 +18,5 @@ def build_registry(limits: AlarmLimits) -> Registry:
     phases.register(registry)
     handover.register(registry)
     checkin_answers.register(registry)
+    web.register(registry)
     return registry

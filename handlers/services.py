@@ -129,6 +129,16 @@ class PhaseDesk(Protocol):
         """Invite `user` (a supervisor) into the alarm's room."""
 
 
+class WebLogin(Protocol):
+    """One-time links to the browser view (bot/web/)."""
+
+    @property
+    def link_minutes(self) -> int: ...
+    def issue(self, user: str, now: datetime) -> str:
+        """A new single-use login link for `user`."""
+    def is_direct_room(self, room_id: str, user: str) -> bool: ...
+
+
 class Services(Protocol):
     @property
     def roster(self) -> Roster: ...
@@ -144,6 +154,9 @@ class Services(Protocol):
     def evaluation(self) -> EvaluationDesk: ...
     @property
     def checkins(self) -> CheckinDesk: ...
+    @property
+    def web(self) -> WebLogin | None:
+        """None when the browser view is off."""
 
 
 # --- the figures for the evaluation (`!statistik`, issue 10 item 4) ---------------------------------------------

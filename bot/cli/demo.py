@@ -20,6 +20,8 @@ from bot.devserver import SERVER_NAME, Synapse, synapse_python
 from bot.files import write_private
 from bot.logsetup import setup_logging
 
+WEB_PORT = 8080  # the browser view, on 127.0.0.1 only
+
 # Fictional people; the example rosters put them on call for Farsta at every hour.
 DEMO_ACCOUNTS = {
     "polis1": "police officer (polis)",
@@ -119,6 +121,11 @@ police_rooms = ["{rooms['police']}"]
 
 [units.socialjouren]
 room = "{rooms['socialjouren']}"
+
+[web]
+enabled = true
+host = "127.0.0.1"
+port = {WEB_PORT}
 """,
     )
     return config_path, passwords
@@ -137,6 +144,8 @@ def banner(server: Synapse, passwords: dict[str, str]) -> str:
         "",
         "As @polis1 open the room 'Polis — larm (demo)' and type:  !hjälp   or   !larm Farsta två barn i lägenheten",
         "The responder on call (see !jour Farsta) gets a direct message and accepts with:  !ok",
+        f"Browser view: http://127.0.0.1:{WEB_PORT}/ — log in as @chef.c (or a responder): type  !webb  to",
+        f"  @jourbot:{SERVER_NAME} and open the one-time link it sends in your direct room.",
         "Ctrl-C stops the bot and the homeserver.",
         "",
     ]

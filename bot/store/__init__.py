@@ -33,6 +33,7 @@ from bot.store.roster_snapshots import RosterSnapshot, RosterSnapshots
 from bot.store.sequences import Sequences
 from bot.store.sms import SmsQueue
 from bot.store.sync import Head, SyncPosition
+from bot.store.web import WebAccess
 
 __all__ = [
     "STEPS", "Head", "NewMessage", "OutboxRow", "SchemaTooNew", "Store", "StoredEvent", "WaitingEvent",
@@ -68,6 +69,7 @@ class Store:
         self.area_months = AreaMonths(self.db)
         self.checkins = Checkins(self.db)
         self.roster_snapshots = RosterSnapshots(self.db)
+        self.web = WebAccess(self.db)
         self.db.private_side_files()
 
     @property

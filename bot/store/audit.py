@@ -55,3 +55,11 @@ class Audit:
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def about(self, subject: str) -> list[dict[str, Any]]:
+        """Every entry about `subject` (an alarm id, say), oldest first: its history as the trail recorded it."""
+        cursor = self.db.execute(
+            "SELECT seq, at, actor, action, subject, data FROM audit WHERE subject = ? ORDER BY seq", [subject]
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

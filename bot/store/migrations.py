@@ -227,8 +227,24 @@ def _step_9(db: sqlite_utils.Database) -> None:
     )
 
 
+def _step_10(db: sqlite_utils.Database) -> None:
+    """The browser view: one-time login links, sessions and calendar feeds, each kept only as a hash of its token."""
+    db.execute(
+        "CREATE TABLE web_links (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at REAL NOT NULL,"
+        " expires_at REAL NOT NULL, used_at REAL)"
+    )
+    db.execute(
+        "CREATE TABLE web_sessions (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at REAL NOT NULL,"
+        " expires_at REAL NOT NULL, ended_at REAL)"
+    )
+    db.execute(
+        "CREATE TABLE web_feeds (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+        " subject TEXT NOT NULL, created_by TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL)"
+    )
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
-    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9,
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10,
 ]
 
 

@@ -11,7 +11,9 @@ from handlers.i18n import LANGUAGES, all_keys, catalogue, duration, either
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list"
-                 r"|handover)\.[a-z_.]*[a-z_]$")
+                 r"|handover|webview)\.[a-z_.]*[a-z_]$")
+# The browser view's templates ask for texts as t("key", ...).
+TEMPLATE_KEY = re.compile(r"\bt\(\"([a-z_.]+)\"")
 # Keys the code builds at run time, and the parts they are built from.
 DYNAMIC = {
     "roster.role.": ("primary", "secondary", "supervisor", "unit"),
@@ -19,6 +21,11 @@ DYNAMIC = {
                       "timeout"),
     "duration.": ("second", "seconds", "minute", "minutes", "hour", "hours"),
     "handover.decision.": ("safety_plan", "relative", "emergency_placement", "other"),
+    "webview.status.": ("open", "exhausted", "accepted", "closed", "cancelled"),
+    "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
+                       "closed", "cancelled", "room_opened", "phase_en_route", "phase_arrived", "phase_assessment",
+                       "phase_assessment_not", "phase_handed_over", "handover_listed", "handover_reminded",
+                       "handover_received"),
 }
 
 
@@ -33,6 +40,8 @@ def literals_in_code() -> set[str]:
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and KEY.match(node.value):
                     found.add(node.value)
+    for path in (ROOT / "bot" / "web" / "templates").glob("*.html"):
+        found.update(key for key in TEMPLATE_KEY.findall(path.read_text(encoding="utf-8")) if not key.endswith("."))
     return found
 
 

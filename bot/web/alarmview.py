@@ -1,0 +1,97 @@
+"""An alarm's timeline for the browser, from the audit trail and the alarm's state: who was paged when, each
+escalation, the acceptance and the end. Never the police's free text, nor anyone's own words (decline reasons,
+close notes): those stay end-to-end encrypted in chat and sealed in the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.alarm.machine import Alarm
+
+# Events shown on a timeline; any other alarm.* action (one added later) is shown by its name.
+KNOWN = ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable", "closed", "cancelled",
+         "room_opened", "phase_en_route", "phase_arrived", "phase_assessment", "phase_assessment_not",
+         "phase_handed_over", "handover_listed", "handover_reminded", "handover_received")
+
+
+@dataclass(frozen=True)
+class Moment:
+    at: datetime
+    event: str  # one of KNOWN, or the audit action as recorded
+    who: str  # the person who did it, by name; "" when the bot or the clock did
+    paged: tuple[str, ...]  # names paged by this step, if it paged anyone
+    detail: str = ""  # a phase's estimate in minutes, or the unit an alarm was handed over to
+
+
+@dataclass(frozen=True)
+class AlarmSummary:
+    id: str
+    area: str
+    unit: str
+    status: str
+    raised_at: datetime
+    accepted_name: str | None
+    accepted_at: datetime | None
+    escalations: int
+
+
+def summary(alarm: Alarm) -> AlarmSummary:
+    tz = ZoneInfo(alarm.tz)
+    return AlarmSummary(alarm.id, alarm.area_name, alarm.unit_name, alarm.status, alarm.raised_at.astimezone(tz),
+                        alarm.accepted_name,
+                        alarm.accepted_at.astimezone(tz) if alarm.accepted_at else None, alarm.escalations)
+
+
+def moments(alarm: Alarm, entries: Sequence[dict[str, Any]], unit_names: Mapping[str, str]) -> list[Moment]:
+    """The alarm's history in order; `entries` are its audit entries (bot.store.audit.Audit.about).
+
+    A phase's decision (!skydd) is left out: it is for the figures, not for a page anyone may be looking over.
+    """
+    tz = ZoneInfo(alarm.tz)
+    out: list[Moment] = []
+    step = -1
+    for entry in entries:
+        action = str(entry["action"])
+        at = datetime.fromtimestamp(float(entry["at"]), tz)
+        actor = str(entry["actor"])
+        who = alarm.name_of(actor) if actor.startswith("@") else ""
+        if action == "alarmroom.opened":
+            out.append(Moment(at, "room_opened", "", ()))
+            continue
+        if action == "phase.recorded":
+            out.append(_phase(at, who, json.loads(entry["data"] or "{}"), unit_names))
+            continue
+        family, _, what = action.partition(".")
+        if family == "handover":  # listed for the district office, reminded, received
+            unit = str(json.loads(entry["data"] or "{}").get("unit", ""))
+            out.append(Moment(at, f"handover_{what}", who, (), unit_names.get(unit, unit)))
+            continue
+        if not action.startswith("alarm."):
+            continue
+        event = action.removeprefix("alarm.")
+        data = json.loads(entry["data"] or "{}")
+        paged: tuple[str, ...] = ()
+        new_step = data.get("step", step)
+        if isinstance(new_step, int) and new_step > step:
+            paged = tuple(p.name for i in range(step + 1, new_step + 1) for p in alarm.chain.steps[i].people
+                          if p.user in alarm.paged)
+            step = new_step
+        out.append(Moment(at, event, who, paged))
+    return out
+
+
+def _phase(at: datetime, who: str, data: dict[str, Any], unit_names: Mapping[str, str]) -> Moment:
+    phase = str(data.get("phase", ""))
+    if phase == "assessment" and data.get("made") is False:
+        phase = "assessment_not"
+    detail = ""
+    if isinstance(data.get("eta_minutes"), int):
+        detail = f"≈ {data['eta_minutes']} min"
+    elif data.get("unit"):
+        detail = unit_names.get(str(data["unit"]), str(data["unit"]))
+    return Moment(at, f"phase_{phase}", who, (), detail)

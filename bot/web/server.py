@@ -1,0 +1,430 @@
+"""The browser view's HTTP server: its own aiohttp app on its own port, apart from /healthz.
+
+Every page but the login pages and the calendar feeds needs a session; supervisor pages need a supervisor, and a
+responder sees only their own shifts. Roles are looked up at every request, from the configuration and the rosters
+(never from the session), so someone taken off a roster loses the view at once. Every POST carries the session's
+CSRF token. Pages are rendered on the server from the engine's own answers; there is no script.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from markupsafe import Markup
+
+from bot.alarm.machine import FINISHED, Alarm
+from bot.alarm.service import AlarmService
+from bot.services import RuntimeServices
+from bot.store import Store
+from bot.web import alarmview, charts, rosterdata, timeline
+from bot.web.auth import WebAuth, csrf_for, csrf_ok
+from handlers.effects import Effect, SendUser
+from handlers.i18n import t
+from handlers.override import describe, parse_override
+from handlers.registry import Command, Context, Role
+from handlers.roster import role_label
+from handlers.services import DECISIONS
+from handlers.stats_evaluation import evaluation_lines
+from rosters import ROLES, Roster, UnknownUnit
+from rosters.wallclock import day_start
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+RECENT_DAYS = 30
+MINE_DAYS = 28
+SECURITY_HEADERS = {
+    # No script at all, styles and images only from here, never framed, never a referrer (links carry tokens).
+    # Style attributes place the timeline's bars; they cannot run anything.
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline';"
+                               " img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+Queue = Callable[[Sequence[Effect], str], None]  # messages to queue in the outbox, inside the caller's transaction
+Page = Callable[[web.Request, "Visitor"], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Visitor:
+    user: str
+    name: str
+    roles: frozenset[Role]
+    csrf: str
+
+    @property
+    def supervisor(self) -> bool:
+        return Role.SUPERVISOR in self.roles
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str
+    port: int
+    lang: str
+    secure_cookie: bool  # the public URL is https: the cookie is sent only over TLS
+
+
+class WebView:
+    def __init__(self, settings: WebSettings, auth: WebAuth, store: Store, services: RuntimeServices,
+                 alarms: AlarmService, queue: Queue, clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self.auth = auth
+        self.store = store
+        self.services = services
+        self.alarms = alarms
+        self.queue = queue
+        self.clock = clock
+        self.lang = settings.lang
+        self.cookie = "__Host-jourbot" if settings.secure_cookie else "jourbot"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
+        )
+        self.env.globals.update(t=lambda key, **params: t(key, self.lang, **params), role=self._role)
+        self.env.filters.update(hm=lambda at: f"{at:%H:%M}", hms=lambda at: f"{at:%H:%M:%S}", day=self._day,
+                                stamp=self._stamp, seconds=self._seconds)
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._headers])
+        r = app.router
+        r.add_get("/login", self.login_help)
+        r.add_get("/login/{token}", self.login_confirm)
+        r.add_post("/login", self.login)
+        r.add_get("/feed/{token}.ics", self.feed)
+        r.add_static("/static", HERE / "static")
+        for path, page, supervisors_only in (
+            ("/", self.now_page, True),
+            ("/units/{unit}/week", self.week_page, True),
+            ("/units/{unit}/month", self.month_page, True),
+            ("/alarms", self.alarms_page, True),
+            ("/alarms/{id}", self.alarm_page, True),
+            ("/check", self.check_page, True),
+            ("/stats", self.stats_page, True),
+            ("/overrides", self.overrides_page, True),
+            ("/feeds", self.feeds_page, True),
+            ("/mine", self.mine_page, False),
+        ):
+            r.add_get(path, self._guard(page, supervisors_only))
+        for path, page, supervisors_only in (
+            ("/logout", self.logout, False),
+            ("/overrides", self.add_override, True),
+            ("/overrides/{id}/remove", self.remove_override, True),
+            ("/feeds", self.add_feed, True),
+            ("/feeds/{id}/revoke", self.revoke_feed, True),
+        ):
+            r.add_post(path, self._guard(page, supervisors_only, post=True))
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)  # an access log would hold login tokens
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
+        addresses = self._runner.addresses
+        self.bound_port = int(addresses[0][1]) if addresses else self.settings.port
+        log.info("browser view on http://%s:%d/", self.settings.host, self.bound_port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- the checks every page passes -------------------------------------------------------------------------------
+    @web.middleware
+    async def _headers(self, request: web.Request,
+                       handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as err:  # redirects and 404s get the same headers
+            for key, value in SECURITY_HEADERS.items():
+                err.headers.setdefault(key, value)
+            raise
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    def _guard(self, page: Page, supervisors_only: bool, post: bool = False) -> Callable[
+            [web.Request], Awaitable[web.StreamResponse]]:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            session = request.cookies.get(self.cookie, "")
+            user = self.auth.session_user(session)
+            if user is None:
+                if post:
+                    return self._error(403, "webview.error.no_session")
+                raise web.HTTPSeeOther("/login")
+            roles = self.services.roles_of(user)
+            if not roles & {Role.SUPERVISOR, Role.RESPONDER}:
+                return self._error(403, "webview.error.no_role")
+            if supervisors_only and Role.SUPERVISOR not in roles:
+                return self._error(403, "webview.error.supervisors_only")
+            visitor = Visitor(user, self._roster().people.get(user, user), roles, csrf_for(session))
+            if post:
+                form = await request.post()
+                if not csrf_ok(session, str(form.get("csrf", ""))):
+                    return self._error(403, "webview.error.csrf")
+            return await page(request, visitor)
+
+        return guarded
+
+    # --- rendering ---------------------------------------------------------------------------------------------------
+    def _render(self, template: str, visitor: Visitor | None, status: int = 200, **params: Any) -> web.Response:
+        roster = self._roster()
+        html = self.env.get_template(template).render(
+            visitor=visitor, units=list(roster.units.values()), lang=self.lang, **params)
+        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+    def _error(self, status: int, key: str) -> web.Response:
+        return self._render("error.html", None, status=status, message=t(key, self.lang))
+
+    def _roster(self) -> Roster:
+        return self.services.roster
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def _role(self, role: str) -> str:
+        return role_label(role, self.lang) if role in (*ROLES, "unit") else t("webview.gap", self.lang)
+
+    def _day(self, day: date) -> str:
+        return f"{t('roster.weekdays', self.lang).split()[day.weekday()]} {day:%d/%m}"
+
+    def _seconds(self, value: float | None) -> str:
+        if value is None:
+            return "–"
+        minutes, secs = divmod(int(round(value)), 60)
+        return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+    def _stamp(self, at: datetime | None) -> str:
+        return "" if at is None else f"{self._day(at.date())} {at:%H:%M}"
+
+    # --- login -------------------------------------------------------------------------------------------------------
+    async def login_help(self, request: web.Request) -> web.StreamResponse:
+        return self._render("login.html", None)
+
+    async def login_confirm(self, request: web.Request) -> web.StreamResponse:
+        # Using the link takes a click: a link preview or a virus scanner fetching the URL must not spend it.
+        token = request.match_info["token"]
+        if self.auth.link_user(token) is None:
+            return self._error(403, "webview.error.link")
+        return self._render("login_confirm.html", None, token=token, csrf=csrf_for(token))
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        token = str(form.get("token", ""))
+        if not csrf_ok(token, str(form.get("csrf", ""))):
+            return self._error(403, "webview.error.csrf")
+        done = self.auth.log_in(token)
+        if done is None:
+            return self._error(403, "webview.error.link")
+        user, session = done
+        roles = self.services.roles_of(user)
+        response = web.HTTPSeeOther("/" if Role.SUPERVISOR in roles else "/mine")
+        response.set_cookie(self.cookie, session, httponly=True, samesite="Strict", path="/",
+                            secure=self.settings.secure_cookie, max_age=self.auth.settings.session_ttl_s)
+        raise response
+
+    async def logout(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        self.auth.log_out(request.cookies.get(self.cookie, ""))
+        response = web.HTTPSeeOther("/login")
+        response.del_cookie(self.cookie, path="/")
+        raise response
+
+    # --- now ---------------------------------------------------------------------------------------------------------
+    async def now_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        roster, now = self._roster(), self._now()
+        chains = rosterdata.chains_now(roster, self.services.overrides.active(), now)
+        open_alarms = [alarmview.summary(a) for a in self.alarms.unfinished()]
+        return self._render("now.html", visitor, chains=chains, now=now.astimezone(roster.default_zone),
+                            open_alarms=open_alarms)
+
+    # --- week and month ----------------------------------------------------------------------------------------------
+    async def week_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        return self._calendar(request, visitor, month=False)
+
+    async def month_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        return self._calendar(request, visitor, month=True)
+
+    def _calendar(self, request: web.Request, visitor: Visitor, month: bool) -> web.Response:
+        roster = self._roster()
+        try:
+            unit = roster.unit(request.match_info["unit"])
+        except UnknownUnit:
+            return self._error(404, "webview.error.no_unit")
+        today = self._now().astimezone(unit.tz).date()
+        try:
+            shown = date.fromisoformat(request.query.get("d", today.isoformat()))
+        except ValueError:
+            return self._error(400, "webview.error.bad_date")
+        if abs((shown - today).days) > 3 * 365:
+            return self._error(400, "webview.error.bad_date")
+        if month:
+            first, count = timeline.month_span(shown)
+            before, after = (first - timedelta(days=1)).replace(day=1), first + timedelta(days=count)
+        else:
+            first, count = timeline.week_start(shown), 7
+            before, after = first - timedelta(days=7), first + timedelta(days=7)
+        start = day_start(first, unit.tz)
+        end = day_start(first + timedelta(days=count), unit.tz)
+        overrides = self.services.overrides.active()
+        shifts = rosterdata.unit_shifts(roster, unit.id, start, end, overrides)
+        gaps = rosterdata.unit_gaps(roster, unit.id, start, end, overrides)
+        days = timeline.days(first, count, unit.tz, shifts, gaps, today)
+        areas = {a.id: a.name for a in roster.areas.values()}
+        return self._render("calendar.html", visitor, unit=unit, days=days, month=month, first=first,
+                            last=first + timedelta(days=count - 1), before=before, after=after, areas=areas,
+                            gaps=gaps, overrides=[s for s in shifts if s.source == "override"],
+                            roles=[r for r in ROLES if any(s.role == r for s in shifts)])
+
+    # --- alarms ------------------------------------------------------------------------------------------------------
+    async def alarms_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        since = self._now() - timedelta(days=RECENT_DAYS)
+        every = self.alarms.all()
+        open_alarms = [alarmview.summary(a) for a in every if a.status not in FINISHED]
+        recent = [alarmview.summary(a) for a in reversed(every) if a.status in FINISHED and a.raised_at >= since]
+        return self._render("alarms.html", visitor, open_alarms=open_alarms, recent=recent, days=RECENT_DAYS)
+
+    async def alarm_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        alarm = self.alarms.get(request.match_info["id"].upper())
+        if alarm is None:
+            return self._error(404, "webview.error.no_alarm")
+        units = {u.id: u.name for u in self._roster().units.values()}
+        moments = alarmview.moments(alarm, self.store.audit.about(alarm.id), units)
+        return self._render("alarm_detail.html", visitor, alarm=alarmview.summary(alarm), moments=moments,
+                            known=alarmview.KNOWN)
+
+    # --- roster check and statistics ---------------------------------------------------------------------------------
+    async def check_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        roster, now = self._roster(), self._now()
+        found = rosterdata.findings(roster, now, self.services.overrides.active())
+        tz = roster.default_zone
+        rows = [(roster.areas[g.area].name, g.start.astimezone(tz), g.end.astimezone(tz),
+                 (g.end.timestamp() - g.start.timestamp()) / 3600) for g in found]
+        return self._render("check.html", visitor, rows=rows, days=rosterdata.CHECK_DAYS,
+                            counts=(len(roster.areas), len(roster.units), len(roster.people)))
+
+    async def stats_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        text = request.query.get("days", "30")
+        days = int(text) if text.isdigit() and 0 < int(text) <= 3650 else None
+        if days is None:
+            return self._error(400, "webview.error.bad_period")
+        now = self._now()
+        chosen: list[Alarm] = charts.in_period(self.alarms.all(), now - timedelta(days=days), now)
+        figures = self.alarms.figures(now - timedelta(days=days), now)
+        tz = self._roster().default_zone
+        area_chart = charts.bars(charts.per_area(chosen), (t("webview.stats.raised", self.lang),
+                                 t("webview.stats.accepted", self.lang)), t("webview.stats.per_area", self.lang))
+        week_chart = charts.bars(charts.per_week(chosen, now.astimezone(tz).date()),
+                                 (t("webview.stats.raised", self.lang),), t("webview.stats.per_week", self.lang))
+        wait_chart = charts.bars(charts.time_to_accept(chosen), (t("webview.stats.accepted", self.lang),),
+                                 t("webview.stats.time_to_accept", self.lang))
+        # After acceptance (arrival, assessments, handovers): the same lines as !statistik says them.
+        _, evaluation = self.services.evaluation.evaluate(now - timedelta(days=days), now, None)
+        decided = [charts.Row(t(f"handover.decision.{d}", self.lang), (evaluation.decisions.get(d, 0),))
+                   for d in DECISIONS]
+        shown = [area_chart, week_chart, wait_chart]
+        if evaluation.decisions:
+            shown.append(charts.bars(decided, (t("webview.stats.assessments", self.lang),),
+                                     t("webview.stats.decisions", self.lang)))
+        return self._render("statistics.html", visitor, days=days, figures=figures,
+                            after=evaluation_lines(evaluation, self.lang), charts=[Markup(c) for c in shown])
+
+    # --- overrides ---------------------------------------------------------------------------------------------------
+    async def overrides_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        return self._overrides_form(visitor)
+
+    def _overrides_form(self, visitor: Visitor, error: str = "", form: dict[str, str] | None = None,
+                        status: int = 200) -> web.Response:
+        roster, now = self._roster(), self._now()
+        current = [(o, describe(o, self.lang, unit_name=roster.units[o.unit].name if o.unit in roster.units
+                                else None)) for o in self.services.overrides.current(now)]
+        people = sorted(roster.people.items(), key=lambda item: item[1])
+        return self._render("overrides.html", visitor, status=status, current=current, people=people, roles=ROLES,
+                            error=error, form=form or {})
+
+    async def add_override(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        form = {k: str(v).strip() for k, v in (await request.post()).items() if k != "csrf"}
+        roster, now = self._roster(), self._now()
+        words = [form.get("user", ""), form.get("start", ""), form.get("end", ""), form.get("unit", ""),
+                 form.get("role", "")]
+        # The same parser and rules as `!byt`: what chat refuses, the browser refuses, with the same words.
+        command = Command("byt", tuple(w for w in words if w), "", visitor.user, "", "", now)
+        ctx = Context(self.lang, now, visitor.roles, False, True, self.services)
+        parsed = parse_override(command, ctx, roster)
+        if isinstance(parsed, str):
+            return self._overrides_form(visitor, parsed, form, status=400)
+        with self.store.transaction():
+            added = self.services.overrides.add(parsed, visitor.user, now)
+            unit = roster.units[added.unit]
+            line = describe(added, self.lang, "override.added", unit.name)
+            told = t("webview.override.told", self.lang, name=visitor.name, line=line)
+            self.queue([SendUser(s, told) for s in sorted(self.services.supervisors())], f"web:override:{added.id}")
+        shown = added.start.astimezone(unit.tz).date().isoformat()
+        raise web.HTTPSeeOther(f"/units/{unit.id}/week?d={shown}")
+
+    async def remove_override(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        wanted = request.match_info["id"].upper()
+        now = self._now()
+        with self.store.transaction():
+            if not self.services.overrides.remove(wanted, visitor.user, now):
+                return self._overrides_form(visitor, t("override.no_such", self.lang, id=wanted), status=404)
+            told = t("webview.override.removed", self.lang, name=visitor.name, id=wanted)
+            self.queue([SendUser(s, told) for s in sorted(self.services.supervisors())],
+                       f"web:override-removed:{wanted}")
+        raise web.HTTPSeeOther("/overrides")
+
+    # --- calendar feeds ----------------------------------------------------------------------------------------------
+    async def feeds_page(self, request: web.Request, visitor: Visitor, new_url: str = "",
+                         error: str = "", status: int = 200) -> web.StreamResponse:
+        roster = self._roster()
+        feeds = [(f, roster.units[f.subject].name if f.kind == "unit" and f.subject in roster.units
+                  else roster.people.get(f.subject, f.subject)) for f in self.store.web.feeds()]
+        people = sorted(roster.people.items(), key=lambda item: item[1])
+        return self._render("feeds.html", visitor, status=status, feeds=feeds, people=people, new_url=new_url,
+                            error=error)
+
+    async def add_feed(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        form = await request.post()
+        whose = str(form.get("whose", ""))
+        roster = self._roster()
+        kind, _, subject = whose.partition(":")
+        if not ((kind == "unit" and subject in roster.units) or (kind == "person" and subject in roster.people)):
+            return await self.feeds_page(request, visitor, error=t("webview.feeds.bad", self.lang), status=400)
+        _, url = self.auth.add_feed(kind, subject, visitor.user)
+        return await self.feeds_page(request, visitor, new_url=url)
+
+    async def revoke_feed(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        if not self.auth.revoke_feed(request.match_info["id"], visitor.user):
+            return await self.feeds_page(request, visitor, error=t("webview.feeds.bad", self.lang), status=404)
+        raise web.HTTPSeeOther("/feeds")
+
+    async def feed(self, request: web.Request) -> web.StreamResponse:
+        found = self.auth.feed(request.match_info["token"])
+        roster = self._roster()
+        if found is None or (found.kind == "unit" and found.subject not in roster.units):
+            raise web.HTTPNotFound()
+        overrides, now = self.services.overrides.active(), self._now()
+        if found.kind == "unit":
+            data = rosterdata.unit_calendar(roster, found.subject, now, overrides)
+        else:
+            data = rosterdata.person_calendar(roster, found.subject, now, overrides)
+        return web.Response(body=data, content_type="text/calendar", charset="utf-8")
+
+    # --- a responder's own shifts ------------------------------------------------------------------------------------
+    async def mine_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        roster, now = self._roster(), self._now()
+        shifts = rosterdata.person_shifts(roster, visitor.user, now, now + timedelta(days=MINE_DAYS),
+                                          self.services.overrides.active())
+        units = {u.id: u.name for u in roster.units.values()}
+        return self._render("mine.html", visitor, shifts=shifts, unit_names=units, days=MINE_DAYS)

@@ -1,0 +1,21 @@
+"""!webb / !web: a short-lived, single-use link to the browser view, sent only in the encrypted direct room."""
+
+from __future__ import annotations
+
+from handlers.effects import Effect, Reply, SendUser
+from handlers.i18n import t
+from handlers.registry import Command, Context, Registry, Role
+
+
+def register(registry: Registry) -> None:
+    @registry.command("webb", "web", roles=frozenset({Role.SUPERVISOR, Role.RESPONDER}), usage="webview.usage")
+    def webb(command: Command, ctx: Context) -> list[Effect]:
+        web = ctx.services.web
+        if web is None:
+            return [Reply(t("webview.off", ctx.lang))]
+        link = web.issue(command.sender, ctx.now)
+        # The link is a key to the view: it goes only to the person's own encrypted direct room, never a shared one.
+        out: list[Effect] = [SendUser(command.sender, t("webview.link", ctx.lang, url=link, minutes=web.link_minutes))]
+        if not web.is_direct_room(command.room_id, command.sender):
+            out.append(Reply(t("webview.sent", ctx.lang)))
+        return out

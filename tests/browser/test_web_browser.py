@@ -1,0 +1,170 @@
+"""The browser view in a real browser: headless Chromium, the real bot, a real Synapse and real E2EE clients.
+
+A supervisor asks for a link in chat, receives it end-to-end encrypted, logs in, sees who is on call and the planted
+gap (Tomby's unit has nobody on its rotations), adds an override and finds it in `!schema` and the calendar feed.
+A screenshot of each page is kept under var/test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from playwright.async_api import Page
+
+from tests.harness.botrunner import BotRunner, write_config
+from tests.harness.browser import chromium, screenshot_path
+from tests.harness.people import Person
+from tests.harness.synapse import PASSWORD
+
+BOT = "@jourbot:localhost"
+ROSTERS = Path(__file__).resolve().parents[1] / "integration" / "rosters"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+FREE_TEXT = "Pappan hotar med kniv"
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def link_for(person: Person) -> str:
+    """`person` types !webb to the bot; the link arrives in the encrypted direct room the bot opens."""
+    room = await person.create_room([BOT])
+    await person.wait_joined(room, BOT)
+    start = len(person.received)
+    await person.send(room, "!webb")
+    message = await person.wait_for(lambda m: m.sender == BOT and "/login/" in m.body, timeout=30, start=start)
+    assert message.encrypted and message.room_id != room
+    found = re.search(r"http://\S+/login/\S+", message.body)
+    assert found
+    return found.group(0)
+
+
+async def shot(page: Page, name: str) -> str:
+    await page.screenshot(path=screenshot_path(name), full_page=True)
+    html = await page.content()
+    assert FREE_TEXT not in html and "kniv" not in html, f"{name} shows the alarm's free text"
+    return html
+
+
+async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
+    police = await people("polis1")
+    chef = await people("chef.c")
+    anna = await people("anna.a")
+    room = await police.create_room([BOT])
+    port = free_port()
+    config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
+                          extra=f"\n[web]\nenabled = true\nport = {port}\n")
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        await police.wait_joined(room, BOT)
+        await police.send(room, f"!larm Farsta {FREE_TEXT}")
+        await anna.wait_until(lambda: bool(anna.pages(BOT)), 30)
+        page_event = anna.pages(BOT)[0]
+        await anna.send(page_event.room_id, "!ok")
+        await police.wait_for(lambda m: m.sender == BOT and "accepterat av Anna A" in m.body, timeout=30)
+        await anna.send(page_event.room_id, "!påväg L1 15")
+        await police.wait_for(lambda m: m.sender == BOT and "är på väg" in m.body, timeout=30)
+
+        link = await link_for(chef)
+        async with chromium() as browser:
+            context = await browser.new_context(viewport={"width": 1100, "height": 800}, locale="sv-SE")
+            page = await context.new_page()
+            await page.goto(link)
+            await page.click("#login")
+            await page.wait_for_url(f"http://127.0.0.1:{port}/")
+            now = await shot(page, "now")
+            assert "Anna A" in now and "Chef C" in now
+            tomby = page.locator("#area-tomby")
+            assert "gap" in (await tomby.get_attribute("class") or "")
+            assert "Ingen primär i tjänst" in await tomby.inner_text()
+            assert "Ingen primär" not in await page.locator("#area-farsta").inner_text()
+
+            await page.goto(f"http://127.0.0.1:{port}/units/tomjour/week")
+            await shot(page, "week-gap")
+            assert await page.locator(".lane.gap .bar.gap").count() == 7, "a gap every day of the week"
+
+            # An override for tomorrow, 08:00–20:00: Bertil B primary instead of Anna A.
+            tomorrow = (datetime.now(STOCKHOLM) + timedelta(days=1)).date()
+            await page.goto(f"http://127.0.0.1:{port}/overrides")
+            await page.select_option("select[name=user]", "@bertil.b:localhost")
+            await page.select_option("select[name=unit]", "testjour")
+            await page.select_option("select[name=role]", "primary")
+            await page.fill("input[name=start]", f"{tomorrow}T08:00")
+            await page.fill("input[name=end]", f"{tomorrow}T20:00")
+            await shot(page, "overrides")
+            await page.click("form.stack button[type=submit]")
+            await page.wait_for_url(re.compile(r"/units/testjour/week"))
+            week = await shot(page, "week")
+            override_bar = page.locator(".lane.primary .bar.override")
+            assert await override_bar.count() == 1 and await override_bar.inner_text() == "Bertil B"
+            assert "Bertil B" in week
+
+            start = len(chef.received)
+            asked = await chef.send(chef.received[-1].room_id, f"!schema testjouren {tomorrow}")
+            table = await chef.wait_for(lambda m: m.sender == BOT and m.reply_to == asked, timeout=30, start=start)
+            assert re.search(r"08:00–20:00 +Primär +Bertil B \(byte\)", table.body), table.body
+
+            await page.goto(f"http://127.0.0.1:{port}/feeds")
+            await page.select_option("select[name=whose]", "unit:testjour")
+            await page.click("form.stack button[type=submit]")
+            feed_url = (await page.locator("#feed-url").inner_text()).strip()
+            await shot(page, "feeds")
+            async with aiohttp.ClientSession() as http, http.get(feed_url) as resp:
+                ics = await resp.text()
+            starts = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, tzinfo=STOCKHOLM)
+            assert resp.status == 200 and f"DTSTART:{starts.astimezone(ZoneInfo('UTC')):%Y%m%dT%H%M%SZ}" in ics
+            assert "@bertil.b:localhost" in ics
+
+            for path, name in (("/alarms", "alarms"), ("/alarms/L1", "alarm"), ("/stats", "stats"),
+                               ("/check", "check"), ("/units/testjour/month", "month"), ("/mine", "mine")):
+                await page.goto(f"http://127.0.0.1:{port}{path}")
+                html = await shot(page, name)
+                assert "Det gick inte" not in html, path
+            timeline = await page.goto(f"http://127.0.0.1:{port}/alarms/L1")
+            moments = await page.inner_text("ol.moments")
+            assert timeline is not None and moments.index("Accepterat") < moments.index("På väg — Anna A (≈ 15 min)")
+
+            # On a phone: nothing wider than the screen, so nobody scrolls sideways at 03:00.
+            await page.set_viewport_size({"width": 390, "height": 844})
+            for path, name in (("/", "phone-now"), ("/units/testjour/week", "phone-week"), ("/alarms", "phone-alarms")):
+                await page.goto(f"http://127.0.0.1:{port}{path}")
+                await shot(page, name)
+                assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+
+            # Security, as a browser meets it.
+            stranger = await browser.new_context()
+            other = await stranger.new_page()
+            await other.goto(f"http://127.0.0.1:{port}/units/testjour/week")
+            assert other.url == f"http://127.0.0.1:{port}/login", "no session: the login page"
+            await shot(other, "login")
+            response = await other.goto(link)
+            assert response is not None and response.status == 403, "a used link fails"
+            await shot(other, "used-link")
+            refused = await page.request.post(f"http://127.0.0.1:{port}/overrides", form={
+                "user": "@anna.a:localhost", "unit": "testjour", "role": "primary",
+                "start": f"{tomorrow}T21:00", "end": f"{tomorrow}T22:00"})
+            assert refused.status == 403, "a POST without its CSRF token fails"
+            assert len(bot.app.store.overrides.active()) == 1  # type: ignore[union-attr]
+
+            responder = await browser.new_context()
+            own = await responder.new_page()
+            await own.goto(await link_for(anna))
+            await own.click("#login")
+            await own.wait_for_url(f"http://127.0.0.1:{port}/mine")
+            mine = await shot(own, "responder-mine")
+            assert "Primär" in mine and "Testjouren" in mine
+            response = await own.goto(f"http://127.0.0.1:{port}/")
+            assert response is not None and response.status == 403, "a responder cannot open supervisor pages"
+            await shot(own, "responder-refused")
+    finally:
+        await bot.stop()
