@@ -6,7 +6,7 @@ Pure and free of I/O except reading its own folder of TOML (and .ics) files; see
 from rosters.chain import Chain, ChainStep, OnCall
 from rosters.errors import RosterError, TimeError, UnknownArea, UnknownUnit
 from rosters.gaps import find_gaps
-from rosters.ics import person_ics, unit_ics
+from rosters.ics import person_feed, person_ics, unit_feed, unit_ics
 from rosters.load import load_dir
 from rosters.model import (
     ROLES,
@@ -49,6 +49,6 @@ __all__ = [
     "find_gaps",
     "load_dir",
     "parse_instant",
-    "person_ics",
-    "unit_ics",
+    "person_feed", "person_ics",
+    "unit_feed", "unit_ics",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from rosters import Chain, Gap, Override, Roster, Shift, find_gaps, person_ics, unit_ics
+from rosters import Chain, Gap, Override, Roster, Shift, find_gaps, person_feed, unit_feed
+from rosters.findings import Finding, check_roster
 
 CHECK_DAYS = 30  # as `jourbot roster check`
 FEED_PAST_DAYS = 14
@@ -50,11 +51,15 @@ def findings(roster: Roster, now: datetime, overrides: Sequence[Override]) -> li
     return gaps(roster, now, now + timedelta(days=CHECK_DAYS), overrides)
 
 
+def other_findings(roster: Roster, now: datetime, overrides: Sequence[Override]) -> list[Finding]:
+    """The rest of what `roster check` reports over the same days: steps that page nobody new, one person on two
+    shifts at once, rest shorter than the unit's minimum."""
+    return [f for f in check_roster(roster, now, now + timedelta(days=CHECK_DAYS), overrides) if f.kind != "gap"]
+
+
 def unit_calendar(roster: Roster, unit: str, now: datetime, overrides: Sequence[Override]) -> bytes:
-    start, end = now - timedelta(days=FEED_PAST_DAYS), now + timedelta(days=FEED_AHEAD_DAYS)
-    return unit_ics(roster, unit, start, end, overrides)
+    return unit_feed(roster, unit, now, overrides)
 
 
 def person_calendar(roster: Roster, user: str, now: datetime, overrides: Sequence[Override]) -> bytes:
-    start, end = now - timedelta(days=FEED_PAST_DAYS), now + timedelta(days=FEED_AHEAD_DAYS)
-    return person_ics(roster, user, start, end, overrides)
+    return person_feed(roster, user, now, overrides)

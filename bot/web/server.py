@@ -311,7 +311,8 @@ class WebView:
         tz = roster.default_zone
         rows = [(roster.areas[g.area].name, g.start.astimezone(tz), g.end.astimezone(tz),
                  (g.end.timestamp() - g.start.timestamp()) / 3600) for g in found]
-        return self._render("check.html", visitor, rows=rows, days=rosterdata.CHECK_DAYS,
+        others = [(f.kind, f.text) for f in rosterdata.other_findings(roster, now, self.services.overrides.active())]
+        return self._render("check.html", visitor, rows=rows, others=others, days=rosterdata.CHECK_DAYS,
                             counts=(len(roster.areas), len(roster.units), len(roster.people)))
 
     async def stats_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:

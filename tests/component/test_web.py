@@ -147,7 +147,7 @@ async def test_an_override_from_the_browser_follows_the_rules_of_byt_and_reaches
         async with web.session.get(f"{web.base}/{feed_path}") as resp:
             ics = await resp.text()
             assert resp.status == 200 and resp.content_type == "text/calendar"
-        assert "20261126T070000Z" in ics and "@bertil.b:localhost" in ics
+        assert "DTSTART;TZID=Europe/Stockholm:20261126T080000" in ics and "@bertil.b:localhost" in ics
         feed_id = re.search(r"(K[0-9A-F]{8}) ·", feeds).group(1)  # type: ignore[union-attr]
         await web.post(f"/feeds/{feed_id}/revoke", {"csrf": csrf})
         async with web.session.get(f"{web.base}/{feed_path}") as resp:

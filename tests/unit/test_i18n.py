@@ -21,6 +21,7 @@ DYNAMIC = {
                       "timeout"),
     "duration.": ("second", "seconds", "minute", "minutes", "hour", "hours"),
     "handover.decision.": ("safety_plan", "relative", "emergency_placement", "other"),
+    "webview.check.kind.": ("step", "overlap", "rest"),
     "webview.status.": ("open", "exhausted", "accepted", "closed", "cancelled"),
     "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
                        "closed", "cancelled", "room_opened", "phase_en_route", "phase_arrived", "phase_assessment",
