@@ -23,6 +23,10 @@ from bot.store import SchemaTooNew
 from bot.store.roster_snapshots import read_last
 from rosters import RosterError
 
+# What the service manager acts on (bot/deploy/jourbot.service: RestartPreventExitStatus): retrying helps neither.
+EXIT_CONFIG = 2  # the configuration, secrets, rosters or database are wrong
+EXIT_REVOKED = 3  # the session was revoked and no password is configured
+
 if TYPE_CHECKING:
     from bot.app import App
 
@@ -91,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     problems = preflight(config)
     if problems:
         print("jourbot cannot start:\n" + "\n".join(problems), file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     setup_logging(config.bot.log_level)
 
     async def main() -> None:
@@ -103,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         asyncio.run(main())
     except SessionRevoked as err:
         print(f"jourbot stopped: {err}. See the log for what to do.", file=sys.stderr)
-        return 3
+        return EXIT_REVOKED
     return 0
 
 
@@ -138,10 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except config_module.ConfigError as err:
         print(f"configuration error:\n{err}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     except SchemaTooNew as err:
         print(f"database error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
 
 
 if __name__ == "__main__":
