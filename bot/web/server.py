@@ -21,10 +21,12 @@ from markupsafe import Markup
 
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
+from bot.readiness import Finding
 from bot.services import RuntimeServices
 from bot.store import Store
 from bot.web import alarmview, charts, rosterdata, timeline
 from bot.web.auth import WebAuth, csrf_for, csrf_ok
+from bot.web.readinessview import ReadinessPage
 from handlers.effects import Effect, SendUser
 from handlers.i18n import t
 from handlers.override import describe, parse_override
@@ -95,6 +97,7 @@ class WebView:
                                 stamp=self._stamp, seconds=self._seconds)
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
+        self.readiness: ReadinessPage | None = None  # set by the App: it asks the homeserver as the daily report does
 
     # --- lifecycle -------------------------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -112,6 +115,7 @@ class WebView:
             ("/alarms", self.alarms_page, True),
             ("/alarms/{id}", self.alarm_page, True),
             ("/check", self.check_page, True),
+            ("/readiness", self.readiness_page, True),
             ("/stats", self.stats_page, True),
             ("/overrides", self.overrides_page, True),
             ("/feeds", self.feeds_page, True),
@@ -314,6 +318,28 @@ class WebView:
         others = [(f.kind, f.text) for f in rosterdata.other_findings(roster, now, self.services.overrides.active())]
         return self._render("check.html", visitor, rows=rows, others=others, days=rosterdata.CHECK_DAYS,
                             counts=(len(roster.areas), len(roster.units), len(roster.people)))
+
+    async def readiness_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        if self.readiness is None:
+            raise web.HTTPNotFound()
+        found = await self.readiness.current()
+        roster = self._roster()
+        zone = roster.default_zone
+        last = found.start + timedelta(days=found.days - 1)
+        people = [(f, self._readiness_shift(f, roster)) for f in found.problems]
+        return self._render("readiness.html", visitor, found=found, people=people,
+                            fine=[f.person.name for f in found.fine], checked=found.checked_at.astimezone(zone),
+                            first=found.start.astimezone(zone).date(), last=last.astimezone(zone).date())
+
+    def _readiness_shift(self, finding: Finding, roster: Roster) -> str:
+        """"första pass tor 26/11 22:00 (Testjouren, primär)", or the units a supervisor without a shift leads."""
+        shift = finding.person.first
+        if shift is None:
+            units = ", ".join(sorted(roster.units[u].name for u in finding.person.units if u in roster.units))
+            return t("webview.ready.supervises", self.lang, units=units)
+        unit = roster.units[shift.unit]
+        return t("webview.ready.first", self.lang, when=self._stamp(shift.start.astimezone(unit.tz)),
+                 unit=unit.name, role=role_label(shift.role, self.lang).lower())
 
     async def stats_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         text = request.query.get("days", "30")
