@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -24,7 +25,7 @@ from bot.alarm.service import AlarmService
 from bot.readiness import Finding
 from bot.services import RuntimeServices
 from bot.store import Store
-from bot.web import alarmview, charts, rosterdata, timeline
+from bot.web import alarmview, charts, pagesview, rosterdata, timeline
 from bot.web.auth import WebAuth, csrf_for, csrf_ok
 from bot.web.readinessview import ReadinessPage
 from handlers.effects import Effect, SendUser
@@ -305,8 +306,11 @@ class WebView:
             return self._error(404, "webview.error.no_alarm")
         units = {u.id: u.name for u in self._roster().units.values()}
         moments = alarmview.moments(alarm, self.store.audit.about(alarm.id), units)
+        tz = ZoneInfo(alarm.tz)
+        seen = pagesview.seen_by_name(alarm, self.alarms.seen(alarm.id), tz)
+        sms = pagesview.sms_lines(alarm, self.store.sms.of_alarm(alarm.id), tz, self.lang)
         return self._render("alarm_detail.html", visitor, alarm=alarmview.summary(alarm), moments=moments,
-                            known=alarmview.KNOWN)
+                            known=alarmview.KNOWN, seen=seen, sms=sms, whys=pagesview.why_texts(self.lang))
 
     # --- roster check and statistics ---------------------------------------------------------------------------------
     async def check_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
