@@ -25,7 +25,7 @@ from bot.alarm.service import AlarmService
 from bot.readiness import Finding
 from bot.services import RuntimeServices
 from bot.store import Store
-from bot.web import alarmview, charts, pagesview, rosterdata, timeline
+from bot.web import alarmview, charts, checkinview, pagesview, rosterdata, timeline
 from bot.web.auth import WebAuth, csrf_for, csrf_ok
 from bot.web.readinessview import ReadinessPage
 from handlers.effects import Effect, SendUser
@@ -251,8 +251,9 @@ class WebView:
         roster, now = self._roster(), self._now()
         chains = rosterdata.chains_now(roster, self.services.overrides.active(), now)
         open_alarms = [alarmview.summary(a) for a in self.alarms.unfinished()]
+        checkins = checkinview.labels(chains, roster, self.services.checkins, self.lang)
         return self._render("now.html", visitor, chains=chains, now=now.astimezone(roster.default_zone),
-                            open_alarms=open_alarms)
+                            open_alarms=open_alarms, checkins=checkins)
 
     # --- week and month ----------------------------------------------------------------------------------------------
     async def week_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
