@@ -11,6 +11,8 @@ import pytest
 from tests.component.test_web import WEB, ask_link
 from tests.harness.botrunner import write_config
 from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, UNIT_ROOM, ComponentBot
+from tests.harness.handover import CECILIA, FARSTA_ROOM, advance_to, local
+from tests.harness.handover import start as city
 from tests.harness.sms import PHONES, rosters_with_phones, sms_section
 from tests.harness.smsgateway import GatewayStandIn
 from tests.harness.webclient import WebClient
@@ -76,6 +78,44 @@ async def test_the_timeline_shows_who_read_their_page_and_each_sms_but_never_its
                        "Bertil B||sidan inte läst i tid||gick inte att skicka: numret godtogs inte"]
         for secret in ("Öppna Element", PHONES[ANNA], PHONES[BERTIL], "kniv", "nhörig"):
             assert secret not in shown, secret
+    finally:
+        await web.close()
+        await bot.stop()
+
+
+async def test_after_the_merges_every_page_renders_phases_and_the_handover_but_no_words_of_anyones_own(tmp_path):
+    """A night alarm with every phase, handed over to the district office and received there: the timeline still
+    shows it all, and no page (readiness included) shows the free text, the decision or the close note."""
+    bot = await city(tmp_path, local("2026-11-26T23:00"), extra=WEB)
+    assert bot.app.web is not None and bot.app.web.bound_port
+    web = WebClient(bot.app.web.bound_port)
+    try:
+        await bot.say(POLICE, f"!larm Farsta {FREE_TEXT}")
+        page = bot.matrix.pages_to(ANNA)[0]
+        for command in ("!ok", "!påväg L1 20", "!framme L1", "!skydd L1 gjord anhörig", "!överlämnad L1 Farsta",
+                        "!klar L1 barnen hos mormor"):
+            await bot.say(ANNA, command, room=page.room_id)
+            await bot.advance(300)
+        await advance_to(bot, local("2026-11-27T08:00"))  # Friday: the office opens and gets it
+        await bot.say(CECILIA, "!mottaget L1", room=FARSTA_ROOM)
+
+        await web.log_in(await ask_link(bot, CHEF))
+        pages = {}
+        for path in ("/", "/alarms", "/alarms/L1", "/stats", "/check", "/readiness", "/units/socialjouren/week",
+                     "/units/farsta/month", "/overrides", "/feeds", "/mine"):
+            status, _, body = await web.get(path)
+            assert status == 200, path
+            pages[path] = body
+        moments = re.sub(r"<[^>]+>", "", pages["/alarms/L1"].split('<ol class="moments">')[1].split("</ol>")[0])
+        order = ["Larmat", "Accepterat", "På väg", "Framme", "Skyddsbedömning gjord", "Överlämnat", "Avslutat",
+                 "Listat för distriktskontoret", "Mottaget av distriktskontoret"]
+        assert [moments.index(word) for word in order] == sorted(moments.index(word) for word in order), moments
+        assert "Beslut efter skyddsbedömning" in pages["/stats"], "the decisions only as figures"
+        for path, body in pages.items():
+            for secret in ("kniv", "mormor", "Öppna Element"):
+                assert secret not in body, (path, secret)
+            if path != "/stats":
+                assert "nhörig" not in body, path
     finally:
         await web.close()
         await bot.stop()
