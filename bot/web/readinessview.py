@@ -77,6 +77,12 @@ class ReadinessPage:
             return Readiness(datetime.fromtimestamp(now, UTC), datetime.fromtimestamp(now, UTC), self.days, (),
                              asked=False)
 
+    async def stop(self) -> None:
+        """A lookup still running when the bot stops is abandoned: nothing waits for it."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
     async def _check(self, now: float) -> Readiness:
         roster = self.roster()
         start = datetime.fromtimestamp(now, UTC)

@@ -145,6 +145,8 @@ class WebView:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.readiness is not None:
+            await self.readiness.stop()
 
     # --- the checks every page passes -------------------------------------------------------------------------------
     @web.middleware

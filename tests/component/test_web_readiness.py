@@ -132,3 +132,4 @@ async def test_a_homeserver_that_is_down_or_slow_is_said_plainly(tmp_path, homes
     finally:
         await web.close()
         await bot.stop()
+
