@@ -46,6 +46,7 @@ from bot.store import Store
 from bot.timers import Timers
 from bot.undecryptable import Undecryptable
 from bot.web.auth import AuthSettings, WebAuth
+from bot.web.readinessview import ReadinessPage
 from bot.web.server import WebSettings, WebView
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
@@ -158,6 +159,9 @@ class App:
             self.web_auth, self.store, self.services, self.alarms,
             lambda effects, cause: self.outbox.queue(effects, Origin(cause)), clock,
         ) if self.web_auth is not None else None
+        if self.web is not None:  # its readiness page asks the homeserver as the daily report does
+            self.web.readiness = ReadinessPage(self.store, lambda: self.roster, lambda p: self.readiness.probe(p),
+                                               config.readiness.days, config.matrix.trust, lang, clock)
         monitoring = config.monitoring
         self.monitoring = Monitoring(
             monitoring.host, monitoring.port, self.health_report,

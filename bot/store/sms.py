@@ -92,6 +92,29 @@ class SmsQueue:
         row = self.db.execute("SELECT status, attempts FROM sms WHERE key = ?", [key]).fetchone()
         return None if row is None else (str(row[0]), int(row[1]))
 
+    def of_alarm(self, alarm_id: str) -> list[SmsOutcome]:
+        """Every SMS of `alarm_id`, oldest first."""
+        rows = self.db.execute(
+            "SELECT user_id, why, status, attempts, created_at, sent_at, last_error FROM sms WHERE alarm_id = ?"
+            " ORDER BY id", [alarm_id]).fetchall()
+        return [SmsOutcome(str(r[0]), str(r[1]), str(r[2]), int(r[3]), float(r[4]),
+                           None if r[5] is None else float(r[5]), str(r[6]).partition(":")[0] if r[6] else "")
+                for r in rows]
+
     def counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.db.execute(
             "SELECT status, COUNT(*) FROM sms GROUP BY status").fetchall()}
+
+
+@dataclass(frozen=True)
+class SmsOutcome:
+    """What became of one SMS of an alarm, for the browser view: never its text or the number it went to."""
+
+    user_id: str
+    why: str
+    status: str  # "pending" | "sent" | "failed" | "dropped"
+    attempts: int
+    created_at: float
+    sent_at: float | None
+    failure: str  # the last failure's class ("timeout", "network", "server", "rejected"), or ""
+

@@ -1,6 +1,7 @@
-"""An alarm's timeline for the browser, from the audit trail and the alarm's state: who was paged when, each
-escalation, the acceptance and the end. Never the police's free text, nor anyone's own words (decline reasons,
-close notes): those stay end-to-end encrypted in chat and sealed in the store."""
+"""An alarm's timeline for the browser, from the audit trail and the alarm's state: who was paged when, who read
+their page (a read receipt), each SMS sent, each escalation, the acceptance and the end. Never the police's free
+text, nor anyone's own words (decline reasons, close notes), nor an SMS's text: those stay end-to-end encrypted in
+chat and sealed in the store."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from bot.alarm.machine import Alarm
 # Events shown on a timeline; any other alarm.* action (one added later) is shown by its name.
 KNOWN = ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable", "closed", "cancelled",
          "room_opened", "phase_en_route", "phase_arrived", "phase_assessment", "phase_assessment_not",
-         "phase_handed_over", "handover_listed", "handover_reminded", "handover_received")
+         "phase_handed_over", "handover_listed", "handover_reminded", "handover_received", "seen", "sms_sent")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Moment:
     who: str  # the person who did it, by name; "" when the bot or the clock did
     paged: tuple[str, ...]  # names paged by this step, if it paged anyone
     detail: str = ""  # a phase's estimate in minutes, or the unit an alarm was handed over to
+    why: str = ""  # an SMS's cause: "unreachable" | "unseen" | "fallback"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,16 @@ def moments(alarm: Alarm, entries: Sequence[dict[str, Any]], unit_names: Mapping
         at = datetime.fromtimestamp(float(entry["at"]), tz)
         actor = str(entry["actor"])
         who = alarm.name_of(actor) if actor.startswith("@") else ""
+        if action == "page.seen":  # at the receipt's time, as !status says "sedd 03:12"
+            data = json.loads(entry["data"] or "{}")
+            seen_at = datetime.fromtimestamp(float(data.get("at", entry["at"])), tz)
+            out.append(Moment(seen_at, "seen", who, ()))
+            continue
+        if action == "sms.sent":  # its text is never shown: only to whom and why
+            data = json.loads(entry["data"] or "{}")
+            name = alarm.name_of(str(data.get("user", "")))
+            out.append(Moment(at, "sms_sent", name, (), why=str(data.get("why", ""))))
+            continue
         if action == "alarmroom.opened":
             out.append(Moment(at, "room_opened", "", ()))
             continue
@@ -82,6 +94,7 @@ def moments(alarm: Alarm, entries: Sequence[dict[str, Any]], unit_names: Mapping
                           if p.user in alarm.paged)
             step = new_step
         out.append(Moment(at, event, who, paged))
+    out.sort(key=lambda m: m.at)  # a receipt's time may come before the entries written just ahead of it
     return out
 
 

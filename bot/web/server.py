@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -21,10 +22,12 @@ from markupsafe import Markup
 
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
+from bot.readiness import Finding
 from bot.services import RuntimeServices
 from bot.store import Store
-from bot.web import alarmview, charts, rosterdata, timeline
+from bot.web import alarmview, charts, checkinview, pagesview, rosterdata, timeline
 from bot.web.auth import WebAuth, csrf_for, csrf_ok
+from bot.web.readinessview import ReadinessPage
 from handlers.effects import Effect, SendUser
 from handlers.i18n import t
 from handlers.override import describe, parse_override
@@ -95,6 +98,7 @@ class WebView:
                                 stamp=self._stamp, seconds=self._seconds)
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
+        self.readiness: ReadinessPage | None = None  # set by the App: it asks the homeserver as the daily report does
 
     # --- lifecycle -------------------------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -112,6 +116,7 @@ class WebView:
             ("/alarms", self.alarms_page, True),
             ("/alarms/{id}", self.alarm_page, True),
             ("/check", self.check_page, True),
+            ("/readiness", self.readiness_page, True),
             ("/stats", self.stats_page, True),
             ("/overrides", self.overrides_page, True),
             ("/feeds", self.feeds_page, True),
@@ -140,6 +145,8 @@ class WebView:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.readiness is not None:
+            await self.readiness.stop()
 
     # --- the checks every page passes -------------------------------------------------------------------------------
     @web.middleware
@@ -246,8 +253,9 @@ class WebView:
         roster, now = self._roster(), self._now()
         chains = rosterdata.chains_now(roster, self.services.overrides.active(), now)
         open_alarms = [alarmview.summary(a) for a in self.alarms.unfinished()]
+        checkins = checkinview.labels(chains, roster, self.services.checkins, self.lang)
         return self._render("now.html", visitor, chains=chains, now=now.astimezone(roster.default_zone),
-                            open_alarms=open_alarms)
+                            open_alarms=open_alarms, checkins=checkins)
 
     # --- week and month ----------------------------------------------------------------------------------------------
     async def week_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -301,8 +309,11 @@ class WebView:
             return self._error(404, "webview.error.no_alarm")
         units = {u.id: u.name for u in self._roster().units.values()}
         moments = alarmview.moments(alarm, self.store.audit.about(alarm.id), units)
+        tz = ZoneInfo(alarm.tz)
+        seen = pagesview.seen_by_name(alarm, self.alarms.seen(alarm.id), tz)
+        sms = pagesview.sms_lines(alarm, self.store.sms.of_alarm(alarm.id), tz, self.lang)
         return self._render("alarm_detail.html", visitor, alarm=alarmview.summary(alarm), moments=moments,
-                            known=alarmview.KNOWN)
+                            known=alarmview.KNOWN, seen=seen, sms=sms, whys=pagesview.why_texts(self.lang))
 
     # --- roster check and statistics ---------------------------------------------------------------------------------
     async def check_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -314,6 +325,28 @@ class WebView:
         others = [(f.kind, f.text) for f in rosterdata.other_findings(roster, now, self.services.overrides.active())]
         return self._render("check.html", visitor, rows=rows, others=others, days=rosterdata.CHECK_DAYS,
                             counts=(len(roster.areas), len(roster.units), len(roster.people)))
+
+    async def readiness_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        if self.readiness is None:
+            raise web.HTTPNotFound()
+        found = await self.readiness.current()
+        roster = self._roster()
+        zone = roster.default_zone
+        last = found.start + timedelta(days=found.days - 1)
+        people = [(f, self._readiness_shift(f, roster)) for f in found.problems]
+        return self._render("readiness.html", visitor, found=found, people=people,
+                            fine=[f.person.name for f in found.fine], checked=found.checked_at.astimezone(zone),
+                            first=found.start.astimezone(zone).date(), last=last.astimezone(zone).date())
+
+    def _readiness_shift(self, finding: Finding, roster: Roster) -> str:
+        """"första pass tor 26/11 22:00 (Testjouren, primär)", or the units a supervisor without a shift leads."""
+        shift = finding.person.first
+        if shift is None:
+            units = ", ".join(sorted(roster.units[u].name for u in finding.person.units if u in roster.units))
+            return t("webview.ready.supervises", self.lang, units=units)
+        unit = roster.units[shift.unit]
+        return t("webview.ready.first", self.lang, when=self._stamp(shift.start.astimezone(unit.tz)),
+                 unit=unit.name, role=role_label(shift.role, self.lang).lower())
 
     async def stats_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         text = request.query.get("days", "30")

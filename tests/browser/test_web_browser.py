@@ -1,7 +1,8 @@
 """The browser view in a real browser: headless Chromium, the real bot, a real Synapse and real E2EE clients.
 
 A supervisor asks for a link in chat, receives it end-to-end encrypted, logs in, sees who is on call and the planted
-gap (Tomby's unit has nobody on its rotations), adds an override and finds it in `!schema` and the calendar feed.
+gap (Tomby's unit has nobody on its rotations), adds an override and finds it in `!schema` and the calendar feed,
+and sees on the readiness page, asked of the real homeserver, that Bertil B on the roster has no account there.
 A screenshot of each page is kept under var/test-artifacts/browser/.
 """
 
@@ -129,17 +130,23 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
             assert held == ["@bertil.b:localhost"], "the override is in the unit's calendar feed"
 
             for path, name in (("/alarms", "alarms"), ("/alarms/L1", "alarm"), ("/stats", "stats"),
-                               ("/check", "check"), ("/units/testjour/month", "month"), ("/mine", "mine")):
+                               ("/check", "check"), ("/readiness", "readiness"), ("/units/testjour/month", "month"),
+                               ("/mine", "mine")):
                 await page.goto(f"http://127.0.0.1:{port}{path}")
                 html = await shot(page, name)
                 assert "Det gick inte" not in html, path
+            # Readiness, asked of the real homeserver: Bertil B is on the roster but has no account on it.
+            await page.goto(f"http://127.0.0.1:{port}/readiness")
+            ready = await page.inner_text("ul.ready")
+            assert "Bertil B" in ready and "Kontot finns inte på servern" in ready and "Anna A" not in ready
             timeline = await page.goto(f"http://127.0.0.1:{port}/alarms/L1")
             moments = await page.inner_text("ol.moments")
             assert timeline is not None and moments.index("Accepterat") < moments.index("På väg — Anna A (≈ 15 min)")
 
             # On a phone: nothing wider than the screen, so nobody scrolls sideways at 03:00.
             await page.set_viewport_size({"width": 390, "height": 844})
-            for path, name in (("/", "phone-now"), ("/units/testjour/week", "phone-week"), ("/alarms", "phone-alarms")):
+            for path, name in (("/", "phone-now"), ("/units/testjour/week", "phone-week"), ("/alarms", "phone-alarms"),
+                               ("/readiness", "phone-readiness")):
                 await page.goto(f"http://127.0.0.1:{port}{path}")
                 await shot(page, name)
                 assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path

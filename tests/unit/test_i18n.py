@@ -26,7 +26,7 @@ DYNAMIC = {
     "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
                        "closed", "cancelled", "room_opened", "phase_en_route", "phase_arrived", "phase_assessment",
                        "phase_assessment_not", "phase_handed_over", "handover_listed", "handover_reminded",
-                       "handover_received"),
+                       "handover_received", "seen", "sms_sent"),
 }
 
 

@@ -48,3 +48,18 @@ def test_an_assessment_not_made_is_not_shown_as_made():
     alarm = raised().alarm
     (shown,) = moments(alarm, [entry(30, ANNA.user, "phase.recorded", phase="assessment", made=False)], {})
     assert shown.event == "phase_assessment_not"
+
+
+def test_a_read_page_shows_at_the_receipts_time_and_an_sms_by_whom_and_why_never_its_text():
+    alarm = raised().alarm
+    entries = [
+        entry(0, COP, "alarm.raised", status="open", step=0),
+        entry(1, "sms", "sms.sent", user=ANNA.user, why="unseen"),
+        # the receipt is written when the sync brings it, a little after the reader opened the page
+        {**entry(3, ANNA.user, "page.seen"), "data": json.dumps({"at": at(2).timestamp()})},
+    ]
+    shown = moments(alarm, entries, {})
+    assert [(m.event, m.who, m.why) for m in shown] == [("raised", COP, ""), ("sms_sent", "Anna A", "unseen"),
+                                                        ("seen", "Anna A", "")]
+    assert shown[2].at == at(2)
+    assert not any("Element" in str(m) for m in shown)
