@@ -11,6 +11,7 @@ import html
 import re
 import shutil
 
+from rosters import Leave
 from tests.component.test_web import WEB, ask_link
 from tests.harness.component import ANNA, CHEF, POLICE, ROSTERS, ComponentBot
 from tests.harness.webclient import WebClient, csrf_in
@@ -185,4 +186,34 @@ async def test_the_rosters_are_reloaded_from_the_browser_and_the_page_says_what_
         assert bot.app.roster.units["testjour"].phone == "08-000 111 99", "the roster put in force stays"
     finally:
         await web.close()
+        await bot.stop()
+
+
+async def test_the_night_check_in_asks_who_covers_for_someone_on_leave_made_in_the_browser(tmp_path):
+    """Nights: Anna A, then Bertil B in turn; Anna A is put on leave for tonight after the check-in was planned."""
+    from datetime import datetime
+
+    from tests.component.test_checkins import CHECKIN, NIGHTS, STOCKHOLM, bodies, local
+    from tests.harness.botrunner import write_config
+    from tests.harness.component import BERTIL, POLICE_ROOM, UNIT_ROOM
+
+    folder = tmp_path / "rosters"
+    shutil.copytree(ROSTERS, folder)
+    unit = folder / "testjour.toml"
+    nights = NIGHTS.replace('members = ["@anna.a:localhost"]', 'members = ["@anna.a:localhost", "@bertil.b:localhost"]')
+    assert nights != NIGHTS
+    unit.write_text(unit.read_text().split("[[rotation]]")[0] + nights)
+    write_config(tmp_path / "bot", "http://127.0.0.1:9", "unused", [POLICE_ROOM], [POLICE], rosters=folder,
+                 extra=f'\n[units.testjour]\nroom = "{UNIT_ROOM}"\n{CHECKIN}')
+    bot = await ComponentBot.start(tmp_path, clock=[local("2026-11-25T14:02")])
+    try:
+        await bot.advance(0)  # the check-in for 22:00 is planned
+        with bot.app.store.transaction():
+            bot.app.leave.add(Leave(ANNA, datetime(2026, 11, 25, 20, tzinfo=STOCKHOLM),
+                                    datetime(2026, 11, 26, 9, tzinfo=STOCKHOLM)), CHEF,
+                              datetime.fromtimestamp(bot.now, STOCKHOLM))
+        await bot.advance(local("2026-11-25T22:00") - bot.now)
+        assert bodies(bot, BERTIL) == ["Du har jour 22:00–08:00 (Testjouren, primär). Svara ✅ när du är redo."]
+        assert bodies(bot, ANNA) == [] and bodies(bot, CHEF) == []
+    finally:
         await bot.stop()
