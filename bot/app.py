@@ -43,6 +43,7 @@ from bot.services import RuntimeServices, StoredOverrides
 from bot.sms.channel import ChannelSettings, SecondChannel
 from bot.sms.gateway import GatewaySettings, SmsGateway
 from bot.store import Store
+from bot.stored_leave import StoredLeave
 from bot.timers import Timers
 from bot.undecryptable import Undecryptable
 from bot.web.auth import AuthSettings, WebAuth
@@ -76,6 +77,7 @@ class App:
             allowed_inviters=tuple(config.bot.allowed_inviters),
         ))
         started = roster_live.start(config.rosters_dir, self.store.roster_snapshots.last(), clock())
+        self.leave = StoredLeave(self.store)  # leave made in the browser, merged into the roster in force
         self.metrics = Metrics()
         self.alarms = AlarmService(self.store, lambda: self.roster, AlarmSettings(
             lang=lang,
@@ -158,6 +160,7 @@ class App:
             WebSettings(config.web.host, config.web.port, lang, config.web.base_url.startswith("https://")),
             self.web_auth, self.store, self.services, self.alarms,
             lambda effects, cause: self.outbox.queue(effects, Origin(cause)), clock,
+            leave=self.leave, reload=self.reload_rosters,
         ) if self.web_auth is not None else None
         if self.web is not None:  # its readiness page asks the homeserver as the daily report does
             self.web.readiness = ReadinessPage(self.store, lambda: self.roster, lambda p: self.readiness.probe(p),
@@ -239,8 +242,9 @@ class App:
 
     @property
     def roster(self) -> Roster:
-        """The roster in force: the folder's as last put in force, or the stored one (bot/roster_reload.py)."""
-        return self.rosters.roster
+        """The roster in force: the folder's as last put in force, or the stored one (bot/roster_reload.py), with
+        the leave made in the browser (bot/stored_leave.py)."""
+        return self.leave.merged(self.rosters.roster)
 
     async def _cross_sign(self) -> None:
         """Retry while the homeserver is unreachable; a refusal (a wrong password, say) stops the bot."""

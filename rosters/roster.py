@@ -63,6 +63,15 @@ class Roster:
         self._member_sets = {uid: frozenset(u.members) for uid, u in self.units.items()}
         self._unit_steps: dict[tuple[str, EscalationStep, frozenset[str]], ChainStep] = {}
 
+    def with_leave(self, extra: Sequence[Leave]) -> Roster:
+        """This roster with `extra` leave beside that written in people.toml (the bot's stored leave): a new Roster,
+        since lookups cache per day; the files' own leave stays as it is."""
+        if not extra:
+            return self
+        calendars = {uid: duty.calendar for uid, duty in self._duty.items() if duty.calendar is not None}
+        return Roster(self.units, self.areas, self.people, calendars, self.persons, self.file_overrides,
+                      (*self.leave, *extra))
+
     # -- areas and units by name --------------------------------------------------------------------------------
 
     def find_area(self, text: str) -> Area | None:

@@ -45,6 +45,7 @@ def run_ready(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"))
     try:
+        roster = roster.with_leave(store.leave.active())  # as the bot runs it: someone on leave is not asked
         people = on_rosters(roster, store.overrides.active(), now, days)
         rooms = store.direct_rooms.all()
         last = {p.user: store.checkins.last_asked(p.user, now.timestamp()) for p in people}

@@ -18,6 +18,7 @@ from pathlib import Path
 from bot import config as config_module
 from bot.cli.ready import add_ready_parser
 from bot.config import Config
+from bot.store.leave import read_active as read_leave
 from bot.store.overrides import read_active
 from rosters import (
     Chain,
@@ -126,7 +127,7 @@ def run_roster(args: argparse.Namespace) -> int:
         _err(str(exc))
         return 2
     except sqlite3.Error as exc:
-        _err(f"cannot read the overrides made in chat from the bot's database: {exc}")
+        _err(f"cannot read the overrides and leave made in chat or the browser from the bot's database: {exc}")
         return 1
 
 
@@ -135,9 +136,11 @@ def _err(message: str) -> None:
 
 
 def _roster(args: argparse.Namespace) -> Roster:
+    """The folder's roster; given the bot's config, with the leave made in the browser, as the bot runs it."""
     config = _config(args)
     folder = args.rosters or (config.rosters_dir if config else None)
-    return load_dir(folder or os.environ.get(ROSTERS_ENV) or EXAMPLES_DIR)
+    roster = load_dir(folder or os.environ.get(ROSTERS_ENV) or EXAMPLES_DIR)
+    return roster.with_leave(read_leave(config.state_dir / DATABASE_FILE)) if config else roster
 
 
 def _config(args: argparse.Namespace) -> Config | None:

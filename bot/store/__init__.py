@@ -22,6 +22,7 @@ from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
 from bot.store.events import Events, StoredEvent, WaitingEvent
 from bot.store.handovers import Handovers
+from bot.store.leave import LeaveEntries
 from bot.store.meta import Meta
 from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
 from bot.store.outbox import NewMessage, Outbox, OutboxRow
@@ -70,6 +71,7 @@ class Store:
         self.checkins = Checkins(self.db)
         self.roster_snapshots = RosterSnapshots(self.db)
         self.web = WebAccess(self.db)
+        self.leave = LeaveEntries(self.db, self.sequences)
         self.db.private_side_files()
 
     @property

@@ -243,8 +243,18 @@ def _step_10(db: sqlite_utils.Database) -> None:
     )
 
 
+def _step_11(db: sqlite_utils.Database) -> None:
+    """Leave made in the browser by a supervisor; removed entries are kept (removed_at) for the audit's sake."""
+    db.execute(
+        "CREATE TABLE leave_entries (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, start TEXT NOT NULL,"
+        " end TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL, created_at REAL NOT NULL,"
+        " removed_at REAL)"
+    )
+    db.execute("CREATE INDEX leave_entries_active ON leave_entries(removed_at, start)")
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
-    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10,
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11,
 ]
 
 

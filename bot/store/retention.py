@@ -25,6 +25,9 @@ _STATEMENTS: dict[str, str] = {
     "sms": "DELETE FROM sms WHERE status != 'pending' AND created_at < :cutoff",
     "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
     "checkins": "DELETE FROM checkins WHERE at IS NULL AND shift_end < :cutoff",  # shift check-ins (i12-ready)
+    # leave made in the browser (w-leave): removed or over, and older than the retention period
+    "leave_entries": "DELETE FROM leave_entries WHERE created_at < :cutoff"
+                     " AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
 }
 
 

@@ -23,9 +23,11 @@ from markupsafe import Markup
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
 from bot.readiness import Finding
+from bot.roster_live import Candidate
 from bot.services import RuntimeServices
 from bot.store import Store
-from bot.web import alarmview, charts, checkinview, pagesview, rosterdata, timeline
+from bot.stored_leave import StoredLeave
+from bot.web import alarmview, charts, checkinview, leaveform, pagesview, rosterdata, timeline
 from bot.web.auth import WebAuth, csrf_for, csrf_ok
 from bot.web.readinessview import ReadinessPage
 from handlers.effects import Effect, SendUser
@@ -56,6 +58,7 @@ SECURITY_HEADERS = {
 
 Queue = Callable[[Sequence[Effect], str], None]  # messages to queue in the outbox, inside the caller's transaction
 Page = Callable[[web.Request, "Visitor"], Awaitable[web.StreamResponse]]
+Reload = Callable[[], Awaitable[Candidate | None]]  # App.reload_rosters: None when the files are those in force
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,11 @@ class WebSettings:
 
 class WebView:
     def __init__(self, settings: WebSettings, auth: WebAuth, store: Store, services: RuntimeServices,
-                 alarms: AlarmService, queue: Queue, clock: Callable[[], float]) -> None:
+                 alarms: AlarmService, queue: Queue, clock: Callable[[], float], *, leave: StoredLeave,
+                 reload: Reload) -> None:
         self.settings = settings
+        self.leave = leave
+        self.reload = reload
         self.auth = auth
         self.store = store
         self.services = services
@@ -120,6 +126,7 @@ class WebView:
             ("/stats", self.stats_page, True),
             ("/overrides", self.overrides_page, True),
             ("/feeds", self.feeds_page, True),
+            ("/leave", self.leave_page, True),
             ("/mine", self.mine_page, False),
         ):
             r.add_get(path, self._guard(page, supervisors_only))
@@ -129,6 +136,9 @@ class WebView:
             ("/overrides/{id}/remove", self.remove_override, True),
             ("/feeds", self.add_feed, True),
             ("/feeds/{id}/revoke", self.revoke_feed, True),
+            ("/leave", self.add_leave, True),
+            ("/leave/{id}/remove", self.remove_leave, True),
+            ("/rosters/reload", self.reload_rosters, True),
         ):
             r.add_post(path, self._guard(page, supervisors_only, post=True))
         return app
@@ -288,11 +298,12 @@ class WebView:
         overrides = self.services.overrides.active()
         shifts = rosterdata.unit_shifts(roster, unit.id, start, end, overrides)
         gaps = rosterdata.unit_gaps(roster, unit.id, start, end, overrides)
-        days = timeline.days(first, count, unit.tz, shifts, gaps, today)
+        days = timeline.days(first, count, unit.tz, shifts, gaps, today, roster.people)
         areas = {a.id: a.name for a in roster.areas.values()}
         return self._render("calendar.html", visitor, unit=unit, days=days, month=month, first=first,
                             last=first + timedelta(days=count - 1), before=before, after=after, areas=areas,
                             gaps=gaps, overrides=[s for s in shifts if s.source == "override"],
+                            covered=[s for s in shifts if s.covers], names=dict(roster.people),
                             roles=[r for r in ROLES if any(s.role == r for s in shifts)])
 
     # --- alarms ------------------------------------------------------------------------------------------------------
@@ -317,14 +328,20 @@ class WebView:
 
     # --- roster check and statistics ---------------------------------------------------------------------------------
     async def check_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        return self._check(visitor)
+
+    def _check(self, visitor: Visitor, outcome: str = "", problems: Sequence[str] = (),
+               status: int = 200) -> web.Response:
         roster, now = self._roster(), self._now()
         found = rosterdata.findings(roster, now, self.services.overrides.active())
         tz = roster.default_zone
         rows = [(roster.areas[g.area].name, g.start.astimezone(tz), g.end.astimezone(tz),
                  (g.end.timestamp() - g.start.timestamp()) / 3600) for g in found]
         others = [(f.kind, f.text) for f in rosterdata.other_findings(roster, now, self.services.overrides.active())]
-        return self._render("check.html", visitor, rows=rows, others=others, days=rosterdata.CHECK_DAYS,
-                            counts=(len(roster.areas), len(roster.units), len(roster.people)))
+        return self._render("check.html", visitor, status=status, rows=rows, others=others,
+                            days=rosterdata.CHECK_DAYS, counts=(len(roster.areas), len(roster.units),
+                                                                len(roster.people)),
+                            outcome=outcome, problems=list(problems))
 
     async def readiness_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         if self.readiness is None:
@@ -417,6 +434,61 @@ class WebView:
             self.queue([SendUser(s, told) for s in sorted(self.services.supervisors())],
                        f"web:override-removed:{wanted}")
         raise web.HTTPSeeOther("/overrides")
+
+    # --- leave -------------------------------------------------------------------------------------------------------
+    async def leave_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        return self._leave_form(visitor)
+
+    def _leave_form(self, visitor: Visitor, error: str = "", form: dict[str, str] | None = None,
+                    status: int = 200) -> web.Response:
+        roster, now = self._roster(), self._now()
+        current = [(entry, leaveform.describe(entry, roster.people.get(entry.user, entry.user), self.lang))
+                   for entry in self.leave.current(now)]
+        stored = {entry.entry for entry in self.leave.active()}
+        written = [entry for entry in roster.leave if entry.end > now and entry.entry not in stored]
+        people = sorted(roster.people.items(), key=lambda item: item[1])
+        return self._render("leave.html", visitor, status=status, current=current, written=written, people=people,
+                            error=error, form=form or {}, max_days=leaveform.MAX_DAYS,
+                            names=dict(roster.people))
+
+    async def add_leave(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        form = {k: str(v).strip() for k, v in (await request.post()).items() if k != "csrf"}
+        roster, now = self._roster(), self._now()
+        parsed = leaveform.parse_leave(form, roster, now, self.lang)
+        if isinstance(parsed, str):
+            return self._leave_form(visitor, parsed, form, status=400)
+        with self.store.transaction():
+            added = self.leave.add(parsed, visitor.user, now)
+            line = leaveform.describe(added, roster.people[added.user], self.lang)
+            told = t("webview.leave.told", self.lang, name=visitor.name, line=line)
+            self.queue([SendUser(s, told) for s in sorted(self.services.supervisors())], f"web:leave:{added.entry}")
+        raise web.HTTPSeeOther("/leave")
+
+    async def remove_leave(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        wanted = request.match_info["id"].upper()
+        now = self._now()
+        with self.store.transaction():
+            if not self.leave.remove(wanted, visitor.user, now):
+                return self._leave_form(visitor, t("webview.leave.no_such", self.lang, id=wanted), status=404)
+            told = t("webview.leave.removed", self.lang, name=visitor.name, id=wanted)
+            self.queue([SendUser(s, told) for s in sorted(self.services.supervisors())],
+                       f"web:leave-removed:{wanted}")
+        raise web.HTTPSeeOther("/leave")
+
+    # --- reloading the rosters ---------------------------------------------------------------------------------------
+    async def reload_rosters(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        # The reloader tells every supervisor in chat and audits; the page shows the same outcome.
+        candidate = await self.reload()
+        problems: list[str] = []
+        if candidate is None:
+            outcome = t("webview.reload.same", self.lang)
+        elif candidate.accepted:
+            outcome = t("webview.reload.done", self.lang)
+        else:
+            outcome = t("webview.reload.refused", self.lang, count=len(candidate.problems))
+            problems = candidate.problems
+        return self._check(visitor, outcome=outcome, problems=problems,
+                           status=200 if candidate is None or candidate.accepted else 409)
 
     # --- calendar feeds ----------------------------------------------------------------------------------------------
     async def feeds_page(self, request: web.Request, visitor: Visitor, new_url: str = "",

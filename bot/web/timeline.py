@@ -6,7 +6,7 @@ own length; a shift crossing midnight shows on both days.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -23,6 +23,7 @@ class Bar:
     source: str  # "rotation" | "override" | "calendar" | "gap"
     start: datetime
     end: datetime
+    covers: str = ""  # the name of whoever is on leave, when this is a turn taken for them
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ def month_span(day: date) -> tuple[date, int]:
     return first, (following - first).days
 
 
-def days(first: date, count: int, tz: tzinfo, shifts: Sequence[Shift], gaps: Sequence[Gap], today: date) -> list[Day]:
+def days(first: date, count: int, tz: tzinfo, shifts: Sequence[Shift], gaps: Sequence[Gap], today: date,
+         names: Mapping[str, str] | None = None) -> list[Day]:
+    names = names or {}
     out = []
     roles = [r for r in ROLES if any(s.role == r for s in shifts)] or ["primary"]
     for offset in range(count):
@@ -54,7 +57,8 @@ def days(first: date, count: int, tz: tzinfo, shifts: Sequence[Shift], gaps: Seq
         lo, hi = day_start(day, tz).timestamp(), day_start(day + timedelta(days=1), tz).timestamp()
         lanes = []
         for role in roles:
-            bars = [_bar(s.start, s.end, lo, hi, s.name, role, s.source, tz) for s in shifts if s.role == role]
+            bars = [_bar(s.start, s.end, lo, hi, s.name, role, s.source, tz,
+                         names.get(s.covers, s.covers)) for s in shifts if s.role == role]
             lanes.append((role, tuple(b for b in bars if b is not None)))
         gap_bars = [_bar(g.start, g.end, lo, hi, g.area, "gap", "gap", tz) for g in gaps]
         lanes.append(("gap", tuple(b for b in gap_bars if b is not None)))
@@ -63,10 +67,10 @@ def days(first: date, count: int, tz: tzinfo, shifts: Sequence[Shift], gaps: Seq
 
 
 def _bar(start: datetime, end: datetime, lo: float, hi: float, label: str, role: str, source: str,
-         tz: tzinfo) -> Bar | None:
+         tz: tzinfo, covers: str = "") -> Bar | None:
     a, b = max(start.timestamp(), lo), min(end.timestamp(), hi)
     if b <= a:
         return None
     span = hi - lo
     return Bar(round(100 * (a - lo) / span, 3), round(100 * (b - a) / span, 3), label, role, source,
-               datetime.fromtimestamp(a, tz), datetime.fromtimestamp(b, tz))
+               datetime.fromtimestamp(a, tz), datetime.fromtimestamp(b, tz), covers)

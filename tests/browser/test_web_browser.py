@@ -2,7 +2,8 @@
 
 A supervisor asks for a link in chat, receives it end-to-end encrypted, logs in, sees who is on call and the planted
 gap (Tomby's unit has nobody on its rotations), adds an override and finds it in `!schema` and the calendar feed,
-and sees on the readiness page, asked of the real homeserver, that Bertil B on the roster has no account there.
+and sees on the readiness page, asked of the real homeserver, that Bertil B on the roster has no account there,
+and puts someone on leave.
 A screenshot of each page is kept under var/test-artifacts/browser/.
 """
 
@@ -129,6 +130,20 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
                     if e.decoded("DTSTART") == starts and str(e.get("X-JOURBOT-ROLE")) == "primary"]
             assert held == ["@bertil.b:localhost"], "the override is in the unit's calendar feed"
 
+            # Leave the day after tomorrow for Anna A, made in the browser; every supervisor is told in chat.
+            later = tomorrow + timedelta(days=1)
+            await page.goto(f"http://127.0.0.1:{port}/leave")
+            await page.select_option("select[name=user]", "@anna.a:localhost")
+            await page.fill("input[name=start]", f"{later}")
+            await page.fill("input[name=end]", f"{later}")
+            await page.fill("input[name=reason]", "kurs")
+            await page.click("form.stack button[type=submit]")
+            await page.wait_for_url(f"http://127.0.0.1:{port}/leave")
+            leave = await shot(page, "leave")
+            assert f"F1: Anna A ledig {later} 00:00 – {later + timedelta(days=1)} 00:00" in leave
+            await chef.wait_for(lambda m: m.sender == BOT and "(webben) lade in ledighet F1: Anna A" in m.body,
+                                timeout=30)
+
             for path, name in (("/alarms", "alarms"), ("/alarms/L1", "alarm"), ("/stats", "stats"),
                                ("/check", "check"), ("/readiness", "readiness"), ("/units/testjour/month", "month"),
                                ("/mine", "mine")):
@@ -146,7 +161,7 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
             # On a phone: nothing wider than the screen, so nobody scrolls sideways at 03:00.
             await page.set_viewport_size({"width": 390, "height": 844})
             for path, name in (("/", "phone-now"), ("/units/testjour/week", "phone-week"), ("/alarms", "phone-alarms"),
-                               ("/readiness", "phone-readiness")):
+                               ("/readiness", "phone-readiness"), ("/leave", "phone-leave")):
                 await page.goto(f"http://127.0.0.1:{port}{path}")
                 await shot(page, name)
                 assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path

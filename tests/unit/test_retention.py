@@ -45,3 +45,21 @@ def test_old_check_ins_are_purged_and_a_planned_one_is_kept(tmp_path):
     assert store.checkins.get("jour:primary:old") is None
     assert store.checkins.get("jour:primary:later") is not None
     store.close()
+
+
+def test_leave_made_in_the_browser_is_purged_once_old_and_over_and_kept_while_it_lasts(tmp_path):
+    from datetime import UTC, datetime
+
+    from rosters import Leave
+
+    clock = [1_000_000_000.0]
+    store = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0])
+    made = datetime.fromtimestamp(clock[0], UTC)
+    with store.transaction():
+        store.leave.add(Leave("@a:x", made, datetime.fromtimestamp(clock[0] + 10 * DAY, UTC)), "@chef:x", made)
+        store.leave.add(Leave("@b:x", made, datetime.fromtimestamp(clock[0] + 500 * DAY, UTC)), "@chef:x", made)
+    clock[0] += 400 * DAY
+
+    assert store.retention.purge(clock[0], 365)["leave_entries"] == 1
+    assert [entry.user for entry in store.leave.active()] == ["@b:x"]
+    store.close()

@@ -262,3 +262,32 @@ def test_show_marks_a_turn_taken_for_someone_on_leave(capsys):
     assert "Cecilia C <@cecilia.c:localhost>  (for David D, on leave)" in out
     shifts = json.loads(run(capsys, "show", "--unit", "skarholmen", *span, "--json")[1])
     assert [s.get("covers") for s in shifts if s["role"] == "primary"] == ["@david.d:localhost"]
+
+
+def test_show_and_who_include_leave_made_in_the_browser(capsys, tmp_path):
+    """Bertil B holds Farsta's primary in the week of 17 June 2026; a supervisor put him on leave that day in the
+    browser: with the bot's config, the CLI shows and asks the roster the bot pages from."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.secretbox import SecretBox
+    from bot.store import Store
+    from rosters import Leave
+    from tests.harness.botrunner import write_config
+
+    config = write_config(tmp_path / "bot", "http://127.0.0.1:9", "unused", ["!p:localhost"], ["@polis1:localhost"])
+    sthlm = ZoneInfo("Europe/Stockholm")
+    store = Store(tmp_path / "bot" / "state" / "jourbot.db", SecretBox("test data key for this test only"))
+    day = datetime(2026, 6, 17, tzinfo=sthlm)
+    store.leave.add(Leave("@bertil.b:localhost", day, datetime(2026, 6, 18, tzinfo=sthlm)), "@chef.c:localhost", day)
+    store.close()
+    span = ("--from", "2026-06-17", "--to", "2026-06-17")
+    code, out, _ = run(capsys, "show", "--unit", "farsta", *span, "-c", str(config), "--json")
+    primaries = [(s["user"], s.get("covers")) for s in json.loads(out) if s["role"] == "primary"]
+    assert (code, primaries) == (0, [("@anna.a:localhost", "@bertil.b:localhost")])
+    without = json.loads(run(capsys, "show", "--unit", "farsta", *span, "--rosters", str(EXAMPLES), "--json")[1])
+    assert [s["user"] for s in without if s["role"] == "primary"] == ["@bertil.b:localhost"]
+
+    code, out, _ = run(capsys, "who", "--area", "Farsta", "--at", "2026-06-17T10:00+02:00", "-c", str(config),
+                       "--json")
+    assert code == 0 and "@bertil.b:localhost" not in [step["user"] for step in json.loads(out)["chain"]]
