@@ -186,7 +186,7 @@ def banner(server: Synapse, passwords: dict[str, str], rooms: dict[str, str]) ->
         lines.append(f"  {'@' + localpart + ':' + SERVER_NAME:<20} password {passwords[localpart]:<14} {role}")
     lines += ["", "Rooms (the bot is in each):", f"  {'Polis — larm (demo)':<39} the police raise alarms here"]
     for uid, name in rooms.items():
-        what = "alarms are announced here" if uid == "socialjouren" else "the handover at the office's next opening"
+        what = "its alarms are announced here" + ("" if uid == "socialjouren" else "; the handover at its opening")
         lines.append(f"  {name:<39} {what}")
     lines += [
         "",
