@@ -30,7 +30,7 @@ class MatrixConfig:
     # The password is needed only for the first login and for cross-signing uploads; it may come from the environment
     # or a file instead of the TOML, so the TOML can be shared without the secret.
     password: str = ""
-    password_env: str = ""
+    password_env: str = "JOURBOT_PASSWORD"
     password_file: str = ""
     device_name: str = "jourbot"
     trust: Literal["tofu", "cross-signed"] = "tofu"

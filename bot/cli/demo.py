@@ -19,8 +19,10 @@ from bot.app import App
 from bot.devserver import SERVER_NAME, Synapse, synapse_python
 from bot.files import write_private
 from bot.logsetup import setup_logging
+from rosters import Roster, load_dir
 
 WEB_PORT = 8080  # the browser view, on 127.0.0.1 only
+MONITORING_PORT = 9187  # /healthz and /metrics, on 127.0.0.1 only
 
 # Fictional people; the example rosters put them on call for Farsta at every hour.
 DEMO_ACCOUNTS = {
@@ -69,40 +71,34 @@ def _secret_file(path: Path) -> str:
     return path.read_text().strip()
 
 
-def prepare(root: Path, workdir: Path, server: Synapse) -> tuple[Path, dict[str, str]]:
-    """Accounts, rooms and config.toml for the demo; idempotent."""
-    passwords_path = workdir / "passwords.json"
-    passwords: dict[str, str] = json.loads(passwords_path.read_text()) if passwords_path.exists() else {}
-    for localpart in DEMO_ACCOUNTS:
-        passwords.setdefault(localpart, secrets.token_urlsafe(9))
-        server.register(localpart, passwords[localpart], admin=localpart == "chef.c")
-    write_private(passwords_path, json.dumps(passwords, indent=1))
-    write_private(workdir / "jourbot.password", passwords["jourbot"])
+def example_rosters(root: Path) -> Path:
+    return root / "rosters" / "examples"
 
-    rooms_path = workdir / "rooms.json"
-    rooms: dict[str, str] = json.loads(rooms_path.read_text()) if rooms_path.exists() else {}
+
+def unit_rooms(roster: Roster) -> dict[str, str]:
+    """The units that get a room in the demo (unit id → room name): Socialjouren, where alarms are announced, and
+    every district office, where the handover is listed at its next opening."""
+    offices = sorted({area.office_unit for area in roster.areas.values() if area.office_unit})
+    return {uid: f"{roster.units[uid].name} (demo)" for uid in ("socialjouren", *offices) if uid in roster.units}
+
+
+def demo_members(roster: Roster, unit_id: str) -> list[str]:
+    """Localparts of the demo accounts who work in a unit; the example rosters' other people have no account."""
+    unit = roster.units[unit_id]
+    users = {*unit.supervisors, *unit.members}
+    return [lp for lp in DEMO_ACCOUNTS if lp != "jourbot" and f"@{lp}:{SERVER_NAME}" in users]
+
+
+def config_text(root: Path, homeserver: str, rooms: dict[str, str]) -> str:
+    """config.toml of the demo: every feature on except SMS (a paid service; config.example.toml shows it)."""
     bot = f"@jourbot:{SERVER_NAME}"
-    if "police" not in rooms:
-        token = login_token(server.url, "polis1", passwords["polis1"])
-        rooms["police"] = create_encrypted_room(server.url, token, "Polis — larm (demo)", [bot])
-    if "socialjouren" not in rooms:
-        token = login_token(server.url, "chef.c", passwords["chef.c"])
-        invite = [bot, f"@anna.a:{SERVER_NAME}", f"@bertil.b:{SERVER_NAME}"]
-        rooms["socialjouren"] = create_encrypted_room(server.url, token, "Socialjouren (demo)", invite)
-        for member in ("anna.a", "bertil.b"):
-            join(server.url, login_token(server.url, member, passwords[member]), rooms["socialjouren"])
-    rooms_path.write_text(json.dumps(rooms, indent=1))
-
-    _secret_file(workdir / "pickle.key")
-    _secret_file(workdir / "data.key")
-    config_path = workdir / "config.toml"
-    write_private(
-        config_path,
-        f"""# Written by `make run`; see config.example.toml for every key.
-rosters = "{root / 'rosters' / 'examples'}"
+    roster = load_dir(example_rosters(root))
+    units = "".join(f'\n[units.{uid}]\nroom = "{rooms[uid]}"\n' for uid in unit_rooms(roster))
+    return f"""# Written by `make run`; see config.example.toml for every key.
+rosters = "{example_rosters(root)}"
 
 [matrix]
-homeserver = "{server.url}"
+homeserver = "{homeserver}"
 user_id = "{bot}"
 password_file = "jourbot.password"
 
@@ -118,20 +114,68 @@ allowed_inviters = [":{SERVER_NAME}"]
 [roles]
 police = ["@polis1:{SERVER_NAME}"]
 police_rooms = ["{rooms['police']}"]
-
-[units.socialjouren]
-room = "{rooms['socialjouren']}"
+{units}
+# The person on Socialjouren's night shift is asked to check in at 22:00.
+[[checkin]]
+unit = "socialjouren"
+roles = ["primary"]
+starts = ["22:00"]
+answer_within_min = 30
 
 [web]
 enabled = true
 host = "127.0.0.1"
 port = {WEB_PORT}
-""",
-    )
+
+[monitoring]
+enabled = true
+host = "127.0.0.1"
+port = {MONITORING_PORT}
+
+[sms]
+enabled = false
+"""
+
+
+def prepare(root: Path, workdir: Path, server: Synapse) -> tuple[Path, dict[str, str]]:
+    """Accounts, rooms and config.toml for the demo; idempotent, and a demo made by an older version gains the rooms
+    it lacks."""
+    passwords_path = workdir / "passwords.json"
+    passwords: dict[str, str] = json.loads(passwords_path.read_text()) if passwords_path.exists() else {}
+    for localpart in DEMO_ACCOUNTS:
+        passwords.setdefault(localpart, secrets.token_urlsafe(9))
+        server.register(localpart, passwords[localpart], admin=localpart == "chef.c")
+    write_private(passwords_path, json.dumps(passwords, indent=1))
+    write_private(workdir / "jourbot.password", passwords["jourbot"])
+
+    rooms_path = workdir / "rooms.json"
+    rooms: dict[str, str] = json.loads(rooms_path.read_text()) if rooms_path.exists() else {}
+    bot = f"@jourbot:{SERVER_NAME}"
+    if "police" not in rooms:
+        token = login_token(server.url, "polis1", passwords["polis1"])
+        rooms["police"] = create_encrypted_room(server.url, token, "Polis — larm (demo)", [bot])
+    roster = load_dir(example_rosters(root))
+    for uid, name in unit_rooms(roster).items():
+        if uid in rooms:
+            continue
+        # The supervisor sets up each unit's room and invites the bot and the unit's demo people.
+        members = [lp for lp in demo_members(roster, uid) if lp != "chef.c"]
+        token = login_token(server.url, "chef.c", passwords["chef.c"])
+        invite = [bot, *(f"@{lp}:{SERVER_NAME}" for lp in members)]
+        rooms[uid] = create_encrypted_room(server.url, token, name, invite)
+        for member in members:
+            join(server.url, login_token(server.url, member, passwords[member]), rooms[uid])
+    write_private(rooms_path, json.dumps(rooms, indent=1))
+
+    _secret_file(workdir / "pickle.key")
+    _secret_file(workdir / "data.key")
+    config_path = workdir / "config.toml"
+    write_private(config_path, config_text(root, server.url, rooms))
     return config_path, passwords
 
 
-def banner(server: Synapse, passwords: dict[str, str]) -> str:
+def banner(server: Synapse, passwords: dict[str, str], rooms: dict[str, str]) -> str:
+    """What a newcomer can try, by role; `rooms` maps unit ids to the names of their demo rooms."""
     lines = [
         "",
         "jourbot demo is running. Log in with any Matrix client (Element Web/Desktop, Fractal, …):",
@@ -139,13 +183,25 @@ def banner(server: Synapse, passwords: dict[str, str]) -> str:
         "",
     ]
     for localpart, role in DEMO_ACCOUNTS.items():
-        lines.append(f"  @{localpart}:{SERVER_NAME:<10} password {passwords[localpart]:<14} {role}")
+        lines.append(f"  {'@' + localpart + ':' + SERVER_NAME:<20} password {passwords[localpart]:<14} {role}")
+    lines += ["", "Rooms (the bot is in each):", f"  {'Polis — larm (demo)':<39} the police raise alarms here"]
+    for uid, name in rooms.items():
+        what = "its alarms are announced here" + ("" if uid == "socialjouren" else "; the handover at its opening")
+        lines.append(f"  {name:<39} {what}")
     lines += [
         "",
-        "As @polis1 open the room 'Polis — larm (demo)' and type:  !hjälp   or   !larm Farsta två barn i lägenheten",
-        "The responder on call (see !jour Farsta) gets a direct message and accepts with:  !ok",
-        f"Browser view: http://127.0.0.1:{WEB_PORT}/ — log in as @chef.c (or a responder): type  !webb  to",
+        "Try (the commands have English aliases too; !hjälp lists what you may do):",
+        "  @polis1 in the police room:  !jour Farsta   then   !larm Farsta två barn i lägenheten",
+        "  the responder paged gets a direct room from the bot; accept with  !ok  (or ✅ on the page)",
+        "  then in the alarm room the bot opens ('L1 Farsta 14:02', with @polis1):",
+        "    !påväg 20   !framme   !skydd gjord plan   !överlämnad Farsta   !klar",
+        "  @chef.c:  !status   !schema socialjouren   !anslut L1   !byt lista   !statistik",
+        "  the office room at its next opening:  !mottaget L1",
+        "  Socialjouren's night primary is asked to check in at 22:00 (answer ✅); !jour shows the check-ins.",
+        f"Browser view: http://127.0.0.1:{WEB_PORT}/ — as @chef.c (or a responder) type  !webb  to",
         f"  @jourbot:{SERVER_NAME} and open the one-time link it sends in your direct room.",
+        f"Monitoring: http://127.0.0.1:{MONITORING_PORT}/healthz and /metrics",
+        "SMS is off here (a paid service); config.example.toml shows how to turn it on.",
         "Ctrl-C stops the bot and the homeserver.",
         "",
     ]
@@ -161,7 +217,7 @@ def main(root: Path) -> int:
         config_path, passwords = prepare(root, workdir, server)
         config = config_module.load(config_path)
         setup_logging(config.bot.log_level)
-        print(banner(server, passwords), flush=True)
+        print(banner(server, passwords, unit_rooms(load_dir(config.rosters_dir))), flush=True)
 
         async def run_bot() -> None:
             app = App(config)

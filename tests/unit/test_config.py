@@ -95,3 +95,29 @@ def test_check_in_and_readiness_settings_are_checked(tmp_path):
     text = str(caught.value)
     for key in ("readiness.report_at", "checkin.roles", "checkin.starts", "checkin.answer_within_min"):
         assert key in text
+
+
+def test_example_config_shows_every_default_of_the_code():
+    """config.example.toml says every key is shown with its default, except the (example) values."""
+    import dataclasses
+    import tomllib
+
+    raw = tomllib.loads((Path(__file__).resolve().parents[2] / "config.example.toml").read_text())
+    examples = {("bot", "allowed_inviters"), ("roles", "police"), ("roles", "police_rooms")}
+    sections = {f.name: f.type for f in dataclasses.fields(config_module.Config)}
+    for section, values in raw.items():
+        if not isinstance(values, dict) or section in ("matrix", "units"):
+            continue
+        cls = getattr(config_module, sections[section]) if isinstance(sections[section], str) else sections[section]
+        defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                    for f in dataclasses.fields(cls)}
+        for key, value in values.items():
+            if (section, key) not in examples:
+                assert value == defaults[key], f"[{section}] {key}"
+        assert set(values) == set(defaults), f"[{section}] lacks {set(defaults) - set(values)}"
+    matrix = {f.name: f.default for f in dataclasses.fields(config_module.MatrixConfig)}
+    for key, value in raw["matrix"].items():
+        if key not in ("homeserver", "user_id"):
+            assert value == matrix[key], f"[matrix] {key}"
+    assert set(raw["matrix"]) == set(matrix)
+    assert raw["rosters"] == config_module.Config.__dataclass_fields__["rosters"].default

@@ -1,0 +1,62 @@
+"""The configuration `make run` writes: it loads, and it switches on what a newcomer should see."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot import config as config_module
+from bot.cli.demo import config_text, demo_members, example_rosters, unit_rooms
+from bot.config_checks import checkin_problems
+from rosters import load_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def roster():
+    return load_dir(example_rosters(ROOT))
+
+
+@pytest.fixture
+def demo_config(tmp_path, roster):
+    rooms = {"police": "!police:localhost"} | {uid: f"!{uid}:localhost" for uid in unit_rooms(roster)}
+    path = tmp_path / "config.toml"
+    path.write_text(config_text(ROOT, "http://127.0.0.1:8448", rooms))
+    return config_module.load(path)
+
+
+def test_every_district_office_gets_a_room_so_the_handover_has_somewhere_to_go(demo_config, roster):
+    offices = {area.office_unit for area in roster.areas.values() if area.office_unit}
+    assert offices == {"farsta", "skarholmen"}
+    assert set(demo_config.units) == offices | {"socialjouren"}
+    assert {uid: unit.room for uid, unit in demo_config.units.items()} == {
+        "farsta": "!farsta:localhost", "skarholmen": "!skarholmen:localhost", "socialjouren": "!socialjouren:localhost"
+    }
+
+
+def test_socialjouren_nights_are_asked_to_check_in_at_a_shift_that_exists(demo_config, roster):
+    assert checkin_problems(demo_config, roster) == []
+    (checkin,) = demo_config.checkin
+    assert (checkin.unit, checkin.roles, checkin.starts) == ("socialjouren", ["primary"], ["22:00"])
+    night_starts = {r.begins for r in roster.units["socialjouren"].rotations if r.role == "primary"}
+    assert time(22, 0) in night_starts
+
+
+def test_browser_view_and_monitoring_on_loopback_and_sms_off(demo_config):
+    assert demo_config.web.enabled and demo_config.web.host == "127.0.0.1"
+    assert demo_config.monitoring.enabled and demo_config.monitoring.host == "127.0.0.1"
+    assert demo_config.web.port != demo_config.monitoring.port
+    assert not demo_config.sms.enabled
+    assert demo_config.roles.police == ["@polis1:localhost"]
+    assert demo_config.roles.police_rooms == ["!police:localhost"]
+    assert demo_config.rosters_dir == example_rosters(ROOT).resolve()
+
+
+def test_unit_rooms_invite_only_demo_accounts_who_work_there(roster):
+    assert demo_members(roster, "socialjouren") == ["anna.a", "bertil.b", "chef.c"]
+    assert demo_members(roster, "farsta") == ["anna.a", "bertil.b", "chef.c"]
+    # Skärholmen's people are fictional without accounts: its room has the bot (and the supervisor who makes it).
+    assert demo_members(roster, "skarholmen") == []
