@@ -162,19 +162,25 @@ class HandoverService:
 
     def _to_hand_over(self, unit: Unit, opening: Opening, roster: Roster) -> list[Alarm]:
         """Alarms of the office's areas accepted in [since, opening) while it was closed, or taken by another unit,
-        not cancelled and not listed before."""
+        not cancelled and not listed before; and those nobody took (the chain ran out and the supervisors were told
+        to phone), raised in that time: a child nobody went out to is the one the office must not miss."""
         areas = {a.id for a in roster.areas.values() if a.office_unit == unit.id}
         rows = self.store.alarms.states_raised_between(opening.since - _RAISED_BEFORE_S, opening.at)
         found: list[Alarm] = []
         for state in rows:
             alarm = Alarm.from_dict(state)
-            if alarm.area not in areas or alarm.accepted_at is None or alarm.status == "cancelled":
+            if alarm.area not in areas or alarm.status == "cancelled":
                 continue
-            accepted = alarm.accepted_at.timestamp()
-            if not opening.since <= accepted < opening.at:
+            if alarm.accepted_at is None:
+                if alarm.status != "exhausted":
+                    continue  # still being paged: listed once someone takes it or the chain runs out
+                handled = alarm.raised_at.timestamp()
+            else:
+                handled = alarm.accepted_at.timestamp()
+            if not opening.since <= handled < opening.at:
                 continue
-            if alarm.unit == unit.id and is_open(unit, accepted):
-                continue  # the office took it itself, in its own hours
+            if alarm.unit == unit.id and is_open(unit, handled):
+                continue  # the office took it (or was paged for it) itself, in its own hours
             found.append(alarm)
         known = self.store.handovers.known([a.id for a in found])
         return [a for a in found if a.id not in known]
@@ -191,7 +197,11 @@ class HandoverService:
         tz = zone_named(zone)
         state = (t("handover.state.closed", self.lang, time=hhmm(alarm.closed_at, tz)) if alarm.closed_at
                  else t("handover.state.open", self.lang))
-        accepted = alarm.accepted_at or alarm.raised_at
+        if alarm.accepted_at is None:
+            return t("handover.listing_untaken", self.lang, id=alarm.id, area=alarm.area_name,
+                     raised=day_and_time(alarm.raised_at, zone), unit=alarm.unit_name,
+                     fallback=hhmm(alarm.fallback_at or alarm.raised_at, tz))
+        accepted = alarm.accepted_at
         return t("handover.listing", self.lang, id=alarm.id, area=alarm.area_name,
                  raised=day_and_time(alarm.raised_at, zone), accepted=hhmm(accepted, tz),
                  name=alarm.accepted_name or alarm.accepted_by or "—", unit=alarm.unit_name,

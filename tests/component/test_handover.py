@@ -224,3 +224,24 @@ async def test_a_failing_handover_never_holds_back_an_escalation(tmp_path, monke
             "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta"], "listed at the next sweep once it works again"
     finally:
         await bot.stop()
+
+
+async def test_an_alarm_nobody_took_at_night_is_handed_over_too(tmp_path):
+    bot = await start(tmp_path, local("2026-11-27T23:00"))  # Friday
+    try:
+        await advance_to(bot, local("2026-11-27T23:10"))
+        await bot.say(POLICE, "!larm Farsta två barn, pappan hotfull")
+        for minutes in range(5, 125, 5):  # every step's wait runs out, one after the other: the fallback goes out
+            await advance_to(bot, local("2026-11-27T23:10") + minutes * 60)
+        assert bot.app.alarms.get("L1").status == "exhausted"  # type: ignore[union-attr]
+        bot.matrix.mark = len(bot.matrix.sent)  # type: ignore[attr-defined]
+        await advance_to(bot, local("2026-11-30T08:00"))
+        (listing,) = farsta_lines(bot)
+        assert listing.startswith("@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10 — ingen på"
+                                  " Socialjouren tog larmet; reservlarmet gick "), listing
+        assert "hotfull" not in listing
+        assert nothing_direct(bot) == {}, "the listing goes to the office's room, nobody is messaged directly"
+        received = await bot.say(CECILIA, "!mottaget L1", room=FARSTA_ROOM)
+        assert [s.body for s in bot.answers_to(received)] == ["✅ L1 mottaget av Cecilia C 08:00."]
+    finally:
+        await bot.stop()
