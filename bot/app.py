@@ -164,7 +164,8 @@ class App:
         ) if self.web_auth is not None else None
         if self.web is not None:  # its readiness page asks the homeserver as the daily report does
             self.web.readiness = ReadinessPage(self.store, lambda: self.roster, lambda p: self.readiness.probe(p),
-                                               config.readiness.days, config.matrix.trust, lang, clock)
+                                               config.readiness.days, config.matrix.trust, lang, clock,
+                                               sms=config.sms.enabled)
         monitoring = config.monitoring
         self.monitoring = Monitoring(
             monitoring.host, monitoring.port, self.health_report,

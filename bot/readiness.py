@@ -7,7 +7,7 @@ and from the store (direct rooms, the last check-in); `assess` names the problem
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
@@ -33,6 +33,7 @@ class OnRoster:
 @dataclass(frozen=True)
 class Problem:
     kind: str  # no_account | unknown | no_device | no_verified_device | no_direct_room | invited | left | checkin
+    #            | no_phone
     text: str
     action: str
 
@@ -64,10 +65,14 @@ def on_rosters(roster: Roster, overrides: Sequence[Override], start: datetime, d
 
 
 def assess(people: Sequence[OnRoster], reach: Mapping[str, Reach], rooms: Mapping[str, str],
-           last_checkins: Mapping[str, CheckinRow | None], trust: Trust, lang: str, zone: tzinfo) -> list[Finding]:
-    """Each person with the problems found (an empty tuple: reachable)."""
+           last_checkins: Mapping[str, CheckinRow | None], trust: Trust, lang: str, zone: tzinfo,
+           phone: Callable[[str], str | None] | None = None) -> list[Finding]:
+    """Each person with the problems found (an empty tuple: reachable). `phone`: with the SMS channel on, each
+    person's number; someone without one has no second channel when their app stays silent."""
     return [Finding(p, tuple(_problems(p.user, reach.get(p.user), p.user in rooms, last_checkins.get(p.user),
-                                       trust, lang, zone))) for p in people]
+                                       trust, lang, zone)
+                             + ([_problem("no_phone", lang)] if phone is not None and not phone(p.user) else [])))
+            for p in people]
 
 
 def _problems(user: str, found: Reach | None, has_room: bool, checkin: CheckinRow | None, trust: Trust, lang: str,
@@ -102,6 +107,7 @@ _TEXTS = {  # kind → (what is wrong, what to do about it)
     "invited": ("roster.ready.invited", "roster.ready.invited.do"),
     "left": ("roster.ready.left", "roster.ready.left.do"),
     "checkin": ("roster.ready.checkin", "roster.ready.checkin.do"),
+    "no_phone": ("roster.ready.no_phone", "roster.ready.no_phone.do"),
 }
 
 

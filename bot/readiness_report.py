@@ -99,7 +99,8 @@ class ReadinessReporter:
             log.error("the daily readiness check could not ask the homeserver: %s", err)
             return
         lang = self.config.bot.language
-        findings = assess(people, facts, rooms, last, self.config.matrix.trust, lang, roster.default_zone)
+        findings = assess(people, facts, rooms, last, self.config.matrix.trust, lang, roster.default_zone,
+                          roster.phone if self.config.sms.enabled else None)
         bad = [f for f in findings if f.problems]
         log.info("readiness: %d people on the rosters, %d cannot surely be reached", len(findings), len(bad))
         if not bad:

@@ -57,7 +57,8 @@ def run_ready(args: argparse.Namespace) -> int:
         print(f"jourbot roster ready: could not ask the homeserver: {err}", file=sys.stderr)
         return 1
     lang = config.bot.language
-    findings = assess(people, facts, rooms, last, config.matrix.trust, lang, roster.default_zone)
+    findings = assess(people, facts, rooms, last, config.matrix.trust, lang, roster.default_zone,
+                      roster.phone if config.sms.enabled else None)
     if args.json:
         print(json.dumps(as_json(findings, now, days), ensure_ascii=False, indent=1))
     else:

@@ -49,7 +49,8 @@ class Readiness:
 
 class ReadinessPage:
     def __init__(self, store: Store, roster: Callable[[], Roster], probe: Probe, days: int, trust: Trust,
-                 lang: str, clock: Callable[[], float]) -> None:
+                 lang: str, clock: Callable[[], float], sms: bool = False) -> None:
+        self.sms = sms  # with the SMS channel on, a person without a phone number is a problem too
         self.store = store
         self.roster = roster
         self.probe = probe
@@ -97,7 +98,8 @@ class ReadinessPage:
         except Exception:  # a page must say it could not ask, not fail
             log.exception("readiness page: the homeserver lookup failed")
             return Readiness(start, start, self.days, (), asked=False)
-        findings = assess(people, facts, rooms, last, self.trust, self.lang, roster.default_zone)
+        findings = assess(people, facts, rooms, last, self.trust, self.lang, roster.default_zone,
+                          roster.phone if self.sms else None)
         done = Readiness(datetime.fromtimestamp(self.clock(), UTC), start, self.days, tuple(findings), asked=True)
         self._last = done
         return done

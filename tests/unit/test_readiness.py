@@ -86,3 +86,14 @@ def test_all_well_is_said_in_one_line():
     findings = assess(people, {ANNA: FINE, BERTIL: FINE, CHEF: FINE}, ROOMS, {}, "cross-signed", "en", ZONE)
     assert report_text(findings, load_dir(ROSTERS), NOW, 7, "en") == (
         "Readiness 2026-11-25 – 2026-12-01: all 3 on the rosters can be reached.")
+
+
+def test_with_sms_on_someone_without_a_phone_number_is_named_and_without_it_nobody_is():
+    people = on_rosters(load_dir(ROSTERS), [], NOW, 7)
+    facts = {ANNA: FINE, BERTIL: FINE, CHEF: FINE}
+    numbers = {ANNA: "+46701740601", BERTIL: None, CHEF: "+46701740603"}
+    with_sms = assess(people, facts, ROOMS, {}, "tofu", "sv", ZONE, numbers.get)
+    assert [(f.person.user, kinds([f], f.person.user)) for f in with_sms if f.problems] == [(BERTIL, ["no_phone"])]
+    (problem,) = [p for f in with_sms for p in f.problems]
+    assert problem.text == "Inget mobilnummer för SMS" and "people.toml" in problem.action
+    assert all(not f.problems for f in assess(people, facts, ROOMS, {}, "tofu", "sv", ZONE))
