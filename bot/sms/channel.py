@@ -175,12 +175,16 @@ class SecondChannel:
         with self.store.transaction():
             if failure.permanent:
                 self.store.sms.finished(row.id, "failed", str(failure))
+                self.store.audit.append("sms", "sms.refused", alarm.id,
+                                        {"user": row.user_id, "why": row.why, "reason": failure.reason})
                 text = t("runtime.sms.rejected", lang, id=alarm.id, name=name, phone=row.phone, reason=reason)
                 self._tell_supervisors(alarm, text, f"sms:{row.key}:rejected")
             else:
                 delay = backoff(row.attempts + 1, 2.0, self.settings.retry_cap_s)
                 self.store.sms.retry_at(row.id, self.clock() + delay, str(failure), reported=True)
-                if not row.reported:
+                if not row.reported:  # the first failure of this SMS; its retries are not audited one by one
+                    self.store.audit.append("sms", "sms.failed", alarm.id,
+                                            {"user": row.user_id, "why": row.why, "reason": failure.reason})
                     text = t("runtime.sms.retrying", lang, id=alarm.id, name=name, reason=reason)
                     self._tell_supervisors(alarm, text, f"sms:{row.key}:retrying")
         self.metrics.sms("rejected" if failure.permanent else "retried", failure.reason)

@@ -3,6 +3,7 @@ gateway on 127.0.0.1 (46elks' request shape)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -182,6 +183,13 @@ async def test_a_gateway_error_is_retried_and_reported_once_and_a_refused_number
             "⚠️ SMS om L1 till Bertil B (+46701740606) avvisades (numret godtogs inte). Kolla numret i personlistan"
             " och ring själv."]
         assert bot.app.store.sms.status_of(f"page:L1:{BERTIL}") == ("failed", 1)
+        trail = [(action, json.loads(data)) for action, data in bot.app.store.db.execute(
+            "SELECT action, data FROM audit WHERE action LIKE 'sms.%' ORDER BY seq")]
+        assert trail == [
+            ("sms.failed", {"user": ANNA, "why": "unseen", "reason": "server"}),  # once, not at every retry
+            ("sms.sent", {"user": ANNA, "why": "unseen"}),
+            ("sms.refused", {"user": BERTIL, "why": "unseen", "reason": "rejected"}),
+        ], "the audit trail says what became of each SMS, never its text or the number"
     finally:
         await bot.stop()
 
