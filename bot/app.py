@@ -137,7 +137,8 @@ class App:
         self.police_rooms = PoliceRoomWatch(self.store, self.matrix, self.outbox, config.roles.police_rooms,
                                             self.services.supervisors, lang)
         self.rosters = RosterReloader(config.rosters_dir, started, self.store, self.outbox, clock,
-                                      self.services.supervisors, self.services.overrides.active, lang, self.zone)
+                                      self.services.supervisors, self.services.overrides.active, lang, self.zone,
+                                      self.leave.active)
         self.timers = Timers(self._next_due, self.sweep, clock, timer_interval)
         self.store.db.on_commit("deadlines", self.timers.rearm)
         self.store.db.on_commit("outbox", self.timers.rearm)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.store.roster_snapshots import RosterSnapshot
-from rosters import Override, Roster, RosterError, load_dir
+from rosters import Leave, Override, Roster, RosterError, load_dir
 from rosters.findings import check_roster
 from rosters.rewrites import rewritten_turns
 
@@ -90,7 +90,7 @@ class Candidate:
 
 
 def judge(files: dict[str, bytes], folder: Path, in_force: RosterSnapshot, now: datetime,
-          overrides: Sequence[Override]) -> Candidate:
+          overrides: Sequence[Override], leave: Sequence[Leave] = ()) -> Candidate:
     """Load `files` and compare what `roster check` finds in them with what it finds in the roster in force.
 
     Runs in a worker thread: the roster in force is loaded afresh from its snapshot here, so this thread shares no
@@ -102,8 +102,9 @@ def judge(files: dict[str, bytes], folder: Path, in_force: RosterSnapshot, now: 
         return Candidate(files, found_digest, None, err.problems)
     current = load_files(in_force.files, folder)
     end = now + timedelta(days=CHECK_DAYS)
-    before = {f.line for f in check_roster(current, now, end, overrides)}
-    new = [f.line for f in check_roster(roster, now, end, overrides) if f.line not in before]
+    # Judged as they would be used: with the leave made in the browser (bot/stored_leave.py) on both sides.
+    before = {f.line for f in check_roster(current.with_leave(leave), now, end, overrides)}
+    new = [f.line for f in check_roster(roster.with_leave(leave), now, end, overrides) if f.line not in before]
     return Candidate(files, found_digest, roster, rewritten_turns(current, roster, now) + new)
 
 

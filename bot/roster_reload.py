@@ -17,7 +17,7 @@ from bot.roster_live import Candidate, Started, digest, judge, read_folder, sign
 from bot.store import RosterSnapshot, Store
 from handlers.effects import SendUser
 from handlers.i18n import t
-from rosters import Override, Roster
+from rosters import Leave, Override, Roster
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,9 @@ MAX_LISTED = 10  # problems listed in chat; `jourbot roster check` lists them al
 class RosterReloader:
     def __init__(self, folder: Path, started: Started, store: Store, outbox: Outbox, clock: Callable[[], float],
                  supervisors: Callable[[], set[str]], overrides: Callable[[], Sequence[Override]], lang: str,
-                 zone: Callable[[], tzinfo]) -> None:
+                 zone: Callable[[], tzinfo], leave: Callable[[], Sequence[Leave]] = tuple) -> None:
         self.folder = folder
+        self.leave = leave  # made in the browser: a folder is judged with it, as it will be used
         self.roster: Roster = started.roster
         self.in_force = started.snapshot
         self.store = store
@@ -88,7 +89,8 @@ class RosterReloader:
                              time=now.astimezone(self.zone()).strftime("%H:%M"))
                     self._tell(text, f"roster-usable:{now.timestamp()!r}")
                 return None
-            candidate = await asyncio.to_thread(judge, files, self.folder, self.in_force, now, self.overrides())
+            candidate = await asyncio.to_thread(judge, files, self.folder, self.in_force, now, self.overrides(),
+                                                self.leave())
             if candidate.accepted and candidate.roster is not None:
                 self._put_in_force(candidate, cause, now)
             elif cause != "file" or candidate.digest != self._last_refused:

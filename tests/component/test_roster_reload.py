@@ -157,3 +157,41 @@ async def test_a_start_on_a_broken_folder_runs_on_the_last_good_roster_and_says_
         assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
     finally:
         await bot.stop()
+
+
+async def test_a_change_is_judged_with_the_leave_made_in_the_browser(tmp_path):
+    """Doris D, new, takes over the primary from Saturday: fine on its own, but she is on leave (made in the browser)
+    on Tuesday, so the change would leave Farsta without a primary that day — refused, as it would be used."""
+    from zoneinfo import ZoneInfo
+
+    from rosters import Leave
+
+    stockholm = ZoneInfo("Europe/Stockholm")
+    folder = copy_rosters(tmp_path)
+    bot = await ComponentBot.start(tmp_path, rosters=folder)
+    try:
+        path = folder / "testjour.toml"
+        anna = 'start = 2025-01-06\nmembers = ["@anna.a:localhost"]'
+        path.write_text(path.read_text().replace(anna, "until = 2026-11-28\n" + anna) + (
+            '\n[[rotation]]\nrole = "primary"\nshift = "08:00-08:00"\nevery = "daily"\nstart = 2026-11-28\n'
+            'members = ["@doris.d:localhost"]\n'))
+        people = folder / "people.toml"
+        people.write_text(people.read_text() + '"@doris.d:localhost" = "Doris D"\n')
+        with bot.app.store.transaction():
+            leave = bot.app.leave.add(Leave("@doris.d:localhost", datetime(2026, 12, 1, 8, tzinfo=stockholm),
+                                            datetime(2026, 12, 2, 8, tzinfo=stockholm)), CHEF,
+                                      datetime.fromtimestamp(bot.now, UTC))
+        candidate = await bot.app.reload_rosters("web")
+        await bot.settle()
+        assert candidate is not None and not candidate.accepted
+        assert any("GAP Farsta (farsta): no primary from Tue 2026-12-01 08:00+01:00" in p for p in candidate.problems)
+        chain = bot.app.roster.who("farsta", datetime(2026, 11, 29, 11, tzinfo=UTC))
+        assert [p.user for p in chain.steps[0].people] == [ANNA], "the roster in force stays"
+
+        with bot.app.store.transaction():
+            bot.app.leave.remove(leave.entry, CHEF, datetime.fromtimestamp(bot.now, UTC))
+        await bot.advance(60)
+        candidate = await bot.app.reload_rosters("web")  # without the leave the same change is fine
+        assert candidate is not None and candidate.accepted, candidate.problems
+    finally:
+        await bot.stop()
