@@ -457,10 +457,18 @@ class WebView:
         parsed = leaveform.parse_leave(form, roster, now, self.lang)
         if isinstance(parsed, str):
             return self._leave_form(visitor, parsed, form, status=400)
+        overrides = self.services.overrides.active()
+        # The gaps this leave makes (nobody else to take the turn): said with it, before an alarm finds them.
+        before = set(rosterdata.gaps(roster, parsed.start, parsed.end, overrides))
+        made = [g for g in rosterdata.gaps(roster.with_leave([parsed]), parsed.start, parsed.end, overrides)
+                if g not in before]
         with self.store.transaction():
             added = self.leave.add(parsed, visitor.user, now)
             line = leaveform.describe(added, roster.people[added.user], self.lang)
-            told = t("webview.leave.told", self.lang, name=visitor.name, line=line)
+            told = "\n".join([t("webview.leave.told", self.lang, name=visitor.name, line=line), *(
+                t("webview.leave.gap", self.lang, area=roster.areas[g.area].name if g.area in roster.areas else g.area,
+                  start=g.start.astimezone(roster.default_zone).strftime("%Y-%m-%d %H:%M"),
+                  end=g.end.astimezone(roster.default_zone).strftime("%Y-%m-%d %H:%M")) for g in made)])
             self.queue([SendUser(s, told) for s in sorted(self.services.supervisors())], f"web:leave:{added.entry}")
         raise web.HTTPSeeOther("/leave")
 

@@ -78,8 +78,9 @@ async def test_leave_from_the_browser_is_refused_when_wrong_and_audited_and_told
         assert (stored.user, stored.start.isoformat(), stored.end.isoformat(), stored.reason) == (
             ANNA, "2026-11-26T00:00:00+01:00", "2026-11-28T00:00:00+01:00", "semester")
         assert "F1: Anna A ledig 2026-11-26 00:00 – 2026-11-28 00:00" in page and "(semester)" in page
-        assert told_chef(bot, "ledighet") == [
-            "Chef C (webben) lade in ledighet F1: Anna A ledig 2026-11-26 00:00 – 2026-11-28 00:00"]
+        assert told_chef(bot, "ledighet") == [  # Anna A is the only one in turn: her leave leaves nobody primary
+            "Chef C (webben) lade in ledighet F1: Anna A ledig 2026-11-26 00:00 – 2026-11-28 00:00\n⚠️ Det ger en"
+            " lucka: Farsta har ingen primär 2026-11-26 00:00–2026-11-28 00:00. Lägg in ett byte."]
         assert "semester" not in told_chef(bot, "ledighet")[0], "the reason stays on the page"
         added = bot.app.store.audit.entries(5)[0]
         assert (added["action"], added["actor"], added["subject"]) == ("leave.added", CHEF, "F1")
@@ -119,6 +120,7 @@ async def test_someone_on_leave_made_in_the_browser_is_not_paged_the_next_in_tur
         status, _, _ = await web.post("/leave", {"csrf": csrf, "user": ANNA, "start": "2026-11-25 12:00",
                                                  "end": "2026-11-25"})
         assert status == 200
+        assert "lucka" not in told_chef(bot, "ledighet")[0], "Bertil B takes the turn: no gap to warn of"
         larm = await bot.say(POLICE, "!larm Farsta")
         assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
         assert "Söker: Bertil B (Testjouren)" in bot.answers_to(larm)[0].body
