@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rosters.chain import Chain
-from rosters.gaps import find_gaps
+from rosters.gaps import find_gaps, merge_spans
 from rosters.model import Gap, Override, Shift
 from rosters.roster import Roster
 from rosters.wallclock import local
@@ -83,7 +83,7 @@ def _steps(roster: Roster, start: datetime, end: datetime, overrides: Sequence[O
     for (uid, index, why), pieces in sorted(spans.items()):
         unit = roster.units[uid]
         step = unit.policy[index]
-        for a, b in _merge(pieces):
+        for a, b in merge_spans(pieces):
             lo, hi = local(a, unit.tz), local(b, unit.tz)
             text = f"{unit.name} ({uid}): step {index + 1} ({step.role}) {why} from {_span(lo, hi)}"
             found.append(Finding("step", uid, lo, hi, text))
@@ -132,7 +132,7 @@ def _live_shifts(roster: Roster, start: datetime, end: datetime, overrides: Sequ
     out = []
     for uid, pieces in answering.items():
         tz = roster.units[uid].tz
-        windows = _merge(pieces)
+        windows = merge_spans(pieces)
         for shift in roster.shifts(uid, start, end, overrides):
             s, e = shift.start.timestamp(), shift.end.timestamp()
             for lo, hi in windows:
@@ -166,7 +166,7 @@ def _overlaps(roster: Roster, live: list[Shift]) -> list[Finding]:
                 clashes.setdefault((pair[0], pair[1]), []).append((a, b))
         tz = roster.default_zone
         for (one, other), pieces in sorted(clashes.items()):
-            for a, b in _merge(pieces):
+            for a, b in merge_spans(pieces):
                 lo, hi = local(a, tz), local(b, tz)
                 who = f"{roster.people.get(user, user)} ({user})"
                 found.append(Finding("overlap", user, lo, hi, f"{who}: {one} and {other} at once from {_span(lo, hi)}"))
@@ -202,16 +202,6 @@ def _shift_label(roster: Roster, shift: Shift) -> str:
 
 
 # -- helpers --------------------------------------------------------------------------------------------------------
-
-
-def _merge(spans: list[Span]) -> list[Span]:
-    merged: list[Span] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return merged
 
 
 def stamp(at: datetime) -> str:

@@ -22,7 +22,7 @@ def find_gaps(roster: Roster, start: datetime, end: datetime, overrides: Sequenc
                 shifts = roster.shifts(unit, start, end, overrides)
                 covered[unit] = [(s.start.timestamp(), s.end.timestamp()) for s in shifts if s.role == "primary"]
             holes += _uncovered(since.timestamp(), until.timestamp(), covered[unit])
-        gaps += [Gap(area.id, local(a, tz), local(b, tz)) for a, b in _merge(holes)]
+        gaps += [Gap(area.id, local(a, tz), local(b, tz)) for a, b in merge_spans(holes)]
     return gaps
 
 
@@ -40,7 +40,8 @@ def _uncovered(lo: float, hi: float, spans: list[tuple[float, float]]) -> list[t
     return holes
 
 
-def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping or touching [a, b) spans joined, in order."""
     merged: list[tuple[float, float]] = []
     for a, b in sorted(spans):
         if merged and a <= merged[-1][1]:
