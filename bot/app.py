@@ -146,6 +146,7 @@ class App:
         self.store.db.on_commit("outbox", self.outbox.wake)
         self.store.db.on_commit("handovers", self.timers.rearm)
         self.handovers.prepare(clock())
+        self.rosters.on_reloaded.append(lambda: self.handovers.prepare(self.clock()))  # a new district office
         self.matrix.set_on_recovered(self._homeserver_back)
         self.matrix.set_on_session_lost(self._log_in_again)
         self.stop = asyncio.Event()

@@ -3,8 +3,9 @@
 A folder is read whole (every .toml and .ics file's bytes) and loaded from that copy, so what is checked, what is put
 in force and what is kept in the store as the last good roster are the same files, even if someone saves again
 meanwhile. A folder is refused when it cannot be loaded, or when `roster check` finds in it, over the next 30 days,
-a gap, a step paging nobody new, an overlap or a short rest that the roster in force does not have (a correction
-is never held back by a gap it did not make, and a change that makes one never reaches an alarm), or when it gives
+a gap, a step paging nobody new, an overlap or a short rest that the roster in force does not have over the same
+time (a correction is never held back by a gap it did not make or only shortened, and a change that makes one never
+reaches an alarm), or when it gives
 a rotation turn already begun to someone else (rosters/rewrites.py).
 
 Pure of Matrix and of the App: the App calls `start` once, then `candidate` (in a thread) and `put_in_force`.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from bot.store.roster_snapshots import RosterSnapshot
 from rosters import Leave, Override, Roster, RosterError, load_dir
-from rosters.findings import check_roster
+from rosters.findings import Finding, check_roster
 from rosters.rewrites import rewritten_turns
 
 CHECK_DAYS = 30
@@ -103,9 +104,23 @@ def judge(files: dict[str, bytes], folder: Path, in_force: RosterSnapshot, now: 
     current = load_files(in_force.files, folder)
     end = now + timedelta(days=CHECK_DAYS)
     # Judged as they would be used: with the leave made in the browser (bot/stored_leave.py) on both sides.
-    before = {f.line for f in check_roster(current.with_leave(leave), now, end, overrides)}
-    new = [f.line for f in check_roster(roster.with_leave(leave), now, end, overrides) if f.line not in before]
+    before = check_roster(current.with_leave(leave), now, end, overrides)
+    new = [f.line for f in check_roster(roster.with_leave(leave), now, end, overrides) if not covered(f, before)]
     return Candidate(files, found_digest, roster, rewritten_turns(current, roster, now) + new)
+
+
+def covered(finding: Finding, before: Sequence[Finding]) -> bool:
+    """The roster in force already has this finding (same kind, same subject) over all of its time: a correction
+    that only shortens a gap or an overlap is not held back by what is left of it."""
+    reached = finding.start
+    for b in sorted((b for b in before if b.kind == finding.kind and b.subject == finding.subject),
+                    key=lambda b: b.start):
+        if b.start > reached:
+            break
+        reached = max(reached, b.end)
+        if reached >= finding.end:
+            return True
+    return reached >= finding.end
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class RosterReloader:
                  zone: Callable[[], tzinfo], leave: Callable[[], Sequence[Leave]] = tuple) -> None:
         self.folder = folder
         self.leave = leave  # made in the browser: a folder is judged with it, as it will be used
+        self.on_reloaded: list[Callable[[], None]] = []  # told after a new roster is put in force
         self.roster: Roster = started.roster
         self.in_force = started.snapshot
         self.store = store
@@ -113,6 +114,11 @@ class RosterReloader:
                      files=", ".join(changed))
             self._tell(text, f"roster-reloaded:{candidate.digest[:16]}:{now.timestamp()!r}")
         log.info("rosters reloaded from %s (%s): %d files changed", self.folder, cause, len(changed))
+        for listener in self.on_reloaded:
+            try:
+                listener()
+            except Exception:  # the new roster is in force whatever a follower makes of it
+                log.exception("after the roster reload")
 
     def _refuse(self, candidate: Candidate, cause: str, now: datetime) -> None:
         self._last_refused = candidate.digest

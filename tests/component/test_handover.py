@@ -245,3 +245,36 @@ async def test_an_alarm_nobody_took_at_night_is_handed_over_too(tmp_path):
         assert [s.body for s in bot.answers_to(received)] == ["✅ L1 mottaget av Cecilia C 08:00."]
     finally:
         await bot.stop()
+
+
+async def test_a_district_office_added_by_a_roster_reload_gets_its_handovers(tmp_path):
+    import shutil
+
+    from tests.harness.botrunner import write_config
+    from tests.harness.component import POLICE_ROOM
+    from tests.harness.fakematrix import FakeMatrix
+    from tests.harness.handover import ROSTERS, unit_rooms
+
+    folder = tmp_path / "rosters"
+    shutil.copytree(ROSTERS, folder)
+    office = folder / "farsta.toml"  # a chain without the "whole unit" step, which would page nobody new
+    office.write_text(office.read_text() + "".join(
+        f'\n[[escalation]]\nrole = "{role}"\nwait_s = 120\n' for role in ("primary", "secondary", "supervisor")))
+    areas = folder / "areas.toml"
+    with_office = areas.read_text()
+    areas.write_text(with_office.replace('office_unit = "farsta"\n', ""))  # Socialjouren answers Farsta round the clock
+    write_config(tmp_path / "bot", "http://127.0.0.1:9", "unused", [POLICE_ROOM], [POLICE], rosters=folder,
+                 extra=unit_rooms(UNIT_ROOM, FARSTA_ROOM))
+    matrix = FakeMatrix()
+    matrix.add_room(FARSTA_ROOM, CECILIA, DAVID, EVA)
+    bot = await ComponentBot.start(tmp_path, matrix=matrix, clock=[local("2026-11-27T20:00")])  # Friday
+    try:
+        areas.write_text(with_office)  # the office takes its area back during its hours, from now on
+        reloaded = await bot.app.reload_rosters("file")
+        assert reloaded is not None and reloaded.accepted, reloaded and reloaded.problems
+        await alarm_accepted_by_anna(bot, local("2026-11-27T23:10"))
+        await advance_to(bot, local("2026-11-30T08:00"))
+        (listing,) = farsta_lines(bot)
+        assert listing.startswith("@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10"), listing
+    finally:
+        await bot.stop()

@@ -195,3 +195,23 @@ async def test_a_change_is_judged_with_the_leave_made_in_the_browser(tmp_path):
         assert candidate is not None and candidate.accepted, candidate.problems
     finally:
         await bot.stop()
+
+
+async def test_a_correction_that_only_shortens_a_gap_in_force_is_put_in_force(tmp_path):
+    folder = copy_rosters(tmp_path)
+    path = folder / "testjour.toml"
+    anna = 'start = 2025-01-06\nmembers = ["@anna.a:localhost"]'
+    path.write_text(path.read_text().replace(anna, "until = 2026-11-28\n" + anna))  # no primary from Saturday on
+    bot = await ComponentBot.start(tmp_path, rosters=folder)
+    try:
+        path.write_text(path.read_text() + (  # Doris D from the Saturday after: a week's gap is left, no more
+            '\n[[rotation]]\nrole = "primary"\nshift = "08:00-08:00"\nevery = "daily"\nstart = 2026-12-05\n'
+            'members = ["@doris.d:localhost"]\n'))
+        people = folder / "people.toml"
+        people.write_text(people.read_text() + '"@doris.d:localhost" = "Doris D"\n')
+        candidate = await bot.app.reload_rosters("web")
+        assert candidate is not None and candidate.accepted, candidate and candidate.problems
+        chain = bot.app.roster.who("farsta", datetime(2026, 12, 8, 11, tzinfo=UTC))
+        assert [p.user for p in chain.steps[0].people] == ["@doris.d:localhost"]
+    finally:
+        await bot.stop()
