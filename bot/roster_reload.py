@@ -107,12 +107,12 @@ class RosterReloader:
         snapshot = RosterSnapshot(candidate.digest, now.timestamp(), str(self.folder), candidate.files)
         with self.store.transaction():
             self.store.roster_snapshots.save(snapshot)
-            self.store.audit.append("jourbot", "rosters.reloaded", candidate.digest[:16],
-                                    {"cause": cause, "files": changed})
+            entry = self.store.audit.append("jourbot", "rosters.reloaded", candidate.digest[:16],
+                                            {"cause": cause, "files": changed})
             self.roster, self.in_force, self.started_problems = candidate.roster, snapshot, []
             text = t("roster.reload.done", self.lang, time=now.astimezone(self.zone()).strftime("%H:%M"),
                      files=", ".join(changed))
-            self._tell(text, f"roster-reloaded:{candidate.digest[:16]}:{now.timestamp()!r}")
+            self._tell(text, f"roster-reloaded:{entry}")  # the audit entry: one message per reload, redone alike
         log.info("rosters reloaded from %s (%s): %d files changed", self.folder, cause, len(changed))
         for listener in self.on_reloaded:
             try:
@@ -123,11 +123,11 @@ class RosterReloader:
     def _refuse(self, candidate: Candidate, cause: str, now: datetime) -> None:
         self._last_refused = candidate.digest
         with self.store.transaction():
-            self.store.audit.append("jourbot", "rosters.refused", candidate.digest[:16],
-                                    {"cause": cause, "problems": len(candidate.problems)})
+            entry = self.store.audit.append("jourbot", "rosters.refused", candidate.digest[:16],
+                                            {"cause": cause, "problems": len(candidate.problems)})
             text = t("roster.reload.refused", self.lang, folder=self.folder, count=len(candidate.problems),
                      problems=self._listed(candidate.problems))
-            self._tell(text, f"roster-refused:{candidate.digest[:16]}:{now.timestamp()!r}")
+            self._tell(text, f"roster-refused:{entry}")  # two refusals in the same instant are two messages
         log.warning("rosters in %s refused (%s): %d problems", self.folder, cause, len(candidate.problems))
 
     def _tell(self, text: str, cause: str) -> None:

@@ -22,16 +22,17 @@ class Audit:
         self.db = db
         self.clock = clock
 
-    def append(self, actor: str, action: str, subject: str = "", data: dict[str, Any] | None = None) -> None:
-        """Call inside the transaction that makes the change the entry describes."""
+    def append(self, actor: str, action: str, subject: str = "", data: dict[str, Any] | None = None) -> int:
+        """Call inside the transaction that makes the change the entry describes; the entry's number."""
         row = self.db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         prev = str(row[0]) if row else GENESIS
         at = self.clock()
         body = json.dumps(data or {}, sort_keys=True, separators=(",", ":"))
-        self.db.execute(
+        cur = self.db.execute(
             "INSERT INTO audit(at, actor, action, subject, data, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [at, actor, action, subject, body, prev, _hash(prev, at, actor, action, subject, body)],
         )
+        return int(cur.lastrowid or 0)
 
     def verify(self) -> tuple[bool, int, str]:
         """(intact, entries checked, the first problem)."""

@@ -215,3 +215,17 @@ async def test_a_correction_that_only_shortens_a_gap_in_force_is_put_in_force(tm
         assert [p.user for p in chain.steps[0].people] == ["@doris.d:localhost"]
     finally:
         await bot.stop()
+
+
+async def test_the_same_broken_folder_refused_twice_in_one_instant_is_told_twice(tmp_path):
+    folder = copy_rosters(tmp_path)
+    bot = await ComponentBot.start(tmp_path, rosters=folder)
+    try:
+        (folder / "testjour.toml").write_text("name = = 'Testjouren'\n")
+        for _ in range(2):  # two clicks in the browser within the same clock tick
+            candidate = await bot.app.reload_rosters("web")
+            assert candidate is not None and not candidate.accepted
+        await bot.settle()
+        assert len([t for t in told_chef(bot) if "testjour.toml" in t]) == 2
+    finally:
+        await bot.stop()
