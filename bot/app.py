@@ -343,24 +343,28 @@ class App:
 
     async def sweep(self) -> None:
         """Fire every escalation deadline that is due and report every page past its delivery deadline; then the
-        handovers, check-ins and readiness reports, each in a transaction of its own: none of them may ever hold
-        back an escalation."""
+        SMS for unseen pages, the handovers, check-ins and readiness reports, each in a transaction of its own: none
+        of them may ever hold back an escalation."""
         now = self.clock()
         self.last_sweep_at = now
         due = self.store.deadlines.due(now)
         overdue = (self.outbox.next_deadline() or now + 1) <= now
-        unseen = self.sms is not None and (self.sms.next_due() or now + 1) <= now
-        if due or overdue or unseen:
+        if due or overdue:
             with self.store.transaction():
                 for alarm_id, at in due:
                     effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
                     self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
                 self.outbox.sweep_overdue(now)
-                if self.sms is not None:
-                    self.sms.sweep_unseen(now)
+        sms = self.sms
+        if sms is not None and (sms.next_due() or now + 1) <= now:
+            self._apart("SMS for unseen pages", lambda: self._sweep_unseen(sms, now))
         if self.handovers.is_due(now):
             self.handovers.hand_over(now, self.outbox)
         self._apart("check-ins", lambda: self._sweep_checkins(now))
+
+    def _sweep_unseen(self, sms: SecondChannel, now: float) -> None:
+        with self.store.transaction():
+            sms.sweep_unseen(now)
 
     def _sweep_checkins(self, now: float) -> None:
         self.checkins.plan(now)

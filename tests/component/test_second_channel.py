@@ -292,3 +292,23 @@ async def test_while_the_homeserver_is_down_a_page_past_its_delivery_deadline_go
         assert bot.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
     finally:
         await bot.stop()
+
+
+async def test_a_failing_sms_sweep_never_holds_back_an_escalation(tmp_path, gateway, monkeypatch):
+    bot = await start(tmp_path, gateway, unseen_after_s=60, wait_s=120)
+    try:
+        def broken(now: float) -> None:
+            raise RuntimeError("a bug in the SMS channel")
+
+        assert bot.app.sms is not None
+        monkeypatch.setattr(bot.app.sms, "sweep_unseen", broken)
+        await bot.say(POLICE, "!larm Farsta")
+        for _ in range(121):  # Anna's page goes unseen (its SMS sweep fails each second), then her wait runs out
+            await bot.advance(1)
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}, "escalated although the SMS sweep failed"
+        monkeypatch.undo()
+        await bot.advance(1)
+        await sms_round(bot)
+        assert [r.to for r in gateway.delivered] == [PHONES[ANNA]], "sent at the next sweep once it works again"
+    finally:
+        await bot.stop()
