@@ -343,7 +343,7 @@ class App:
 
     async def sweep(self) -> None:
         """Fire every escalation deadline that is due and report every page past its delivery deadline; then the
-        SMS for unseen pages, the handovers, check-ins and readiness reports, each in a transaction of its own: none
+        SMS for unseen pages, the handovers, the check-ins and the readiness report, each on its own: none
         of them may ever hold back an escalation."""
         now = self.clock()
         self.last_sweep_at = now
@@ -361,6 +361,7 @@ class App:
         if self.handovers.is_due(now):
             self.handovers.hand_over(now, self.outbox)
         self._apart("check-ins", lambda: self._sweep_checkins(now))
+        self._apart("readiness report", lambda: self._sweep_readiness(now))
 
     def _sweep_unseen(self, sms: SecondChannel, now: float) -> None:
         with self.store.transaction():
@@ -368,12 +369,14 @@ class App:
 
     def _sweep_checkins(self, now: float) -> None:
         self.checkins.plan(now)
-        self.readiness.schedule(now)
-        if not (self.checkins.due(now) or self.readiness.due(now)):
+        if not self.checkins.due(now):
             return  # an idle bot writes nothing
         with self.store.transaction():
             self.checkins.sweep(now)
-            self.readiness.sweep(now)
+
+    def _sweep_readiness(self, now: float) -> None:
+        self.readiness.schedule(now)
+        self.readiness.sweep(now)  # its own transaction; the report starts once it is committed
 
     def _apart(self, what: str, work: Callable[[], None]) -> None:
         try:

@@ -56,10 +56,12 @@ class ReadinessReporter:
         return found is not None and found <= now
 
     def sweep(self, now: float) -> None:
-        """Inside the sweep's transaction: when due, move to the next day's instant and start the report."""
+        """When due, move to the next day's instant and, once that is committed, start the report: a failed commit
+        must not send today's report twice."""
         if not self.due(now):
             return
-        self._set_next(now)
+        with self.store.transaction():
+            self._set_next(now)
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self.report(now), name="readiness report")
 

@@ -109,10 +109,11 @@ class RosterReloader:
             self.store.roster_snapshots.save(snapshot)
             entry = self.store.audit.append("jourbot", "rosters.reloaded", candidate.digest[:16],
                                             {"cause": cause, "files": changed})
-            self.roster, self.in_force, self.started_problems = candidate.roster, snapshot, []
             text = t("roster.reload.done", self.lang, time=now.astimezone(self.zone()).strftime("%H:%M"),
                      files=", ".join(changed))
             self._tell(text, f"roster-reloaded:{entry}")  # the audit entry: one message per reload, redone alike
+        # In force only once committed: a failed commit leaves the old roster, its snapshot and its audit together.
+        self.roster, self.in_force, self.started_problems = candidate.roster, snapshot, []
         log.info("rosters reloaded from %s (%s): %d files changed", self.folder, cause, len(changed))
         for listener in self.on_reloaded:
             try:
