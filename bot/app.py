@@ -239,8 +239,8 @@ class App:
 
     async def reload_rosters(self, cause: str = "web") -> Candidate | None:
         """Read the roster folder and put it in force if it passes `roster check`; the supervisors are told either
-        way (bot/roster_reload.py). None: the files are those in force already. For SIGHUP, the file watcher and
-        the web view."""
+        way (bot/roster_reload.py). None: the files are those in force already. For the web view (SIGHUP and the
+        file watcher ask the reloader directly)."""
         return await self.rosters.reload(cause)
 
     @property

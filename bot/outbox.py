@@ -164,7 +164,9 @@ class Outbox:
 
     async def _send(self, row: OutboxRow) -> None:
         try:
-            if row.target_kind == "alarm" and self.alarm_rooms is not None:
+            if row.target_kind == "alarm":
+                if self.alarm_rooms is None:  # never a user's direct room: "L1" is no user
+                    raise DeliveryFailure("rejected", "no alarm rooms in this outbox")
                 event_id = await self.alarm_rooms.deliver(row)
             else:
                 room_id = row.target if row.target_kind == "room" else await self._direct_room(row.target)

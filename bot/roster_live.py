@@ -5,10 +5,10 @@ in force and what is kept in the store as the last good roster are the same file
 meanwhile. A folder is refused when it cannot be loaded, or when `roster check` finds in it, over the next 30 days,
 a gap, a step paging nobody new, an overlap or a short rest that the roster in force does not have over the same
 time (a correction is never held back by a gap it did not make or only shortened, and a change that makes one never
-reaches an alarm), or when it gives
-a rotation turn already begun to someone else (rosters/rewrites.py).
+reaches an alarm), or when it gives a rotation turn already begun to someone else (rosters/rewrites.py).
 
-Pure of Matrix and of the App: the App calls `start` once, then `candidate` (in a thread) and `put_in_force`.
+Pure of Matrix and of the App: the App calls `start` once; bot/roster_reload.py calls `judge` (in a thread) and
+puts what passes in force.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ from pathlib import Path
 
 from bot.store.roster_snapshots import RosterSnapshot
 from rosters import Leave, Override, Roster, RosterError, load_dir
-from rosters.findings import Finding, check_roster
+from rosters.findings import CHECK_DAYS, Finding, check_roster
 from rosters.rewrites import rewritten_turns
 
-CHECK_DAYS = 30
 POLL_S = 5.0  # how often the folder's files are looked at for a change
 ROSTER_SUFFIXES = (".toml", ".ics")
 Signature = tuple[tuple[str, int, int], ...]  # (name, mtime_ns, size) of each roster file

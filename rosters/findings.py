@@ -40,6 +40,9 @@ class Finding:
         return f"{self.kind.upper()} {self.text}"
 
 
+CHECK_DAYS = 30  # how far ahead `roster check`, a reload and the web view's check page look
+
+
 def check_roster(roster: Roster, start: datetime, end: datetime, overrides: Sequence[Override] = ()) -> list[Finding]:
     """Every gap, step, overlap and rest finding in [start, end), in that order, each kind by subject and time."""
     found = [_gap(roster, gap) for gap in find_gaps(roster, start, end, overrides)]

@@ -31,14 +31,13 @@ from rosters import (
     UnknownUnit,
     load_dir,
 )
-from rosters.findings import check_roster
+from rosters.findings import CHECK_DAYS, check_roster
 from rosters.ics import person_ics, unit_ics
 from rosters.load import EXAMPLES_DIR
 from rosters.wallclock import day_start, parse_instant
 
 ROSTERS_ENV = "JOURBOT_ROSTERS"
 DATABASE_FILE = "jourbot.db"  # in the config's storage.dir, as bot/app.py names it
-CHECK_DAYS = 30
 
 
 class UsageError(Exception):

@@ -35,12 +35,16 @@ from handlers.i18n import t
 log = logging.getLogger(__name__)
 
 
-_REASONS = {
+REASONS = {  # a failure class → its words, also for the browser view
     "timeout": "runtime.sms.reason.timeout",
     "network": "runtime.sms.reason.network",
     "server": "runtime.sms.reason.server",
     "rejected": "runtime.sms.reason.rejected",
 }
+
+
+def reason_text(reason: str, lang: str) -> str:
+    return t(REASONS.get(reason, "runtime.sms.reason.server"), lang)
 
 
 class Gateway(Protocol):
@@ -171,7 +175,7 @@ class SecondChannel:
     def _failed(self, alarm: Alarm, row: SmsRow, failure: SmsFailure) -> None:
         lang = self.settings.lang
         name = alarm.name_of(row.user_id)
-        reason = t(_REASONS.get(failure.reason, "runtime.sms.reason.server"), lang)
+        reason = reason_text(failure.reason, lang)
         with self.store.transaction():
             if failure.permanent:
                 self.store.sms.finished(row.id, "failed", str(failure))

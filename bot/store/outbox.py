@@ -24,7 +24,7 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class NewMessage:
-    target_kind: str  # "room" | "user" (a user's direct room, made on first use)
+    target_kind: str  # "room" | "user" (a user's direct room, made on first use) | "alarm" (bot/alarm_rooms.py)
     target: str
     content: dict[str, Any]
     purpose: str  # "page:L1:0" | "alarm:L1" | "reply" | "notice"

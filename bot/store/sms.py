@@ -15,7 +15,8 @@ _COLUMNS = "id, key, alarm_id, user_id, phone, text, why, attempts, created_at, 
 
 @dataclass(frozen=True)
 class NewSms:
-    key: str  # unique per cause, e.g. "unseen:$page" or "fallback:L3:@chef.c:example.org"
+    key: str  # unique per cause, e.g. "page:L3:@anna.a:example.org" (unseen and undelivered share it: one SMS) or
+    #                   "fallback:L3:@chef.c:example.org"
     alarm_id: str
     user_id: str
     phone: str
@@ -100,11 +101,6 @@ class SmsQueue:
         return [SmsOutcome(str(r[0]), str(r[1]), str(r[2]), int(r[3]), float(r[4]),
                            None if r[5] is None else float(r[5]), str(r[6]).partition(":")[0] if r[6] else "")
                 for r in rows]
-
-    def counts(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in self.db.execute(
-            "SELECT status, COUNT(*) FROM sms GROUP BY status").fetchall()}
-
 
 @dataclass(frozen=True)
 class SmsOutcome:

@@ -6,4 +6,6 @@ rosterdata.py every question the view asks the roster engine, in one place
 timeline.py   shifts and gaps laid out on a week or a month
 alarmview.py  an alarm's timeline from the audit trail, never its free text
 charts.py     statistics as server-rendered SVG
+pagesview.py  who read their page, and what became of each SMS (never its text or number)
+checkinview.py, readinessview.py, leaveform.py   check-ins on the now page; the readiness page; the leave form
 """

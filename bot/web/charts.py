@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from bot.alarm.machine import Alarm
+from handlers.i18n import t
 
 ROW = 26
 LABEL_W = 130
@@ -60,13 +61,14 @@ def per_area(alarms: Sequence[Alarm]) -> list[Row]:
                     sum(a.area_name == n and a.accepted_at is not None for a in alarms))) for n in names]
 
 
-def per_week(alarms: Sequence[Alarm], today: date, weeks: int = 8) -> list[Row]:
+def per_week(alarms: Sequence[Alarm], today: date, lang: str, weeks: int = 8) -> list[Row]:
     monday = today - timedelta(days=today.weekday())
     rows = []
     for back in range(weeks - 1, -1, -1):
         start = monday - timedelta(weeks=back)
         count = sum(start <= a.raised_at.date() < start + timedelta(days=7) for a in alarms)
-        rows.append(Row(f"v{start.isocalendar().week} ({start:%d/%m})", (count,)))
+        rows.append(Row(t("webview.stats.week", lang, week=start.isocalendar().week, day=f"{start:%d/%m}"),
+                        (count,)))
     return rows
 
 

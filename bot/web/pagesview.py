@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.alarm.machine import Alarm
+from bot.sms.channel import reason_text
 from bot.store.sms import SmsOutcome
 from handlers.i18n import t
 from rosters.wallclock import hhmm
 
 _WHY = {"unreachable": "webview.sms.why.unreachable", "unseen": "webview.sms.why.unseen",
         "fallback": "webview.sms.why.fallback"}
-_FAILURE = {"timeout": "runtime.sms.reason.timeout", "network": "runtime.sms.reason.network",
-            "server": "runtime.sms.reason.server", "rejected": "runtime.sms.reason.rejected"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ def sms_lines(alarm: Alarm, outcomes: Sequence[SmsOutcome], tz: tzinfo, lang: st
     out: list[SmsLine] = []
     for sms in outcomes:
         why = why_texts(lang).get(sms.why, sms.why)
-        reason = t(_FAILURE.get(sms.failure, "runtime.sms.reason.server"), lang)
+        reason = reason_text(sms.failure, lang)
         if sms.status == "sent" and sms.sent_at is not None:
             outcome = t("webview.sms.sent", lang, time=hhmm(datetime.fromtimestamp(sms.sent_at, tz), tz))
         elif sms.status == "failed":

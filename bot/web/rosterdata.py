@@ -1,7 +1,7 @@
 """Every question the browser view asks the roster engine, in one place.
 
-The view shows the roster exactly as chat and the CLI do: the engine's own answers with the stored overrides
-(and whatever the engine later folds in, such as leave) — never a second calculation of who is on call.
+The view shows the roster exactly as chat and the CLI do: the engine's own answers with the stored overrides (leave
+made in the browser is already in the roster: bot/stored_leave.py) — never a second calculation of who is on call.
 """
 
 from __future__ import annotations
@@ -10,11 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from rosters import Chain, Gap, Override, Roster, Shift, find_gaps, person_feed, unit_feed
-from rosters.findings import Finding, check_roster
-
-CHECK_DAYS = 30  # as `jourbot roster check`
-FEED_PAST_DAYS = 14
-FEED_AHEAD_DAYS = 90
+from rosters.findings import CHECK_DAYS, Finding, check_roster
 
 
 def chains_now(roster: Roster, overrides: Sequence[Override], now: datetime) -> list[Chain]:
@@ -46,15 +42,10 @@ def unit_gaps(roster: Roster, unit: str, start: datetime, end: datetime, overrid
     return out
 
 
-def findings(roster: Roster, now: datetime, overrides: Sequence[Override]) -> list[Gap]:
-    """What `roster check` reports about the rosters in force: gaps in the next 30 days."""
-    return gaps(roster, now, now + timedelta(days=CHECK_DAYS), overrides)
-
-
-def other_findings(roster: Roster, now: datetime, overrides: Sequence[Override]) -> list[Finding]:
-    """The rest of what `roster check` reports over the same days: steps that page nobody new, one person on two
-    shifts at once, rest shorter than the unit's minimum."""
-    return [f for f in check_roster(roster, now, now + timedelta(days=CHECK_DAYS), overrides) if f.kind != "gap"]
+def findings(roster: Roster, now: datetime, overrides: Sequence[Override]) -> list[Finding]:
+    """What `roster check` reports about the rosters in force over the next CHECK_DAYS days: gaps, steps that page
+    nobody new, one person on two shifts at once, rest shorter than the unit's minimum."""
+    return check_roster(roster, now, now + timedelta(days=CHECK_DAYS), overrides)
 
 
 def unit_calendar(roster: Roster, unit: str, now: datetime, overrides: Sequence[Override]) -> bytes:

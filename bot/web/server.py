@@ -38,6 +38,7 @@ from handlers.roster import role_label
 from handlers.services import DECISIONS
 from handlers.stats_evaluation import evaluation_lines
 from rosters import ROLES, Roster, UnknownUnit
+from rosters.findings import CHECK_DAYS
 from rosters.wallclock import day_start
 
 log = logging.getLogger(__name__)
@@ -335,11 +336,11 @@ class WebView:
         roster, now = self._roster(), self._now()
         found = rosterdata.findings(roster, now, self.services.overrides.active())
         tz = roster.default_zone
-        rows = [(roster.areas[g.area].name, g.start.astimezone(tz), g.end.astimezone(tz),
-                 (g.end.timestamp() - g.start.timestamp()) / 3600) for g in found]
-        others = [(f.kind, f.text) for f in rosterdata.other_findings(roster, now, self.services.overrides.active())]
+        rows = [(roster.areas[g.subject].name, g.start.astimezone(tz), g.end.astimezone(tz),
+                 (g.end.timestamp() - g.start.timestamp()) / 3600) for g in found if g.kind == "gap"]
+        others = [(f.kind, f.text) for f in found if f.kind != "gap"]
         return self._render("check.html", visitor, status=status, rows=rows, others=others,
-                            days=rosterdata.CHECK_DAYS, counts=(len(roster.areas), len(roster.units),
+                            days=CHECK_DAYS, counts=(len(roster.areas), len(roster.units),
                                                                 len(roster.people)),
                             outcome=outcome, problems=list(problems))
 
@@ -376,7 +377,7 @@ class WebView:
         tz = self._roster().default_zone
         area_chart = charts.bars(charts.per_area(chosen), (t("webview.stats.raised", self.lang),
                                  t("webview.stats.accepted", self.lang)), t("webview.stats.per_area", self.lang))
-        week_chart = charts.bars(charts.per_week(chosen, now.astimezone(tz).date()),
+        week_chart = charts.bars(charts.per_week(chosen, now.astimezone(tz).date(), self.lang),
                                  (t("webview.stats.raised", self.lang),), t("webview.stats.per_week", self.lang))
         wait_chart = charts.bars(charts.time_to_accept(chosen), (t("webview.stats.accepted", self.lang),),
                                  t("webview.stats.time_to_accept", self.lang))
