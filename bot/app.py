@@ -107,7 +107,7 @@ class App:
             self.sms = SecondChannel(
                 self.store, self.alarms, self.outbox,
                 SmsGateway(GatewaySettings(sms.url, sms.sender, username, password, sms.timeout_s)),
-                lambda user: self.roster.phone(user), clock, ChannelSettings(lang, sms.unseen_after_s), self.metrics)
+                lambda user: self.roster.phone(user), clock, ChannelSettings(lang), self.metrics)
             self.seen.on_page_failed = self.sms.page_failed
             self.alarms.followers.append(self.sms.on_alarm_change)
             self.store.db.on_commit("sms", self.sms.wake)

@@ -116,8 +116,7 @@ def _problem(kind: str, lang: str, **params: str) -> Problem:
     return Problem(kind, t(text, lang, **params), t(action, lang))
 
 
-def report_text(findings: Sequence[Finding], roster: Roster, start: datetime, days: int, lang: str,
-                only_problems: bool = False) -> str:
+def report_text(findings: Sequence[Finding], roster: Roster, start: datetime, days: int, lang: str) -> str:
     """The report as people read it: a head line, then each person with a problem and what to do."""
     zone = roster.default_zone
     first, last = start.astimezone(zone).date(), (start + timedelta(days=days - 1)).astimezone(zone).date()
@@ -126,9 +125,7 @@ def report_text(findings: Sequence[Finding], roster: Roster, start: datetime, da
         return t("roster.ready.all_ok", lang, count=len(findings), first=first.isoformat(), last=last.isoformat())
     lines = [t("roster.ready.head", lang, count=len(findings), bad=len(bad), first=first.isoformat(),
                last=last.isoformat())]
-    for finding in bad if only_problems else findings:
-        if not finding.problems:
-            continue
+    for finding in bad:
         lines.append("")
         lines.append(_person_line(finding.person, roster, lang))
         lines.extend(f"  – {p.text}. {p.action}." for p in finding.problems)

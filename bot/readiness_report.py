@@ -110,7 +110,7 @@ class ReadinessReporter:
         effects: list[Effect] = []
         for supervisor, theirs in self._per_supervisor(findings, roster).items():
             if any(f.problems for f in theirs):
-                effects.append(SendUser(supervisor, report_text(theirs, roster, start, days, lang, only_problems=True)))
+                effects.append(SendUser(supervisor, report_text(theirs, roster, start, days, lang)))
         with self.store.transaction():
             self.outbox.queue(effects, Origin(f"readiness:{now!r}"))
             self.store.audit.append(self.config.matrix.user_id, "readiness.reported", "",

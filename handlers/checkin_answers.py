@@ -6,20 +6,19 @@ about, or, in the person's own direct room, the one question they have open.
 
 from __future__ import annotations
 
+from handlers.alarm import ACCEPT_WORDS, accepts_by_reaction
 from handlers.effects import Effect
 from handlers.registry import EVERYONE, Context, Passive, Registry
 from rosters.names import fold
 
-READY_WORDS = frozenset({"ok", "okej", "ja", "redo", "klar", "yes", "ready"})
-READY_REACTIONS = ("✅", "✔", "👍")
+READY_WORDS = ACCEPT_WORDS | {"redo", "klar", "ready"}  # what accepts a page, and what says "I'm here"
 
 
 def ready_by_reply(text: str) -> bool:
     return fold(text.strip()).rstrip(".!") in READY_WORDS
 
 
-def ready_by_reaction(key: str) -> bool:
-    return key.startswith(READY_REACTIONS)
+ready_by_reaction = accepts_by_reaction  # the same ✅, ✔ or 👍
 
 
 def register(registry: Registry) -> None:

@@ -14,13 +14,9 @@ from handlers.alarm_ids import parse_alarm_id
 from handlers.effects import Effect, Reply, SendRoom, SendUser
 from handlers.i18n import t
 from handlers.registry import ANY_ROLE, Command, Context, Handler, Registry, Role
-from handlers.services import AlarmRecord
+from handlers.services import PHASES, AlarmRecord
 from rosters import Roster
 from rosters.names import fold
-
-# In the order they happen; bot/store/phases.py keeps the same names.
-PHASES = ("en_route", "arrived", "assessment", "handed_over")
-DECISIONS = ("safety_plan", "relative", "emergency_placement", "other")
 
 PHASE_ROLES = frozenset({Role.RESPONDER, Role.SUPERVISOR})
 MAX_ETA_MINUTES = 600

@@ -159,8 +159,14 @@ class Services(Protocol):
         """None when the browser view is off."""
 
 
-# --- the figures for the evaluation (`!statistik`, issue 10 item 4) ---------------------------------------------
+# --- the phases after acceptance, as handlers, the store and the figures name them --------------------------------
+PHASES = ("en_route", "arrived", "assessment", "handed_over")  # in the order they happen
+# The protection assessment's outcome for the child: stays home with a safety plan / with a relative / emergency
+# placement / other. A fixed list, so the figures for the evaluation can count them and no free text slips in.
 DECISIONS = ("safety_plan", "relative", "emergency_placement", "other")
+
+
+# --- the figures for the evaluation (`!statistik`, issue 10 item 4) ---------------------------------------------
 
 
 @dataclass(frozen=True)

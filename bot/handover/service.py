@@ -22,10 +22,11 @@ from bot.alarm.machine import Alarm
 from bot.outbox import Origin, Outbox
 from bot.store import Store
 from bot.store.handovers import HandoverRow, Opening
-from bot.store.phases import DECISIONS, PhaseRecord
+from bot.store.phases import PhaseRecord
 from handlers.effects import Effect, Reply, SendRoom, SendUser
 from handlers.handover_desk import OpenHandover
 from handlers.i18n import t
+from handlers.services import DECISIONS
 from rosters import Roster, Unit
 from rosters.openings import is_open, next_opening
 from rosters.wallclock import hhmm, zone_named
@@ -44,10 +45,6 @@ class HandoverSettings:
     remind_after_s: int = 7200  # after the listing: the office's supervisors
     duty_after_s: int = 7200  # after that: the supervisors of the unit that handled the alarm
     extra_supervisors: tuple[str, ...] = ()  # configured beside the rosters' supervisors: may receive for any unit
-
-
-def no_phases(_alarm_id: str) -> Sequence[PhaseRecord]:
-    return ()
 
 
 def day_and_time(moment: datetime, zone: str) -> str:
@@ -80,7 +77,7 @@ def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str, unit_names: 
 
 class HandoverService:
     def __init__(self, store: Store, roster: Callable[[], Roster], settings: HandoverSettings,
-                 phases: Callable[[str], Sequence[PhaseRecord]] = no_phases) -> None:
+                 phases: Callable[[str], Sequence[PhaseRecord]]) -> None:
         self.store = store
         self.roster = roster
         self.settings = settings
@@ -182,7 +179,7 @@ class HandoverService:
             if alarm.unit == unit.id and is_open(unit, handled):
                 continue  # the office took it (or was paged for it) itself, in its own hours
             found.append(alarm)
-        known = self.store.handovers.known([a.id for a in found])
+        known = self.store.handovers.for_alarms([a.id for a in found])
         return [a for a in found if a.id not in known]
 
     def _who_to_ask(self, unit: Unit, area: str, now: float) -> tuple[str, ...]:

@@ -55,7 +55,6 @@ class Gateway(Protocol):
 @dataclass(frozen=True)
 class ChannelSettings:
     lang: str
-    unseen_after_s: int = 120
     retry_cap_s: float = 60.0
 
 

@@ -72,13 +72,6 @@ class Handovers:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM handovers WHERE alarm_id = ?", [alarm_id]).fetchone()
         return None if row is None else _row(tuple(row))
 
-    def known(self, alarm_ids: list[str]) -> set[str]:
-        if not alarm_ids:
-            return set()
-        marks = ",".join("?" for _ in alarm_ids)
-        rows = self.db.execute(f"SELECT alarm_id FROM handovers WHERE alarm_id IN ({marks})", alarm_ids).fetchall()
-        return {str(r[0]) for r in rows}
-
     def waiting(self) -> list[HandoverRow]:
         """Listed and not yet received, oldest first."""
         rows = self.db.execute(

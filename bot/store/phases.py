@@ -8,11 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.store.db import Database
-
-PHASES = ("en_route", "arrived", "assessment", "handed_over")
-# The protection assessment's outcome for the child: stays home with a safety plan / with a relative / emergency
-# placement / other. A fixed list, so the figures for the evaluation can count them and no free text slips in.
-DECISIONS = ("safety_plan", "relative", "emergency_placement", "other")
+from handlers.services import DECISIONS, PHASES
 
 _COLUMNS = "alarm_id, phase, at, by, eta_minutes, assessment_made, decision, unit"
 

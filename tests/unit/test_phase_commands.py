@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store import phases as stored
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
 from handlers.phases import (
-    DECISIONS,
     PHASES,
     find_unit,
     missing_phases,
@@ -18,10 +16,6 @@ from handlers.phases import (
 )
 from rosters import load_dir
 from tests.harness.component import ROSTERS
-
-
-def test_handlers_and_store_name_the_same_phases_and_decisions():
-    assert PHASES == stored.PHASES and DECISIONS == stored.DECISIONS
 
 
 @pytest.mark.parametrize(("words", "expected"), [
