@@ -65,8 +65,9 @@ def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str, unit_names: 
         elif p.phase == "arrived":
             parts.append(t("handover.phase.arrived", lang, time=time))
         elif p.phase == "assessment" and p.assessment_made:
-            decision = t(f"handover.decision.{p.decision}", lang) if p.decision in DECISIONS else ""
-            parts.append(t("handover.phase.assessed", lang, time=time, decision=decision).rstrip(": "))
+            parts.append(t("handover.phase.assessed_decision", lang, time=time,
+                           decision=t(f"handover.decision.{p.decision}", lang)) if p.decision in DECISIONS
+                         else t("handover.phase.assessed", lang, time=time))
         elif p.phase == "assessment":
             parts.append(t("handover.phase.not_assessed", lang, time=time))
         elif p.phase == "handed_over":
