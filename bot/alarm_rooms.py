@@ -41,7 +41,9 @@ class Queue(Protocol):
 
 class AlarmRoomKeeper:
     def __init__(self, store: Store, matrix: MatrixPort, alarms: Callable[[str], Alarm | None],
-                 clock: Callable[[], float], lang: str) -> None:
+                 clock: Callable[[], float], lang: str,
+                 audience_of: Callable[[str], frozenset[str] | None] = lambda _room: None) -> None:
+        self.audience_of = audience_of  # whom the room is for: nothing is sent while anyone else is in it
         self.store = store
         self.matrix = matrix
         self.alarms = alarms
@@ -97,6 +99,8 @@ class AlarmRoomKeeper:
             return "left"
         if row.event_type == INVITE:
             user = str(row.content.get("user", ""))
+            with self.store.transaction():
+                self.store.identities.admit(room, user, self.clock())  # before the join, which is then no stranger's
             try:
                 await self.matrix.invite(room, user)
             except DeliveryFailure as failure:
@@ -111,7 +115,7 @@ class AlarmRoomKeeper:
             with self.store.transaction():
                 self.store.audit.append(user, "alarmroom.invited", alarm_id)
             return "invited"
-        return await self.matrix.send(room, row.content, row.txn_id)
+        return await self.matrix.send(room, row.content, row.txn_id, audience=self.audience_of(room))
 
     async def _create(self, alarm_id: str) -> str:
         alarm = self.alarms(alarm_id)

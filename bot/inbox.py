@@ -25,6 +25,9 @@ from bot.matrix.port import Batch, Incoming, MatrixPort
 from bot.outbox import Origin, Outbox
 from bot.services import RuntimeServices
 from bot.store import Head, Store, StoredEvent
+from bot.trust.senders import Origin as SenderOrigin
+from bot.trust.senders import SenderTrust
+from bot.trust.senders import Verdict as TrustVerdict
 from handlers.effects import Effect, Reply
 from handlers.i18n import duration, t
 from handlers.registry import Command, Context, Passive, PassiveKind, Registry, is_command, parse
@@ -49,8 +52,9 @@ class InboxSettings:
 class Inbox:
     def __init__(self, store: Store, registry: Registry, services: RuntimeServices, outbox: Outbox,
                  matrix: MatrixPort, settings: InboxSettings, clock: Callable[[], float],
-                 zone: Callable[[], tzinfo], limits: SenderLimits) -> None:
+                 zone: Callable[[], tzinfo], limits: SenderLimits, trust: SenderTrust) -> None:
         self.limits = limits
+        self.trust = trust
         self.store = store
         self.registry = registry
         self.services = services
@@ -136,6 +140,10 @@ class Inbox:
             payload = {"relates_to": event.reply_to, "text": event.body.strip()}
         else:
             return False  # messages that are not commands are ignored, and never stored
+        device = event.sender_device
+        origin = SenderOrigin(decrypted=False) if device is None else SenderOrigin(
+            True, device.device_id, device.known, device.cross_signed, device.master_key)
+        payload["origin"] = origin.as_dict()
         return self.store.events.record(event.event_id, event.room_id, event.sender, kind, event.origin_ts, payload)
 
     # --- handling --------------------------------------------------------------------------------------------------
@@ -169,6 +177,16 @@ class Inbox:
 
     def _dispatch(self, event: StoredEvent) -> None:
         """Handle one event inside the caller's savepoint."""
+        judged = self.trust.verdict(event.kind, event.sender, event.room_id,
+                                    SenderOrigin.from_dict(event.payload.get("origin")))
+        if judged is not TrustVerdict.ACT:
+            # Refused before anything reads it: no handler, no limit, no stored effect but the notice.
+            name = self.services.roster.people.get(event.sender) or event.sender
+            notice = self.trust.answer(judged, event.room_id, event.sender, name)
+            self.outbox.queue(self._with_contact(event, notice), Origin(event.event_id, event.room_id, event.event_id))
+            self.store.events.finish(event.event_id, f"refused:{judged.value}")
+            log.info("event %s from %s refused: %s", event.event_id, event.sender, judged.value)
+            return
         now = self.clock()
         sent_at = datetime.fromtimestamp(event.origin_ts / 1000, UTC)
         window = self.settings.catchup_window_s

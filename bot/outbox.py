@@ -48,6 +48,14 @@ class AlarmRoomDelivery(Protocol):
         """Carry out a row for the target ("alarm", alarm id) in that alarm's room; raises DeliveryFailure."""
 
 
+class Rooms(Protocol):
+    """The rooms the bot owns (bot/trust/rooms.py): which direct room to write to a person in, and whom a room is
+    for, so nothing goes into one while someone else is in it."""
+
+    async def direct_room(self, user_id: str, urgent: bool) -> str: ...
+    def audience_of(self, room_id: str) -> frozenset[str] | None: ...
+
+
 class DeliveryListener(Protocol):
     def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]: ...
     def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]: ...
@@ -63,8 +71,9 @@ class OutboxSettings:
 
 class Outbox:
     def __init__(self, store: Store, matrix: MatrixPort, clock: Callable[[], float], listener: DeliveryListener,
-                 settings: OutboxSettings, metrics: Metrics | None = None,
+                 settings: OutboxSettings, rooms: Rooms, metrics: Metrics | None = None,
                  alarm_rooms: AlarmRoomDelivery | None = None) -> None:
+        self.rooms = rooms
         self.metrics = metrics or Metrics()
         self.alarm_rooms = alarm_rooms
         self.store = store
@@ -168,10 +177,13 @@ class Outbox:
                 if self.alarm_rooms is None:  # never a user's direct room: "L1" is no user
                     raise DeliveryFailure("rejected", "no alarm rooms in this outbox")
                 event_id = await self.alarm_rooms.deliver(row)
+            elif row.target_kind == "user":
+                room_id = await self.rooms.direct_room(row.target, urgent=row.page is not None)
+                event_id = await self.matrix.send(room_id, row.content, row.txn_id, must_reach=row.target,
+                                                  audience=frozenset({row.target}))
             else:
-                room_id = row.target if row.target_kind == "room" else await self._direct_room(row.target)
-                must_reach = row.target if row.target_kind == "user" else None
-                event_id = await self.matrix.send(room_id, row.content, row.txn_id, must_reach=must_reach)
+                event_id = await self.matrix.send(row.target, row.content, row.txn_id,
+                                                  audience=self.rooms.audience_of(row.target))
         except DeliveryFailure as failure:
             self._failed(row, failure)
             return
@@ -203,15 +215,6 @@ class Outbox:
         if row.attempts == 0 or (row.attempts + 1) % 10 == 0:
             log.warning("outbox %s to %s failed (attempt %d, %s), retry in %.1f s", row.txn_id, where,
                         row.attempts + 1, failure.reason, delay)
-
-    async def _direct_room(self, user_id: str) -> str:
-        room_id = self.store.direct_rooms.get(user_id)
-        if room_id and self.matrix.direct_room_usable(room_id, user_id):
-            return room_id
-        room_id = await self.matrix.create_direct_room(user_id)
-        with self.store.transaction():
-            self.store.direct_rooms.set(user_id, room_id)
-        return room_id
 
     # --- delivery deadlines (from the timers' sweep, inside its transaction) -----------------------------------------
     def sweep_overdue(self, now: float) -> None:

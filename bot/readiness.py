@@ -7,7 +7,7 @@ and from the store (direct rooms, the last check-in); `assess` names the problem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
@@ -33,7 +33,7 @@ class OnRoster:
 @dataclass(frozen=True)
 class Problem:
     kind: str  # no_account | unknown | no_device | no_verified_device | no_direct_room | invited | left | checkin
-    #            | no_phone
+    #            | no_phone | identity_changed
     text: str
     action: str
 
@@ -66,11 +66,15 @@ def on_rosters(roster: Roster, overrides: Sequence[Override], start: datetime, d
 
 def assess(people: Sequence[OnRoster], reach: Mapping[str, Reach], rooms: Mapping[str, str],
            last_checkins: Mapping[str, CheckinRow | None], trust: Trust, lang: str, zone: tzinfo,
-           phone: Callable[[str], str | None] | None = None) -> list[Finding]:
+           phone: Callable[[str], str | None] | None = None,
+           identity_changed: Collection[str] = ()) -> list[Finding]:
     """Each person with the problems found (an empty tuple: reachable). `phone`: with the SMS channel on, each
-    person's number; someone without one has no second channel when their app stays silent."""
-    return [Finding(p, tuple(_problems(p.user, reach.get(p.user), p.user in rooms, last_checkins.get(p.user),
-                                       trust, lang, zone)
+    person's number; someone without one has no second channel when their app stays silent. `identity_changed`:
+    whose cross-signing identity changed and waits for a supervisor's confirmation (bot/trust/identities.py)."""
+    return [Finding(p, tuple(([_problem("identity_changed", lang, user=p.user)] if p.user in identity_changed
+                              else [])
+                             + _problems(p.user, reach.get(p.user), p.user in rooms, last_checkins.get(p.user),
+                                         trust, lang, zone)
                              + ([_problem("no_phone", lang)] if phone is not None and not phone(p.user) else [])))
             for p in people]
 
@@ -108,12 +112,13 @@ _TEXTS = {  # kind → (what is wrong, what to do about it)
     "left": ("roster.ready.left", "roster.ready.left.do"),
     "checkin": ("roster.ready.checkin", "roster.ready.checkin.do"),
     "no_phone": ("roster.ready.no_phone", "roster.ready.no_phone.do"),
+    "identity_changed": ("roster.ready.identity_changed", "roster.ready.identity_changed.do"),
 }
 
 
 def _problem(kind: str, lang: str, **params: str) -> Problem:
     text, action = _TEXTS[kind]
-    return Problem(kind, t(text, lang, **params), t(action, lang))
+    return Problem(kind, t(text, lang, **params), t(action, lang, **params))
 
 
 def report_text(findings: Sequence[Finding], roster: Roster, start: datetime, days: int, lang: str) -> str:

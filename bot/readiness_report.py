@@ -19,6 +19,7 @@ from bot.outbox import Origin, Outbox
 from bot.readiness import Finding, assess, on_rosters, report_text
 from bot.store import Store
 from handlers.effects import Effect, SendUser
+from handlers.i18n import t
 from rosters import Roster
 from rosters.wallclock import handoff_instant
 
@@ -89,6 +90,7 @@ class ReadinessReporter:
             log.exception("the daily readiness report failed")
 
     async def _report(self, now: float) -> None:
+        self._new_devices(now)
         roster = self.roster()
         days = self.config.readiness.days
         start = datetime.fromtimestamp(now, UTC)
@@ -102,7 +104,8 @@ class ReadinessReporter:
             return
         lang = self.config.bot.language
         findings = assess(people, facts, rooms, last, self.config.matrix.trust, lang, roster.default_zone,
-                          roster.phone if self.config.sms.enabled else None)
+                          roster.phone if self.config.sms.enabled else None,
+                          identity_changed={p.user_id for p in self.store.identities.changed()})
         bad = [f for f in findings if f.problems]
         log.info("readiness: %d people on the rosters, %d cannot surely be reached", len(findings), len(bad))
         if not bad:
@@ -116,6 +119,27 @@ class ReadinessReporter:
             self.store.audit.append(self.config.matrix.user_id, "readiness.reported", "",
                                     {"people": len(findings), "problems": len(bad),
                                      "told": [e.user_id for e in effects if isinstance(e, SendUser)]})
+
+    def _new_devices(self, now: float) -> None:
+        """Under `tofu` the bot gives room keys to any device a person's account lists, signed by its owner or not; a
+        new one may be someone else's. Each is named once to every supervisor, who can ask the person about it."""
+        if self.config.matrix.trust != "tofu":
+            return
+        found = self.store.identities.unreported_devices()
+        if not found:
+            return
+        roster = self.roster()
+        lang = self.config.bot.language
+        zone = roster.default_zone
+        lines = [t("trust.new_devices_head", lang, count=len(found))]
+        lines += [t("trust.new_device", lang, name=roster.people.get(user, user), user=user, device=device,
+                    when=datetime.fromtimestamp(at, zone).strftime("%Y-%m-%d %H:%M")) for user, device, at in found]
+        text = "\n".join(lines)
+        supervisors = {s for unit in roster.units.values() for s in unit.supervisors} | set(
+            self.config.roles.supervisors)
+        with self.store.transaction():
+            self.store.identities.mark_reported(now)
+            self.outbox.queue([SendUser(s, text) for s in sorted(supervisors)], Origin(f"devices:{now!r}"))
 
     def _per_supervisor(self, findings: list[Finding], roster: Roster) -> dict[str, list[Finding]]:
         """Each supervisor gets the people of the units they supervise; those configured beside the rosters, all."""

@@ -15,7 +15,7 @@ from bot.store import Store
 from handlers.checkin import CheckinDesk, NoCheckins
 from handlers.handover_desk import HandoverDesk
 from handlers.registry import Role
-from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook, PhaseDesk, WebLogin
+from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook, PhaseDesk, TrustDesk, WebLogin
 from rosters import Override, Roster
 
 
@@ -48,8 +48,9 @@ class StoredOverrides:
 class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
                  police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService, *,
-                 handovers: HandoverDesk, evaluation: EvaluationDesk, checkins: CheckinDesk | None = None,
-                 web: WebLogin | None = None) -> None:
+                 handovers: HandoverDesk, evaluation: EvaluationDesk, trust: TrustDesk,
+                 checkins: CheckinDesk | None = None, web: WebLogin | None = None) -> None:
+        self._trust = trust
         self._handovers = handovers
         self._evaluation = evaluation
         self._checkins = checkins or NoCheckins()
@@ -92,6 +93,10 @@ class RuntimeServices:
     @property
     def web(self) -> WebLogin | None:
         return self._web
+
+    @property
+    def trust(self) -> TrustDesk:
+        return self._trust
 
     def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
         """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit

@@ -34,11 +34,11 @@ class Undecryptable:
         self.lang = lang
         self.zone = zone
 
-    def retry(self) -> bool:
+    async def retry(self) -> bool:
         """Try every waiting event again; True if one became readable (the inbox has work)."""
         readable = False
         for waiting in self.store.events.waiting_undecryptable():
-            incoming = self.matrix.try_decrypt(waiting.source)
+            incoming = await self.matrix.try_decrypt(waiting.source)
             if incoming is not None:
                 with self.store.transaction():
                     self.inbox.record(incoming)

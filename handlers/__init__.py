@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import alarm, checkin_answers, handover, override, phases, roster_commands, stats, web
+from handlers import alarm, checkin_answers, handover, override, phases, roster_commands, stats, trust, web
 from handlers import help as help_commands
 from handlers.alarm import AlarmLimits
 from handlers.registry import Registry
@@ -19,4 +19,5 @@ def build_registry(limits: AlarmLimits) -> Registry:
     handover.register(registry)
     checkin_answers.register(registry)
     web.register(registry)
+    trust.register(registry)
     return registry

@@ -139,6 +139,15 @@ class WebLogin(Protocol):
     def is_direct_room(self, room_id: str, user: str) -> bool: ...
 
 
+class TrustDesk(Protocol):
+    """Pinned identities (bot/trust/identities.py): whose changed, and a supervisor's confirmation."""
+
+    def changed_identities(self) -> list[str]:
+        """Everyone whose cross-signing identity changed and waits for a supervisor's confirmation."""
+    def confirm_identity(self, user: str, by: str) -> bool:
+        """`by` vouches for `user`'s new identity (audited); False if it had not changed."""
+
+
 class Services(Protocol):
     @property
     def roster(self) -> Roster: ...
@@ -157,6 +166,8 @@ class Services(Protocol):
     @property
     def web(self) -> WebLogin | None:
         """None when the browser view is off."""
+    @property
+    def trust(self) -> TrustDesk: ...
 
 
 # --- the phases after acceptance, as handlers, the store and the figures name them --------------------------------

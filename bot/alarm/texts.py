@@ -46,7 +46,8 @@ def _localize(params: dict[str, Any], lang: str) -> dict[str, Any]:
     return out
 
 
-REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected", "timeout")
+REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_device", "identity_changed", "room_gone", "rejected",
+           "timeout")
 
 
 def reason_text(reason: str, lang: str) -> str:

@@ -49,6 +49,7 @@ def run_ready(args: argparse.Namespace) -> int:
         people = on_rosters(roster, store.overrides.active(), now, days)
         rooms = store.direct_rooms.all()
         last = {p.user: store.checkins.last_asked(p.user, now.timestamp()) for p in people}
+        changed = {pin.user_id for pin in store.identities.changed()}
     finally:
         store.close()
     try:
@@ -58,7 +59,7 @@ def run_ready(args: argparse.Namespace) -> int:
         return 1
     lang = config.bot.language
     findings = assess(people, facts, rooms, last, config.matrix.trust, lang, roster.default_zone,
-                      roster.phone if config.sms.enabled else None)
+                      roster.phone if config.sms.enabled else None, identity_changed=changed)
     if args.json:
         print(json.dumps(as_json(findings, now, days), ensure_ascii=False, indent=1))
     else:

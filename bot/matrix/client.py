@@ -20,7 +20,7 @@ import os
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,18 @@ from nio import (
 
 from bot.files import write_private
 from bot.matrix.crosssign import CrossSigningStatus, ensure_cross_signing
+from bot.matrix.keydirectory import KeyDirectory, raw_query
 from bot.matrix.port import (
     Batch,
     BatchHandler,
     DeliveryFailure,
     Health,
+    IdentityGate,
     Incoming,
+    Membership,
     Receipt,
+    RoomCheck,
+    SenderDevice,
     SessionRevoked,
     backoff,
     failure_for_status,
@@ -66,6 +71,34 @@ from bot.store.sync import Head
 log = logging.getLogger(__name__)
 
 ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+# Rooms the bot makes (direct rooms, alarm rooms) are the bot's alone to change: whoever else is in them may talk, and
+# nothing more. Only what people were invited to hear is visible to them: history from their invitation, which only
+# the bot can make. ("joined" would hide the page, and an alarm room's facts, from whoever joins after they were sent,
+# and the bot sends at once; nothing said before someone's invitation reaches them either way.)
+HISTORY_INVITED = {"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "invited"}}
+OWNER = 100
+GUARDED_STATE = ("m.room.power_levels", "m.room.encryption", "m.room.join_rules", "m.room.history_visibility",
+                 "m.room.name", "m.room.topic", "m.room.avatar", "m.room.tombstone", "m.room.server_acl",
+                 "m.room.canonical_alias", "m.room.guest_access", "m.room.pinned_events")
+
+
+def owned_power_levels(bot: str, creator_privileged: bool) -> dict[str, Any]:
+    """Power levels of a room the bot makes: the bot alone may invite, remove, or change anything about the room.
+
+    From room version 12 a room's creator stands above every power level and may not be listed among the users
+    (MSC4289); before it, the creator holds power only by being listed."""
+    return {
+        "users": {} if creator_privileged else {bot: OWNER},
+        "users_default": 0,
+        "events_default": 0,
+        "state_default": OWNER,
+        "invite": OWNER,
+        "kick": OWNER,
+        "ban": OWNER,
+        "redact": OWNER,
+        "events": {event_type: OWNER for event_type in GUARDED_STATE},
+        "notifications": {"room": OWNER},
+    }
 # How far back a gap is filled at most, when the bot has no event of that room to stop at.
 GAP_LIMIT_S = 24 * 3600
 # Up to this many events of a room in one sync response. The homeserver's default of 10 makes every busy sync
@@ -110,12 +143,15 @@ class MatrixClient:
             request_timeout=settings.request_timeout_s,
         )
         self.client = AsyncClient(settings.homeserver, self.user_id, store_path=str(self.crypto_dir), config=config)
-        self.keys = RoomKeys(self.client, self.user_id, settings.trust)
+        self.directory = KeyDirectory(raw_query(self.client.send, lambda: self.access_token))
+        self.keys = RoomKeys(self.client, self.user_id, settings.trust, self.directory)
         self._health = Health()
         self._ready = asyncio.Event()
         self._room_seen: dict[str, asyncio.Event] = {}
         self._on_recovered: Callable[[], None] | None = None
         self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
+        self._default_room_version: str | None = None
+        self._claims: dict[str, _Claim] = {}  # event id → the session keys of a decrypted event, until authenticated
         self.gap_events_fetched = 0  # events fetched to fill timeline gaps since start; grows with gaps, not history
 
     @property
@@ -139,6 +175,9 @@ class MatrixClient:
 
     def set_on_session_lost(self, callback: Callable[[], Awaitable[bool]]) -> None:
         self._on_session_lost = callback
+
+    def set_identity_gate(self, gate: IdentityGate) -> None:
+        self.keys.gate = gate
 
     # --- login ---------------------------------------------------------------------------------------------------
     async def login(self, password: str) -> bool:
@@ -173,6 +212,7 @@ class MatrixClient:
         self.client.store = None  # nio loads a store (and olm account) only when none is loaded
         self.client.olm = None
         self.keys.forget_shared()
+        self.directory.clear()
         await self.login(password)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
@@ -245,16 +285,20 @@ class MatrixClient:
             self._health.consecutive_errors = 0
             self._health.last_sync_at = time.time()
             try:
+                if resp.device_list.changed:
+                    self.directory.invalidate(resp.device_list.changed)
                 events = self._events_of(resp)
                 if token is not None:
                     events += await self._fill_gaps(resp, seen)
+                events = await self._authenticate(events)
                 self._handle_invites(resp)
-                if resp.device_list.changed or any(_membership_changed(info) for info in resp.rooms.join.values()):
+                memberships = self._memberships_of(resp)
+                if resp.device_list.changed or memberships:
                     self.keys.devices_may_have_changed()
                 await self._keys_housekeeping()
                 new_heads = dict(seen)
                 new_heads.update(self._heads_of(resp))
-                await on_batch(Batch(events, resp.next_batch, new_heads, self._receipts_of(resp)))
+                await on_batch(Batch(events, resp.next_batch, new_heads, self._receipts_of(resp), memberships))
             except Exception:
                 # Our position is not advanced, so the same batch comes again: better twice (ids make it once)
                 # than a dead sync loop.
@@ -322,6 +366,15 @@ class MatrixClient:
         return out
 
     @staticmethod
+    def _memberships_of(resp: SyncResponse) -> list[Membership]:
+        out: list[Membership] = []
+        for room_id, info in resp.rooms.join.items():
+            for event in [*info.state, *info.timeline.events]:
+                if isinstance(event, RoomMemberEvent):
+                    out.append(Membership(room_id, str(event.state_key), str(event.membership), str(event.sender)))
+        return out
+
+    @staticmethod
     def _heads_of(resp: SyncResponse) -> dict[str, Head]:
         heads: dict[str, Head] = {}
         for room_id, info in resp.rooms.join.items():
@@ -331,10 +384,14 @@ class MatrixClient:
         return heads
 
     def convert(self, event: Any, room_id: str) -> Incoming | None:
+        """The event as the runtime sees it. A decrypted one's room-key session is noted, for `_authenticate` to
+        find the device it came from before the batch is handed on."""
         sender = getattr(event, "sender", "")
         if sender == self.user_id:
             return None  # the bot's own events never trigger commands
         ts = int(getattr(event, "server_timestamp", 0) or 0)
+        if getattr(event, "decrypted", False) and getattr(event, "event_id", None):
+            self._claims[str(event.event_id)] = self._claim_of(event, room_id)
         if isinstance(event, RoomMessageText):
             reading = read_message(event.source.get("content") or {})
             return Incoming("message", event.event_id, room_id, sender, ts, reading.body, reading.reply_to,
@@ -349,6 +406,50 @@ class MatrixClient:
             source.setdefault("room_id", room_id)
             return Incoming("undecryptable", event.event_id, room_id, sender, ts, source=source)
         return None
+
+    def _claim_of(self, event: Any, room_id: str) -> _Claim:
+        """Which keys the room key that decrypted `event` came from: the Olm channel it arrived by authenticates the
+        curve25519 key and the ed25519 key it names. A key forwarded by someone else authenticates nothing."""
+        olm = self.client.olm
+        session = None
+        if olm is not None and event.sender_key and event.session_id:
+            session = olm.inbound_group_store.get(room_id, event.sender_key, event.session_id)
+        if session is None or session.forwarding_chain:
+            return _Claim("", "", forwarded=True)
+        return _Claim(str(session.sender_key), str(session.ed25519), forwarded=False)
+
+    async def _authenticate(self, events: list[Incoming]) -> list[Incoming]:
+        """Attach to each decrypted event the device it came from, as the keys its sender's homeserver lists show.
+
+        A device not listed yet (a phone logged in a moment ago) is asked for once more before the event is taken
+        as coming from an unknown device. A failed lookup leaves the batch to be fetched again, never judged blind.
+        """
+        claims, self._claims = self._claims, {}
+        senders = {e.sender for e in events if e.event_id in claims}
+        if not senders:
+            return events
+        known = await self.directory.get(senders)
+        unmatched = {e.sender for e in events if e.event_id in claims and not claims[e.event_id].forwarded
+                     and (e.sender not in known
+                          or known[e.sender].device_with(claims[e.event_id].curve25519,
+                                                         claims[e.event_id].ed25519) is None)}
+        if unmatched:
+            known.update(await self.directory.get(unmatched, fresh=True))
+        out: list[Incoming] = []
+        for event in events:
+            claim = claims.get(event.event_id)
+            if claim is None:
+                out.append(event)
+                continue
+            keys = known.get(event.sender)
+            device = None if claim.forwarded or keys is None else keys.device_with(claim.curve25519, claim.ed25519)
+            out.append(replace(event, sender_device=SenderDevice(
+                device_id=device or "",
+                known=device is not None,
+                cross_signed=device is not None and keys is not None and device in keys.cross_signed,
+                master_key=keys.master if keys is not None else None,
+            )))
+        return out
 
     async def _fill_gaps(self, resp: SyncResponse, seen: Mapping[str, Head]) -> list[Incoming]:
         """After an outage the homeserver may send only the newest events of a room; fetch the rest.
@@ -462,14 +563,20 @@ class MatrixClient:
         except LocalProtocolError:
             pass  # already requested
 
-    def try_decrypt(self, source: dict[str, Any]) -> Incoming | None:
+    async def try_decrypt(self, source: dict[str, Any]) -> Incoming | None:
         event = MegolmEvent.from_dict(source)
         event.room_id = source.get("room_id", "")
         try:
             decrypted = self.client.decrypt_event(event)
         except Exception:
             return None
-        return self.convert(decrypted, event.room_id)
+        incoming = self.convert(decrypted, event.room_id)
+        if incoming is None:
+            return None
+        try:
+            return (await self._authenticate([incoming]))[0]
+        except (DeliveryFailure, TimeoutError, OSError, aiohttp.ClientError):
+            return None  # tried again with the other waiting events
 
     # --- rooms and sending ---------------------------------------------------------------------------------------
     def room_known(self, room_id: str) -> bool:
@@ -483,15 +590,53 @@ class MatrixClient:
         room = self.client.rooms.get(room_id)
         return bool(room and room.encrypted and (user_id in room.users or user_id in room.invited_users))
 
-    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
+    def room_check(self, room_id: str, audience: frozenset[str]) -> RoomCheck:
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return RoomCheck(flaws=("unknown",))
+        allowed = audience | {self.user_id}
+        strangers = sorted(u for u in {*room.users, *room.invited_users} if u not in allowed)
+        flaws: list[str] = []
+        if not room.encrypted:
+            flaws.append("unencrypted")
+        if room.join_rule != "invite":
+            flaws.append("join_rule")
+        if room.history_visibility not in ("joined", "invited"):
+            flaws.append("history")
+        levels = room.power_levels
+        guarded = min([levels.defaults.invite, levels.defaults.kick, levels.defaults.ban,
+                       levels.defaults.state_default,
+                       *(levels.events.get(t, levels.defaults.state_default) for t in GUARDED_STATE)])
+        for user in sorted({*room.users, *room.invited_users} - {self.user_id}):
+            if levels.get_user_level(user) >= guarded:
+                flaws.append(f"power:{user}")
+        return RoomCheck(tuple(strangers), tuple(flaws))
+
+    async def kick(self, room_id: str, user_id: str, reason: str) -> None:
+        try:
+            resp = await self.client.room_kick(room_id, user_id, reason)
+        except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
+            raise DeliveryFailure("network", f"could not remove: {type(err).__name__}") from err
+        if isinstance(resp, ErrorResponse):
+            raise _classify(resp)
+
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None,
+                   audience: frozenset[str] | None = None) -> str:
         """Send once; the same txn_id on a retry lets the homeserver drop a duplicate.
 
-        `must_reach`: the message is meant for this user (a page); in `cross-signed` mode it is not sent at all unless
-        they have a device their owner cross-signed.
+        `must_reach`: the message is meant for this user (a page); it is not sent at all unless they have a device
+        the trust policy allows, under the identity pinned for them. `audience`: a room the bot made for these
+        people, and nothing goes into it while anyone else is in it or could change it.
         """
         await self._ready.wait()
         if room_id not in self.client.rooms:
             raise DeliveryFailure("room_gone", f"not in room {room_id}")
+        if audience is not None:
+            check = self.room_check(room_id, audience)
+            if check.strangers:
+                raise DeliveryFailure("stranger", f"{room_id} has {len(check.strangers)} member(s) it is not for")
+            if check.flaws:
+                raise DeliveryFailure("stranger", f"{room_id} is not the bot's alone: {', '.join(check.flaws)}")
         if must_reach and not self.room_encrypted(room_id):
             # A direct room is made encrypted; until a sync has shown its encryption state, sending would go out in
             # the clear. Pages never do.
@@ -525,8 +670,9 @@ class MatrixClient:
             resp = await self.client.room_create(
                 is_direct=True,
                 invite=[user_id],
-                preset=RoomPreset.trusted_private_chat,
-                initial_state=[ENCRYPTION_STATE],
+                preset=RoomPreset.private_chat,
+                initial_state=[ENCRYPTION_STATE, HISTORY_INVITED],
+                power_level_override=owned_power_levels(self.user_id, await self._creator_privileged()),
             )
         except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
             raise DeliveryFailure("network", f"could not create a direct room: {type(err).__name__}") from err
@@ -551,11 +697,11 @@ class MatrixClient:
         """An encrypted private room for one alarm, `invite` invited; returns once the bot's client knows the room
         as encrypted with everyone invited, so the first message is encrypted for all of them."""
         await self._ready.wait()
-        history = {"type": "m.room.history_visibility", "state_key": "",
-                   "content": {"history_visibility": "invited"}}
         try:
             resp = await self.client.room_create(
-                name=name, invite=invite, preset=RoomPreset.private_chat, initial_state=[ENCRYPTION_STATE, history],
+                name=name, invite=invite, preset=RoomPreset.private_chat,
+                initial_state=[ENCRYPTION_STATE, HISTORY_INVITED],
+                power_level_override=owned_power_levels(self.user_id, await self._creator_privileged()),
             )
         except (TimeoutError, OSError, LocalProtocolError, aiohttp.ClientError) as err:
             raise DeliveryFailure("network", f"could not create an alarm room: {type(err).__name__}") from err
@@ -571,6 +717,17 @@ class MatrixClient:
                 raise DeliveryFailure("server", f"alarm room {resp.room_id} not synced yet") from err
         self._room_seen.pop(resp.room_id, None)
         return str(resp.room_id)
+
+    async def _creator_privileged(self) -> bool:
+        """Whether the rooms the homeserver makes by default give their creator power of their own (asked once)."""
+        if self._default_room_version is None:
+            try:
+                capabilities = await self._get("/_matrix/client/v3/capabilities", {})
+            except (TimeoutError, OSError, aiohttp.ClientError) as err:
+                raise DeliveryFailure("network", f"could not ask the homeserver's room version: {err}") from err
+            versions = (capabilities.get("capabilities") or {}).get("m.room_versions") or {}
+            self._default_room_version = str(versions.get("default") or "1")
+        return creators_privileged(self._default_room_version)
 
     async def invite(self, room_id: str, user_id: str) -> None:
         try:
@@ -607,8 +764,16 @@ class MatrixClient:
             log.info("could not update m.direct: %s", err)
 
 
-def _membership_changed(info: Any) -> bool:
-    return any(isinstance(e, RoomMemberEvent) for e in [*info.state, *info.timeline.events])
+@dataclass(frozen=True)
+class _Claim:
+    curve25519: str
+    ed25519: str
+    forwarded: bool
+
+
+def creators_privileged(room_version: str) -> bool:
+    """Whether rooms of `room_version` give their creator power beyond the power levels (version 12 and later)."""
+    return room_version.isdigit() and int(room_version) >= 12
 
 
 def _classify(resp: object) -> DeliveryFailure:

@@ -102,3 +102,24 @@ def devices_for_policy(policy: Policy, response: dict[str, Any], user_id: str) -
     if policy == "cross-signed":
         return cross_signed_devices(response, user_id)
     raise ValueError(f"unknown device trust policy {policy!r}; expected one of {', '.join(POLICIES)}")
+
+
+def master_key(response: dict[str, Any], user_id: str) -> str | None:
+    """The user's cross-signing master key as the homeserver lists it (None: the user has no identity).
+
+    Nothing vouches for it but the homeserver's word: it is what an identity pin (bot/trust/) is compared with."""
+    if not isinstance(response, dict):
+        return None
+    return _cross_signing_key((response.get("master_keys") or {}).get(user_id), user_id, "master")
+
+
+def device_keys_of(response: dict[str, Any], user_id: str) -> dict[str, tuple[str, str]]:
+    """device id → (curve25519, ed25519) of every device of ``user_id`` whose keys are validly self-signed."""
+    out: dict[str, tuple[str, str]] = {}
+    for device_id, device_keys in _user_devices(response, user_id).items():
+        ed25519 = _self_signed_ed25519(device_keys, user_id, device_id)
+        keys = device_keys.get("keys") if isinstance(device_keys, dict) else None
+        curve = keys.get(f"curve25519:{device_id}") if isinstance(keys, dict) else None
+        if ed25519 is not None and isinstance(curve, str):
+            out[str(device_id)] = (curve, ed25519)
+    return out

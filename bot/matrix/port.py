@@ -16,6 +16,18 @@ from bot.store.sync import Head
 
 
 @dataclass(frozen=True)
+class SenderDevice:
+    """Where a decrypted event came from, as far as the bot can tell from the keys the homeserver lists.
+
+    The facts only; the runtime judges them against its trust policy and the identities it has pinned (bot/trust/)."""
+
+    device_id: str  # the device whose keys match the room key's session ("" when none does)
+    known: bool  # the session's sender keys are those of a device of the sender with validly self-signed keys
+    cross_signed: bool  # that device is signed by its owner's cross-signing identity
+    master_key: str | None  # the sender's cross-signing master key as listed now (None: no identity)
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One event the bot may act on, stripped of nio types."""
 
@@ -31,6 +43,31 @@ class Incoming:
     reacts_to: str | None = None  # for reactions
     key: str = ""  # reaction key, e.g. "✅"
     source: dict[str, Any] = field(default_factory=dict)  # undecryptable: the encrypted event, for a later retry
+    # Decrypted events only: the device it came from. None: it came in the clear (a redaction always does).
+    sender_device: SenderDevice | None = None
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Someone's membership in a room changed (a join, an invitation, a knock, a leave, a kick)."""
+
+    room_id: str
+    user_id: str
+    membership: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class RoomCheck:
+    """How a room the bot made for some people stands: who is in it that should not be, and what of its settings
+    would let someone else in or change it."""
+
+    strangers: tuple[str, ...] = ()  # joined, invited or knocking, and not among those the room is for
+    flaws: tuple[str, ...] = ()  # "unencrypted", "join_rule", "power:<user>", "history", "unknown"
+
+    @property
+    def sound(self) -> bool:
+        return not self.strangers and not self.flaws
 
 
 @dataclass(frozen=True)
@@ -51,6 +88,7 @@ class Batch:
     next_batch: str
     heads: Mapping[str, Head]
     receipts: list[Receipt] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
 
 
 BatchHandler = Callable[[Batch], Awaitable[None]]
@@ -73,8 +111,9 @@ class Health:
 
 
 # Why a message could not be delivered, for people ("forbidden") and for the outbox (retry or not).
-PERMANENT_REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected")
-TRANSIENT_REASONS = ("network", "server", "rate_limited", "keys", "unauthorized")
+PERMANENT_REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_device", "identity_changed", "room_gone",
+                     "rejected")
+TRANSIENT_REASONS = ("network", "server", "rate_limited", "keys", "unauthorized", "stranger")
 
 
 class SessionRevoked(Exception):
@@ -120,6 +159,31 @@ def backoff(attempt: int, base: float = 1.0, cap: float = 60.0) -> float:
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt)))
 
 
+class IdentityGate(Protocol):
+    @property
+    def version(self) -> int:
+        """Grows whenever what `admits` answers may have changed (a pin made, changed or confirmed)."""
+
+    def admits(self, user_id: str, master_key: str | None) -> bool:
+        """Whether `user_id`'s devices may get the keys to what the bot sends, with `master_key` listed for them
+        now (a pinned identity that changed admits nobody until a supervisor confirms it)."""
+
+    def seen_devices(self, user_id: str, device_ids: frozenset[str]) -> None:
+        """The devices the homeserver lists for `user_id` now (new ones are reported to the supervisors daily)."""
+
+
+class AdmitAll:
+    """The gate before the runtime sets its own: every identity admitted."""
+
+    version = 0
+
+    def admits(self, user_id: str, master_key: str | None) -> bool:
+        return True
+
+    def seen_devices(self, user_id: str, device_ids: frozenset[str]) -> None:
+        return None
+
+
 class MatrixPort(Protocol):
     @property
     def ready(self) -> asyncio.Event:
@@ -140,14 +204,23 @@ class MatrixPort(Protocol):
     async def sync_forever(self, since: str | None, heads: Mapping[str, Head], on_batch: BatchHandler,
                            stop: asyncio.Event) -> None:
         """Sync until `stop`; `on_batch` must have recorded what matters of a batch before it returns."""
-    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
-        """Send once and return the event id, or raise DeliveryFailure. `must_reach`: the user it is for."""
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None,
+                   audience: frozenset[str] | None = None) -> str:
+        """Send once and return the event id, or raise DeliveryFailure. `must_reach`: the user it is for.
+        `audience`: the room is one the bot made for these people; it is not sent while the room is not sound
+        (`room_check`) — DeliveryFailure("stranger"), tried again once the room is."""
     async def prepare_room(self, room_id: str, user_id: str) -> None:
         """Get the room ready to carry a message to `user_id` (its key shared), so the next one leaves at once."""
     async def create_direct_room(self, user_id: str) -> str:
         """A new encrypted direct room with `user_id`; raises DeliveryFailure."""
     def direct_room_usable(self, room_id: str, user_id: str) -> bool:
         """The bot is in `room_id`, it is encrypted, and `user_id` is joined or invited."""
+    def room_check(self, room_id: str, audience: frozenset[str]) -> RoomCheck:
+        """How a room the bot made for `audience` stands (the bot itself always belongs)."""
+    async def kick(self, room_id: str, user_id: str, reason: str) -> None:
+        """Remove `user_id` from `room_id`; raises DeliveryFailure."""
+    def set_identity_gate(self, gate: IdentityGate) -> None:
+        """Who may read what the bot sends, by the identity the homeserver lists for them (bot/trust/)."""
     # --- alarm rooms (bot/alarm_rooms.py) ---
     async def create_alarm_room(self, name: str, invite: list[str]) -> str:
         """A new encrypted private room named `name`, with `invite` invited; raises DeliveryFailure."""
@@ -158,7 +231,7 @@ class MatrixPort(Protocol):
     def room_known(self, room_id: str) -> bool: ...
     def room_encrypted(self, room_id: str) -> bool: ...
     async def request_key(self, source: dict[str, Any]) -> None: ...
-    def try_decrypt(self, source: dict[str, Any]) -> Incoming | None: ...
+    async def try_decrypt(self, source: dict[str, Any]) -> Incoming | None: ...
     def set_on_recovered(self, callback: Callable[[], None]) -> None:
         """`callback` runs when the homeserver answers again after an outage."""
     async def close(self) -> None: ...

@@ -1,5 +1,9 @@
 """Room keys: who gets them, and making sure they arrived before a message uses them.
 
+Who gets a room's key is decided here for every encrypted room, under either policy: devices with validly self-signed
+keys (`tofu`) or only those their owner cross-signed (`cross-signed`), and in both only while the owner's identity is
+the one pinned for them (bot/trust/identities.py, through the `IdentityGate`).
+
 All of it runs under one lock: nio's device and session bookkeeping (key queries, one-time key claims, sessions
 shared per room) is not safe to run twice at once, while the encryption and sending of messages to different rooms
 is, and the outbox sends to different targets concurrently.
@@ -8,29 +12,29 @@ is, and the outbox sends to different targets concurrently.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any
 
 from nio import AsyncClient
 
-from bot.matrix.device_trust import devices_for_policy
-from bot.matrix.port import DeliveryFailure
+from bot.matrix.keydirectory import KeyDirectory, UserKeys
+from bot.matrix.port import AdmitAll, DeliveryFailure, IdentityGate
 
 log = logging.getLogger(__name__)
 
 
 class RoomKeys:
-    def __init__(self, client: AsyncClient, user_id: str, trust: str) -> None:
+    def __init__(self, client: AsyncClient, user_id: str, trust: str, directory: KeyDirectory) -> None:
         self.client = client
         self.user_id = user_id
         self.trust = trust
+        self.directory = directory
+        self.gate: IdentityGate = AdmitAll()
         self.lock = asyncio.Lock()
         self._shared_for: dict[str, set[tuple[str, str]]] = {}  # room → devices known when its key was shared
-        # Who may read a room under the cross-signed policy, per room, until a device list or a membership changes:
-        # checking every signature of every member before each message would make a big room slow to write to.
+        # Who may read a room, per room, until a device list or a membership changes: checking every signature of
+        # every member before each message would make a big room slow to write to.
         self._generation = 0
-        self._eligible: dict[str, tuple[int, dict[str, set[str]]]] = {}
+        self._eligible: dict[str, tuple[tuple[int, int], dict[str, set[str]]]] = {}
 
     def forget_shared(self) -> None:
         """A new device (a new login): no room key of the old one is of any use."""
@@ -38,8 +42,13 @@ class RoomKeys:
         self._eligible.clear()
 
     def devices_may_have_changed(self) -> None:
-        """A sync reported changed device lists or memberships: check the trust policy afresh."""
+        """A sync reported changed device lists or memberships, or an identity was confirmed: judge afresh."""
         self._generation += 1
+
+    @property
+    def _stamp(self) -> tuple[int, int]:
+        """What a judgement of who may read a room depends on: device lists and memberships, and the pins."""
+        return self._generation, self.gate.version
 
     @property
     def _device_id(self) -> str:
@@ -48,23 +57,26 @@ class RoomKeys:
     async def prepare(self, room_id: str, must_reach: str | None) -> None:
         """Before a message to an encrypted room: apply the trust policy and share the room key where it is missing.
 
-        Raises DeliveryFailure("no_trusted_device") when `must_reach` has no device the policy allows.
+        Raises DeliveryFailure("no_trusted_device") when `must_reach` has no device the policy allows, and
+        DeliveryFailure("identity_changed") when their identity is not the one pinned.
         """
         if self._nothing_to_do(room_id, must_reach):
             return  # the common case, a room whose key everyone already has: no need to wait for the lock
         async with self.lock:
             if must_reach and must_reach not in self.client.rooms[room_id].users:
                 raise DeliveryFailure("keys", f"{must_reach} not yet seen in {room_id}")
-            if self.trust == "cross-signed":
-                cached = self._eligible.get(room_id)
-                if cached is not None and cached[0] == self._generation:
-                    eligible = cached[1]
-                else:
-                    generation = self._generation
-                    eligible = await self.apply_trust(room_id)
-                    self._eligible[room_id] = (generation, eligible)
-                if must_reach and not eligible.get(must_reach):
-                    raise DeliveryFailure("no_trusted_device", f"{must_reach} has no cross-signed device")
+            cached = self._eligible.get(room_id)
+            if cached is not None and cached[0] == self._stamp:
+                eligible = cached[1]
+            else:
+                stamp = self._stamp
+                eligible = await self.apply_trust(room_id)
+                self._eligible[room_id] = (stamp, eligible)
+            if must_reach and not eligible.get(must_reach):
+                keys = self.directory.cached(must_reach)
+                if keys is not None and not self.gate.admits(must_reach, keys.master):
+                    raise DeliveryFailure("identity_changed", f"{must_reach}'s identity is not the one pinned")
+                raise DeliveryFailure("no_trusted_device", f"{must_reach} has no device the trust policy allows")
             await self._share_room_key(room_id, must_reach)
 
     def _nothing_to_do(self, room_id: str, recipient: str | None) -> bool:
@@ -79,10 +91,9 @@ class RoomKeys:
             return False
         if recipient and recipient not in room.users:
             return False
-        if self.trust == "cross-signed":
-            cached = self._eligible.get(room_id)
-            if cached is None or cached[0] != self._generation or (recipient and not cached[1].get(recipient)):
-                return False
+        cached = self._eligible.get(room_id)
+        if cached is None or cached[0] != self._stamp or (recipient and not cached[1].get(recipient)):
+            return False
         devices = {(user, d.id) for user in room.users for d in self.client.device_store.active_user_devices(user)}
         if recipient and not any(user == recipient for user, _ in devices):
             return False
@@ -134,22 +145,32 @@ class RoomKeys:
             olm.outbound_group_sessions.pop(room_id, None)
             raise DeliveryFailure("keys", f"room key did not reach {len(missed)} device(s); a new key will be made")
 
-    async def apply_trust(self, room_id: str) -> dict[str, set[str]]:
-        """Withhold room keys from every device in the room that its owner has not cross-signed.
+    def allowed_devices(self, user: str, keys: UserKeys) -> set[str]:
+        """The devices of `user` that may get room keys under the policy, given what the homeserver lists."""
+        if user == self.user_id:
+            return set(keys.cross_signed) if self.trust == "cross-signed" else set(keys.devices)
+        self.gate.seen_devices(user, frozenset(keys.devices))
+        if not self.gate.admits(user, keys.master):
+            return set()
+        return set(keys.cross_signed) if self.trust == "cross-signed" else set(keys.devices)
 
-        nio shares keys with every non-blacklisted device, so uncross-signed devices are blacklisted in its store;
-        when that set changes, the room's outbound session is dropped so no key already shared lives on.
-        Signatures are verified here from /keys/query, not taken from the homeserver's word.
+    async def apply_trust(self, room_id: str) -> dict[str, set[str]]:
+        """Withhold room keys from every device in the room the policy does not allow.
+
+        nio shares keys with every non-blacklisted device, so the others are blacklisted in its store; when that set
+        changes, the room's outbound session is dropped so no key already shared lives on. Signatures are verified
+        here from /keys/query (bot/matrix/keydirectory.py), not taken from the homeserver's word.
         """
         room = self.client.rooms[room_id]
         users = sorted(room.users)
-        query = await self._raw_keys_query(users)
+        known = await self.directory.get(users)
         eligible: dict[str, set[str]] = {}
         changed = False
         olm = self.client.olm
         assert olm is not None
         for user in users:
-            ok = devices_for_policy("cross-signed", query, user)
+            keys = known.get(user)
+            ok = self.allowed_devices(user, keys) if keys is not None else set()
             eligible[user] = ok
             for device in self.client.device_store.active_user_devices(user):
                 if user == self.user_id and device.id == self._device_id:
@@ -164,14 +185,3 @@ class RoomKeys:
         if changed:
             olm.outbound_group_sessions.pop(room_id, None)
         return eligible
-
-    async def _raw_keys_query(self, users: list[str]) -> dict[str, Any]:
-        resp = await self.client.send(
-            "POST",
-            "/_matrix/client/v3/keys/query",
-            json.dumps({"device_keys": {u: [] for u in users}}),
-            headers={"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"},
-        )
-        if resp.status != 200:
-            raise DeliveryFailure("server", f"keys/query answered {resp.status}")
-        return dict(await resp.json())

@@ -22,6 +22,7 @@ from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
 from bot.store.events import Events, StoredEvent, WaitingEvent
 from bot.store.handovers import Handovers
+from bot.store.identities import Identities, Pin
 from bot.store.leave import LeaveEntries
 from bot.store.meta import Meta
 from bot.store.migrations import STEPS, SchemaTooNew, migrate, schema_version
@@ -38,7 +39,7 @@ from bot.store.web import WebAccess
 
 __all__ = [
     "STEPS", "Head", "NewMessage", "OutboxRow", "SchemaTooNew", "Store", "StoredEvent", "WaitingEvent",
-    "RosterSnapshot",
+    "RosterSnapshot", "Pin",
 ]
 
 
@@ -72,6 +73,7 @@ class Store:
         self.roster_snapshots = RosterSnapshots(self.db)
         self.web = WebAccess(self.db)
         self.leave = LeaveEntries(self.db, self.sequences)
+        self.identities = Identities(self.db)
         self.db.private_side_files()
 
     @property

@@ -16,6 +16,11 @@ class DirectRooms:
         row = self.db.execute("SELECT room_id FROM direct_rooms WHERE user_id = ?", [user_id]).fetchone()
         return str(row[0]) if row else None
 
+    def user_of(self, room_id: str) -> str | None:
+        """Whose direct room `room_id` is (None: not one in use)."""
+        row = self.db.execute("SELECT user_id FROM direct_rooms WHERE room_id = ?", [room_id]).fetchone()
+        return str(row[0]) if row else None
+
     def all(self) -> dict[str, str]:
         """user → their direct room."""
         return {str(r[0]): str(r[1]) for r in self.db.execute("SELECT user_id, room_id FROM direct_rooms").fetchall()}

@@ -253,8 +253,25 @@ def _step_11(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX leave_entries_active ON leave_entries(removed_at, start)")
 
 
+def _step_12(db: sqlite_utils.Database) -> None:
+    """Trust: each person's cross-signing identity pinned on first sight, the devices seen under it (reported to the
+    supervisors in `tofu` mode), and who besides the room's own people the bot let into a room it owns."""
+    db.execute(
+        "CREATE TABLE identities (user_id TEXT PRIMARY KEY, master_key TEXT NOT NULL, pinned_at REAL NOT NULL,"
+        " seen_key TEXT, changed_at REAL)"
+    )
+    db.execute(
+        "CREATE TABLE known_devices (user_id TEXT NOT NULL, device_id TEXT NOT NULL, first_seen REAL NOT NULL,"
+        " reported_at REAL, PRIMARY KEY (user_id, device_id))"
+    )
+    db.execute(
+        "CREATE TABLE room_audience (room_id TEXT NOT NULL, user_id TEXT NOT NULL, added_at REAL NOT NULL,"
+        " PRIMARY KEY (room_id, user_id))"
+    )
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
-    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11,
+    _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11, _step_12,
 ]
 
 

@@ -99,7 +99,8 @@ class ReadinessPage:
             log.exception("readiness page: the homeserver lookup failed")
             return Readiness(start, start, self.days, (), asked=False)
         findings = assess(people, facts, rooms, last, self.trust, self.lang, roster.default_zone,
-                          roster.phone if self.sms else None)
+                          roster.phone if self.sms else None,
+                          identity_changed={p.user_id for p in self.store.identities.changed()})
         done = Readiness(datetime.fromtimestamp(self.clock(), UTC), start, self.days, tuple(findings), asked=True)
         self._last = done
         return done

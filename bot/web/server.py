@@ -140,6 +140,7 @@ class WebView:
             ("/leave", self.add_leave, True),
             ("/leave/{id}/remove", self.remove_leave, True),
             ("/rosters/reload", self.reload_rosters, True),
+            ("/identities/confirm", self.confirm_identity, True),
         ):
             r.add_post(path, self._guard(page, supervisors_only, post=True))
         return app
@@ -352,7 +353,9 @@ class WebView:
         zone = roster.default_zone
         last = found.start + timedelta(days=found.days - 1)
         people = [(f, self._readiness_shift(f, roster)) for f in found.problems]
-        return self._render("readiness.html", visitor, found=found, people=people,
+        # From the store, not the homeserver: a changed identity is shown even when the homeserver cannot be asked.
+        changed = [(user, roster.people.get(user, user)) for user in self.services.trust.changed_identities()]
+        return self._render("readiness.html", visitor, found=found, people=people, changed=changed,
                             fine=[f.person.name for f in found.fine], checked=found.checked_at.astimezone(zone),
                             first=found.start.astimezone(zone).date(), last=last.astimezone(zone).date())
 
@@ -483,6 +486,20 @@ class WebView:
             self.queue([SendUser(s, told) for s in sorted(self.services.supervisors())],
                        f"web:leave-removed:{wanted}")
         raise web.HTTPSeeOther("/leave")
+
+    # --- identities --------------------------------------------------------------------------------------------------
+    async def confirm_identity(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        """The button beside a changed identity on the readiness page: the same as `!litar` in chat, audited, and the
+        other supervisors are told."""
+        user = str((await request.post()).get("user", "")).strip()
+        name = self._roster().people.get(user, user)
+        with self.store.transaction():
+            if not self.services.trust.confirm_identity(user, visitor.user):
+                raise web.HTTPSeeOther("/readiness")  # confirmed meanwhile, or never changed: the page says which
+            told = t("webview.identity.confirmed", self.lang, by=visitor.name, name=name, user=user)
+            self.queue([SendUser(s, told) for s in sorted(self.services.supervisors())],
+                       f"web:identity:{user}:{self._now().timestamp()!r}")
+        raise web.HTTPSeeOther("/readiness")
 
     # --- reloading the rosters ---------------------------------------------------------------------------------------
     async def reload_rosters(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:

@@ -97,7 +97,7 @@ async def run(events: list[Spec], tmp: Path) -> None:
             base = bot.event(sender, room)
             if spec.kind == "reaction":
                 event = Incoming("reaction", base.event_id, room, sender, base.origin_ts, reacts_to=target,
-                                 key=["✅", "👍", "❌", "ok"][spec.target % 4])
+                                 key=["✅", "👍", "❌", "ok"][spec.target % 4], sender_device=base.sender_device)
             elif spec.kind == "redaction":
                 event = Incoming("redaction", base.event_id, room, sender, base.origin_ts, redacts=target)
             else:
@@ -112,7 +112,7 @@ async def run(events: list[Spec], tmp: Path) -> None:
                                "m.relates_to": {"rel_type": "m.replace", "event_id": target}}
                 reading = read_message(content)
                 event = Incoming("message", base.event_id, room, sender, base.origin_ts, reading.body,
-                                 reading.reply_to, replaces=reading.replaces)
+                                 reading.reply_to, replaces=reading.replaces, sender_device=base.sender_device)
                 if (spec.kind == "message" and sender in (POLICE, OFFICER_2) and room == POLICE_ROOM
                         and spec.word in ("larm", "alarm", "LARM", "ＬＡＲＭ")):
                     police_larms.append(event.event_id)

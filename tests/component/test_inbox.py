@@ -88,7 +88,7 @@ async def test_an_undecryptable_command_is_retried_when_its_key_arrives(tmp_path
         await bot.matrix.feed(locked)
         assert bot.matrix.key_requests == [locked.event_id]
         bot.matrix.decryptable[locked.event_id] = bot.event(POLICE, POLICE_ROOM, "!larm Farsta")
-        assert bot.app.undecryptable.retry()
+        assert await bot.app.undecryptable.retry()
         await bot.app.inbox.process_pending()
         await bot.settle()
         assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}

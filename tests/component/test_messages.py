@@ -18,7 +18,7 @@ async def send_content(bot: ComponentBot, sender: str, room: str, content: dict[
     reading = read_message(content)
     event = bot.event(sender, room, reading.body, reading.reply_to)
     event = Incoming(event.kind, event.event_id, event.room_id, event.sender, event.origin_ts, reading.body,
-                     reading.reply_to, replaces=reading.replaces)
+                     reading.reply_to, replaces=reading.replaces, sender_device=event.sender_device)
     await bot.matrix.feed(event)
     await bot.settle()
     return event.event_id

@@ -12,6 +12,7 @@ from bot.matrix.reachability import Reach, ReachabilityError
 from bot.readiness_report import ReadinessReporter
 from tests.component.test_web import ask_link, start
 from tests.harness.component import ANNA, BERTIL, CHEF, ComponentBot
+from tests.harness.webclient import csrf_in
 
 SAYS = {
     ANNA: Reach(account=True, devices=0, membership="join"),  # logged out of every device
@@ -133,3 +134,28 @@ async def test_a_homeserver_that_is_down_or_slow_is_said_plainly(tmp_path, homes
         await web.close()
         await bot.stop()
 
+
+
+async def test_a_changed_identity_is_listed_until_a_supervisor_confirms_it_with_the_button(tmp_path, homeserver):
+    bot, web = await start(tmp_path)
+    try:
+        with_direct_rooms(bot)
+        pins = bot.app.identities
+        assert pins.admits(ANNA, "MASTER-1")  # pinned on first sight
+        assert not pins.admits(ANNA, "MASTER-2")  # reset with her password
+        await bot.settle()
+        _, _, page = await web.log_in(await ask_link(bot, CHEF))
+        status, _, page = await web.get("/readiness")
+        listed = page[page.index('id="identity-anna.a"'):]
+        assert status == 200 and "Anna A" in listed and "Krypteringsidentiteten har bytts" in listed
+        anna = page[page.index('id="ready-anna.a"'):page.index('id="ready-bertil.b"')]
+        assert "Krypteringsidentiteten har bytts" in anna  # among her problems too, as `roster ready` says it
+        status, _, page = await web.post("/identities/confirm", {"user": ANNA, "csrf": csrf_in(page)})
+        assert status == 200 and 'id="identity-anna.a"' not in page
+        assert pins.admits(ANNA, "MASTER-2") and not bot.app.store.identities.get(ANNA).changed
+        assert [e["action"] for e in bot.app.store.audit.about(ANNA)][-1] == "identity.confirmed"
+        await bot.settle()
+        assert any("bekräftade Anna As" in s.body for s in bot.matrix.to_user(CHEF))
+    finally:
+        await web.close()
+        await bot.stop()

@@ -22,6 +22,7 @@ def write_config(
     extra: str = "",
     rosters: Path | None = None,
     bot_section: str = "",
+    trust: str = "tofu",
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "pickle.key").write_text("test pickle key for this test only")
@@ -37,6 +38,7 @@ homeserver = "{homeserver}"
 user_id = "@jourbot:localhost"
 password = "{password}"
 sync_timeout_s = 1
+trust = "{trust}"
 
 [storage]
 dir = "state"

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bot import config as config_module
 from bot.app import App
-from bot.matrix.port import Incoming
+from bot.matrix.port import Incoming, SenderDevice
 from tests.harness.botrunner import write_config
-from tests.harness.fakematrix import BOT, FakeMatrix, Sent
+from tests.harness.fakematrix import BOT, TRUSTED, FakeMatrix, Sent
 
 ROSTERS = Path(__file__).resolve().parents[1] / "integration" / "rosters"
 POLICE = "@polis1:localhost"
@@ -47,7 +47,8 @@ class ComponentBot:
     async def start(cls, tmp_path: Path, wait_s: int = 120, alarms_toml: str = "", bot_toml: str = "",
                     extra: str = "", matrix: FakeMatrix | None = None, clock: list[float] | None = None,
                     timer_interval: float = 3600.0, live: bool = False,
-                    more_police: tuple[str, ...] = (), rosters: Path | None = None) -> ComponentBot:
+                    more_police: tuple[str, ...] = (), rosters: Path | None = None,
+                    trust: str = "tofu") -> ComponentBot:
         """A running bot; `timer_interval` is the sweep's, long by default so only `advance` moves time.
 
         `live`: the real clock instead, for tests of the timers themselves (keep their waits short).
@@ -63,6 +64,7 @@ class ComponentBot:
                 extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n{alarms_toml}\n"
                       f"[units.testjour]\nroom = \"{UNIT_ROOM}\"\n{extra}",
                 bot_section=bot_toml,
+                trust=trust,
             )
         moved = None if live else (clock if clock is not None else [T0])
         now = time.time if moved is None else (lambda: moved[0])
@@ -107,10 +109,12 @@ class ComponentBot:
 
     # --- what people do ------------------------------------------------------------------------------------------
     def event(self, sender: str, room: str, body: str = "", reply_to: str | None = None, kind: str = "message",
-              reacts_to: str | None = None, key: str = "", origin_ts: float | None = None) -> Incoming:
+              reacts_to: str | None = None, key: str = "", origin_ts: float | None = None,
+              device: SenderDevice | None = TRUSTED) -> Incoming:
+        """An event as the bot's client hands it on: decrypted, from `device` (None: it came in the clear)."""
         ts = int((origin_ts if origin_ts is not None else self.now) * 1000)
         return Incoming(kind, f"$in{next(_ids)}", room, sender, ts, body=body, reply_to=reply_to,
-                        reacts_to=reacts_to, key=key)
+                        reacts_to=reacts_to, key=key, sender_device=device)
 
     async def say(self, sender: str, body: str, room: str = POLICE_ROOM, reply_to: str | None = None) -> str:
         event = self.event(sender, room, body, reply_to)

@@ -14,10 +14,24 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.matrix.port import Batch, BatchHandler, DeliveryFailure, Health, Incoming, Receipt
+from bot.matrix.port import (
+    AdmitAll,
+    Batch,
+    BatchHandler,
+    DeliveryFailure,
+    Health,
+    IdentityGate,
+    Incoming,
+    Membership,
+    Receipt,
+    RoomCheck,
+    SenderDevice,
+)
 from bot.store.sync import Head
 
 BOT = "@jourbot:localhost"
+# What a message from a person's own verified phone looks like once decrypted: the default for what tests say.
+TRUSTED = SenderDevice("PHONE", known=True, cross_signed=True, master_key=None)
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class Room:
     encrypted: bool = True
     members: set[str] = field(default_factory=set)
     direct_with: str | None = None
+    flaws: tuple[str, ...] = ()  # what would make a room of the bot's not its alone (e.g. "power:@x"), as tests set
 
 
 class FakeMatrix:
@@ -68,6 +83,10 @@ class FakeMatrix:
         self.room_names: dict[str, str] = {}  # alarm rooms made: room id → name
         self.refuse_rooms = False  # creating an alarm room fails for good (a homeserver that forbids it)
         self.left: list[str] = []
+        self.kicked: list[tuple[str, str]] = []  # (room, user) removed by the bot
+        self.unkickable: set[str] = set()  # users the homeserver will not let the bot remove (their power is higher)
+        self.gate: IdentityGate = AdmitAll()
+        self.master_keys: dict[str, str] = {}  # user → the cross-signing master key the "homeserver" lists
         self.refuse_invites: set[str] = set()  # users the homeserver will not let the bot invite
         self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
         self._by_txn: dict[str, str] = {}
@@ -133,11 +152,16 @@ class FakeMatrix:
                 # next bot's batches from the shared queue.
                 getting.cancel()
 
-    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None,
+                   audience: frozenset[str] | None = None) -> str:
         self.attempts.append((room_id, txn_id))
         await asyncio.sleep(self.send_delay)  # a real send yields to the loop; so does this one
         if self.down:
             raise DeliveryFailure("network", "homeserver unreachable (fake)")
+        if audience is not None and room_id in self.rooms and self.room_check(room_id, audience).strangers:
+            raise DeliveryFailure("stranger", f"a stranger is in {room_id} (fake)")
+        if must_reach is not None and not self.gate.admits(must_reach, self.master_keys.get(must_reach)):
+            raise DeliveryFailure("identity_changed", f"{must_reach}'s identity is not the pinned one (fake)")
         for key in (room_id, must_reach):
             if key is not None and key in self.refuse:
                 raise self.refuse[key]
@@ -189,6 +213,25 @@ class FakeMatrix:
         room = self.rooms.get(room_id)
         return bool(room and room.encrypted and user_id in room.members)
 
+    def room_check(self, room_id: str, audience: frozenset[str]) -> RoomCheck:
+        room = self.rooms.get(room_id)
+        if room is None:
+            return RoomCheck(flaws=("unknown",))
+        strangers = tuple(sorted(room.members - audience - {self.user_id}))
+        return RoomCheck(strangers, (() if room.encrypted else ("unencrypted",)) + room.flaws)
+
+    async def kick(self, room_id: str, user_id: str, reason: str) -> None:
+        await asyncio.sleep(0)
+        if self.down:
+            raise DeliveryFailure("network", "homeserver unreachable (fake)")
+        if user_id in self.unkickable:
+            raise DeliveryFailure("forbidden", f"may not remove {user_id} (fake)")
+        self.rooms[room_id].members.discard(user_id)
+        self.kicked.append((room_id, user_id))
+
+    def set_identity_gate(self, gate: IdentityGate) -> None:
+        self.gate = gate
+
     def room_known(self, room_id: str) -> bool:
         return room_id in self.rooms
 
@@ -199,7 +242,7 @@ class FakeMatrix:
     async def request_key(self, source: dict[str, Any]) -> None:
         self.key_requests.append(str(source.get("event_id", "")))
 
-    def try_decrypt(self, source: dict[str, Any]) -> Incoming | None:
+    async def try_decrypt(self, source: dict[str, Any]) -> Incoming | None:
         return self.decryptable.get(str(source.get("event_id", "")))
 
     def set_on_recovered(self, callback: Callable[[], None]) -> None:
@@ -217,6 +260,15 @@ class FakeMatrix:
         """One sync batch; returns once the bot has recorded and handled it (or raises what it raised)."""
         heads = {e.room_id: Head(e.event_id, e.origin_ts) for e in events}
         batch = Batch(list(events), next_batch or f"s{next(self._ids)}", heads)
+        handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._batches.put((batch, handled))
+        await handled
+
+    async def enter(self, room_id: str, user_id: str, membership: str = "join", sender: str | None = None) -> None:
+        """`user_id` comes into `room_id` (joins, or is invited by `sender`); one sync batch carries it."""
+        self.rooms[room_id].members.add(user_id)
+        change = Membership(room_id, user_id, membership, sender or user_id)
+        batch = Batch([], f"s{next(self._ids)}", {}, [], [change])
         handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._batches.put((batch, handled))
         await handled

@@ -41,13 +41,18 @@ class Scene:
         return {p.user_id.split(":")[0][1:]: len(p.pages(BOT)) for p in self.responders}
 
 
-async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: str = "") -> Scene:
-    police = await people("polis1")
-    anna, bertil, chef = await people("anna.a"), await people("bertil.b"), await people("chef.c")
+async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: str = "", trust: str = "tofu",
+                police: Person | None = None, anna: Person | None = None, bertil: Person | None = None,
+                chef: Person | None = None) -> Scene:
+    """The police room, its officer, the three people on the test roster and the bot; people made beforehand (to
+    cross-sign them first, say) may be given."""
+    police = police or await people("polis1")
+    anna, bertil, chef = anna or await people("anna.a"), bertil or await people("bertil.b"), chef or await people(
+        "chef.c")
     room = await police.create_room([BOT])
     config = write_config(
         tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
-        extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n", bot_section=extra_bot,
+        extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n", bot_section=extra_bot, trust=trust,
     )
     bot = BotRunner(config)
     await bot.start()

@@ -100,7 +100,7 @@ async def test_roster_ready_names_an_unverified_phone_a_left_room_and_a_missing_
     await cross_sign(erik, tmp_path)
     await cross_sign(frida, tmp_path)  # Dora's only device stays unverified by her; Gustav has no account at all
     config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [], [], rosters=rosters(tmp_path, True))
-    config.write_text(config.read_text().replace("sync_timeout_s = 1", 'sync_timeout_s = 1\ntrust = "cross-signed"'))
+    config.write_text(config.read_text().replace('trust = "tofu"', 'trust = "cross-signed"'))
     bot = BotRunner(config)
     app = await bot.start()
     try:

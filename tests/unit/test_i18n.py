@@ -11,14 +11,14 @@ from handlers.i18n import LANGUAGES, all_keys, catalogue, duration, either
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list"
-                 r"|handover|webview)\.[a-z_.]*[a-z_]$")
+                 r"|handover|webview|trust)\.[a-z_.]*[a-z_]$")
 # The browser view's templates ask for texts as t("key", ...).
 TEMPLATE_KEY = re.compile(r"\bt\(\"([a-z_.]+)\"")
 # Keys the code builds at run time, and the parts they are built from.
 DYNAMIC = {
     "roster.role.": ("primary", "secondary", "supervisor", "unit"),
-    "alarm.reason.": ("too_large", "forbidden", "unknown_user", "no_trusted_device", "room_gone", "rejected",
-                      "timeout"),
+    "alarm.reason.": ("too_large", "forbidden", "unknown_user", "no_trusted_device", "identity_changed", "room_gone",
+                      "rejected", "timeout"),
     "duration.": ("second", "seconds", "minute", "minutes", "hour", "hours"),
     "handover.decision.": ("safety_plan", "relative", "emergency_placement", "other"),
     "webview.check.kind.": ("step", "overlap", "rest"),
