@@ -84,7 +84,7 @@ class Outbox:
         now = self.clock()
         later = now + self.settings.message_delivery_s
         if isinstance(effect, PageUser):
-            content = _fitted(effect.text, lambda text: content_for(text, notice=False, mention=(effect.user_id,)))
+            content = _fitted(effect.text, lambda text: content_for(text, mentions=(effect.mention,)))
             return NewMessage("user", effect.user_id, content, page_purpose(effect.alarm, effect.step), PAGE,
                               now + self.settings.page_delivery_s)
         purpose, priority = (alarm_purpose(effect.alarm), ALARM) if effect.alarm else ("notice", OTHER)
@@ -94,12 +94,11 @@ class Outbox:
             content = _fitted(effect.text, lambda text: content_for(text, effect.notice, reply_to=origin.event_id))
             return NewMessage("room", origin.room_id, content, purpose if effect.alarm else "reply", priority, later)
         if isinstance(effect, SendRoom):
-            content = _fitted(effect.text, lambda text: content_for(text, effect.notice, effect.reply_to,
-                                                                    mention=effect.mention))
+            content = _fitted(effect.text, lambda text: content_for(text, reply_to=effect.reply_to,
+                                                                    mentions=effect.mentions))
             return NewMessage("room", effect.room_id, content, purpose, priority, later)
         if isinstance(effect, SendUser):
-            mention = (effect.user_id,) if effect.mention else ()
-            content = _fitted(effect.text, lambda text: content_for(text, effect.notice, mention=mention))
+            content = _fitted(effect.text, lambda text: content_for(text, mentions=effect.mentions))
             return NewMessage("user", effect.user_id, content, purpose, priority, later)
         raise TypeError(f"not a message: {effect!r}")
 

@@ -157,6 +157,8 @@ class Services(Protocol):
     @property
     def web(self) -> WebLogin | None:
         """None when the browser view is off."""
+    def name_of(self, user_id: str, room_id: str | None = None) -> str:
+        """What people call `user_id` (the rosters' name, else their display name in `room_id`), never the id."""
 
 
 # --- the phases after acceptance, as handlers, the store and the figures name them --------------------------------

@@ -62,7 +62,11 @@ class Page:
 
 @dataclass(frozen=True)
 class Notify:
-    """A message to a room (the police room, as a reply to `reply_to`) or to a user's direct room."""
+    """A message to a room (the police room, as a reply to `reply_to`) or to a user's direct room.
+
+    `ring`: the people who must know at once; the message mentions them so their phones ring. Everything else is
+    left quiet (an m.notice): a phone that rings for every line is a phone people silence.
+    """
 
     alarm_id: str
     key: str
@@ -70,6 +74,7 @@ class Notify:
     to_room: str | None = None
     to_user: str | None = None
     reply_to: str | None = None
+    ring: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.to_room is None) == (self.to_user is None):
@@ -336,6 +341,8 @@ def raise_alarm(
     effects: list[Effect] = list(step.pages)
     base = _base_params(alarm)
     if step.paged:
+        # Quiet: it answers the officer's own !larm, read by someone looking at the room that moment. What they must
+        # not miss later (taken, escalated, nobody reachable) rings.
         effects.append(_police(alarm, "alarm.raised", **base, time=local_time(alarm, now), names=_names(step.paged)))
         effects.append(_unit(alarm, "alarm.unit.raised", **base, time=local_time(alarm, now), names=_names(step.paged)))
         assert alarm.deadline is not None  # a step that paged someone has a deadline
@@ -396,10 +403,10 @@ def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name:
     if was_deadline is not None:
         effects.append(ClearDeadline(new.id))
     if phone:
-        effects.append(_police(new, "alarm.accepted_direct", **base, name=who, time=time, own_phone=phone,
-                               phone=new.unit_phone))
+        effects.append(_police(new, "alarm.accepted_direct", **base, ring=True, name=who, time=time,
+                               own_phone=phone, phone=new.unit_phone))
     else:
-        effects.append(_police(new, "alarm.accepted", **base, name=who, time=time, phone=new.unit_phone))
+        effects.append(_police(new, "alarm.accepted", **base, ring=True, name=who, time=time, phone=new.unit_phone))
     effects.append(Answer(new.id, "alarm.accept_ok", {**base}))
     # Supervisors who got the fallback were asked to act; they must hear that someone did.
     told = list(alarm.paged) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])
@@ -497,7 +504,9 @@ def on_cancel(alarm: Alarm, user: str, reason: str, now: datetime, allowed: bool
     effects: list[Effect] = []
     if alarm.deadline is not None:
         effects.append(ClearDeadline(new.id))
-    effects.append(_police(new, "alarm.cancelled", **base, time=time))
+    # The officer who raised it must know at once, unless it is they who cancelled: their own phone ringing for what
+    # they just typed tells them nothing.
+    effects.append(_police(new, "alarm.cancelled", **base, ring=user != alarm.raised_by, time=time))
     effects.append(Answer(new.id, "alarm.cancel_ok", {"id": new.id}))
     told = ([alarm.accepted_by] if alarm.accepted_by else list(alarm.pending)) + (
         list(alarm.supervisors) if alarm.fallback_at is not None else [])
@@ -536,8 +545,8 @@ def on_unreachable(alarm: Alarm, user: str, reason: str, now: datetime) -> Outco
     new = replace(alarm, unreachable=alarm.unreachable + ((user, reason),))
     base = _base_params(new)
     name = new.name_of(user)
-    told: list[Effect] = [_police(new, "alarm.unreachable", **base, names=name, reason=reason)]
-    told.extend(_dm(new, sup, "alarm.unreachable_supervisor", **base, name=name, reason=reason)
+    told: list[Effect] = [_police(new, "alarm.unreachable", **base, ring=True, names=name, reason=reason)]
+    told.extend(_dm(new, sup, "alarm.unreachable_supervisor", **base, ring=True, name=name, reason=reason)
                 for sup in new.supervisors if sup != user)
     if new.step_failed:
         return _escalate(new, now, told, "unreachable")
@@ -587,7 +596,7 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
     out: list[Effect] = list(effects) + list(step.pages)
     base = _base_params(new)
     if step.paged:
-        out.append(_police(new, "alarm.escalated", **base, names=_names(step.paged)))
+        out.append(_police(new, "alarm.escalated", **base, ring=True, names=_names(step.paged)))
         out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
         assert new.deadline is not None
         out.append(SetDeadline(new.id, new.deadline))
@@ -604,8 +613,8 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
 def _fallback(alarm: Alarm) -> list[Effect]:
     key = "alarm.fallback" if alarm.paged else "alarm.fallback_nobody"
     params = {**_base_params(alarm), "phone": alarm.unit_phone}
-    out: list[Effect] = [_police(alarm, key, **params)]
-    out.extend(_dm(alarm, sup, key, **params) for sup in alarm.supervisors)
+    out: list[Effect] = [_police(alarm, key, ring=True, **params)]
+    out.extend(_dm(alarm, sup, key, ring=True, **params) for sup in alarm.supervisors)
     out.append(_unit(alarm, "alarm.unit.fallback", **params))
     return out
 
@@ -634,12 +643,15 @@ def _refuse_taken(alarm: Alarm) -> Outcome:
     return _refuse(alarm, "alarm.already_taken", name=alarm.accepted_name, time=local_time(alarm, taken_at))
 
 
-def _police(alarm: Alarm, key: str, **params: Any) -> Notify:
-    return Notify(alarm.id, key, dict(params), to_room=alarm.police_room, reply_to=alarm.police_event)
+def _police(alarm: Alarm, key: str, ring: bool = False, **params: Any) -> Notify:
+    """A line in the police room, as a reply to the alarm; `ring`: the officer who raised it must know at once."""
+    return Notify(alarm.id, key, dict(params), to_room=alarm.police_room, reply_to=alarm.police_event,
+                  ring=(alarm.raised_by,) if ring else ())
 
 
-def _dm(alarm: Alarm, user: str, key: str, **params: Any) -> Notify:
-    return Notify(alarm.id, key, dict(params), to_user=user)
+def _dm(alarm: Alarm, user: str, key: str, ring: bool = False, **params: Any) -> Notify:
+    """A message in `user`'s direct room; `ring`: they must know at once."""
+    return Notify(alarm.id, key, dict(params), to_user=user, ring=(user,) if ring else ())
 
 
 def _unit(alarm: Alarm, key: str, **params: Any) -> AnnounceUnit:

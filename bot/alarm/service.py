@@ -19,9 +19,10 @@ from bot.alarm.stats import figures
 from bot.alarm.texts import page_text, reason_text, render
 from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
 from bot.metrics import Metrics
+from bot.names import Names
 from bot.store import OutboxRow, Store
 from bot.store.alarms import AlarmRow
-from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
+from handlers.effects import Effect, Mention, PageUser, Reply, SendRoom, SendUser
 from handlers.i18n import t
 from handlers.services import Figures
 from rosters import Area, Roster
@@ -40,10 +41,11 @@ class AlarmSettings:
 
 class AlarmService:
     def __init__(self, store: Store, roster: Callable[[], Roster], settings: AlarmSettings,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, names: Names | None = None) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
         self.roster = roster
+        self.names = names or Names(roster)
         self.settings = settings
         self.lang = settings.lang
         # Told of every stored change (alarm, event) inside its transaction: the alarm room follows the alarm.
@@ -113,7 +115,7 @@ class AlarmService:
     def _rest_of_the_text(self, alarm: Alarm, user: str) -> list[Effect]:
         """What of the police's text the acceptor's page could not hold, in messages that each fit."""
         details = self.store.alarms.details(alarm.id).strip()
-        shown = self._fitting(alarm, user, details) if user in alarm.paged else 0
+        shown = self._fitting(alarm, Mention(user, alarm.name_of(user)), details) if user in alarm.paged else 0
         rest = details[shown:].strip()
         if not rest:
             return []
@@ -125,10 +127,10 @@ class AlarmService:
         return [SendUser(user, t("alarm.text_continued", self.lang, id=alarm.id, part=k, parts=len(pieces), text=p),
                          alarm=alarm.id) for k, p in enumerate(pieces, start=1)]
 
-    def _fitting(self, alarm: Alarm, user: str, details: str) -> int:
-        """How much of `details` the page to `user` holds so that it fits the homeserver's limit."""
+    def _fitting(self, alarm: Alarm, reader: Mention, details: str) -> int:
+        """How much of `details` the page to `reader` holds so that it fits the homeserver's limit."""
         def render(shown: str) -> dict[str, Any]:
-            return content_for(page_text(alarm, self.lang, shown, shortened=True), notice=False, mention=(user,))
+            return content_for(page_text(alarm, self.lang, shown, shortened=True), mentions=(reader,))
 
         return longest_fitting(details, render)
 
@@ -183,7 +185,8 @@ class AlarmService:
         log.warning("alarm %s: the police room could not be reached (%s)", alarm_id, reason)
         text = t("alarm.police_room_unreachable", self.lang, id=alarm.id, area=alarm.area_name,
                  reason=reason_text(reason, self.lang))
-        return [SendUser(s, text, alarm=alarm.id) for s in alarm.supervisors]
+        # They must phone the police now: it rings.
+        return [SendUser(s, text, mentions=(self.names.mention(s),), alarm=alarm.id) for s in alarm.supervisors]
 
     # --- the outbox's listener -----------------------------------------------------------------------------------
     def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]:
@@ -235,20 +238,18 @@ class AlarmService:
         out: list[Effect] = []
         for effect in outcome.effects:
             if isinstance(effect, Page):
-                text = (details or "").strip()
-                shown = self._fitting(alarm, effect.user, text)
-                page = page_text(alarm, self.lang, text[:shown], shortened=shown < len(text))
-                out.append(PageUser(effect.user, page, alarm.id, effect.step, shortened=shown < len(text)))
-                log.info("alarm %s: paging %s (step %d)", alarm.id, effect.user, effect.step)
+                out.append(self._page(alarm, effect, (details or "").strip()))
             elif isinstance(effect, Answer):
                 out.append(Reply(render(effect, self.lang), alarm=alarm.id, refusal=outcome.event == "refused",
                                  area=alarm.area))
             elif isinstance(effect, Notify):
                 text = render(effect, self.lang)
                 if effect.to_room:
-                    out.append(SendRoom(effect.to_room, text, reply_to=effect.reply_to, alarm=alarm.id))
+                    out.append(SendRoom(effect.to_room, text, reply_to=effect.reply_to, alarm=alarm.id,
+                                        mentions=self.names.mentions(effect.ring, effect.to_room)))
                 elif effect.to_user:
-                    out.append(SendUser(effect.to_user, text, alarm=alarm.id))
+                    out.append(SendUser(effect.to_user, text, alarm=alarm.id,
+                                        mentions=self.names.mentions(effect.ring, None)))
             elif isinstance(effect, AnnounceUnit):
                 room = (self.settings.unit_rooms or {}).get(effect.unit)
                 if room:
@@ -258,3 +259,12 @@ class AlarmService:
             elif isinstance(effect, ClearDeadline):
                 self.store.deadlines.clear(effect.alarm_id)
         return out
+
+    def _page(self, alarm: Alarm, effect: Page, details: str) -> PageUser:
+        """The page to one person, holding as much of the police's text as fits."""
+        reader = Mention(effect.user, effect.name)
+        shown = self._fitting(alarm, reader, details)
+        shortened = shown < len(details)
+        text = page_text(alarm, self.lang, details[:shown], shortened=shortened)
+        log.info("alarm %s: paging %s (step %d)", alarm.id, effect.user, effect.step)
+        return PageUser(effect.user, effect.name, text, alarm.id, effect.step, shortened=shortened)
