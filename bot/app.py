@@ -88,6 +88,8 @@ class App:
             step_wait_override_s=config.alarms.step_wait_override_s,
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
+            repeat_share=config.alarms.repeat_page_at,
+            no_repeat_units=frozenset(unit for unit, room in config.units.items() if not room.repeat_page),
         ), self.metrics, names=self.names)
         self.alarm_rooms = AlarmRoomKeeper(self.store, self.matrix, self.alarms.get, clock, lang)
         self.alarms.followers.append(self.alarm_rooms.follow)

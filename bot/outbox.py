@@ -25,7 +25,7 @@ from bot.matrix.content import MAX_CONTENT_BYTES, content_for, content_size, lon
 from bot.matrix.port import DeliveryFailure, MatrixPort, backoff
 from bot.metrics import Metrics
 from bot.store import NewMessage, OutboxRow, Store
-from bot.store.outbox import alarm_purpose, page_purpose
+from bot.store.outbox import alarm_purpose, page_purpose, reminder_purpose
 from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,8 @@ class Outbox:
         later = now + self.settings.message_delivery_s
         if isinstance(effect, PageUser):
             content = _fitted(effect.text, lambda text: content_for(text, mentions=(effect.mention,)))
-            return NewMessage("user", effect.user_id, content, page_purpose(effect.alarm, effect.step), PAGE,
-                              now + self.settings.page_delivery_s)
+            purpose = (reminder_purpose if effect.reminder else page_purpose)(effect.alarm, effect.step)
+            return NewMessage("user", effect.user_id, content, purpose, PAGE, now + self.settings.page_delivery_s)
         purpose, priority = (alarm_purpose(effect.alarm), ALARM) if effect.alarm else ("notice", OTHER)
         if isinstance(effect, Reply):
             if origin.room_id is None:

@@ -54,7 +54,8 @@ class SendUser:
 @dataclass(frozen=True)
 class PageUser:
     """A page: an m.text (an m.notice does not ping) that mentions `user_id` by `name`, sent before everything
-    else. When it is delivered, or cannot be, the alarm is told (step `step`)."""
+    else. When it is delivered, or cannot be, the alarm is told (step `step`). A `reminder` repeats a page its
+    reader has not answered: it rings again and a ✅ on it accepts, but the alarm's wait does not start again."""
 
     user_id: str
     name: str
@@ -62,6 +63,7 @@ class PageUser:
     alarm: str
     step: int
     shortened: bool = False  # the police's text did not fit whole; the acceptor gets the rest
+    reminder: bool = False
 
     @property
     def mention(self) -> Mention:

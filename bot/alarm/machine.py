@@ -13,6 +13,12 @@ anyone's time to answer. Until the first page of a step is delivered, the deadli
 deadline plus the wait); the outbox reports each delivery (`on_page_delivered`) and each person it could not reach
 (`on_unreachable`, which moves on at once when nobody of the step is left).
 
+An unanswered page is repeated once, ringing again, a share of the step's wait (`repeat_share`) after the step's first
+page arrived: to everyone of the step whose page arrived and who has neither answered nor become unreachable. The alarm
+has one timer, set to its next due instant (`Alarm.next_due`: the repeat or the deadline, whichever comes first);
+`on_deadline` decides which of the two has come. A repeat neither moves the deadline nor counts as an escalation, and
+anything that ends the step (an acceptance, declines, an escalation) drops a repeat still to come.
+
 Effect params are JSON-safe (str, int, list of str) and times in them are already local "HH:MM", so an effect can be
 rendered in any language later.
 """
@@ -41,8 +47,9 @@ AWAITING: frozenset[str] = frozenset({"open", "exhausted"})
 # Fields of `Alarm.to_dict()` that hold text typed by people; the store encrypts them at rest like the details.
 SENSITIVE_FIELDS: tuple[str, ...] = ("decline_reasons", "close_note", "cancel_reason")
 
-_FORMAT_VERSION = 2
-_READABLE_VERSIONS = (1, 2)  # version 1 had no delivery or reachability fields; they default to empty
+_FORMAT_VERSION = 3
+# Version 1 had no delivery or reachability fields, version 2 no repeat: they default to empty (no repeat).
+_READABLE_VERSIONS = (1, 2, 3)
 
 
 
@@ -53,6 +60,16 @@ _READABLE_VERSIONS = (1, 2)  # version 1 had no delivery or reachability fields;
 @dataclass(frozen=True)
 class Page:
     """Send the page (an encrypted DM that mentions `user`, text from `page_text`) to one responder."""
+
+    alarm_id: str
+    user: str
+    name: str
+    step: int
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Send `user`'s page of `step` again, marked as a reminder, so their phone rings once more."""
 
     alarm_id: str
     user: str
@@ -106,7 +123,7 @@ class AnnounceUnit:
 
 @dataclass(frozen=True)
 class SetDeadline:
-    """Arm (or re-arm, replacing any earlier one) the alarm's single escalation timer."""
+    """Arm (or re-arm, replacing any earlier one) the alarm's single timer at its next due instant (`next_due`)."""
 
     alarm_id: str
     at: datetime
@@ -117,7 +134,7 @@ class ClearDeadline:
     alarm_id: str
 
 
-Effect = Page | Notify | Answer | AnnounceUnit | SetDeadline | ClearDeadline
+Effect = Page | Repeat | Notify | Answer | AnnounceUnit | SetDeadline | ClearDeadline
 
 
 # ------------------------------------------------------------------------------------------------------------ alarm
@@ -140,6 +157,7 @@ class Alarm:
     tz: str = DEFAULT_ZONE  # the unit's zone: every time a user sees is shown in it
     supervisors: tuple[str, ...] = ()  # the unit's static supervisors: told on fallback and on roster gaps
     delivery_s: int = 60  # how long a page may take to reach its person before they count as unreachable
+    repeat_share: float = 0.0  # of a step's wait, after which its unanswered pages are repeated; 0: never
     status: Status = "open"
     step: int = -1  # index of the last step that paged someone
     paged: tuple[str, ...] = ()  # everyone paged so far, in order, once each
@@ -149,6 +167,7 @@ class Alarm:
     unreachable: tuple[tuple[str, str], ...] = ()  # (user, reason) of everyone the homeserver could not reach
     decline_reasons: tuple[tuple[str, str], ...] = ()  # (user, reason), only non-empty reasons
     deadline: datetime | None = None  # when the next step is due (provisional until a page arrives); None unless open
+    repeat_at: datetime | None = None  # when the current step's unanswered pages are repeated; None: not (any more)
     escalations: int = 0  # times the alarm moved on because nobody took it (deadline or declines)
     fallback_at: datetime | None = None
     accepted_by: str | None = None
@@ -170,6 +189,12 @@ class Alarm:
     def pending(self) -> tuple[str, ...]:
         """Paged and not declined: who could still answer."""
         return tuple(u for u in self.paged if u not in self.declined)
+
+    @property
+    def next_due(self) -> datetime | None:
+        """When the alarm's timer must fire next: the repeat or the step's deadline, whichever comes first."""
+        due = [d for d in (self.deadline, self.repeat_at) if d is not None]
+        return min(due) if due else None
 
     @property
     def unreachable_users(self) -> frozenset[str]:
@@ -229,6 +254,7 @@ class Alarm:
             tz=data["tz"],
             supervisors=tuple(data["supervisors"]),
             delivery_s=int(data.get("delivery_s", 60)),
+            repeat_share=float(data.get("repeat_share", 0.0)),
             status=data["status"],
             step=int(data["step"]),
             paged=tuple(data["paged"]),
@@ -238,6 +264,7 @@ class Alarm:
             unreachable=tuple((u, r) for u, r in data.get("unreachable", ())),
             decline_reasons=tuple((u, r) for u, r in data["decline_reasons"]),
             deadline=when("deadline"),
+            repeat_at=when("repeat_at"),
             escalations=int(data["escalations"]),
             fallback_at=when("fallback_at"),
             accepted_by=data["accepted_by"],
@@ -316,8 +343,11 @@ def raise_alarm(
     supervisors: Sequence[str],
     now: datetime,
     delivery_s: int = 60,
+    repeat_share: float = 0.0,
 ) -> Outcome:
-    """Register an alarm and page the first step that has someone in it."""
+    """Register an alarm and page the first step that has someone in it.
+
+    `repeat_share`: the share of a step's wait after which its unanswered pages are repeated (0: never)."""
     _require_aware(now)
     alarm = Alarm(
         id=alarm_id(number),
@@ -335,6 +365,7 @@ def raise_alarm(
         tz=_zone_name(chain.at),
         supervisors=tuple(dict.fromkeys(supervisors)),
         delivery_s=delivery_s,
+        repeat_share=repeat_share,
     )
     step = _next_step(alarm, now)
     alarm = step.alarm
@@ -356,17 +387,22 @@ def raise_alarm(
 
 
 def on_deadline(alarm: Alarm, now: datetime, due: datetime | None = None) -> Outcome:
-    """The step's wait is over: page the next step, or fall back.
+    """The alarm's timer fired: when the step's wait is over, page the next step or fall back; when only the
+    repeat has come, page the step's unanswered people once more.
 
-    A timer that is early, duplicated, or left over from an earlier step has no effect: the alarm's own deadline
-    decides. Pass `due` (the instant the timer was armed for) to also ignore a stale timer that fires late.
+    A timer that is early, duplicated, or left over from an earlier step has no effect: the alarm's own instants
+    decide. Pass `due` (the instant the timer was armed for) to also ignore a stale timer that fires late. A repeat
+    and a deadline both past (the bot was down) escalate: the wait is over, a reminder would only delay the next step.
     """
     _require_aware(now)
-    if alarm.status != "open" or alarm.deadline is None or now < alarm.deadline:
+    next_due = alarm.next_due
+    if alarm.status != "open" or next_due is None or now < next_due:
         return Outcome(alarm)
-    if due is not None and due != alarm.deadline:
+    if due is not None and due != next_due:
         return Outcome(alarm)
-    return _escalate(alarm, now, [], "escalated")
+    if alarm.deadline is not None and now >= alarm.deadline:
+        return _escalate(alarm, now, [], "escalated")
+    return _repeat(alarm)
 
 
 def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name: str | None = None,
@@ -388,7 +424,6 @@ def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name:
         return _refuse_taken(alarm)
 
     who = alarm.name_of(user, name)
-    was_deadline = alarm.deadline
     new = replace(
         alarm,
         status="accepted",
@@ -396,11 +431,12 @@ def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name:
         accepted_name=who,
         accepted_at=now,
         deadline=None,
+        repeat_at=None,
     )
     base = _base_params(new)
     time = local_time(new, now)
     effects: list[Effect] = []
-    if was_deadline is not None:
+    if alarm.next_due is not None:
         effects.append(ClearDeadline(new.id))
     if phone:
         effects.append(_police(new, "alarm.accepted_direct", **base, ring=True, name=who, time=time,
@@ -466,11 +502,12 @@ def on_close(
         closed_at=now,
         close_note=note or None,
         deadline=None,
+        repeat_at=None,
     )
     base = _base_params(new)
     time = local_time(new, now)
     effects: list[Effect] = []
-    if alarm.deadline is not None:
+    if alarm.next_due is not None:
         effects.append(ClearDeadline(new.id))
     effects.append(_police(new, "alarm.closed", **base, name=who, time=time))
     effects.append(Answer(new.id, "alarm.close_ok", {"id": new.id}))
@@ -498,11 +535,11 @@ def on_cancel(alarm: Alarm, user: str, reason: str, now: datetime, allowed: bool
     if alarm.status in FINISHED:
         return _refuse_finished(alarm)
     new = replace(alarm, status="cancelled", cancelled_by=user, cancelled_at=now,
-                  cancel_reason=reason.strip() or None, deadline=None)
+                  cancel_reason=reason.strip() or None, deadline=None, repeat_at=None)
     base = _base_params(new)
     time = local_time(new, now)
     effects: list[Effect] = []
-    if alarm.deadline is not None:
+    if alarm.next_due is not None:
         effects.append(ClearDeadline(new.id))
     # The officer who raised it must know at once, unless it is they who cancelled: their own phone ringing for what
     # they just typed tells them nothing.
@@ -526,11 +563,19 @@ def on_page_delivered(alarm: Alarm, user: str, step: int, at: datetime) -> Outco
     _require_aware(at)
     if alarm.status != "open" or step != alarm.step or user not in alarm.current or user in alarm.delivered:
         return Outcome(alarm)
-    answer_by = at + timedelta(seconds=alarm.chain.steps[step].wait_s)
+    wait_s = alarm.chain.steps[step].wait_s
+    answer_by = at + timedelta(seconds=wait_s)
+    repeat_at = alarm.repeat_at
     if alarm.delivered and alarm.deadline is not None:
         answer_by = max(answer_by, alarm.deadline)
-    new = replace(alarm, delivered=alarm.delivered | {user}, deadline=answer_by)
-    return Outcome(new, (SetDeadline(new.id, answer_by),), "delivered", changed=True)
+    elif not alarm.delivered and 0 < alarm.repeat_share < 1:
+        # The step's first page to arrive sets its one repeat; whoever has their page by then is reminded.
+        repeat_at = at + timedelta(seconds=wait_s * alarm.repeat_share)
+    if repeat_at is not None and repeat_at >= answer_by:
+        repeat_at = None  # a wait too short to repeat within: the next step comes first
+    new = replace(alarm, delivered=alarm.delivered | {user}, deadline=answer_by, repeat_at=repeat_at)
+    assert new.next_due is not None
+    return Outcome(new, (SetDeadline(new.id, new.next_due),), "delivered", changed=True)
 
 
 def on_unreachable(alarm: Alarm, user: str, reason: str, now: datetime) -> Outcome:
@@ -583,10 +628,11 @@ def _next_step(alarm: Alarm, now: datetime) -> _Step:
             current=tuple(p.user for p in targets),
             delivered=frozenset(),
             deadline=now + timedelta(seconds=alarm.delivery_s + step.wait_s),
+            repeat_at=None,  # set when the new step's first page arrives
         )
         pages = tuple(Page(new.id, p.user, p.name, index) for p in targets)
         return _Step(new, pages, tuple(targets), tuple(gaps))
-    new = replace(alarm, status="exhausted", deadline=None, fallback_at=now)
+    new = replace(alarm, status="exhausted", deadline=None, repeat_at=None, fallback_at=now)
     return _Step(new, (), (), tuple(gaps))
 
 
@@ -602,12 +648,23 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
         out.append(SetDeadline(new.id, new.deadline))
     out.extend(_gap_notices(new, step.gaps))
     if not step.paged:
-        if alarm.deadline is not None:
+        if alarm.next_due is not None:
             out.append(ClearDeadline(new.id))
         out.extend(_fallback(new))
         if event == "escalated":
             event = "exhausted"
     return Outcome(new, tuple(out), event, changed=True)
+
+
+def _repeat(alarm: Alarm) -> Outcome:
+    """The step's repeat has come: page once more everyone of it who has their page and has not answered."""
+    gone = alarm.declined | alarm.unreachable_users
+    again = [u for u in alarm.current if u in alarm.delivered and u not in gone]
+    new = replace(alarm, repeat_at=None)
+    effects: list[Effect] = [Repeat(new.id, u, new.name_of(u), new.step) for u in again]
+    assert new.next_due is not None  # an open alarm has its deadline
+    effects.append(SetDeadline(new.id, new.next_due))
+    return Outcome(new, tuple(effects), "repeated", changed=True)
 
 
 def _fallback(alarm: Alarm) -> list[Effect]:

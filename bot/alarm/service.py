@@ -14,9 +14,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.alarm import machine
-from bot.alarm.machine import Alarm, AnnounceUnit, Answer, ClearDeadline, Notify, Outcome, Page, SetDeadline
+from bot.alarm.machine import (
+    Alarm,
+    AnnounceUnit,
+    Answer,
+    ClearDeadline,
+    Notify,
+    Outcome,
+    Page,
+    Repeat,
+    SetDeadline,
+)
 from bot.alarm.stats import figures
-from bot.alarm.texts import page_text, reason_text, render
+from bot.alarm.texts import page_text, reason_text, reminder_text, render
 from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
 from bot.metrics import Metrics
 from bot.names import Names
@@ -37,6 +47,8 @@ class AlarmSettings:
     step_wait_override_s: int = 0  # 0: each unit's own policy
     extra_supervisors: tuple[str, ...] = ()  # configured beside the rosters' supervisors
     unit_rooms: Mapping[str, str] | None = None  # unit id → its room
+    repeat_share: float = 0.0  # of a step's wait, after which an unanswered page is repeated; 0: never
+    no_repeat_units: frozenset[str] = frozenset()  # units whose pages are never repeated
 
 
 class AlarmService:
@@ -92,8 +104,9 @@ class AlarmService:
             chain = replace(chain, steps=tuple(replace(s, wait_s=wait) for s in chain.steps))
         supervisors = sorted(roster.supervisors(chain.unit) | set(self.settings.extra_supervisors))
         number = self.store.sequences.next("alarm")
+        repeat = 0.0 if chain.unit in self.settings.no_repeat_units else self.settings.repeat_share
         outcome = machine.raise_alarm(number, chain, police_room, police_event, raised_by, supervisors, now,
-                                      delivery_s=self.settings.delivery_s)
+                                      delivery_s=self.settings.delivery_s, repeat_share=repeat)
         log.info("alarm %s raised for area %s by %s", outcome.alarm.id, area.id, raised_by)
         effects = self._carry_out(outcome, raised_by, details)
         if any(isinstance(e, PageUser) and e.shortened for e in effects):
@@ -127,10 +140,12 @@ class AlarmService:
         return [SendUser(user, t("alarm.text_continued", self.lang, id=alarm.id, part=k, parts=len(pieces), text=p),
                          alarm=alarm.id) for k, p in enumerate(pieces, start=1)]
 
-    def _fitting(self, alarm: Alarm, reader: Mention, details: str) -> int:
-        """How much of `details` the page to `reader` holds so that it fits the homeserver's limit."""
+    def _fitting(self, alarm: Alarm, reader: Mention, details: str, reminder: bool = False) -> int:
+        """How much of `details` the page (or its reminder) to `reader` holds so that it fits the homeserver's limit."""
+        text = reminder_text if reminder else page_text
+
         def render(shown: str) -> dict[str, Any]:
-            return content_for(page_text(alarm, self.lang, shown, shortened=True), mentions=(reader,))
+            return content_for(text(alarm, self.lang, shown, shortened=True), mentions=(reader,))
 
         return longest_fitting(details, render)
 
@@ -147,7 +162,8 @@ class AlarmService:
 
     # --- timers and delivery --------------------------------------------------------------------------------------
     def deadline_due(self, alarm_id: str, due: float, now: datetime) -> list[Effect]:
-        """The deadline stored for `alarm_id` at `due` has come. A stale one (the alarm moved on) is dropped."""
+        """The timer stored for `alarm_id` at `due` has come: the step's deadline or its repeat, whichever the alarm
+        says. A stale one (the alarm moved on) is dropped."""
         alarm = self.get(alarm_id)
         if alarm is None:
             self.store.deadlines.clear(alarm_id)
@@ -155,11 +171,12 @@ class AlarmService:
         outcome = machine.on_deadline(alarm, now, due=datetime.fromtimestamp(due, UTC))
         if not outcome.changed:
             # The row and the alarm disagree, although both are written together: make the row follow the alarm, so
-            # it neither fires again and again nor keeps a deadline the alarm no longer has.
-            if alarm.deadline is None:
+            # it neither fires again and again nor keeps an instant the alarm no longer has.
+            next_due = alarm.next_due
+            if next_due is None:
                 self.store.deadlines.clear(alarm_id)
             else:
-                self.store.deadlines.set(alarm_id, alarm.deadline.timestamp())
+                self.store.deadlines.set(alarm_id, next_due.timestamp())
         return self._carry_out(outcome, "timer")
 
     def page_delivered(self, alarm_id: str, step: int, user: str, event_id: str, at: datetime) -> list[Effect]:
@@ -190,6 +207,12 @@ class AlarmService:
 
     # --- the outbox's listener -----------------------------------------------------------------------------------
     def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]:
+        reminder = row.reminder
+        if reminder is not None:
+            # A ✅ on the reminder, or "ok" in reply to it, takes the alarm as one on the page would; its wait
+            # started with the page, and goes on.
+            self.store.alarms.remember_page(event_id, reminder[0], row.target)
+            return []
         page = row.page
         if page is None:
             return []
@@ -197,7 +220,14 @@ class AlarmService:
 
     def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
         """A message about an alarm could not be delivered: a page's person is unreachable; a police room that
-        cannot be told is the supervisors' to phone. Anything else is logged by the outbox and left there."""
+        cannot be told is the supervisors' to phone. Anything else is logged by the outbox and left there.
+
+        A reminder that cannot be delivered leaves its reader as they were: their page did arrive, and the step's
+        deadline moves the alarm on if they do not answer."""
+        if row.reminder is not None:
+            log.warning("alarm %s: the reminder to %s could not be delivered (%s)", row.reminder[0], row.target,
+                        reason)
+            return []
         page = row.page
         if page is not None:
             return self.unreachable(page[0], row.target, reason, datetime.fromtimestamp(at, UTC))
@@ -233,11 +263,11 @@ class AlarmService:
             self.metrics.transition(outcome.event, waited)
             for follow in self.followers:
                 follow(alarm, outcome.event)
-        if details is None and any(isinstance(e, Page) for e in outcome.effects):
+        if details is None and any(isinstance(e, Page | Repeat) for e in outcome.effects):
             details = self.store.alarms.details(alarm.id)
         out: list[Effect] = []
         for effect in outcome.effects:
-            if isinstance(effect, Page):
+            if isinstance(effect, Page | Repeat):
                 out.append(self._page(alarm, effect, (details or "").strip()))
             elif isinstance(effect, Answer):
                 out.append(Reply(render(effect, self.lang), alarm=alarm.id, refusal=outcome.event == "refused",
@@ -260,11 +290,13 @@ class AlarmService:
                 self.store.deadlines.clear(effect.alarm_id)
         return out
 
-    def _page(self, alarm: Alarm, effect: Page, details: str) -> PageUser:
-        """The page to one person, holding as much of the police's text as fits."""
+    def _page(self, alarm: Alarm, effect: Page | Repeat, details: str) -> PageUser:
+        """The page, or its reminder, to one person, holding as much of the police's text as fits."""
         reader = Mention(effect.user, effect.name)
-        shown = self._fitting(alarm, reader, details)
+        reminder = isinstance(effect, Repeat)
+        shown = self._fitting(alarm, reader, details, reminder)
         shortened = shown < len(details)
-        text = page_text(alarm, self.lang, details[:shown], shortened=shortened)
-        log.info("alarm %s: paging %s (step %d)", alarm.id, effect.user, effect.step)
-        return PageUser(effect.user, effect.name, text, alarm.id, effect.step, shortened=shortened)
+        text = (reminder_text if reminder else page_text)(alarm, self.lang, details[:shown], shortened=shortened)
+        log.info("alarm %s: %s %s (step %d)", alarm.id, "reminding" if reminder else "paging", effect.user,
+                 effect.step)
+        return PageUser(effect.user, effect.name, text, alarm.id, effect.step, shortened=shortened, reminder=reminder)

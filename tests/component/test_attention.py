@@ -38,7 +38,7 @@ async def start(tmp_path, **kwargs) -> ComponentBot:
 
 
 async def test_the_page_escalation_and_acceptance_ring_the_right_phones_and_the_rest_stays_quiet(tmp_path):
-    bot = await start(tmp_path)
+    bot = await start(tmp_path, alarms_toml="repeat_page_at = 0")
     try:
         larm = await bot.say(POLICE, "!larm Farsta två barn")
         raised = bot.answers_to(larm)[0]
@@ -79,7 +79,7 @@ async def test_answers_and_refusals_stay_notices(tmp_path):
 
 
 async def test_the_fallback_rings_the_officer_and_every_supervisor_by_name(tmp_path):
-    bot = await start(tmp_path, wait_s=60)
+    bot = await start(tmp_path, wait_s=60, alarms_toml="repeat_page_at = 0")
     try:
         await bot.say(POLICE, "!larm Farsta")
         for _ in range(3):
@@ -126,7 +126,7 @@ async def test_a_cancellation_rings_the_officer_unless_they_made_it(tmp_path):
 
 
 async def test_an_officer_without_a_display_name_is_called_by_the_localpart(tmp_path):
-    bot = await ComponentBot.start(tmp_path, wait_s=60)
+    bot = await ComponentBot.start(tmp_path, wait_s=60, alarms_toml="repeat_page_at = 0")
     try:
         await bot.say(POLICE, "!larm Farsta")
         await bot.advance(60)

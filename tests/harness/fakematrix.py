@@ -261,11 +261,15 @@ class FakeMatrix:
 
     def pages_to(self, user_id: str) -> list[Sent]:
         """Pages: m.text messages in the reader's direct room that mention them (an m.notice would not ping) and
-        say how to answer an alarm."""
-        return [s for s in self.to_user(user_id) if is_page(s.content, user_id)]
+        say how to answer an alarm; reminders of a page are not counted (see `reminders_to`)."""
+        return [s for s in self.to_user(user_id) if is_page(s.content, user_id) and not is_reminder(s.content)]
+
+    def reminders_to(self, user_id: str) -> list[Sent]:
+        """Pages repeated because their reader has not answered."""
+        return [s for s in self.to_user(user_id) if is_page(s.content, user_id) and is_reminder(s.content)]
 
 
-_ANSWER_LINE = re.compile(r"!nej L\d+")  # only a page tells its reader how to decline
+_ANSWER_LINE = re.compile(r"!nej L\d+")  # only a page (and its reminder) tells its reader how to decline
 
 
 def rings(content: Mapping[str, Any], user_id: str) -> bool:
@@ -275,3 +279,6 @@ def rings(content: Mapping[str, Any], user_id: str) -> bool:
 def is_page(content: Mapping[str, Any], user_id: str) -> bool:
     return rings(content, user_id) and bool(_ANSWER_LINE.search(str(content.get("body", ""))))
 
+
+def is_reminder(content: Mapping[str, Any]) -> bool:
+    return "🔁" in str(content.get("body", "")).split("\n", 1)[0]
