@@ -113,10 +113,12 @@ class Arrival:
         return (self.content.get("m.relates_to", {}).get("m.in_reply_to") or {}).get("event_id")
 
     def pages(self, user_id: str) -> bool:
-        """A page: an m.text from the bot that mentions the reader (an m.notice would not ping)."""
+        """A page: an m.text from the bot that mentions the reader (an m.notice would not ping); the reminder of an
+        unanswered page is not another page."""
         return (
             self.sender == BOT and self.msgtype == "m.text" and PAGE_ID.search(self.body) is not None
             and user_id in self.content.get("m.mentions", {}).get("user_ids", [])
+            and "🔁" not in self.body.split("\n", 1)[0]
         )
 
     @property

@@ -31,6 +31,7 @@ from bot.matrix.crosssign import CrossSigningError, KeyFileError, UserInteractiv
 from bot.matrix.port import Batch, MatrixPort, backoff
 from bot.metrics import Metrics
 from bot.monitoring import HealthLimits, HealthReport, Monitoring
+from bot.names import Names
 from bot.outage import OutageNotice
 from bot.outbox import Origin, Outbox, OutboxSettings
 from bot.police_rooms import PoliceRoomWatch
@@ -83,13 +84,17 @@ class App:
         started = roster_live.start(config.rosters_dir, self.store.roster_snapshots.last(), clock())
         self.leave = StoredLeave(self.store)  # leave made in the browser, merged into the roster in force
         self.metrics = Metrics()
+        # What messages call people: the rosters' names, else the display names the bot's sync knows.
+        self.names = Names(lambda: self.roster, self.matrix.display_name)
         self.alarms = AlarmService(self.store, lambda: self.roster, AlarmSettings(
             lang=lang,
             delivery_s=config.alarms.page_delivery_s,
             step_wait_override_s=config.alarms.step_wait_override_s,
             extra_supervisors=tuple(config.roles.supervisors),
             unit_rooms={unit: room.room for unit, room in config.units.items()},
-        ), self.metrics)
+            repeat_share=config.alarms.repeat_page_at,
+            no_repeat_units=frozenset(unit for unit, room in config.units.items() if not room.repeat_page),
+        ), self.metrics, names=self.names)
         # Trust (bot/trust/): identities pinned on first sight, and the rooms the bot owns kept for their people alone.
         self.identities = IdentityPins(self.store, lambda: self.services.supervisors(), self._name_of,
                                        self._queue, clock, lang, config.matrix.user_id)
@@ -102,7 +107,7 @@ class App:
         self.handovers = HandoverService(self.store, lambda: self.roster, HandoverSettings(
             lang=lang, unit_rooms={unit: room.room for unit, room in config.units.items()},
             remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
-            extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of)
+            extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of, names=self.names)
         self.evaluation = EvaluationService(self.store, lambda: self.roster)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
         # Seen pages and the second channel (SMS) sit between the outbox and the alarm service.
@@ -126,7 +131,7 @@ class App:
                                    config.monitoring.outage_notice_after_s)
         # Shift check-ins (README, "Readiness"): asked and reported from the sweep, answered through the services.
         self.checkins = CheckinService(self.store, lambda: self.roster, config.checkin, CheckinSettings(
-            lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock)
+            lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock, names=self.names)
         self.outbox.listener = DeliveryListeners(self.seen, self.checkins)
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
@@ -137,7 +142,7 @@ class App:
                                         PhaseService(self.store, lambda: self.roster, self.alarms.get,
                                                      self.alarm_rooms, lang),
                                         handovers=self.handovers, evaluation=self.evaluation, trust=self.identities,
-                                        checkins=self.checkins, web=self.web_auth)
+                                        checkins=self.checkins, web=self.web_auth, names=self.names)
         self.inbox = Inbox(self.store, self.registry, self.services, self.outbox, self.matrix,
                            InboxSettings(lang, config.bot.catchup_window_s, frozenset(config.roles.police_rooms)),
                            clock, self.zone, SenderLimits(LimitSettings(
@@ -146,7 +151,8 @@ class App:
                            SenderTrust(config.matrix.trust, self.identities, self.matrix.room_encrypted,
                                        self.matrix.room_known, self.guard.audience_of, clock, lang))
         self.undecryptable = Undecryptable(self.store, self.matrix, self.inbox, self.outbox, clock,
-                                           config.bot.undecryptable_wait_s, lang, self.zone, self.inbox.call_line)
+                                           config.bot.undecryptable_wait_s, lang, self.zone, self.inbox.call_line,
+                                           names=self.names)
         self.police_rooms = PoliceRoomWatch(self.store, self.matrix, self.outbox, config.roles.police_rooms,
                                             self.services.supervisors, lang)
         self.rosters = RosterReloader(config.rosters_dir, started, self.store, self.outbox, clock,
@@ -193,7 +199,7 @@ class App:
         self.outbox.queue(effects, Origin(cause))
 
     def _name_of(self, user: str) -> str:
-        return self.roster.people.get(user) or user
+        return self.names.name(user)
 
     def _alarm_people(self, alarm_id: str) -> AlarmPeople | None:
         alarm = self.alarms.get(alarm_id)

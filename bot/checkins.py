@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from bot.alarm.texts import reason_text
 from bot.config import CheckinConfig
 from bot.matrix.content import content_for
+from bot.names import Names
 from bot.outbox import OTHER, DeliveryListener, Origin, Outbox
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.checkins import ANSWERED, ASKED, PLANNED, UNANSWERED, CheckinRow
@@ -44,9 +45,11 @@ class CheckinSettings:
 
 class CheckinService:
     def __init__(self, store: Store, roster: Callable[[], Roster], configs: Sequence[CheckinConfig],
-                 settings: CheckinSettings, outbox: Outbox, clock: Callable[[], float]) -> None:
+                 settings: CheckinSettings, outbox: Outbox, clock: Callable[[], float],
+                 names: Names | None = None) -> None:
         self.store = store
         self.roster = roster
+        self.names = names or Names(roster)
         self.configs = {c.unit: c for c in configs}
         self.settings = settings
         self.outbox = outbox
@@ -110,7 +113,8 @@ class CheckinService:
         row = self.store.checkins.get(row.id) or row
         lang = self.settings.lang
         text = t("roster.checkin.ask", lang, **self._shift_words(row))
-        self.store.outbox.add(NewMessage("user", user, content_for(text, notice=False, mention=(user,)),
+        # Asked so that it rings: an unanswered question is what tells the supervisors someone is missing.
+        self.store.outbox.add(NewMessage("user", user, content_for(text, mentions=(self.names.mention(user),)),
                                          f"{PURPOSE}{row.id}", OTHER, now + QUESTION_DELIVERY_S),
                               f"checkin:{row.id}:ask", 0)
         self.store.audit.append(self.settings.bot_user, "checkin.asked", row.id,
@@ -124,7 +128,7 @@ class CheckinService:
         text = t("roster.checkin.late", self.settings.lang, name=self._name(user),
                  asked=self._time(row.asked_at or row.shift_start, row.unit), **words)
         told = self._supervisors(row.unit, user)
-        self.outbox.queue([SendUser(s, text, notice=False, mention=True) for s in told],
+        self.outbox.queue([SendUser(s, text, mentions=(self.names.mention(s),)) for s in told],
                           Origin(f"checkin:{row.id}:late"))
         self.store.audit.append(self.settings.bot_user, "checkin.unanswered", row.id,
                                 {"user": user, "told": told})
@@ -179,7 +183,7 @@ class CheckinService:
         self.store.audit.append(self.settings.bot_user, "checkin.undelivered", checkin.id,
                                 {"user": user, "reason": reason, "told": told})
         log.warning("check-in %s could not reach %s (%s); %d supervisor(s) told", checkin.id, user, reason, len(told))
-        return [SendUser(s, text, notice=False, mention=True) for s in told]
+        return [SendUser(s, text, mentions=(self.names.mention(s),)) for s in told]
 
     # --- words ---------------------------------------------------------------------------------------------------
     def _shift_words(self, row: CheckinRow) -> dict[str, str]:
@@ -194,7 +198,7 @@ class CheckinService:
         return hhmm(datetime.fromtimestamp(ts, UTC), tz)
 
     def _name(self, user: str) -> str:
-        return self.roster().people.get(user, user)
+        return self.names.name(user)
 
     def _supervisors(self, unit: str, user: str) -> list[str]:
         roster = self.roster()

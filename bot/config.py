@@ -77,7 +77,9 @@ class RolesConfig:
 
 @dataclass(frozen=True)
 class UnitRoomConfig:
-    room: str
+    room: str = ""  # the unit's own room: alarms announced there; a district office's handovers listed there
+    # An unanswered page is repeated once (see [alarms] repeat_page_at); false: never for this unit's alarms.
+    repeat_page: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,9 @@ class AlarmConfig:
     step_wait_override_s: int = 0
     # A page not delivered within this time counts as unreachable: the alarm moves on and the police are told.
     page_delivery_s: int = 60
+    # An unanswered page is repeated once, ringing again, this share of the step's wait after it arrived (0.5: half
+    # way); 0 turns repeats off for every unit.
+    repeat_page_at: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -308,6 +313,13 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
             problems.append((key, f"expected a positive number, got {value}"))
     if config.sms.enabled and not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.sms.url):
         problems.append(("sms.url", "expected a URL such as https://api.46elks.com/a1/sms"))
+    if not 0 <= config.alarms.repeat_page_at < 1:
+        problems.append(("alarms.repeat_page_at", "expected a share of the step's wait from 0 (never) to below 1, got"
+                                                  f" {config.alarms.repeat_page_at}"))
+    for unit, settings in config.units.items():
+        if settings.room and not settings.room.startswith("!"):
+            problems.append((f"units.{unit}.room",
+                             f"expected a room id such as !abc:example.org, got {settings.room!r}"))
     if config.sms.unseen_after_s < 0:
         problems.append(("sms.unseen_after_s", f"expected 0 (off) or more seconds, got {config.sms.unseen_after_s}"))
     _check_readiness(config, problems)

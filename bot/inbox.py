@@ -181,7 +181,7 @@ class Inbox:
                                     SenderOrigin.from_dict(event.payload.get("origin")))
         if judged is not TrustVerdict.ACT:
             # Refused before anything reads it: no handler, no limit, no stored effect but the notice.
-            name = self.services.roster.people.get(event.sender) or event.sender
+            name = self.services.name_of(event.sender, event.room_id)
             notice = self.trust.answer(judged, event.room_id, event.sender, name)
             self.outbox.queue(self._with_contact(event, notice), Origin(event.event_id, event.room_id, event.event_id))
             self.store.events.finish(event.event_id, f"refused:{judged.value}")

@@ -25,7 +25,7 @@ from bot.matrix.content import MAX_CONTENT_BYTES, content_for, content_size, lon
 from bot.matrix.port import DeliveryFailure, MatrixPort, backoff
 from bot.metrics import Metrics
 from bot.store import NewMessage, OutboxRow, Store
-from bot.store.outbox import alarm_purpose, page_purpose
+from bot.store.outbox import alarm_purpose, page_purpose, reminder_purpose
 from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,9 @@ class Outbox:
         now = self.clock()
         later = now + self.settings.message_delivery_s
         if isinstance(effect, PageUser):
-            content = _fitted(effect.text, lambda text: content_for(text, notice=False, mention=(effect.user_id,)))
-            return NewMessage("user", effect.user_id, content, page_purpose(effect.alarm, effect.step), PAGE,
-                              now + self.settings.page_delivery_s)
+            content = _fitted(effect.text, lambda text: content_for(text, mentions=(effect.mention,)))
+            purpose = (reminder_purpose if effect.reminder else page_purpose)(effect.alarm, effect.step)
+            return NewMessage("user", effect.user_id, content, purpose, PAGE, now + self.settings.page_delivery_s)
         purpose, priority = (alarm_purpose(effect.alarm), ALARM) if effect.alarm else ("notice", OTHER)
         if isinstance(effect, Reply):
             if origin.room_id is None:
@@ -103,12 +103,11 @@ class Outbox:
             content = _fitted(effect.text, lambda text: content_for(text, effect.notice, reply_to=origin.event_id))
             return NewMessage("room", origin.room_id, content, purpose if effect.alarm else "reply", priority, later)
         if isinstance(effect, SendRoom):
-            content = _fitted(effect.text, lambda text: content_for(text, effect.notice, effect.reply_to,
-                                                                    mention=effect.mention))
+            content = _fitted(effect.text, lambda text: content_for(text, reply_to=effect.reply_to,
+                                                                    mentions=effect.mentions))
             return NewMessage("room", effect.room_id, content, purpose, priority, later)
         if isinstance(effect, SendUser):
-            mention = (effect.user_id,) if effect.mention else ()
-            content = _fitted(effect.text, lambda text: content_for(text, effect.notice, mention=mention))
+            content = _fitted(effect.text, lambda text: content_for(text, mentions=effect.mentions))
             return NewMessage("user", effect.user_id, content, purpose, priority, later)
         raise TypeError(f"not a message: {effect!r}")
 

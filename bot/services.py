@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService
+from bot.names import Names
 from bot.store import Store
 from handlers.checkin import CheckinDesk, NoCheckins
 from handlers.handover_desk import HandoverDesk
@@ -49,8 +50,9 @@ class RuntimeServices:
     def __init__(self, roster: Callable[[], Roster], alarms: AlarmService, overrides: StoredOverrides,
                  police: Sequence[str], extra_supervisors: Sequence[str], phases: PhaseService, *,
                  handovers: HandoverDesk, evaluation: EvaluationDesk, trust: TrustDesk,
-                 checkins: CheckinDesk | None = None, web: WebLogin | None = None) -> None:
+                 checkins: CheckinDesk | None = None, web: WebLogin | None = None, names: Names | None = None) -> None:
         self._trust = trust
+        self._names = names or Names(roster)
         self._handovers = handovers
         self._evaluation = evaluation
         self._checkins = checkins or NoCheckins()
@@ -97,6 +99,9 @@ class RuntimeServices:
     @property
     def trust(self) -> TrustDesk:
         return self._trust
+
+    def name_of(self, user_id: str, room_id: str | None = None) -> str:
+        return self._names.name(user_id, room_id)
 
     def contact(self, area: str | None, now: datetime) -> tuple[str, str]:
         """Whom the police should call and the number: the unit on call now for `area`, or, without one, the unit

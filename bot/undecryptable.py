@@ -11,6 +11,7 @@ from datetime import UTC, datetime, tzinfo
 
 from bot.inbox import Inbox
 from bot.matrix.port import MatrixPort
+from bot.names import Names
 from bot.outbox import Origin, Outbox
 from bot.store import Store
 from handlers.effects import SendRoom
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 class Undecryptable:
     def __init__(self, store: Store, matrix: MatrixPort, inbox: Inbox, outbox: Outbox, clock: Callable[[], float],
                  wait_s: int, lang: str, zone: Callable[[], tzinfo],
-                 contact: Callable[[str], str | None]) -> None:
+                 contact: Callable[[str], str | None], names: Names) -> None:
+        self.names = names
         self.contact = contact  # room → "call … : number" in a police room, else None
         self.store = store
         self.matrix = matrix
@@ -47,13 +49,14 @@ class Undecryptable:
                 log.info("event %s decrypted after its key arrived", waiting.event_id)
             elif self.clock() - waiting.first_seen > self.wait_s:
                 sent_at = datetime.fromtimestamp(int(waiting.source.get("origin_server_ts", 0)) / 1000, UTC)
-                text = t("runtime.undecryptable", self.lang, sender=waiting.sender, time=hhmm(sent_at, self.zone()))
+                text = t("runtime.undecryptable", self.lang, time=hhmm(sent_at, self.zone()))
                 call = self.contact(waiting.room_id)
                 if call:
                     text = f"{text}\n{call}"
                 with self.store.transaction():
-                    self.outbox.queue([SendRoom(waiting.room_id, text, reply_to=waiting.event_id,
-                                                mention=(waiting.sender,))],
+                    # It rings: the sender believes they were heard (a !larm, an !ok) and must send it again now.
+                    who = self.names.mention(waiting.sender, waiting.room_id)
+                    self.outbox.queue([SendRoom(waiting.room_id, text, reply_to=waiting.event_id, mentions=(who,))],
                                       Origin(f"undecryptable:{waiting.event_id}"))
                     self.store.events.set_undecryptable(waiting.event_id, "told")
                 log.warning("event %s from %s could not be decrypted; sender told", waiting.event_id, waiting.sender)

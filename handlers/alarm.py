@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.alarm_ids import parse_alarm_id
-from handlers.effects import Effect, Reply, SendRoom
+from handlers.effects import Effect, Mention, Reply, SendRoom
 from handlers.handover import waiting_lines
 from handlers.i18n import duration, either, t
 from handlers.phases import closing_refusal, phase_names
@@ -228,8 +228,10 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         raised = ctx.services.alarms.raised_by_event(event.relates_to)
         if raised is None or raised.status in ("closed", "cancelled"):
             return []
-        text = t("alarmcmd.redacted_stands", ctx.lang, sender=event.sender, id=raised.id)
-        return [SendRoom(event.room_id, text, mention=(event.sender,), alarm=raised.id)]
+        # It rings: whoever removed it may believe the alarm is gone while a social worker is on the way.
+        text = t("alarmcmd.redacted_stands", ctx.lang, id=raised.id)
+        who = Mention(event.sender, ctx.services.name_of(event.sender, event.room_id))
+        return [SendRoom(event.room_id, text, mentions=(who,), alarm=raised.id)]
 
     @registry.command("nej", "decline", roles=ALARM_ROLES, usage="alarmcmd.usage.nej", limited=False)
     def nej(command: Command, ctx: Context) -> list[Effect]:

@@ -168,6 +168,8 @@ class Services(Protocol):
         """None when the browser view is off."""
     @property
     def trust(self) -> TrustDesk: ...
+    def name_of(self, user_id: str, room_id: str | None = None) -> str:
+        """What people call `user_id` (the rosters' name, else their display name in `room_id`), never the id."""
 
 
 # --- the phases after acceptance, as handlers, the store and the figures name them --------------------------------

@@ -30,4 +30,4 @@ def register(registry: Registry) -> None:
 
 
 def _name(ctx: Context, user: str) -> str:
-    return ctx.services.roster.people.get(user) or user
+    return ctx.services.name_of(user)

@@ -13,6 +13,12 @@ anyone's time to answer. Until the first page of a step is delivered, the deadli
 deadline plus the wait); the outbox reports each delivery (`on_page_delivered`) and each person it could not reach
 (`on_unreachable`, which moves on at once when nobody of the step is left).
 
+An unanswered page is repeated once, ringing again, a share of the step's wait (`repeat_share`) after the step's first
+page arrived: to everyone of the step whose page arrived and who has neither answered nor become unreachable. The alarm
+has one timer, set to its next due instant (`Alarm.next_due`: the repeat or the deadline, whichever comes first);
+`on_deadline` decides which of the two has come. A repeat neither moves the deadline nor counts as an escalation, and
+anything that ends the step (an acceptance, declines, an escalation) drops a repeat still to come.
+
 Effect params are JSON-safe (str, int, list of str) and times in them are already local "HH:MM", so an effect can be
 rendered in any language later.
 """
@@ -41,8 +47,9 @@ AWAITING: frozenset[str] = frozenset({"open", "exhausted"})
 # Fields of `Alarm.to_dict()` that hold text typed by people; the store encrypts them at rest like the details.
 SENSITIVE_FIELDS: tuple[str, ...] = ("decline_reasons", "close_note", "cancel_reason")
 
-_FORMAT_VERSION = 2
-_READABLE_VERSIONS = (1, 2)  # version 1 had no delivery or reachability fields; they default to empty
+_FORMAT_VERSION = 3
+# Version 1 had no delivery or reachability fields, version 2 no repeat: they default to empty (no repeat).
+_READABLE_VERSIONS = (1, 2, 3)
 
 
 
@@ -61,8 +68,22 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """Send `user`'s page of `step` again, marked as a reminder, so their phone rings once more."""
+
+    alarm_id: str
+    user: str
+    name: str
+    step: int
+
+
+@dataclass(frozen=True)
 class Notify:
-    """A message to a room (the police room, as a reply to `reply_to`) or to a user's direct room."""
+    """A message to a room (the police room, as a reply to `reply_to`) or to a user's direct room.
+
+    `ring`: the people who must know at once; the message mentions them so their phones ring. Everything else is
+    left quiet (an m.notice): a phone that rings for every line is a phone people silence.
+    """
 
     alarm_id: str
     key: str
@@ -70,6 +91,7 @@ class Notify:
     to_room: str | None = None
     to_user: str | None = None
     reply_to: str | None = None
+    ring: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.to_room is None) == (self.to_user is None):
@@ -101,7 +123,7 @@ class AnnounceUnit:
 
 @dataclass(frozen=True)
 class SetDeadline:
-    """Arm (or re-arm, replacing any earlier one) the alarm's single escalation timer."""
+    """Arm (or re-arm, replacing any earlier one) the alarm's single timer at its next due instant (`next_due`)."""
 
     alarm_id: str
     at: datetime
@@ -112,7 +134,7 @@ class ClearDeadline:
     alarm_id: str
 
 
-Effect = Page | Notify | Answer | AnnounceUnit | SetDeadline | ClearDeadline
+Effect = Page | Repeat | Notify | Answer | AnnounceUnit | SetDeadline | ClearDeadline
 
 
 # ------------------------------------------------------------------------------------------------------------ alarm
@@ -135,6 +157,7 @@ class Alarm:
     tz: str = DEFAULT_ZONE  # the unit's zone: every time a user sees is shown in it
     supervisors: tuple[str, ...] = ()  # the unit's static supervisors: told on fallback and on roster gaps
     delivery_s: int = 60  # how long a page may take to reach its person before they count as unreachable
+    repeat_share: float = 0.0  # of a step's wait, after which its unanswered pages are repeated; 0: never
     status: Status = "open"
     step: int = -1  # index of the last step that paged someone
     paged: tuple[str, ...] = ()  # everyone paged so far, in order, once each
@@ -144,6 +167,7 @@ class Alarm:
     unreachable: tuple[tuple[str, str], ...] = ()  # (user, reason) of everyone the homeserver could not reach
     decline_reasons: tuple[tuple[str, str], ...] = ()  # (user, reason), only non-empty reasons
     deadline: datetime | None = None  # when the next step is due (provisional until a page arrives); None unless open
+    repeat_at: datetime | None = None  # when the current step's unanswered pages are repeated; None: not (any more)
     escalations: int = 0  # times the alarm moved on because nobody took it (deadline or declines)
     fallback_at: datetime | None = None
     accepted_by: str | None = None
@@ -165,6 +189,12 @@ class Alarm:
     def pending(self) -> tuple[str, ...]:
         """Paged and not declined: who could still answer."""
         return tuple(u for u in self.paged if u not in self.declined)
+
+    @property
+    def next_due(self) -> datetime | None:
+        """When the alarm's timer must fire next: the repeat or the step's deadline, whichever comes first."""
+        due = [d for d in (self.deadline, self.repeat_at) if d is not None]
+        return min(due) if due else None
 
     @property
     def unreachable_users(self) -> frozenset[str]:
@@ -224,6 +254,7 @@ class Alarm:
             tz=data["tz"],
             supervisors=tuple(data["supervisors"]),
             delivery_s=int(data.get("delivery_s", 60)),
+            repeat_share=float(data.get("repeat_share", 0.0)),
             status=data["status"],
             step=int(data["step"]),
             paged=tuple(data["paged"]),
@@ -233,6 +264,7 @@ class Alarm:
             unreachable=tuple((u, r) for u, r in data.get("unreachable", ())),
             decline_reasons=tuple((u, r) for u, r in data["decline_reasons"]),
             deadline=when("deadline"),
+            repeat_at=when("repeat_at"),
             escalations=int(data["escalations"]),
             fallback_at=when("fallback_at"),
             accepted_by=data["accepted_by"],
@@ -311,8 +343,11 @@ def raise_alarm(
     supervisors: Sequence[str],
     now: datetime,
     delivery_s: int = 60,
+    repeat_share: float = 0.0,
 ) -> Outcome:
-    """Register an alarm and page the first step that has someone in it."""
+    """Register an alarm and page the first step that has someone in it.
+
+    `repeat_share`: the share of a step's wait after which its unanswered pages are repeated (0: never)."""
     _require_aware(now)
     alarm = Alarm(
         id=alarm_id(number),
@@ -330,12 +365,15 @@ def raise_alarm(
         tz=_zone_name(chain.at),
         supervisors=tuple(dict.fromkeys(supervisors)),
         delivery_s=delivery_s,
+        repeat_share=repeat_share,
     )
     step = _next_step(alarm, now)
     alarm = step.alarm
     effects: list[Effect] = list(step.pages)
     base = _base_params(alarm)
     if step.paged:
+        # Quiet: it answers the officer's own !larm, read by someone looking at the room that moment. What they must
+        # not miss later (taken, escalated, nobody reachable) rings.
         effects.append(_police(alarm, "alarm.raised", **base, time=local_time(alarm, now), names=_names(step.paged)))
         effects.append(_unit(alarm, "alarm.unit.raised", **base, time=local_time(alarm, now), names=_names(step.paged)))
         assert alarm.deadline is not None  # a step that paged someone has a deadline
@@ -349,17 +387,22 @@ def raise_alarm(
 
 
 def on_deadline(alarm: Alarm, now: datetime, due: datetime | None = None) -> Outcome:
-    """The step's wait is over: page the next step, or fall back.
+    """The alarm's timer fired: when the step's wait is over, page the next step or fall back; when only the
+    repeat has come, page the step's unanswered people once more.
 
-    A timer that is early, duplicated, or left over from an earlier step has no effect: the alarm's own deadline
-    decides. Pass `due` (the instant the timer was armed for) to also ignore a stale timer that fires late.
+    A timer that is early, duplicated, or left over from an earlier step has no effect: the alarm's own instants
+    decide. Pass `due` (the instant the timer was armed for) to also ignore a stale timer that fires late. A repeat
+    and a deadline both past (the bot was down) escalate: the wait is over, a reminder would only delay the next step.
     """
     _require_aware(now)
-    if alarm.status != "open" or alarm.deadline is None or now < alarm.deadline:
+    next_due = alarm.next_due
+    if alarm.status != "open" or next_due is None or now < next_due:
         return Outcome(alarm)
-    if due is not None and due != alarm.deadline:
+    if due is not None and due != next_due:
         return Outcome(alarm)
-    return _escalate(alarm, now, [], "escalated")
+    if alarm.deadline is not None and now >= alarm.deadline:
+        return _escalate(alarm, now, [], "escalated")
+    return _repeat(alarm)
 
 
 def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name: str | None = None,
@@ -381,7 +424,6 @@ def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name:
         return _refuse_taken(alarm)
 
     who = alarm.name_of(user, name)
-    was_deadline = alarm.deadline
     new = replace(
         alarm,
         status="accepted",
@@ -389,17 +431,18 @@ def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name:
         accepted_name=who,
         accepted_at=now,
         deadline=None,
+        repeat_at=None,
     )
     base = _base_params(new)
     time = local_time(new, now)
     effects: list[Effect] = []
-    if was_deadline is not None:
+    if alarm.next_due is not None:
         effects.append(ClearDeadline(new.id))
     if phone:
-        effects.append(_police(new, "alarm.accepted_direct", **base, name=who, time=time, own_phone=phone,
-                               phone=new.unit_phone))
+        effects.append(_police(new, "alarm.accepted_direct", **base, ring=True, name=who, time=time,
+                               own_phone=phone, phone=new.unit_phone))
     else:
-        effects.append(_police(new, "alarm.accepted", **base, name=who, time=time, phone=new.unit_phone))
+        effects.append(_police(new, "alarm.accepted", **base, ring=True, name=who, time=time, phone=new.unit_phone))
     effects.append(Answer(new.id, "alarm.accept_ok", {**base}))
     # Supervisors who got the fallback were asked to act; they must hear that someone did.
     told = list(alarm.paged) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])
@@ -459,11 +502,12 @@ def on_close(
         closed_at=now,
         close_note=note or None,
         deadline=None,
+        repeat_at=None,
     )
     base = _base_params(new)
     time = local_time(new, now)
     effects: list[Effect] = []
-    if alarm.deadline is not None:
+    if alarm.next_due is not None:
         effects.append(ClearDeadline(new.id))
     effects.append(_police(new, "alarm.closed", **base, name=who, time=time))
     effects.append(Answer(new.id, "alarm.close_ok", {"id": new.id}))
@@ -491,13 +535,15 @@ def on_cancel(alarm: Alarm, user: str, reason: str, now: datetime, allowed: bool
     if alarm.status in FINISHED:
         return _refuse_finished(alarm)
     new = replace(alarm, status="cancelled", cancelled_by=user, cancelled_at=now,
-                  cancel_reason=reason.strip() or None, deadline=None)
+                  cancel_reason=reason.strip() or None, deadline=None, repeat_at=None)
     base = _base_params(new)
     time = local_time(new, now)
     effects: list[Effect] = []
-    if alarm.deadline is not None:
+    if alarm.next_due is not None:
         effects.append(ClearDeadline(new.id))
-    effects.append(_police(new, "alarm.cancelled", **base, time=time))
+    # The officer who raised it must know at once, unless it is they who cancelled: their own phone ringing for what
+    # they just typed tells them nothing.
+    effects.append(_police(new, "alarm.cancelled", **base, ring=user != alarm.raised_by, time=time))
     effects.append(Answer(new.id, "alarm.cancel_ok", {"id": new.id}))
     told = ([alarm.accepted_by] if alarm.accepted_by else list(alarm.pending)) + (
         list(alarm.supervisors) if alarm.fallback_at is not None else [])
@@ -517,11 +563,19 @@ def on_page_delivered(alarm: Alarm, user: str, step: int, at: datetime) -> Outco
     _require_aware(at)
     if alarm.status != "open" or step != alarm.step or user not in alarm.current or user in alarm.delivered:
         return Outcome(alarm)
-    answer_by = at + timedelta(seconds=alarm.chain.steps[step].wait_s)
+    wait_s = alarm.chain.steps[step].wait_s
+    answer_by = at + timedelta(seconds=wait_s)
+    repeat_at = alarm.repeat_at
     if alarm.delivered and alarm.deadline is not None:
         answer_by = max(answer_by, alarm.deadline)
-    new = replace(alarm, delivered=alarm.delivered | {user}, deadline=answer_by)
-    return Outcome(new, (SetDeadline(new.id, answer_by),), "delivered", changed=True)
+    elif not alarm.delivered and 0 < alarm.repeat_share < 1:
+        # The step's first page to arrive sets its one repeat; whoever has their page by then is reminded.
+        repeat_at = at + timedelta(seconds=wait_s * alarm.repeat_share)
+    if repeat_at is not None and repeat_at >= answer_by:
+        repeat_at = None  # a wait too short to repeat within: the next step comes first
+    new = replace(alarm, delivered=alarm.delivered | {user}, deadline=answer_by, repeat_at=repeat_at)
+    assert new.next_due is not None
+    return Outcome(new, (SetDeadline(new.id, new.next_due),), "delivered", changed=True)
 
 
 def on_unreachable(alarm: Alarm, user: str, reason: str, now: datetime) -> Outcome:
@@ -536,8 +590,8 @@ def on_unreachable(alarm: Alarm, user: str, reason: str, now: datetime) -> Outco
     new = replace(alarm, unreachable=alarm.unreachable + ((user, reason),))
     base = _base_params(new)
     name = new.name_of(user)
-    told: list[Effect] = [_police(new, "alarm.unreachable", **base, names=name, reason=reason)]
-    told.extend(_dm(new, sup, "alarm.unreachable_supervisor", **base, name=name, reason=reason)
+    told: list[Effect] = [_police(new, "alarm.unreachable", **base, ring=True, names=name, reason=reason)]
+    told.extend(_dm(new, sup, "alarm.unreachable_supervisor", **base, ring=True, name=name, reason=reason)
                 for sup in new.supervisors if sup != user)
     if new.step_failed:
         return _escalate(new, now, told, "unreachable")
@@ -574,10 +628,11 @@ def _next_step(alarm: Alarm, now: datetime) -> _Step:
             current=tuple(p.user for p in targets),
             delivered=frozenset(),
             deadline=now + timedelta(seconds=alarm.delivery_s + step.wait_s),
+            repeat_at=None,  # set when the new step's first page arrives
         )
         pages = tuple(Page(new.id, p.user, p.name, index) for p in targets)
         return _Step(new, pages, tuple(targets), tuple(gaps))
-    new = replace(alarm, status="exhausted", deadline=None, fallback_at=now)
+    new = replace(alarm, status="exhausted", deadline=None, repeat_at=None, fallback_at=now)
     return _Step(new, (), (), tuple(gaps))
 
 
@@ -587,13 +642,13 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
     out: list[Effect] = list(effects) + list(step.pages)
     base = _base_params(new)
     if step.paged:
-        out.append(_police(new, "alarm.escalated", **base, names=_names(step.paged)))
+        out.append(_police(new, "alarm.escalated", **base, ring=True, names=_names(step.paged)))
         out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
         assert new.deadline is not None
         out.append(SetDeadline(new.id, new.deadline))
     out.extend(_gap_notices(new, step.gaps))
     if not step.paged:
-        if alarm.deadline is not None:
+        if alarm.next_due is not None:
             out.append(ClearDeadline(new.id))
         out.extend(_fallback(new))
         if event == "escalated":
@@ -601,11 +656,22 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
     return Outcome(new, tuple(out), event, changed=True)
 
 
+def _repeat(alarm: Alarm) -> Outcome:
+    """The step's repeat has come: page once more everyone of it who has their page and has not answered."""
+    gone = alarm.declined | alarm.unreachable_users
+    again = [u for u in alarm.current if u in alarm.delivered and u not in gone]
+    new = replace(alarm, repeat_at=None)
+    effects: list[Effect] = [Repeat(new.id, u, new.name_of(u), new.step) for u in again]
+    assert new.next_due is not None  # an open alarm has its deadline
+    effects.append(SetDeadline(new.id, new.next_due))
+    return Outcome(new, tuple(effects), "repeated", changed=True)
+
+
 def _fallback(alarm: Alarm) -> list[Effect]:
     key = "alarm.fallback" if alarm.paged else "alarm.fallback_nobody"
     params = {**_base_params(alarm), "phone": alarm.unit_phone}
-    out: list[Effect] = [_police(alarm, key, **params)]
-    out.extend(_dm(alarm, sup, key, **params) for sup in alarm.supervisors)
+    out: list[Effect] = [_police(alarm, key, ring=True, **params)]
+    out.extend(_dm(alarm, sup, key, ring=True, **params) for sup in alarm.supervisors)
     out.append(_unit(alarm, "alarm.unit.fallback", **params))
     return out
 
@@ -634,12 +700,15 @@ def _refuse_taken(alarm: Alarm) -> Outcome:
     return _refuse(alarm, "alarm.already_taken", name=alarm.accepted_name, time=local_time(alarm, taken_at))
 
 
-def _police(alarm: Alarm, key: str, **params: Any) -> Notify:
-    return Notify(alarm.id, key, dict(params), to_room=alarm.police_room, reply_to=alarm.police_event)
+def _police(alarm: Alarm, key: str, ring: bool = False, **params: Any) -> Notify:
+    """A line in the police room, as a reply to the alarm; `ring`: the officer who raised it must know at once."""
+    return Notify(alarm.id, key, dict(params), to_room=alarm.police_room, reply_to=alarm.police_event,
+                  ring=(alarm.raised_by,) if ring else ())
 
 
-def _dm(alarm: Alarm, user: str, key: str, **params: Any) -> Notify:
-    return Notify(alarm.id, key, dict(params), to_user=user)
+def _dm(alarm: Alarm, user: str, key: str, ring: bool = False, **params: Any) -> Notify:
+    """A message in `user`'s direct room; `ring`: they must know at once."""
+    return Notify(alarm.id, key, dict(params), to_user=user, ring=(user,) if ring else ())
 
 
 def _unit(alarm: Alarm, key: str, **params: Any) -> AnnounceUnit:

@@ -14,14 +14,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.alarm import machine
-from bot.alarm.machine import Alarm, AnnounceUnit, Answer, ClearDeadline, Notify, Outcome, Page, SetDeadline
+from bot.alarm.machine import (
+    Alarm,
+    AnnounceUnit,
+    Answer,
+    ClearDeadline,
+    Notify,
+    Outcome,
+    Page,
+    Repeat,
+    SetDeadline,
+)
 from bot.alarm.stats import figures
-from bot.alarm.texts import page_text, reason_text, render
+from bot.alarm.texts import page_text, reason_text, reminder_text, render
 from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
 from bot.metrics import Metrics
+from bot.names import Names
 from bot.store import OutboxRow, Store
 from bot.store.alarms import AlarmRow
-from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
+from handlers.effects import Effect, Mention, PageUser, Reply, SendRoom, SendUser
 from handlers.i18n import t
 from handlers.services import Figures
 from rosters import Area, Roster
@@ -36,14 +47,17 @@ class AlarmSettings:
     step_wait_override_s: int = 0  # 0: each unit's own policy
     extra_supervisors: tuple[str, ...] = ()  # configured beside the rosters' supervisors
     unit_rooms: Mapping[str, str] | None = None  # unit id → its room
+    repeat_share: float = 0.0  # of a step's wait, after which an unanswered page is repeated; 0: never
+    no_repeat_units: frozenset[str] = frozenset()  # units whose pages are never repeated
 
 
 class AlarmService:
     def __init__(self, store: Store, roster: Callable[[], Roster], settings: AlarmSettings,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, names: Names | None = None) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
         self.roster = roster
+        self.names = names or Names(roster)
         self.settings = settings
         self.lang = settings.lang
         # Told of every stored change (alarm, event) inside its transaction: the alarm room follows the alarm.
@@ -90,8 +104,9 @@ class AlarmService:
             chain = replace(chain, steps=tuple(replace(s, wait_s=wait) for s in chain.steps))
         supervisors = sorted(roster.supervisors(chain.unit) | set(self.settings.extra_supervisors))
         number = self.store.sequences.next("alarm")
+        repeat = 0.0 if chain.unit in self.settings.no_repeat_units else self.settings.repeat_share
         outcome = machine.raise_alarm(number, chain, police_room, police_event, raised_by, supervisors, now,
-                                      delivery_s=self.settings.delivery_s)
+                                      delivery_s=self.settings.delivery_s, repeat_share=repeat)
         log.info("alarm %s raised for area %s by %s", outcome.alarm.id, area.id, raised_by)
         effects = self._carry_out(outcome, raised_by, details)
         if any(isinstance(e, PageUser) and e.shortened for e in effects):
@@ -113,7 +128,7 @@ class AlarmService:
     def _rest_of_the_text(self, alarm: Alarm, user: str) -> list[Effect]:
         """What of the police's text the acceptor's page could not hold, in messages that each fit."""
         details = self.store.alarms.details(alarm.id).strip()
-        shown = self._fitting(alarm, user, details) if user in alarm.paged else 0
+        shown = self._fitting(alarm, Mention(user, alarm.name_of(user)), details) if user in alarm.paged else 0
         rest = details[shown:].strip()
         if not rest:
             return []
@@ -125,10 +140,12 @@ class AlarmService:
         return [SendUser(user, t("alarm.text_continued", self.lang, id=alarm.id, part=k, parts=len(pieces), text=p),
                          alarm=alarm.id) for k, p in enumerate(pieces, start=1)]
 
-    def _fitting(self, alarm: Alarm, user: str, details: str) -> int:
-        """How much of `details` the page to `user` holds so that it fits the homeserver's limit."""
+    def _fitting(self, alarm: Alarm, reader: Mention, details: str, reminder: bool = False) -> int:
+        """How much of `details` the page (or its reminder) to `reader` holds so that it fits the homeserver's limit."""
+        text = reminder_text if reminder else page_text
+
         def render(shown: str) -> dict[str, Any]:
-            return content_for(page_text(alarm, self.lang, shown, shortened=True), notice=False, mention=(user,))
+            return content_for(text(alarm, self.lang, shown, shortened=True), mentions=(reader,))
 
         return longest_fitting(details, render)
 
@@ -145,7 +162,8 @@ class AlarmService:
 
     # --- timers and delivery --------------------------------------------------------------------------------------
     def deadline_due(self, alarm_id: str, due: float, now: datetime) -> list[Effect]:
-        """The deadline stored for `alarm_id` at `due` has come. A stale one (the alarm moved on) is dropped."""
+        """The timer stored for `alarm_id` at `due` has come: the step's deadline or its repeat, whichever the alarm
+        says. A stale one (the alarm moved on) is dropped."""
         alarm = self.get(alarm_id)
         if alarm is None:
             self.store.deadlines.clear(alarm_id)
@@ -153,11 +171,12 @@ class AlarmService:
         outcome = machine.on_deadline(alarm, now, due=datetime.fromtimestamp(due, UTC))
         if not outcome.changed:
             # The row and the alarm disagree, although both are written together: make the row follow the alarm, so
-            # it neither fires again and again nor keeps a deadline the alarm no longer has.
-            if alarm.deadline is None:
+            # it neither fires again and again nor keeps an instant the alarm no longer has.
+            next_due = alarm.next_due
+            if next_due is None:
                 self.store.deadlines.clear(alarm_id)
             else:
-                self.store.deadlines.set(alarm_id, alarm.deadline.timestamp())
+                self.store.deadlines.set(alarm_id, next_due.timestamp())
         return self._carry_out(outcome, "timer")
 
     def page_delivered(self, alarm_id: str, step: int, user: str, event_id: str, at: datetime) -> list[Effect]:
@@ -183,10 +202,17 @@ class AlarmService:
         log.warning("alarm %s: the police room could not be reached (%s)", alarm_id, reason)
         text = t("alarm.police_room_unreachable", self.lang, id=alarm.id, area=alarm.area_name,
                  reason=reason_text(reason, self.lang))
-        return [SendUser(s, text, alarm=alarm.id) for s in alarm.supervisors]
+        # They must phone the police now: it rings.
+        return [SendUser(s, text, mentions=(self.names.mention(s),), alarm=alarm.id) for s in alarm.supervisors]
 
     # --- the outbox's listener -----------------------------------------------------------------------------------
     def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]:
+        reminder = row.reminder
+        if reminder is not None:
+            # A ✅ on the reminder, or "ok" in reply to it, takes the alarm as one on the page would; its wait
+            # started with the page, and goes on.
+            self.store.alarms.remember_page(event_id, reminder[0], row.target)
+            return []
         page = row.page
         if page is None:
             return []
@@ -194,7 +220,14 @@ class AlarmService:
 
     def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
         """A message about an alarm could not be delivered: a page's person is unreachable; a police room that
-        cannot be told is the supervisors' to phone. Anything else is logged by the outbox and left there."""
+        cannot be told is the supervisors' to phone. Anything else is logged by the outbox and left there.
+
+        A reminder that cannot be delivered leaves its reader as they were: their page did arrive, and the step's
+        deadline moves the alarm on if they do not answer."""
+        if row.reminder is not None:
+            log.warning("alarm %s: the reminder to %s could not be delivered (%s)", row.reminder[0], row.target,
+                        reason)
+            return []
         page = row.page
         if page is not None:
             return self.unreachable(page[0], row.target, reason, datetime.fromtimestamp(at, UTC))
@@ -230,25 +263,23 @@ class AlarmService:
             self.metrics.transition(outcome.event, waited)
             for follow in self.followers:
                 follow(alarm, outcome.event)
-        if details is None and any(isinstance(e, Page) for e in outcome.effects):
+        if details is None and any(isinstance(e, Page | Repeat) for e in outcome.effects):
             details = self.store.alarms.details(alarm.id)
         out: list[Effect] = []
         for effect in outcome.effects:
-            if isinstance(effect, Page):
-                text = (details or "").strip()
-                shown = self._fitting(alarm, effect.user, text)
-                page = page_text(alarm, self.lang, text[:shown], shortened=shown < len(text))
-                out.append(PageUser(effect.user, page, alarm.id, effect.step, shortened=shown < len(text)))
-                log.info("alarm %s: paging %s (step %d)", alarm.id, effect.user, effect.step)
+            if isinstance(effect, Page | Repeat):
+                out.append(self._page(alarm, effect, (details or "").strip()))
             elif isinstance(effect, Answer):
                 out.append(Reply(render(effect, self.lang), alarm=alarm.id, refusal=outcome.event == "refused",
                                  area=alarm.area))
             elif isinstance(effect, Notify):
                 text = render(effect, self.lang)
                 if effect.to_room:
-                    out.append(SendRoom(effect.to_room, text, reply_to=effect.reply_to, alarm=alarm.id))
+                    out.append(SendRoom(effect.to_room, text, reply_to=effect.reply_to, alarm=alarm.id,
+                                        mentions=self.names.mentions(effect.ring, effect.to_room)))
                 elif effect.to_user:
-                    out.append(SendUser(effect.to_user, text, alarm=alarm.id))
+                    out.append(SendUser(effect.to_user, text, alarm=alarm.id,
+                                        mentions=self.names.mentions(effect.ring, None)))
             elif isinstance(effect, AnnounceUnit):
                 room = (self.settings.unit_rooms or {}).get(effect.unit)
                 if room:
@@ -258,3 +289,14 @@ class AlarmService:
             elif isinstance(effect, ClearDeadline):
                 self.store.deadlines.clear(effect.alarm_id)
         return out
+
+    def _page(self, alarm: Alarm, effect: Page | Repeat, details: str) -> PageUser:
+        """The page, or its reminder, to one person, holding as much of the police's text as fits."""
+        reader = Mention(effect.user, effect.name)
+        reminder = isinstance(effect, Repeat)
+        shown = self._fitting(alarm, reader, details, reminder)
+        shortened = shown < len(details)
+        text = (reminder_text if reminder else page_text)(alarm, self.lang, details[:shown], shortened=shortened)
+        log.info("alarm %s: %s %s (step %d)", alarm.id, "reminding" if reminder else "paging", effect.user,
+                 effect.step)
+        return PageUser(effect.user, effect.name, text, alarm.id, effect.step, shortened=shortened, reminder=reminder)

@@ -37,6 +37,11 @@ def page_text(alarm: Alarm, lang: str, details: str, shortened: bool = False) ->
     )
 
 
+def reminder_text(alarm: Alarm, lang: str, details: str, shortened: bool = False) -> str:
+    """A page repeated because nobody has answered it: one line saying so, then the page as it was."""
+    return t("alarm.page_reminder", lang, id=alarm.id) + "\n" + page_text(alarm, lang, details, shortened)
+
+
 def _localize(params: dict[str, Any], lang: str) -> dict[str, Any]:
     out = dict(params)
     if "roles" in out:

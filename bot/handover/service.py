@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.alarm.machine import Alarm
+from bot.names import Names
 from bot.outbox import Origin, Outbox
 from bot.store import Store
 from bot.store.handovers import HandoverRow, Opening
 from bot.store.phases import PhaseRecord
-from handlers.effects import Effect, Reply, SendRoom, SendUser
+from handlers.effects import Effect, Mention, Reply, SendRoom, SendUser
 from handlers.handover_desk import OpenHandover
 from handlers.i18n import t
 from handlers.services import DECISIONS
@@ -78,9 +79,10 @@ def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str, unit_names: 
 
 class HandoverService:
     def __init__(self, store: Store, roster: Callable[[], Roster], settings: HandoverSettings,
-                 phases: Callable[[str], Sequence[PhaseRecord]]) -> None:
+                 phases: Callable[[str], Sequence[PhaseRecord]], names: Names | None = None) -> None:
         self.store = store
         self.roster = roster
+        self.names = names or Names(roster)
         self.settings = settings
         self.phases = phases
         self.lang = settings.lang
@@ -148,8 +150,7 @@ class HandoverService:
                                                  now + self.settings.remind_after_s, 0))
             self._audit("timer", "listed", alarm.id, {"unit": unit.id})
             log.info("alarm %s handed over to %s", alarm.id, unit.id)
-            effects.append(SendRoom(room, self.listing(alarm, unit), notice=False,
-                                    mention=self._who_to_ask(unit, alarm.area, now)))
+            effects.append(SendRoom(room, self.listing(alarm, unit), mentions=self._who_to_ask(unit, alarm.area, now)))
         following = next_opening(unit, max(opening.at, now))
         if following is None:
             log.warning("district office %s has no opening in the next two months: handovers stop", unit.id)
@@ -183,12 +184,13 @@ class HandoverService:
         known = self.store.handovers.for_alarms([a.id for a in found])
         return [a for a in found if a.id not in known]
 
-    def _who_to_ask(self, unit: Unit, area: str, now: float) -> tuple[str, ...]:
-        """The office's primary on call now, so one phone rings; nobody if the office is not the one answering."""
+    def _who_to_ask(self, unit: Unit, area: str, now: float) -> tuple[Mention, ...]:
+        """The office's primary on call now, so one phone rings; nobody if the office is not the one answering (the
+        listing is then a quiet notice in the room, read when someone opens it)."""
         chain = self.roster().who(area, datetime.fromtimestamp(now, UTC), self.store.overrides.active())
         if chain.unit != unit.id or not chain.steps:
             return ()
-        return tuple(p.user for p in chain.steps[0].people)
+        return tuple(Mention(p.user, p.name) for p in chain.steps[0].people)
 
     def listing(self, alarm: Alarm, unit: Unit) -> str:
         zone = unit.tz.key
@@ -225,7 +227,8 @@ class HandoverService:
                      unit=office_name, phone=office.phone if office else "—")
             self.store.handovers.reminded(row.alarm_id, row.reminders + 1, None)
         self._audit("timer", "reminded", row.alarm_id, {"step": row.reminders + 1, "to": to})
-        return [SendUser(user, text, notice=False, mention=True) for user in to]  # an m.notice would not ping
+        # The supervisors must act now (someone must receive the alarm): it rings.
+        return [SendUser(user, text, mentions=(self.names.mention(user),)) for user in to]
 
     @staticmethod
     def _duty_unit(alarm: Alarm | None, row: HandoverRow, roster: Roster) -> str:

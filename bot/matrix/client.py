@@ -586,6 +586,14 @@ class MatrixClient:
         room = self.client.rooms.get(room_id)
         return bool(room and room.encrypted)
 
+    def display_name(self, user_id: str, room_id: str | None = None) -> str | None:
+        first = self.client.rooms.get(room_id) if room_id else None
+        for room in ([first] if first else []) + list(self.client.rooms.values()):
+            member = room.users.get(user_id)
+            if member is not None and member.display_name:
+                return str(member.display_name)
+        return None
+
     def direct_room_usable(self, room_id: str, user_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return bool(room and room.encrypted and (user_id in room.users or user_id in room.invited_users))

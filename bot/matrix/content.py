@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from handlers.effects import Mention
 
 
 def content_for(
-    text: str, notice: bool = True, reply_to: str | None = None, mention: tuple[str, ...] = ()
+    text: str, notice: bool = True, reply_to: str | None = None, mentions: Sequence[Mention] = ()
 ) -> dict[str, Any]:
-    """m.room.message content. A page is m.text (an m.notice does not ping) and mentions its reader so phones notify."""
-    content: dict[str, Any] = {"msgtype": "m.notice" if notice else "m.text", "body": text}
-    if mention:
-        # Intentional mentions (m.mentions) are what today's clients notify on; the pill is for older ones.
-        content["m.mentions"] = {"user_ids": list(mention)}
-        pills = " ".join(f'<a href="https://matrix.to/#/{html.escape(u)}">{html.escape(u)}</a>' for u in mention)
+    """m.room.message content: an m.notice, which clients keep quiet, unless it must ring.
+
+    A message that `mentions` someone is m.text whatever `notice` says: Matrix's default push rules silence every
+    m.notice before they look at mentions (`.m.rule.suppress_notices` is the first override rule), so a mention in a
+    notice would never ring. The intentional mention (`m.mentions`) is what makes the phone ring; the name at the
+    start of the body is for clients that show no mentions, and the pill in `formatted_body` links it to the person.
+    """
+    content: dict[str, Any] = {"msgtype": "m.notice" if notice and not mentions else "m.text", "body": text}
+    if mentions:
+        content["m.mentions"] = {"user_ids": list(dict.fromkeys(m.user_id for m in mentions))}
+        pills = ", ".join(f'<a href="https://matrix.to/#/{html.escape(m.user_id)}">{html.escape(m.name)}</a>'
+                          for m in mentions)
         content["format"] = "org.matrix.custom.html"
         content["formatted_body"] = pills + ": " + html.escape(text).replace("\n", "<br>")
-        content["body"] = " ".join(mention) + ": " + text
+        content["body"] = ", ".join(m.name for m in mentions) + ": " + text
     else:
         content["m.mentions"] = {}
     if reply_to:

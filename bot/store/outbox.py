@@ -27,7 +27,7 @@ class NewMessage:
     target_kind: str  # "room" | "user" (a user's direct room, made on first use) | "alarm" (bot/alarm_rooms.py)
     target: str
     content: dict[str, Any]
-    purpose: str  # "page:L1:0" | "alarm:L1" | "reply" | "notice"
+    purpose: str  # "page:L1:0" | "reminder:L1:0" | "alarm:L1" | "reply" | "notice"
     priority: int  # 0 pages, 1 other alarm traffic, 2 everything else
     deliver_by: float
     event_type: str = "m.room.message"
@@ -63,14 +63,27 @@ class OutboxRow:
         return alarm, int(step or 0)
 
     @property
+    def reminder(self) -> tuple[str, int] | None:
+        """(alarm id, step) if this message repeats a page its reader has not answered."""
+        kind, _, rest = self.purpose.partition(":")
+        if kind != "reminder":
+            return None
+        alarm, _, step = rest.partition(":")
+        return alarm, int(step or 0)
+
+    @property
     def alarm_id(self) -> str | None:
         """The alarm this message is about, if any."""
         kind, _, rest = self.purpose.partition(":")
-        return rest.partition(":")[0] if kind in ("page", "alarm") and rest else None
+        return rest.partition(":")[0] if kind in ("page", "reminder", "alarm") and rest else None
 
 
 def page_purpose(alarm_id: str, step: int) -> str:
     return f"page:{alarm_id}:{step}"
+
+
+def reminder_purpose(alarm_id: str, step: int) -> str:
+    return f"reminder:{alarm_id}:{step}"
 
 
 def alarm_purpose(alarm_id: str) -> str:

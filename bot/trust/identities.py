@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 
 from bot.store import Pin, Store
-from handlers.effects import Effect, SendUser
+from handlers.effects import Effect, Mention, SendUser
 from handlers.i18n import t
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class IdentityPins:
                                             {"pinned": pin.master_key, "seen": master_key or ""})
             if first:  # a second, different key while waiting is in the trail; the supervisors are waiting already
                 told = sorted(self.supervisors() - {pin.user_id})
-                self.queue([SendUser(s, text, notice=False, mention=True) for s in told], f"identity:audit:{entry}")
+                self.queue([SendUser(s, text, (Mention(s, self.name_of(s)),)) for s in told], f"identity:audit:{entry}")
         self._version += 1
 
     def seen_devices(self, user_id: str, device_ids: frozenset[str]) -> None:

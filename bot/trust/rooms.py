@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.matrix.port import DeliveryFailure, MatrixPort, Membership, backoff
 from bot.store import Store
-from handlers.effects import Effect, SendUser
+from handlers.effects import Effect, Mention, SendUser
 from handlers.i18n import t
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class RoomGuard:
         to_people = t(keys[0], self.lang, stranger=stranger, where=where)
         to_supervisors = t(keys[1], self.lang, stranger=stranger, where=where)
         effects: list[Effect] = [SendUser(person, to_people) for person in sorted(audience)]
-        effects += [SendUser(s, to_supervisors, notice=False, mention=True)
+        effects += [SendUser(s, to_supervisors, (Mention(s, self.name_of(s)),))
                     for s in sorted(self.supervisors() - audience)]
         with self.store.transaction():
             self.store.audit.append("guard", "room.stranger_removed" if removed else "room.stranger_stays", room_id,

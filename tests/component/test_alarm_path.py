@@ -29,7 +29,7 @@ async def test_a_checkmark_on_the_page_accepts_and_an_ok_reply_to_another_page_t
         first = await bot.say(POLICE, "!larm Farsta")
         page = bot.matrix.pages_to(ANNA)[0]
         await bot.react(ANNA, page.room_id, page.event_id, "✅")
-        assert "✅ L1 accepterat av Anna A (Testjouren) 14:02 — tel 08-000 111 22" in [
+        assert "polis1: ✅ L1 accepterat av Anna A (Testjouren) 14:02 — tel 08-000 111 22" in [
             s.body for s in bot.answers_to(first)]
         second = await bot.say(POLICE, "!larm Farsta")
         page2 = bot.matrix.pages_to(ANNA)[1]
@@ -55,9 +55,9 @@ async def test_escalation_walks_the_chain_then_falls_back(tmp_path):
         await bot.advance(60)
         assert bot.police_lines() == [
             "🚨 Larm L1 (Farsta) registrerat 14:02. Söker: Anna A (Testjouren).",
-            "⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
-            "⏫ L1: ingen har tagit larmet än. Söker nu även: Chef C (Testjouren).",
-            "⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22",
+            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
+            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Chef C (Testjouren).",
+            "polis1: ⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22",
         ]
         assert any("Ingen har accepterat L1" in s.body for s in bot.matrix.to_user(CHEF))
         assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}

@@ -62,7 +62,7 @@ async def advance_to(bot: ComponentBot, at: str) -> None:
 
 def bodies(bot: ComponentBot, user: str) -> list[str]:
     """What reached `user`, without the mention that makes a phone notify."""
-    return [s.body.removeprefix(f"{user}: ") for s in bot.matrix.to_user(user)]
+    return [s.text for s in bot.matrix.to_user(user)]
 
 
 def audit_actions(bot: ComponentBot) -> list[str]:
@@ -77,7 +77,8 @@ async def test_the_night_check_in_goes_at_22_exactly_to_the_person_on_call_and_n
         await advance_to(bot, "2026-11-25T22:00")
         assert bodies(bot, ANNA) == [ASK]
         question = bot.matrix.to_user(ANNA)[0]
-        assert question.msgtype == "m.text" and ANNA in question.content["m.mentions"]["user_ids"]  # it pings
+        assert question.msgtype == "m.text" and question.mentions == [ANNA]  # it rings
+        assert question.body == f"Anna A: {ASK}", "named as people know her, not by her Matrix id"
         assert len(bot.matrix.sent) == 1, "nobody else hears of it"
         await bot.react(ANNA, bot.dm_room(ANNA), question.event_id)
         assert bodies(bot, ANNA)[1] == "Tack, du är incheckad 22:00."

@@ -50,7 +50,7 @@ async def test_a_friday_night_alarm_is_listed_monday_at_eight_and_received(tmp_p
         await advance_to(bot, local("2026-11-30T08:00"))
         (listing,) = bot.matrix.to_room(FARSTA_ROOM)
         assert listing.body == (
-            "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10, accepterat 23:12 av Anna A"
+            "Cecilia C: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10, accepterat 23:12 av Anna A"
             " (Socialjouren).\nFaser: inga registrerade. Inte avslutat än.\nSvara !mottaget L1 när ni tagit över.")
         assert listing.content["m.mentions"] == {"user_ids": [CECILIA]}, "the office's primary is asked, nobody else"
         assert "hotfull" not in listing.body and "barn" not in listing.body, "never the police's free text"
@@ -80,14 +80,14 @@ async def test_unreceived_it_reminds_the_office_supervisors_at_ten_then_socialjo
         await advance_to(bot, local("2026-11-30T10:00"))
         reminder = ("⏰ L1 (Farsta) listades 08:00 för Farsta stadsdelsförvaltning, men ingen har svarat !mottaget."
                     " Se till att någon tar över.")
-        assert direct_to(bot)["eva.e"] == [f"{EVA}: {reminder}"]
-        assert len(bot.matrix.pages_to(EVA)) == 1, "a message that rings her phone, not a silent notice"
+        assert direct_to(bot)["eva.e"] == [f"Eva E: {reminder}"]
+        assert len(bot.matrix.rings_for(EVA)) == 1, "a message that rings her phone, not a silent notice"
         assert nothing_direct(bot, "eva.e") == {}, "Socialjouren's supervisor not yet"
         await advance_to(bot, local("2026-11-30T11:59"))
         assert nothing_direct(bot, "eva.e") == {}
         await advance_to(bot, local("2026-11-30T12:00"))
         assert direct_to(bot)["chef.c"] == [
-            f"{CHEF}: ⏰ Farsta stadsdelsförvaltning har inte tagit emot L1 (Farsta), listat 08:00."
+            "Chef C: ⏰ Farsta stadsdelsförvaltning har inte tagit emot L1 (Farsta), listat 08:00."
             " Ring dem: 08-508 000 10."]
         assert nothing_direct(bot, "eva.e", "chef.c") == {}
         await advance_to(bot, local("2026-11-30T18:00"))
@@ -196,7 +196,7 @@ async def test_the_listing_gives_the_phases_and_the_close_with_their_times(tmp_p
         await advance_to(bot, local("2026-11-30T08:00"))
         (listing,) = farsta_lines(bot)
         assert listing == (
-            "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10, accepterat 23:12 av Anna A"
+            "Cecilia C: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10, accepterat 23:12 av Anna A"
             " (Socialjouren).\nFaser: på väg 23:15 (ca 20 min), framme 23:38, skyddsbedömning gjord 00:40: hos"
             " anhörig, överlämnad 01:10 till Farsta stadsdelsförvaltning. Avslutat 01:30.\nSvara !mottaget L1 när"
             " ni tagit över.")
@@ -221,7 +221,7 @@ async def test_a_failing_handover_never_holds_back_an_escalation(tmp_path, monke
         monkeypatch.undo()
         await bot.advance(1)
         assert [line.split("\n")[0] for line in farsta_lines(bot)] == [
-            "@cecilia.c:localhost: 📋 Att ta över: L1 Farsta"], "listed at the next sweep once it works again"
+            "Cecilia C: 📋 Att ta över: L1 Farsta"], "listed at the next sweep once it works again"
     finally:
         await bot.stop()
 
@@ -237,7 +237,7 @@ async def test_an_alarm_nobody_took_at_night_is_handed_over_too(tmp_path):
         bot.matrix.mark = len(bot.matrix.sent)  # type: ignore[attr-defined]
         await advance_to(bot, local("2026-11-30T08:00"))
         (listing,) = farsta_lines(bot)
-        assert listing.startswith("@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10 — ingen på"
+        assert listing.startswith("Cecilia C: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10 — ingen på"
                                   " Socialjouren tog larmet; reservlarmet gick "), listing
         assert "hotfull" not in listing
         assert nothing_direct(bot) == {}, "the listing goes to the office's room, nobody is messaged directly"
@@ -275,6 +275,6 @@ async def test_a_district_office_added_by_a_roster_reload_gets_its_handovers(tmp
         await alarm_accepted_by_anna(bot, local("2026-11-27T23:10"))
         await advance_to(bot, local("2026-11-30T08:00"))
         (listing,) = farsta_lines(bot)
-        assert listing.startswith("@cecilia.c:localhost: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10"), listing
+        assert listing.startswith("Cecilia C: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10"), listing
     finally:
         await bot.stop()

@@ -28,8 +28,8 @@ async def test_an_outage_keeps_every_targets_order_and_gives_each_page_its_whole
         assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
         assert bot.police_lines() == [
             "🚨 Larm L1 (Farsta) registrerat 14:02. Söker: Anna A (Testjouren).",
-            "⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
-            "⏫ L1: ingen har tagit larmet än. Söker nu även: Chef C (Testjouren).",
+            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
+            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Chef C (Testjouren).",
         ]
     finally:
         await bot.stop()
@@ -58,8 +58,8 @@ async def test_a_page_the_homeserver_refuses_for_good_moves_on_at_once_and_says_
         await bot.say(POLICE, "!larm Farsta")
         assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
         assert bot.police_lines()[1:] == [
-            "⚠️ L1: Anna A kunde inte nås (meddelandet var för stort för servern).",
-            "⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
+            "polis1: ⚠️ L1: Anna A kunde inte nås (meddelandet var för stort för servern).",
+            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
         ]
         assert any("Anna A kunde inte nås" in s.body for s in bot.matrix.to_user(CHEF))
         tries = [a for a in bot.matrix.attempts if a[0] == bot.dm_room(ANNA)]
@@ -75,7 +75,7 @@ async def test_a_person_without_an_account_is_unreachable_and_the_chain_goes_on(
         bot.matrix.unknown_users.add(ANNA)
         await bot.say(POLICE, "!larm Farsta")
         assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
-        assert "⚠️ L1: Anna A kunde inte nås (kontot finns inte på servern)." in bot.police_lines()
+        assert "polis1: ⚠️ L1: Anna A kunde inte nås (kontot finns inte på servern)." in bot.police_lines()
     finally:
         await bot.stop()
 
@@ -89,7 +89,7 @@ async def test_a_page_not_delivered_in_time_counts_as_unreachable_and_still_goes
         assert bot.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
         await bot.advance(1)
         assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
-        assert "⚠️ L1: Anna A kunde inte nås (sökningen kom inte fram i tid)." in bot.police_lines()
+        assert "polis1: ⚠️ L1: Anna A kunde inte nås (sökningen kom inte fram i tid)." in bot.police_lines()
         del bot.matrix.refuse[ANNA]
         await bot.advance(120)
         assert bot.paged()["anna.a"] == 1, "the late page still reaches her: she may yet answer"

@@ -53,9 +53,10 @@ def delivered(o: Outcome, when: datetime) -> Outcome:
     return replace(o, alarm=alarm)
 
 
-def raised(c: Chain | None = None, number: int = 42, now: datetime = T0, arrive: bool = True) -> Outcome:
+def raised(c: Chain | None = None, number: int = 42, now: datetime = T0, arrive: bool = True,
+           repeat_share: float = 0.0) -> Outcome:
     o = machine.raise_alarm(number, c or default_chain(), POLICE_ROOM, POLICE_EVENT, COP, (CHEF,), now,
-                            delivery_s=DELIVERY_S)
+                            delivery_s=DELIVERY_S, repeat_share=repeat_share)
     return delivered(o, now) if arrive else o
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,15 @@ class Sent:
         return str(self.content.get("msgtype", ""))
 
     @property
+    def mentions(self) -> list[str]:
+        return list(self.content.get("m.mentions", {}).get("user_ids", []))
+
+    @property
+    def text(self) -> str:
+        """The body without the names a mention puts before it ("Anna A: …")."""
+        return self.body.partition(": ")[2] if self.mentions else self.body
+
+    @property
     def reply_to(self) -> str | None:
         return (self.content.get("m.relates_to", {}).get("m.in_reply_to") or {}).get("event_id")
 
@@ -88,6 +98,7 @@ class FakeMatrix:
         self.gate: IdentityGate = AdmitAll()
         self.master_keys: dict[str, str] = {}  # user → the cross-signing master key the "homeserver" lists
         self.refuse_invites: set[str] = set()  # users the homeserver will not let the bot invite
+        self.display_names: dict[str, str] = {}  # user → the display name members of their rooms see
         self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
         self._by_txn: dict[str, str] = {}
         self._ids = itertools.count(1)
@@ -239,6 +250,9 @@ class FakeMatrix:
         room = self.rooms.get(room_id)
         return bool(room and room.encrypted)
 
+    def display_name(self, user_id: str, room_id: str | None = None) -> str | None:
+        return self.display_names.get(user_id)
+
     async def request_key(self, source: dict[str, Any]) -> None:
         self.key_requests.append(str(source.get("event_id", "")))
 
@@ -293,7 +307,30 @@ class FakeMatrix:
         rooms = {r for r, room in self.rooms.items() if room.direct_with == user_id}
         return [s for s in self.sent if s.room_id in rooms]
 
+    def rings_for(self, user_id: str) -> list[Sent]:
+        """Everything that makes `user_id`'s phone ring: m.text that mentions them, in any room."""
+        return [s for s in self.sent if rings(s.content, user_id)]
+
     def pages_to(self, user_id: str) -> list[Sent]:
-        """Pages: m.text messages that mention the reader (an m.notice would not ping)."""
-        return [s for s in self.to_user(user_id) if s.msgtype == "m.text"
-                and user_id in s.content.get("m.mentions", {}).get("user_ids", [])]
+        """Pages: m.text messages in the reader's direct room that mention them (an m.notice would not ping) and
+        say how to answer an alarm; reminders of a page are not counted (see `reminders_to`)."""
+        return [s for s in self.to_user(user_id) if is_page(s.content, user_id) and not is_reminder(s.content)]
+
+    def reminders_to(self, user_id: str) -> list[Sent]:
+        """Pages repeated because their reader has not answered."""
+        return [s for s in self.to_user(user_id) if is_page(s.content, user_id) and is_reminder(s.content)]
+
+
+_ANSWER_LINE = re.compile(r"!nej L\d+")  # only a page (and its reminder) tells its reader how to decline
+
+
+def rings(content: Mapping[str, Any], user_id: str) -> bool:
+    return content.get("msgtype") == "m.text" and user_id in content.get("m.mentions", {}).get("user_ids", [])
+
+
+def is_page(content: Mapping[str, Any], user_id: str) -> bool:
+    return rings(content, user_id) and bool(_ANSWER_LINE.search(str(content.get("body", ""))))
+
+
+def is_reminder(content: Mapping[str, Any]) -> bool:
+    return "🔁" in str(content.get("body", "")).split("\n", 1)[0]

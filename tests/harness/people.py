@@ -25,6 +25,8 @@ from nio import (
     RoomSendResponse,
 )
 
+from tests.harness.fakematrix import is_page, is_reminder
+
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
 
@@ -208,12 +210,15 @@ class Person:
                 pass
 
     def pages(self, sender: str) -> list[Received]:
-        """Messages from `sender` that page this person: m.text that mentions them (an m.notice does not ping)."""
-        return [
-            m for m in self.received
-            if m.sender == sender and m.msgtype == "m.text"
-            and self.user_id in m.content.get("m.mentions", {}).get("user_ids", [])
-        ]
+        """Messages from `sender` that page this person: m.text that mentions them (an m.notice does not ping) and
+        says how to answer an alarm; a page's reminder is not counted (see `reminders`)."""
+        return [m for m in self.received if m.sender == sender and is_page(m.content, self.user_id)
+                and not is_reminder(m.content)]
+
+    def reminders(self, sender: str) -> list[Received]:
+        """Pages `sender` repeated because this person had not answered."""
+        return [m for m in self.received if m.sender == sender and is_page(m.content, self.user_id)
+                and is_reminder(m.content)]
 
     def from_sender(self, sender: str, room_id: str | None = None) -> list[Received]:
         return [m for m in self.received if m.sender == sender and (room_id is None or m.room_id == room_id)]

@@ -141,9 +141,11 @@ async def test_escalation_to_secondary_supervisor_then_fallback(people, synapse,
         await s.police.wait_for(bot_says(s, "Söker nu även: Bertil B", reply_to=larm), timeout=15)
         await s.chef.wait_for(is_page("L1"), timeout=15)
         fallback = await s.police.wait_for(bot_says(s, "Ingen har accepterat L1", reply_to=larm), timeout=15)
-        assert fallback.body == "⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22"
+        # Both ring: they mention the officer (by the display name Synapse gave them) and the supervisor.
+        assert fallback.body == "polis1: ⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22"
         told = await s.chef.wait_for(lambda m: m.sender == BOT and "Ingen har accepterat L1" in m.body, timeout=15)
-        assert told.body == fallback.body and told.encrypted
+        assert told.body == "Chef C: ⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22"
+        assert told.encrypted
         await asyncio.sleep(1)
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
     finally:

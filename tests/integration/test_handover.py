@@ -80,7 +80,7 @@ async def test_the_office_gets_its_handovers_at_its_next_opening_and_receives_th
         clock[0] = local("2026-11-23T08:00")
         listed = await cecilia.wait_for(from_bot("Att ta över: L2 Farsta", office_room), timeout=30)
         assert listed.body == (
-            f"{cecilia.user_id}: 📋 Att ta över: L2 Farsta\nLarm 20/11 23:10, accepterat 23:10 av Anna A"
+            "Cecilia C: 📋 Att ta över: L2 Farsta\nLarm 20/11 23:10, accepterat 23:10 av Anna A"
             " (Socialjouren).\nFaser: på väg 23:15 (ca 20 min), framme 23:38, skyddsbedömning gjord 00:40: hos"
             " anhörig, överlämnad 01:10 till Farsta stadsdelsförvaltning. Avslutat 01:30.\nSvara !mottaget L2 när"
             " ni tagit över.")
@@ -97,7 +97,7 @@ async def test_the_office_gets_its_handovers_at_its_next_opening_and_receives_th
         assert [m.body for m in eva.from_sender(BOT) if m.room_id != office_room] == [reminder.body], (
             "Eva: one reminder, about L3 only")
         assert [m.body for m in chef.from_sender(BOT) if m.room_id != jour_room] == [
-            f"{chef.user_id}: ⏰ Farsta stadsdelsförvaltning har inte tagit emot L3 (Farsta), listat 08:00."
+            "Chef C: ⏰ Farsta stadsdelsförvaltning har inte tagit emot L3 (Farsta), listat 08:00."
             " Ring dem: 08-508 000 10."], "Chef: one reminder, after Eva's"
         assert len(cecilia.from_sender(BOT, office_room)) == 5, "three listings and two receipts, nothing twice"
     finally:

@@ -15,6 +15,7 @@ from bot.alarm.machine import (
     ClearDeadline,
     Notify,
     Page,
+    Repeat,
     SetDeadline,
     on_accept,
     on_close,
@@ -42,9 +43,9 @@ steps = st.lists(
 
 events = st.lists(
     st.tuples(
-        st.sampled_from(["deadline", "accept", "decline", "close", "delivered", "unreachable"]),
+        st.sampled_from(["deadline", "accept", "decline", "close", "delivered", "delivered", "unreachable"]),
         st.sampled_from(USERS),
-        st.integers(0, 400),  # seconds since the previous event
+        st.one_of(st.integers(0, 60), st.integers(0, 400)),  # seconds since the previous event
     ),
     max_size=15,
 )
@@ -59,6 +60,8 @@ def apply(alarm: Alarm, kind: str, user: str, now):
     if kind == "decline":
         return on_decline(alarm, user, "", now)
     if kind == "delivered":
+        if alarm.current and user not in alarm.current:
+            user = alarm.current[USERS.index(user) % len(alarm.current)]  # mostly a page that is due to arrive
         return on_page_delivered(alarm, user, alarm.step, now)
     if kind == "unreachable":
         return on_unreachable(alarm, user, "timeout", now)
@@ -68,6 +71,16 @@ def apply(alarm: Alarm, kind: str, user: str, now):
 def check_outcome(before: Alarm | None, outcome) -> None:
     after = outcome.alarm
     new_pages = [e.user for e in outcome.effects if isinstance(e, Page)]
+    repeats = [e for e in outcome.effects if isinstance(e, Repeat)]
+    if repeats:
+        # A repeat goes once, to the current step's people whose page arrived and who have not answered; it moves
+        # no deadline and is no escalation.
+        assert before is not None and before.repeat_at is not None and after.repeat_at is None
+        gone = before.declined | before.unreachable_users
+        assert {e.user for e in repeats} <= {u for u in before.current if u in before.delivered and u not in gone}
+        assert len({e.user for e in repeats}) == len(repeats)
+        assert (after.step, after.deadline, after.escalations) == (before.step, before.deadline, before.escalations)
+        assert not new_pages
     old = before.paged if before else ()
     # Exactly the people added to `paged` get a page, and nobody is ever paged twice.
     assert after.paged == old + tuple(new_pages)
@@ -83,11 +96,15 @@ def check_outcome(before: Alarm | None, outcome) -> None:
     if not outcome.changed:
         assert after is before
         assert all(isinstance(e, Answer) for e in outcome.effects)
-    # A deadline exists exactly while the alarm is open, and the timer is told.
+    # A deadline exists exactly while the alarm is open, and the timer is told the next instant due; a repeat, if
+    # one is still to come, comes before the deadline.
     assert (after.status == "open") == (after.deadline is not None)
+    assert after.repeat_at is None or (after.deadline is not None and after.repeat_at < after.deadline)
     armed = [e.at for e in outcome.effects if isinstance(e, SetDeadline)]
     if armed:
-        assert armed == [after.deadline]
+        assert armed == [after.next_due]
+    if before is not None and before.next_due != after.next_due and after.next_due is not None:
+        assert armed == [after.next_due]
     if before is not None and before.deadline is not None and after.deadline is None:
         assert any(isinstance(e, ClearDeadline) for e in outcome.effects)
     # Every message can be shown in both languages (a missing param would raise here).
@@ -106,9 +123,9 @@ def police_fallbacks(outcome) -> int:
 
 
 @settings(max_examples=300, deadline=None)
-@given(steps=steps, events=events)
-def test_lifecycle_invariants(steps, events):
-    outcome = raised(chain(*steps), arrive=False)
+@given(steps=steps, events=events, repeat_share=st.sampled_from([0.0, 0.5, 0.9]))
+def test_lifecycle_invariants(steps, events, repeat_share):
+    outcome = raised(chain(*steps), arrive=False, repeat_share=repeat_share)
     check_outcome(None, outcome)
     alarm = outcome.alarm
     now = T0
@@ -117,8 +134,8 @@ def test_lifecycle_invariants(steps, events):
     for kind, user, delta in events:
         now = now + timedelta(seconds=delta)
         # Timers are always delivered (if late) so the chain gets walked, besides the random early/duplicate ones.
-        if alarm.deadline is not None and alarm.deadline <= now:
-            due = on_deadline(alarm, now)
+        if alarm.next_due is not None and alarm.next_due <= now:
+            due = on_deadline(alarm, now, due=alarm.next_due)
             check_outcome(alarm, due)
             alarm = due.alarm
             fallbacks += police_fallbacks(due)
