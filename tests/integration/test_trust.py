@@ -41,8 +41,7 @@ async def forget_signed_devices(person: Person) -> None:
 
 
 async def alarm_pages(s: Scene, alarm_id: str) -> dict[str, int]:
-    return {p.user_id.split(":")[0][1:]: sum(is_page(alarm_id)(m) and "🚨 Larm" in m.body for m in p.received)
-            for p in s.responders}
+    return {p.user_id.split(":")[0][1:]: sum(alarm_id in m.body for m in p.pages(BOT)) for p in s.responders}
 
 
 async def test_plaintext_larm_and_ok_from_a_session_without_keys_change_nothing(people, synapse, tmp_path):
