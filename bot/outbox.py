@@ -5,6 +5,9 @@
 - Different targets are served concurrently (bounded), most urgent first: pages, then everything else about an alarm,
   then answers to other commands. Ordinary traffic never takes the last free slots, so no amount of chatter delays
   a page.
+- A page goes out alone: while one is being sent, nothing less urgent starts (for PAGE_HEAD_START_S at most). The
+  homeserver stores events one after another, so a message sent beside a page (the police's "registrerat", an alarm
+  room) holds up the page and the responder's sync by as long as it takes itself (issue 17).
 - A transient failure (network, 5xx, 429 with its retry-after) is retried with the same transaction id, so the
   homeserver drops a duplicate after a lost response. A permanent one (413, 403, unknown user, room gone, no verified
   device) is never retried: the listener is told, and for a page the person counts as unreachable.
@@ -31,6 +34,9 @@ from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
 log = logging.getLogger(__name__)
 
 PAGE, ALARM, OTHER = 0, 1, 2
+# How long a page in flight keeps less urgent messages waiting: long enough for a send, short enough that a page stuck
+# on a slow homeserver does not stop the rest.
+PAGE_HEAD_START_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class Outbox:
         self.settings = settings
         self._wake = asyncio.Event()
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._pages_since: dict[tuple[str, str], float] = {}  # targets whose page is in flight: since when
 
     # --- queueing (inside the caller's transaction) ------------------------------------------------------------------
     def queue(self, effects: Sequence[Effect], origin: Origin) -> None:
@@ -131,11 +138,15 @@ class Outbox:
         """Start a send for every target whose next message is due, most urgent first; the next retry instant."""
         now = self.clock()
         next_at: float | None = None
-        for row, urgency in self.store.outbox.heads():
+        held_until = max(self._pages_since.values(), default=now - PAGE_HEAD_START_S) + PAGE_HEAD_START_S
+        for row, urgency in self.store.outbox.heads():  # pages first
             if row.key in self._in_flight:
                 continue
             if row.next_attempt_at > now:
                 next_at = row.next_attempt_at if next_at is None else min(next_at, row.next_attempt_at)
+                continue
+            if urgency != PAGE and held_until > now:
+                next_at = held_until if next_at is None else min(next_at, held_until)
                 continue
             limit = self.settings.concurrency
             if urgency == OTHER:
@@ -144,12 +155,16 @@ class Outbox:
                 continue
             task = asyncio.create_task(self._send(row), name=f"send {row.txn_id}")
             self._in_flight[row.key] = task
+            if urgency == PAGE:
+                self._pages_since[row.key] = now
+                held_until = now + PAGE_HEAD_START_S
             task.add_done_callback(self._done_callback(row.key))
         return next_at
 
     def _done_callback(self, key: tuple[str, str]) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
             self._in_flight.pop(key, None)
+            self._pages_since.pop(key, None)
             self._wake.set()
 
         return done
