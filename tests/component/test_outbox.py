@@ -207,6 +207,7 @@ async def test_a_page_goes_out_alone_and_the_polices_confirmation_after_it(tmp_p
 
 
 async def test_a_page_that_hangs_holds_the_rest_back_for_a_moment_only(tmp_path):
+    """However long pages take (a slow homeserver, a burst), a message waits for them PAGE_HEAD_START_S at most."""
     clock = [T0]
     bot = await ComponentBot.start(tmp_path, clock=clock)
     hold = asyncio.Event()
