@@ -180,12 +180,13 @@ def _logged_sends(matrix: FakeMatrix, hold: asyncio.Event | None = None) -> list
     log: list[tuple[str, str]] = []
     send = matrix.send
 
-    async def logged(room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None) -> str:
+    async def logged(room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None,
+                     **more: Any) -> str:
         log.append(("start", room_id))
         if hold is not None and must_reach == ANNA:
             await hold.wait()
         try:
-            return await send(room_id, content, txn_id, must_reach)
+            return await send(room_id, content, txn_id, must_reach, **more)
         finally:
             log.append(("end", room_id))
 
