@@ -5,6 +5,9 @@
 - Different targets are served concurrently (bounded), most urgent first: pages, then everything else about an alarm,
   then answers to other commands. Ordinary traffic never takes the last free slots, so no amount of chatter delays
   a page.
+- A page goes out alone: while one is being sent, nothing less urgent starts, unless it has waited PAGE_HEAD_START_S
+  already. The homeserver stores events one after another, so a message sent beside a page (the police's
+  "registrerat", an alarm room) holds up the page and the responder's sync by as long as it takes itself (issue 17).
 - A transient failure (network, 5xx, 429 with its retry-after) is retried with the same transaction id, so the
   homeserver drops a duplicate after a lost response. A permanent one (413, 403, unknown user, room gone, no verified
   device) is never retried: the listener is told, and for a page the person counts as unreachable.
@@ -31,6 +34,9 @@ from handlers.effects import Effect, PageUser, Reply, SendRoom, SendUser
 log = logging.getLogger(__name__)
 
 PAGE, ALARM, OTHER = 0, 1, 2
+# How long a message may wait for pages being sent: long enough for a send, short enough that a page stuck on a slow
+# homeserver, or a burst of pages, does not stop the rest.
+PAGE_HEAD_START_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class Outbox:
         self.settings = settings
         self._wake = asyncio.Event()
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._pages: set[tuple[str, str]] = set()  # targets whose page is in flight
 
     # --- queueing (inside the caller's transaction) ------------------------------------------------------------------
     def queue(self, effects: Sequence[Effect], origin: Origin) -> None:
@@ -139,12 +146,17 @@ class Outbox:
         """Start a send for every target whose next message is due, most urgent first; the next retry instant."""
         now = self.clock()
         next_at: float | None = None
-        for row, urgency in self.store.outbox.heads():
+        for row, urgency in self.store.outbox.heads():  # pages first
             if row.key in self._in_flight:
                 continue
             if row.next_attempt_at > now:
                 next_at = row.next_attempt_at if next_at is None else min(next_at, row.next_attempt_at)
                 continue
+            if urgency != PAGE and self._pages:
+                release = max(row.created_at, row.next_attempt_at) + PAGE_HEAD_START_S
+                if release > now:
+                    next_at = release if next_at is None else min(next_at, release)
+                    continue
             limit = self.settings.concurrency
             if urgency == OTHER:
                 limit -= self.settings.reserved_for_alarms
@@ -152,12 +164,15 @@ class Outbox:
                 continue
             task = asyncio.create_task(self._send(row), name=f"send {row.txn_id}")
             self._in_flight[row.key] = task
+            if urgency == PAGE:
+                self._pages.add(row.key)
             task.add_done_callback(self._done_callback(row.key))
         return next_at
 
     def _done_callback(self, key: tuple[str, str]) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
             self._in_flight.pop(key, None)
+            self._pages.discard(key)
             self._wake.set()
 
         return done

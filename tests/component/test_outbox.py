@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from bot.matrix.port import DeliveryFailure
-from tests.harness.component import ANNA, CHEF, POLICE, POLICE_ROOM, ComponentBot
+from bot.outbox import PAGE_HEAD_START_S
+from tests.harness.component import ANNA, CHEF, POLICE, POLICE_ROOM, T0, UNIT_ROOM, ComponentBot
 from tests.harness.fakematrix import FakeMatrix
 
 
@@ -170,4 +172,63 @@ async def test_after_a_restart_the_direct_rooms_are_made_ready_before_any_page(t
             await asyncio.sleep(0.01)
         assert anna_room in bot.matrix.prepared
     finally:
+        await bot.stop()
+
+
+def _logged_sends(matrix: FakeMatrix, hold: asyncio.Event | None = None) -> list[tuple[str, str]]:
+    """("start" | "end", room) of every send in order; with `hold`, a send that must reach Anna waits for it."""
+    log: list[tuple[str, str]] = []
+    send = matrix.send
+
+    async def logged(room_id: str, content: dict[str, Any], txn_id: str, must_reach: str | None = None,
+                     **more: Any) -> str:
+        log.append(("start", room_id))
+        if hold is not None and must_reach == ANNA:
+            await hold.wait()
+        try:
+            return await send(room_id, content, txn_id, must_reach, **more)
+        finally:
+            log.append(("end", room_id))
+
+    matrix.send = logged  # type: ignore[method-assign]
+    return log
+
+
+async def test_a_page_goes_out_alone_and_the_polices_confirmation_after_it(tmp_path):
+    """The homeserver stores one event after another: a confirmation sent beside the page would hold the page up."""
+    bot = await ComponentBot.start(tmp_path, matrix=FakeMatrix(send_delay=0.02))
+    try:
+        log = _logged_sends(bot.matrix)
+        await bot.say(POLICE, "!larm Farsta")
+        anna = bot.dm_room(ANNA)
+        assert log[:2] == [("start", anna), ("end", anna)], log  # the police's and the unit's lines after it
+        assert {("start", POLICE_ROOM), ("start", UNIT_ROOM)} <= set(log[2:])
+    finally:
+        await bot.stop()
+
+
+async def test_a_page_that_hangs_holds_the_rest_back_for_a_moment_only(tmp_path):
+    """However long pages take (a slow homeserver, a burst), a message waits for them PAGE_HEAD_START_S at most."""
+    clock = [T0]
+    bot = await ComponentBot.start(tmp_path, clock=clock)
+    hold = asyncio.Event()
+    try:
+        log = _logged_sends(bot.matrix, hold)
+        await bot.matrix.feed(bot.event(POLICE, POLICE_ROOM, "!larm Farsta"))
+        await asyncio.sleep(0.05)
+        anna = bot.dm_room(ANNA)
+        assert log == [("start", anna)], "the police's confirmation waits for the page"
+        clock[0] += PAGE_HEAD_START_S
+        bot.app.outbox.wake()
+        for _ in range(100):
+            if ("end", POLICE_ROOM) in log:
+                break
+            await asyncio.sleep(0.01)
+        assert log[0] == ("start", anna) and ("end", POLICE_ROOM) in log, "but not for longer"
+        assert ("end", anna) not in log
+        hold.set()
+        await bot.settle()
+        assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
+    finally:
+        hold.set()
         await bot.stop()
