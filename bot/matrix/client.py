@@ -295,10 +295,11 @@ class MatrixClient:
                 memberships = self._memberships_of(resp)
                 if resp.device_list.changed or memberships:
                     self.keys.devices_may_have_changed()
-                await self._keys_housekeeping()
                 new_heads = dict(seen)
                 new_heads.update(self._heads_of(resp))
                 await on_batch(Batch(events, resp.next_batch, new_heads, self._receipts_of(resp), memberships))
+                # After the batch, not before: a key query or claim pending must not hold up a `!larm` it carries.
+                await self._keys_housekeeping()
             except Exception:
                 # Our position is not advanced, so the same batch comes again: better twice (ids make it once)
                 # than a dead sync loop.
