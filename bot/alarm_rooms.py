@@ -65,7 +65,10 @@ class AlarmRoomKeeper:
                         zone_named(alarm.tz))
             key = "alarm.room.closed" if event == "closed" else "alarm.room.cancelled"
             farewell = content_for(t(key, self.lang, id=alarm.id, time=when))
-            self._add(alarm.id, [("m.room.message", farewell), (LEAVE, {})], f"alarmroom:{alarm.id}:{event}")
+            # Last in the transaction: the answer to the `!klar` typed in the room is queued after this change, and
+            # must come before the farewell (the outbox keeps one order per alarm room, bot/outbox.py).
+            self.store.db.before_commit(lambda: self._add(alarm.id, [("m.room.message", farewell), (LEAVE, {})],
+                                                          f"alarmroom:{alarm.id}:{event}"))
 
     def invite(self, alarm_id: str, user: str, cause: str) -> None:
         self._add(alarm_id, [(INVITE, {"user": user})], f"alarmroom:{alarm_id}:invite:{cause}")

@@ -169,6 +169,7 @@ class App:
         self.matrix.set_on_recovered(self._homeserver_back)
         self.matrix.set_on_session_lost(self._log_in_again)
         self.stop = asyncio.Event()
+        self.caught_up = False  # the first sync batch after a start or an outage has been handled
         self.last_sweep_at: float | None = None
         self.stopping = ""  # why the bot gives up, when it must (shown by /healthz before it exits)
         self.metrics.watch(
@@ -228,7 +229,9 @@ class App:
                 except OSError as err:  # a browser view that cannot listen must not stop the paging
                     log.error("browser view not started: cannot listen on %s:%d (%s)", self.config.web.host,
                               self.config.web.port, err.strerror)
-            self.timers.start()  # a deadline that passed while the bot was down fires at once
+            # A deadline that passed while the bot was down fires at once — once the first sync has brought and the
+            # inbox has handled what was said meanwhile (`caught_up`).
+            self.timers.start()
             sync = asyncio.create_task(self.matrix.sync_forever(
                 self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync")
             tasks += [
@@ -348,8 +351,19 @@ class App:
         await self.inbox.process_pending()
         self.seen.on_receipts(batch.receipts)
         self.outage.after_batch()
+        if not self.caught_up:
+            # What the homeserver kept from the down time is handled: the deadlines held meanwhile may fire now.
+            self.caught_up = True
+            self.timers.rearm()
 
-    def _homeserver_back(self) -> None:
+    def _homeserver_back(self, down_s: float) -> None:
+        """The homeserver answers again after `down_s` seconds: what waited goes now, and the outage is nobody's
+        delay — the messages' delivery deadlines and the time of steps whose pages never arrived move on by it."""
+        self.caught_up = False
+        with self.store.transaction():
+            if down_s > 0:
+                self.store.outbox.postpone_deadlines(down_s)
+                self.outbox.queue(self.alarms.homeserver_was_down(down_s), Origin(f"outage:{self.clock()!r}"))
         self.outbox.homeserver_back()
         self.outage.homeserver_back()
 
@@ -381,8 +395,12 @@ class App:
         of them may ever hold back an escalation."""
         now = self.clock()
         self.last_sweep_at = now
-        due = self.store.deadlines.due(now)
-        overdue = (self.outbox.next_deadline() or now + 1) <= now
+        # Held while the homeserver is away, and after a start or an outage until what it kept from the down time
+        # has been handled: an answer given before a deadline must be read before the deadline fires, and nobody is
+        # unreachable because the homeserver was.
+        held = not self.caught_up or self.matrix.health.consecutive_errors > 0
+        due = [] if held else self.store.deadlines.due(now)
+        overdue = not held and (self.outbox.next_deadline() or now + 1) <= now
         if due or overdue:
             with self.store.transaction():
                 for alarm_id, at in due:

@@ -60,6 +60,8 @@ class Rooms(Protocol):
 
     async def direct_room(self, user_id: str, urgent: bool) -> str: ...
     def audience_of(self, room_id: str) -> frozenset[str] | None: ...
+    def alarm_of_room(self, room_id: str) -> str | None:
+        """The alarm whose open alarm room `room_id` is (messages there keep one order with the room's own)."""
 
 
 class DeliveryListener(Protocol):
@@ -107,6 +109,11 @@ class Outbox:
         if isinstance(effect, Reply):
             if origin.room_id is None:
                 raise ValueError(f"a Reply needs the room of a command ({origin.cause})")
+            alarm_room_of = self.rooms.alarm_of_room(origin.room_id)
+            if alarm_room_of is not None:
+                # In an alarm room the answer keeps one order with the room's own rows: before the farewell.
+                content = _fitted(effect.text, lambda text: content_for(text, effect.notice, reply_to=origin.event_id))
+                return NewMessage("alarm", alarm_room_of, content, alarm_purpose(alarm_room_of), ALARM, later)
             content = _fitted(effect.text, lambda text: content_for(text, effect.notice, reply_to=origin.event_id))
             return NewMessage("room", origin.room_id, content, purpose if effect.alarm else "reply", priority, later)
         if isinstance(effect, SendRoom):

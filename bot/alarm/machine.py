@@ -578,6 +578,18 @@ def on_page_delivered(alarm: Alarm, user: str, step: int, at: datetime) -> Outco
     return Outcome(new, (SetDeadline(new.id, new.next_due),), "delivered", changed=True)
 
 
+def on_outage(alarm: Alarm, down_s: float) -> Outcome:
+    """The homeserver was down for `down_s` seconds and is back. A step whose pages have not arrived yet waited for
+    nothing anyone could do: its provisional deadline moves on by the outage, so nobody is passed over for it. A step
+    whose pages arrived keeps its deadline (its readers had their page; the deadlines held during the outage fire
+    once what was said meanwhile has been read)."""
+    if alarm.status != "open" or alarm.delivered or alarm.deadline is None or down_s <= 0:
+        return Outcome(alarm)
+    new = replace(alarm, deadline=alarm.deadline + timedelta(seconds=down_s))
+    assert new.next_due is not None
+    return Outcome(new, (SetDeadline(new.id, new.next_due),), "postponed", changed=True)
+
+
 def on_unreachable(alarm: Alarm, user: str, reason: str, now: datetime) -> Outcome:
     """`user`'s page could not be delivered (`reason`: a failure class such as "forbidden" or "timeout").
 

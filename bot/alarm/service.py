@@ -179,6 +179,13 @@ class AlarmService:
                 self.store.deadlines.set(alarm_id, next_due.timestamp())
         return self._carry_out(outcome, "timer")
 
+    def homeserver_was_down(self, down_s: float) -> list[Effect]:
+        """After an outage: steps whose pages never arrived get their time back (machine.on_outage)."""
+        out: list[Effect] = []
+        for alarm in self.unfinished():
+            out.extend(self._carry_out(machine.on_outage(alarm, down_s), "outage"))
+        return out
+
     def page_delivered(self, alarm_id: str, step: int, user: str, event_id: str, at: datetime) -> list[Effect]:
         """Remember which event is the page (a ✅ on it accepts), and start the step's wait from now."""
         self.store.alarms.remember_page(event_id, alarm_id, user)

@@ -107,6 +107,9 @@ SYNC_TIMELINE_LIMIT = 100
 # Events from other servers carry their own clocks: an event this much older than the room's last seen one is
 # taken as already seen even if its id was not met on the way back.
 GAP_SKEW_S = 600
+# While syncs fail, the homeserver is asked this often whether it is back, and given this long to say so.
+PROBE_EVERY_S = 1.0
+PROBE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -136,10 +139,11 @@ class MatrixClient:
             encryption_enabled=True,
             store_sync_tokens=False,  # ours is in the database, advanced only after events are recorded
             pickle_key=settings.pickle_key,
-            max_limit_exceeded=3,
-            max_timeouts=2,
-            backoff_factor=0.5,
-            max_timeout_retry_wait_time=10,
+            # nio retries nothing on our behalf: a request that times out or is refused comes back at once, and the
+            # outbox and the sync loop retry with back-offs that end the moment the homeserver answers again. (nio's
+            # own sleeps outlived outages: a page queued during one waited for them after the homeserver was back.)
+            max_limit_exceeded=0,
+            max_timeouts=0,
             request_timeout=settings.request_timeout_s,
         )
         self.client = AsyncClient(settings.homeserver, self.user_id, store_path=str(self.crypto_dir), config=config)
@@ -148,7 +152,7 @@ class MatrixClient:
         self._health = Health()
         self._ready = asyncio.Event()
         self._room_seen: dict[str, asyncio.Event] = {}
-        self._on_recovered: Callable[[], None] | None = None
+        self._on_recovered: Callable[[float], None] | None = None
         self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
         self._default_room_version: str | None = None
         self._claims: dict[str, _Claim] = {}  # event id → the session keys of a decrypted event, until authenticated
@@ -170,7 +174,7 @@ class MatrixClient:
     def access_token(self) -> str:
         return str(self.client.access_token or "")
 
-    def set_on_recovered(self, callback: Callable[[], None]) -> None:
+    def set_on_recovered(self, callback: Callable[[float], None]) -> None:
         self._on_recovered = callback
 
     def set_on_session_lost(self, callback: Callable[[], Awaitable[bool]]) -> None:
@@ -257,7 +261,9 @@ class MatrixClient:
         while not stop.is_set():
             try:
                 resp = await self.client.sync(
-                    timeout=0 if first else self.settings.sync_timeout_s * 1000,
+                    # After failures, a sync that answers at once: the homeserver's return must be noticed now, not
+                    # at the end of a long poll.
+                    timeout=0 if first or attempt else self.settings.sync_timeout_s * 1000,
                     sync_filter={"room": {"timeline": {"limit": SYNC_TIMELINE_LIMIT}}},
                     since=token,
                     full_state=True if first else None,
@@ -274,16 +280,18 @@ class MatrixClient:
             if not isinstance(resp, SyncResponse):
                 attempt += 1
                 self._sync_failed(str(getattr(resp, "message", resp) or type(resp).__name__), attempt)
-                await _sleep_or_stop(stop, backoff(attempt))
+                await self._until_back_or(stop, backoff(attempt))
                 continue
             if attempt:
-                log.warning("homeserver reachable again after %d failed syncs", attempt)
+                down_s = max(0.0, time.time() - self._health.last_sync_at) if self._health.last_sync_at else 0.0
+                log.warning("homeserver reachable again after %d failed syncs (%.0f s)", attempt, down_s)
                 if self._on_recovered is not None:
-                    self._on_recovered()
+                    self._on_recovered(down_s)
             attempt = 0
             self._health.homeserver = "ok"
             self._health.consecutive_errors = 0
             self._health.last_sync_at = time.time()
+            self._health.answered(self._health.last_sync_at)
             try:
                 if resp.device_list.changed:
                     self.directory.invalidate(resp.device_list.changed)
@@ -317,11 +325,31 @@ class MatrixClient:
                 first = False
                 self._ready.set()
 
+    async def _until_back_or(self, stop: asyncio.Event, seconds: float) -> None:
+        """Wait out a sync's back-off, but no longer than the homeserver takes to answer a probe: the back-off
+        protects a struggling homeserver, and must never keep the bot away from one that is back."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < deadline:
+            if await self._probe():
+                return
+            await _sleep_or_stop(stop, min(PROBE_EVERY_S, max(0.0, deadline - time.monotonic())))
+
+    async def _probe(self) -> bool:
+        """One cheap request the homeserver answers without a session (GET /versions); True if it did."""
+        try:
+            resp = await self.client.send("GET", "/_matrix/client/versions", timeout=PROBE_TIMEOUT_S)
+            ok = bool(resp.status == 200)
+            resp.release()
+        except (TimeoutError, OSError, aiohttp.ClientError):
+            return False
+        if ok:
+            self._health.answered(time.time())
+        return ok
+
     def _sync_failed(self, reason: str, attempt: int) -> None:
         self._health.consecutive_errors = attempt
         self._health.last_error = reason[:200]
-        if attempt >= 2:
-            self._health.homeserver = "unreachable"
+        self._health.homeserver = "unreachable"
         # Log the first failure and then sparsely, so an outage is visible without flooding the log.
         if attempt == 1 or attempt % 10 == 0:
             log.warning("sync failed (%d in a row): %s", attempt, reason[:200])
@@ -661,6 +689,7 @@ class MatrixClient:
             raise DeliveryFailure("network", f"{type(err).__name__}: {err}") from err
         except Exception as err:  # nio's SendRetryError and crypto errors: the keys were not ready; try again
             raise DeliveryFailure("keys", f"{type(err).__name__}: {err}") from err
+        self._health.answered(time.time())  # an answer, even a refusal: the homeserver is there
         if isinstance(resp, RoomSendResponse):
             return str(resp.event_id)
         raise _classify(resp)

@@ -96,15 +96,22 @@ BatchHandler = Callable[[Batch], Awaitable[None]]
 
 @dataclass
 class Health:
-    homeserver: str = "starting"  # starting | ok | unreachable
+    homeserver: str = "starting"  # starting | ok | unreachable | session revoked
     last_sync_at: float = 0.0
     consecutive_errors: int = 0
     last_error: str = ""
+    # The last time the homeserver answered anything (a sync, a send, a probe), by time.time(): a hung homeserver,
+    # its port open and nothing coming back, shows here as surely as one that refuses.
+    last_answer_at: float = 0.0
+
+    def answered(self, at: float) -> None:
+        self.last_answer_at = max(self.last_answer_at, at)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "homeserver": self.homeserver,
             "last_sync_at": self.last_sync_at,
+            "last_answer_at": self.last_answer_at,
             "consecutive_errors": self.consecutive_errors,
             "last_error": self.last_error,
         }
@@ -235,6 +242,7 @@ class MatrixPort(Protocol):
         room shared with them; None if they have none."""
     async def request_key(self, source: dict[str, Any]) -> None: ...
     async def try_decrypt(self, source: dict[str, Any]) -> Incoming | None: ...
-    def set_on_recovered(self, callback: Callable[[], None]) -> None:
-        """`callback` runs when the homeserver answers again after an outage."""
+    def set_on_recovered(self, callback: Callable[[float], None]) -> None:
+        """`callback(down_s)` runs when the homeserver answers again after an outage of `down_s` seconds (counted
+        from its last answer before)."""
     async def close(self) -> None: ...

@@ -42,6 +42,7 @@ class Database:
         self._depth = 0
         self._changed: set[str] = set()
         self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._last_words: list[tuple[int, Callable[[], None]]] = []  # (depth registered at, work) for before COMMIT
         self.private_side_files()
 
     def private_side_files(self) -> None:
@@ -80,6 +81,16 @@ class Database:
                 except Exception:  # a listener must not undo a commit that already happened
                     log.exception("after-commit listener for %s failed", topic)
 
+    def before_commit(self, work: Callable[[], None]) -> None:
+        """Run `work` at the end of the outermost transaction, inside it, after everything else it does: what must
+        come last among the writes of a transaction (an alarm room's farewell after the answer to the command that
+        closed it). Dropped with the savepoint it was registered in, if that rolls back."""
+        if self._depth == 0:
+            with self.transaction():
+                work()
+            return
+        self._last_words.append((self._depth, work))
+
     # --- transactions ------------------------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -92,6 +103,7 @@ class Database:
             except BaseException:
                 self.conn.execute(f"ROLLBACK TO {name}")
                 self.conn.execute(f"RELEASE {name}")
+                self._last_words = [(d, w) for d, w in self._last_words if d < self._depth]
                 raise
             finally:
                 self._depth -= 1
@@ -101,9 +113,14 @@ class Database:
         self._depth = 1
         try:
             yield
+            while self._last_words:  # work registered by the last words may register more
+                words, self._last_words = self._last_words, []
+                for _, work in words:
+                    work()
         except BaseException:
             self._depth = 0
             self._changed.clear()
+            self._last_words = []
             self.conn.execute("ROLLBACK")
             raise
         self._depth = 0

@@ -171,6 +171,13 @@ class Outbox:
         ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    def postpone_deadlines(self, seconds: float) -> None:
+        """Give every message still waiting `seconds` more before it counts as late: the time the homeserver was
+        down is nobody's delay (after an outage)."""
+        self.db.execute("UPDATE outbox SET deliver_by = deliver_by + ? WHERE status = 'pending' AND overdue = 0",
+                        [seconds])
+        self.db.changed("outbox")
+
     def retry_all_now(self) -> None:
         self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'", [self.clock()])
         self.db.changed("outbox")

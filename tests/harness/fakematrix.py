@@ -103,7 +103,7 @@ class FakeMatrix:
         self._by_txn: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._batches: asyncio.Queue[tuple[Batch, asyncio.Future[None]]] = asyncio.Queue()
-        self._on_recovered: Callable[[], None] | None = None
+        self._on_recovered: Callable[[float], None] | None = None
         self.since: str | None = None
         self.missed: list[Incoming] = []  # events sent while the bot was down: the next first sync brings them
         self.heads: Mapping[str, Head] = {}
@@ -259,7 +259,7 @@ class FakeMatrix:
     async def try_decrypt(self, source: dict[str, Any]) -> Incoming | None:
         return self.decryptable.get(str(source.get("event_id", "")))
 
-    def set_on_recovered(self, callback: Callable[[], None]) -> None:
+    def set_on_recovered(self, callback: Callable[[float], None]) -> None:
         self._on_recovered = callback
 
     async def close(self) -> None:
@@ -294,10 +294,13 @@ class FakeMatrix:
         await self._batches.put((batch, handled))
         await handled
 
-    def homeserver_back(self) -> None:
+    def homeserver_back(self, down_s: float = 0.0) -> None:
+        """The homeserver answers again: as a real client's, the sync that notices brings a batch (here empty)."""
         self.down = False
         if self._on_recovered is not None:
-            self._on_recovered()
+            self._on_recovered(down_s)
+        batch = Batch([], f"s{next(self._ids)}", {})
+        self._batches.put_nowait((batch, asyncio.get_running_loop().create_future()))
 
     def to_room(self, room_id: str) -> list[Sent]:
         return [s for s in self.sent if s.room_id == room_id]
