@@ -40,6 +40,7 @@ from bot.roster_live import Candidate
 from bot.roster_reload import RosterReloader
 from bot.secretbox import SecretBox
 from bot.seen import SeenPages
+from bot.service_manager import notify, watchdog_every_s
 from bot.services import RuntimeServices, StoredOverrides
 from bot.sms.channel import ChannelSettings, SecondChannel
 from bot.sms.gateway import GatewaySettings, SmsGateway
@@ -61,6 +62,7 @@ from rosters import Roster
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
+HEARTBEAT_S = 1.0  # how often the loop's lag is measured (and, under systemd, the watchdog may be petted)
 
 
 class App:
@@ -191,7 +193,8 @@ class App:
         monitoring = config.monitoring
         self.monitoring = Monitoring(
             monitoring.host, monitoring.port, self.health_report,
-            HealthLimits(monitoring.sync_age_limit_s, monitoring.undelivered_age_limit_s, monitoring.sweep_age_limit_s),
+            HealthLimits(monitoring.sync_age_limit_s, monitoring.undelivered_age_limit_s, monitoring.sweep_age_limit_s,
+                         monitoring.homeserver_s),
             self.metrics, monitoring.deadman_url,
         ) if monitoring.enabled else None
 
@@ -246,6 +249,7 @@ class App:
             ]
             if self.sms is not None:
                 tasks.append(asyncio.create_task(self.sms.run(self.stop), name="sms"))
+            tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
             stopped = asyncio.create_task(self.stop.wait())
             await asyncio.wait({stopped, sync}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -330,6 +334,29 @@ class App:
                 await asyncio.wait_for(self.stop.wait(), seconds)
             except TimeoutError:
                 pass
+
+    async def _heartbeat(self) -> None:
+        """The loop's lag for /metrics; systemd told it is ready after the first sync, and its watchdog petted only
+        while the loop turns on time and the sweep of due deadlines runs (bot/service_manager.py)."""
+        await self.matrix.ready.wait()
+        notify("READY=1")
+        every = watchdog_every_s()
+        tick = min(HEARTBEAT_S, every) if every else HEARTBEAT_S
+        petted = time.monotonic()
+        while not self.stop.is_set():
+            asked = time.monotonic()
+            try:
+                await asyncio.wait_for(self.stop.wait(), tick)
+            except TimeoutError:
+                pass
+            lag = max(0.0, time.monotonic() - asked - tick)
+            self.metrics.loop_lag.set(lag)
+            swept = self.last_sweep_at is not None and self.clock() - self.last_sweep_at <= \
+                self.config.monitoring.sweep_age_limit_s
+            if every and swept and lag < every and time.monotonic() - petted >= every:
+                notify("WATCHDOG=1")
+                petted = time.monotonic()
+        notify("STOPPING=1")
 
     async def _prepare_direct_rooms(self) -> None:
         """After a start nio has no room key to send with; sharing the direct rooms' keys now, not at the first page,
@@ -457,5 +484,7 @@ class App:
             oldest_undelivered_s=self._oldest_undelivered(),
             last_sweep_age_s=None if self.last_sweep_at is None else round(self.clock() - self.last_sweep_at, 1),
             homeserver=self.matrix.health.homeserver,
+            homeserver_silent_s=round(time.time() - answered, 1) if (answered := self.matrix.health.last_answer_at)
+            else None,
             stopping=self.stopping,
         )

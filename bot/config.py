@@ -128,6 +128,9 @@ class MonitoringConfig:
     # /healthz fails when the last successful sync, the oldest undelivered message or the last sweep of due deadlines
     # is older than these (seconds).
     sync_age_limit_s: int = 120
+    # … and when the homeserver has answered nothing (a sync, a send, a probe) for this long: a hung homeserver, its
+    # port open and no answer coming, counts like one that refuses.
+    homeserver_s: int = 60
     undelivered_age_limit_s: int = 300
     sweep_age_limit_s: int = 30
     # Pinged (GET) every minute while healthy: a cron-monitoring service raises the alarm when the pings stop.
@@ -308,6 +311,7 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         ("web.session_ttl_s", config.web.session_ttl_s),
         ("sms.timeout_s", config.sms.timeout_s),
         ("monitoring.outage_notice_after_s", config.monitoring.outage_notice_after_s),
+        ("monitoring.homeserver_s", config.monitoring.homeserver_s),
     ):
         if value <= 0:
             problems.append((key, f"expected a positive number, got {value}"))

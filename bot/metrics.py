@@ -12,6 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 # Minutes matter here: how long a child waited for someone to take the alarm.
 ACCEPT_BUCKETS = (15, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800, float("inf"))
+# Here fractions of a second: the bot's own share of a page is a few hops.
+PAGE_BUCKETS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, float("inf"))
 
 
 class Metrics:
@@ -33,6 +35,12 @@ class Metrics:
         self.sync_lag = Gauge("jourbot_sync_lag_seconds", "Seconds since the last successful sync.",
                               registry=self.registry)
         self.open_alarms = Gauge("jourbot_open_alarms", "Alarms not yet closed or cancelled.", registry=self.registry)
+        self.page_delivery = Histogram(
+            "jourbot_page_delivery_seconds", "From an alarm's raise to its first page accepted by the homeserver.",
+            buckets=PAGE_BUCKETS, registry=self.registry)
+        self.loop_lag = Gauge(
+            "jourbot_event_loop_lag_seconds", "How late the event loop last ran a timer it had been asked to (a busy"
+            " or blocked loop delays every page).", registry=self.registry)
         self.sms_outcomes = Counter(
             "jourbot_sms", "SMS to the gateway, by outcome (sent, retried, rejected, dropped) and failure class.",
             ["outcome", "reason"], registry=self.registry)
@@ -49,6 +57,9 @@ class Metrics:
         self.transitions.labels(event=event).inc()
         if accepted_after_s is not None:
             self.time_to_accept.observe(accepted_after_s)
+
+    def page_delivered(self, after_s: float) -> None:
+        self.page_delivery.observe(max(0.0, after_s))
 
     def send_failed(self, reason: str) -> None:
         self.send_failures.labels(reason=reason).inc()

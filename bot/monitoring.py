@@ -32,6 +32,7 @@ class HealthReport:
     oldest_undelivered_s: float | None
     last_sweep_age_s: float | None
     homeserver: str
+    homeserver_silent_s: float | None = None  # since the homeserver last answered anything; None: never yet
     problems: list[str] = field(default_factory=list)
     stopping: str = ""  # why the bot is giving up (e.g. its session was revoked and no password is available)
 
@@ -45,6 +46,7 @@ class HealthLimits:
     sync_age_s: float
     undelivered_age_s: float
     sweep_age_s: float
+    homeserver_s: float = 60.0
 
 
 def judge(report: HealthReport, limits: HealthLimits) -> HealthReport:
@@ -52,6 +54,8 @@ def judge(report: HealthReport, limits: HealthLimits) -> HealthReport:
     problems = list(report.problems)
     if report.stopping:
         problems.append(report.stopping)
+    if report.homeserver_silent_s is not None and report.homeserver_silent_s > limits.homeserver_s:
+        problems.append(f"the homeserver has not answered for {report.homeserver_silent_s:.0f} s")
     if report.sync_age_s is None or report.sync_age_s > limits.sync_age_s:
         problems.append("no successful sync recently" if report.sync_age_s is not None else "not synced yet")
     if report.oldest_undelivered_s is not None and report.oldest_undelivered_s > limits.undelivered_age_s:
@@ -59,7 +63,8 @@ def judge(report: HealthReport, limits: HealthLimits) -> HealthReport:
     if report.last_sweep_age_s is None or report.last_sweep_age_s > limits.sweep_age_s:
         problems.append("deadlines are not being swept")
     return HealthReport(report.sync_age_s, report.outbox_depth, report.oldest_undelivered_s,
-                        report.last_sweep_age_s, report.homeserver, problems, report.stopping)
+                        report.last_sweep_age_s, report.homeserver, report.homeserver_silent_s, problems,
+                        report.stopping)
 
 
 class Monitoring:

@@ -192,6 +192,8 @@ class AlarmService:
         alarm = self.get(alarm_id)
         if alarm is None:
             return []
+        if step == alarm.step == 0 and not alarm.delivered and alarm.status == "open":
+            self.metrics.page_delivered((at - alarm.raised_at).total_seconds())
         return self._carry_out(machine.on_page_delivered(alarm, user, step, at), "outbox")
 
     def unreachable(self, alarm_id: str, user: str, reason: str, now: datetime) -> list[Effect]:

@@ -43,7 +43,7 @@ class Scene:
 
 async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: str = "", trust: str = "tofu",
                 police: Person | None = None, anna: Person | None = None, bertil: Person | None = None,
-                chef: Person | None = None) -> Scene:
+                chef: Person | None = None, more_config: str = "") -> Scene:
     """The police room, its officer, the three people on the test roster and the bot; people made beforehand (to
     cross-sign them first, say) may be given."""
     police = police or await people("polis1")
@@ -52,7 +52,7 @@ async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: st
     room = await police.create_room([BOT])
     config = write_config(
         tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
-        extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n", bot_section=extra_bot, trust=trust,
+        extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n{more_config}", bot_section=extra_bot, trust=trust,
     )
     bot = BotRunner(config)
     await bot.start()
