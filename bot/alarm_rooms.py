@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.alarm.machine import Alarm
+from bot.core.effects import Effect, SendRoom, SendUser
+from bot.core.i18n import t
 from bot.matrix.content import content_for
 from bot.matrix.port import DeliveryFailure, MatrixPort
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.outbox import alarm_purpose
-from handlers.effects import Effect, SendRoom, SendUser
-from handlers.i18n import t
 from rosters.wallclock import hhmm, zone_named
 
 log = logging.getLogger(__name__)

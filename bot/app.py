@@ -23,6 +23,7 @@ from bot.alarm.service import AlarmService, AlarmSettings
 from bot.alarm_rooms import AlarmRoomKeeper
 from bot.checkins import CheckinService, CheckinSettings, DeliveryListeners
 from bot.config import Config
+from bot.core.effects import Effect
 from bot.handover.service import HandoverService, HandoverSettings
 from bot.inbox import Inbox, InboxSettings
 from bot.limits import LimitSettings, SenderLimits
@@ -56,7 +57,6 @@ from bot.web.readinessview import ReadinessPage
 from bot.web.server import WebSettings, WebView
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
-from handlers.effects import Effect
 from rosters import Roster
 
 log = logging.getLogger(__name__)

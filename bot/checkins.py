@@ -16,15 +16,14 @@ from datetime import UTC, datetime, timedelta
 
 from bot.alarm.texts import reason_text
 from bot.config import CheckinConfig
+from bot.core.desks import CheckinState
+from bot.core.effects import Effect, SendUser
+from bot.core.i18n import role_label, t
 from bot.matrix.content import content_for
 from bot.names import Names
 from bot.outbox import OTHER, DeliveryListener, Origin, Outbox
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.checkins import ANSWERED, ASKED, PLANNED, UNANSWERED, CheckinRow
-from handlers.checkin import CheckinState
-from handlers.effects import Effect, SendUser
-from handlers.i18n import t
-from handlers.roster import role_label
 from rosters import Roster
 from rosters.wallclock import hhmm
 

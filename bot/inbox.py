@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.core.effects import Effect, Reply
+from bot.core.i18n import duration, t
 from bot.limits import SenderLimits, Verdict
 from bot.matrix.port import Batch, Incoming, MatrixPort
 from bot.outbox import Origin, Outbox
@@ -28,8 +30,6 @@ from bot.store import Head, Store, StoredEvent
 from bot.trust.senders import Origin as SenderOrigin
 from bot.trust.senders import SenderTrust
 from bot.trust.senders import Verdict as TrustVerdict
-from handlers.effects import Effect, Reply
-from handlers.i18n import duration, t
 from handlers.registry import Command, Context, Passive, PassiveKind, Registry, is_command, parse
 from rosters.wallclock import hhmm
 

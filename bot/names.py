@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from handlers.effects import Mention
+from bot.core.effects import Mention
 from rosters import Roster
 
 # (user id, room id or None) → the user's display name as the bot's own sync knows it, or None.

@@ -14,10 +14,10 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 
+from bot.core.effects import SendRoom
+from bot.core.i18n import t
 from bot.outbox import Origin, Outbox
 from bot.store import Store
-from handlers.effects import SendRoom
-from handlers.i18n import t
 from rosters.wallclock import hhmm
 
 log = logging.getLogger(__name__)

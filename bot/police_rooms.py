@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from bot.core.effects import SendUser
+from bot.core.i18n import t
 from bot.matrix.port import MatrixPort
 from bot.outbox import Origin, Outbox
 from bot.store import Store
-from handlers.effects import SendUser
-from handlers.i18n import t
 
 log = logging.getLogger(__name__)
 

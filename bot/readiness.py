@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
+from bot.core.i18n import role_label, t
 from bot.matrix.reachability import Reach
 from bot.store.checkins import ANSWERED, CheckinRow
-from handlers.i18n import t
-from handlers.roster import role_label
 from rosters import Override, Roster, Shift
 from rosters.wallclock import hhmm
 

@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 
 from bot.config import Config
+from bot.core.effects import Effect, SendUser
+from bot.core.i18n import t
 from bot.matrix.reachability import Reach, ReachabilityError, reach, saved_session
 from bot.outbox import Origin, Outbox
 from bot.readiness import Finding, assess, on_rosters, report_text
 from bot.store import Store
-from handlers.effects import Effect, SendUser
-from handlers.i18n import t
 from rosters import Roster
 from rosters.wallclock import handoff_instant
 

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from bot.core.effects import SendUser
+from bot.core.i18n import t
 from bot.outbox import Origin, Outbox
 from bot.roster_live import Candidate, Started, digest, judge, read_folder, signature
 from bot.store import RosterSnapshot, Store
-from handlers.effects import SendUser
-from handlers.i18n import t
 from rosters import Leave, Override, Roster
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.alarm.service import AlarmService
+from bot.core.effects import Effect
 from bot.matrix.port import Receipt
 from bot.store import OutboxRow, Store
 from bot.store.page_watch import WatchedPage
-from handlers.effects import Effect
 
 log = logging.getLogger(__name__)
 

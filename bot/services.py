@@ -1,4 +1,4 @@
-"""What handlers reach the runtime through (handlers/services.py), and who has which role.
+"""What handlers reach the runtime through (bot/core/desks.py), and who has which role.
 
 Roles come from configuration and the rosters, never from what a message claims.
 """
@@ -11,12 +11,20 @@ from datetime import datetime
 
 from bot.alarm.phases import PhaseService
 from bot.alarm.service import AlarmService
+from bot.core.desks import (
+    AlarmDesk,
+    CheckinDesk,
+    EvaluationDesk,
+    HandoverDesk,
+    NoCheckins,
+    OverrideBook,
+    PhaseDesk,
+    TrustDesk,
+    WebLogin,
+)
+from bot.core.roles import Role
 from bot.names import Names
 from bot.store import Store
-from handlers.checkin import CheckinDesk, NoCheckins
-from handlers.handover_desk import HandoverDesk
-from handlers.registry import Role
-from handlers.services import AlarmDesk, EvaluationDesk, OverrideBook, PhaseDesk, TrustDesk, WebLogin
 from rosters import Override, Roster
 
 

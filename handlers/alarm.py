@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handlers.alarm_ids import parse_alarm_id
-from handlers.effects import Effect, Mention, Reply, SendRoom
+from bot.core.desks import AlarmRecord
+from bot.core.effects import Effect, Mention, Reply, SendRoom
+from bot.core.i18n import duration, either, t
+from bot.core.ids import parse_alarm_id
+from bot.core.roles import Role
 from handlers.handover import waiting_lines
-from handlers.i18n import duration, either, t
 from handlers.phases import closing_refusal, phase_names
-from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role
-from handlers.services import AlarmRecord
+from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry
 from rosters.names import fold
 from rosters.wallclock import hhmm, zone_named
 

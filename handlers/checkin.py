@@ -1,39 +1,13 @@
-"""A shift check-in as handlers see it: the desk they answer it through, and how `!jour` shows its state.
-
-What a check-in is and when it is asked is the runtime's (bot/checkins.py); the answers are handlers/checkin_answers.py.
-"""
+"""How `!jour` shows a shift's check-in; what a check-in is and when it is asked is the runtime's
+(bot/readiness/checkins.py), the desk handlers answer it through is bot/core/desks.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import Protocol
+from datetime import tzinfo
 
-from handlers.effects import Effect
-from handlers.i18n import t
+from bot.core.desks import CheckinState
+from bot.core.i18n import t
 from rosters.wallclock import hhmm
-
-
-@dataclass(frozen=True)
-class CheckinState:
-    status: str  # "asked" | "answered" | "unanswered" | "skipped"
-    asked_at: datetime | None
-    answered_at: datetime | None
-
-
-class CheckinDesk(Protocol):
-    def answer(self, user: str, room_id: str, relates_to: str, now: datetime) -> list[Effect]: ...
-    def state(self, unit: str, role: str, user: str, at: datetime) -> CheckinState | None: ...
-
-
-class NoCheckins:
-    """For a runtime without check-ins: nothing is ever asked, so nothing is answered."""
-
-    def answer(self, user: str, room_id: str, relates_to: str, now: datetime) -> list[Effect]:
-        return []
-
-    def state(self, unit: str, role: str, user: str, at: datetime) -> CheckinState | None:
-        return None
 
 
 def state_text(state: CheckinState | None, tz: tzinfo, lang: str) -> str:

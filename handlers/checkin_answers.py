@@ -6,8 +6,8 @@ about, or, in the person's own direct room, the one question they have open.
 
 from __future__ import annotations
 
+from bot.core.effects import Effect
 from handlers.alarm import ACCEPT_WORDS, accepts_by_reaction
-from handlers.effects import Effect
 from handlers.registry import EVERYONE, Context, Passive, Registry
 from rosters.names import fold
 

@@ -3,11 +3,12 @@ handovers still waiting, as `!status` shows them."""
 
 from __future__ import annotations
 
-from handlers.alarm_ids import parse_alarm_id
-from handlers.effects import Effect, Reply
-from handlers.handover_desk import HandoverDesk, OpenHandover
-from handlers.i18n import t
-from handlers.registry import Command, Context, Registry, Role
+from bot.core.desks import HandoverDesk, OpenHandover
+from bot.core.effects import Effect, Reply
+from bot.core.i18n import t
+from bot.core.ids import parse_alarm_id
+from bot.core.roles import Role
+from handlers.registry import Command, Context, Registry
 
 RECEIVERS = frozenset({Role.RESPONDER, Role.SUPERVISOR})
 

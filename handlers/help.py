@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.effects import Effect, Reply
-from handlers.i18n import t
+from bot.core.effects import Effect, Reply
+from bot.core.i18n import t
 from handlers.registry import EVERYONE, Command, Context, Registry
 
 

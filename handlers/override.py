@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from handlers.effects import Effect, Reply
-from handlers.i18n import t
-from handlers.registry import Command, Context, Registry, Role
-from handlers.roster import role_label, time_error_text
+from bot.core.effects import Effect, Reply
+from bot.core.i18n import role_label, t
+from bot.core.roles import Role
+from handlers.registry import Command, Context, Registry
+from handlers.roster import time_error_text
 from rosters import Override, Roster, TimeError, Unit, parse_instant
 from rosters.names import is_matrix_user_id, role_word
 

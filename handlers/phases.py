@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from handlers.alarm_ids import parse_alarm_id
-from handlers.effects import Effect, Reply, SendRoom, SendUser
-from handlers.i18n import t
-from handlers.registry import ANY_ROLE, Command, Context, Handler, Registry, Role
-from handlers.services import PHASES, AlarmRecord
+from bot.core.desks import AlarmRecord
+from bot.core.effects import Effect, Reply, SendRoom, SendUser
+from bot.core.i18n import t
+from bot.core.ids import parse_alarm_id
+from bot.core.phases import PHASES
+from bot.core.roles import Role
+from handlers.registry import ANY_ROLE, Command, Context, Handler, Registry
 from rosters import Roster
 from rosters.names import fold
 

@@ -14,20 +14,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import Literal
 
-from handlers.effects import Effect, Reply
-from handlers.i18n import t
-from handlers.services import Services
+from bot.core.desks import Services
+from bot.core.effects import Effect, Reply
+from bot.core.i18n import t
+from bot.core.roles import Role
 from rosters.names import fold
-
-
-class Role(Enum):
-    POLICE = "police"
-    RESPONDER = "responder"
-    SUPERVISOR = "supervisor"
-
 
 EVERYONE: frozenset[Role] = frozenset()  # no role needed
 ANY_ROLE: frozenset[Role] = frozenset(Role)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
-from handlers.checkin import CheckinDesk, state_text
-from handlers.i18n import t
+from bot.core.desks import CheckinDesk
+from bot.core.i18n import role_label, t
+from handlers.checkin import state_text
 from rosters import Area, Chain, Override, Roster, Shift, TimeError, Unit
 from rosters.names import normalize
 from rosters.wallclock import day_start, parse_instant
@@ -86,10 +87,6 @@ def time_error_text(err: TimeError, lang: str) -> str:
         first, second = err.examples
         return t("roster.time.ambiguous", lang, text=err.text, first=first, second=second)
     return t("roster.time.format", lang, text=err.text)
-
-
-def role_label(role: str, lang: str) -> str:
-    return t(f"roster.role.{role}", lang)
 
 
 # -- !jour ----------------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.effects import Effect, Reply
-from handlers.registry import ANY_ROLE, Command, Context, Registry, Role
+from bot.core.effects import Effect, Reply
+from bot.core.roles import Role
+from handlers.registry import ANY_ROLE, Command, Context, Registry
 from handlers.roster import jour_reply, schema_reply
 
 

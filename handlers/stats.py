@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.effects import Effect, Reply
-from handlers.i18n import t
-from handlers.registry import Command, Context, Registry, Role
+from bot.core.effects import Effect, Reply
+from bot.core.i18n import t
+from bot.core.roles import Role
+from handlers.registry import Command, Context, Registry
 from handlers.stats_evaluation import evaluation_lines
 
 PERIODS = {"dag": 1, "day": 1, "vecka": 7, "week": 7, "månad": 30, "manad": 30, "month": 30, "år": 365, "ar": 365,

@@ -3,8 +3,9 @@ night and their decisions, the district offices' handovers, and which units answ
 
 from __future__ import annotations
 
-from handlers.i18n import duration, t
-from handlers.services import DECISIONS, Evaluation
+from bot.core.figures import Evaluation
+from bot.core.i18n import duration, t
+from bot.core.phases import DECISIONS
 
 
 def _time(seconds: float | None, lang: str) -> str:

@@ -6,9 +6,10 @@ person, which is why only supervisors may give it and why it is in the audit tra
 
 from __future__ import annotations
 
-from handlers.effects import Effect, Reply
-from handlers.i18n import t
-from handlers.registry import Command, Context, Registry, Role
+from bot.core.effects import Effect, Reply
+from bot.core.i18n import t
+from bot.core.roles import Role
+from handlers.registry import Command, Context, Registry
 
 
 def register(registry: Registry) -> None:

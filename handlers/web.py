@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.effects import Effect, Reply, SendUser
-from handlers.i18n import t
-from handlers.registry import Command, Context, Registry, Role
+from bot.core.effects import Effect, Reply, SendUser
+from bot.core.i18n import t
+from bot.core.roles import Role
+from handlers.registry import Command, Context, Registry
 
 
 def register(registry: Registry) -> None:

@@ -17,9 +17,10 @@ from typing import Any
 
 from bot.alarm.machine import Alarm
 from bot.alarm.stats import figures
+from bot.core.figures import Evaluation
+from bot.core.phases import DECISIONS
 from bot.store.handovers import HandoverRow
 from bot.store.phases import PhaseRecord
-from handlers.services import DECISIONS, Evaluation
 
 # "The same night": a protection assessment recorded as made within this time of the alarm. A night shift is at most
 # twelve hours; an assessment later than that was made by someone else, another day.

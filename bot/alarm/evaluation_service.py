@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from bot.alarm.evaluation import AlarmFacts, evaluate, facts, month_figures
 from bot.alarm.machine import Alarm
 from bot.alarm.stats import figures
+from bot.core.figures import Evaluation, Figures
 from bot.store import Store
 from bot.store.area_months import ALL_AREAS
-from handlers.services import Evaluation, Figures
 from rosters import Roster
 from rosters.wallclock import day_start
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from handlers.alarm_ids import alarm_id
+from bot.core.ids import alarm_id
 from rosters.chain import Chain, ChainStep, OnCall
 from rosters.model import DEFAULT_ZONE
 from rosters.wallclock import hhmm, zone_named

@@ -1,4 +1,4 @@
-"""The phases after acceptance against the store (handlers.services.PhaseDesk): each one recorded with its time and
+"""The phases after acceptance against the store (bot.core.desks.PhaseDesk): each one recorded with its time and
 audit entry, and announced to the police room in one line that holds no free text (a time, an estimate, a unit's
 name). The assessment's decision is for the social services' own figures and never goes to the police."""
 
@@ -9,12 +9,12 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.alarm.machine import Alarm
 from bot.alarm_rooms import AlarmRoomKeeper
+from bot.core.desks import AlarmRecord
+from bot.core.effects import Effect, Reply, SendRoom
+from bot.core.i18n import t
 from bot.store import Store
 from bot.store.phases import PhaseRecord
-from handlers.effects import Effect, Reply, SendRoom
-from handlers.i18n import t
 from handlers.phases import PHASE_NAMES
-from handlers.services import AlarmRecord
 from rosters import Roster
 from rosters.wallclock import hhmm, zone_named
 

@@ -27,14 +27,14 @@ from bot.alarm.machine import (
 )
 from bot.alarm.stats import figures
 from bot.alarm.texts import page_text, reason_text, reminder_text, render
+from bot.core.effects import Effect, Mention, PageUser, Reply, SendRoom, SendUser
+from bot.core.figures import Figures
+from bot.core.i18n import t
 from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
 from bot.metrics import Metrics
 from bot.names import Names
 from bot.store import OutboxRow, Store
 from bot.store.alarms import AlarmRow
-from handlers.effects import Effect, Mention, PageUser, Reply, SendRoom, SendUser
-from handlers.i18n import t
-from handlers.services import Figures
 from rosters import Area, Roster
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.alarm.machine import Alarm
-from handlers.services import AreaFigures, Figures
+from bot.core.figures import AreaFigures, Figures
 
 
 def figures(alarms: Iterable[Alarm], start: datetime, end: datetime) -> Figures:

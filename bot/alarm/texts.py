@@ -1,4 +1,4 @@
-"""How the alarm lifecycle's effects become text (the texts themselves are in handlers/locale/, sv and en).
+"""How the alarm lifecycle's effects become text (the texts themselves are in bot/core/locale/, sv and en).
 
 The state machine (bot.alarm.machine) returns effects with a key and language-free params; this module turns them into
 a message in the reader's language. The page is rendered separately because only the store holds the details.
@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.alarm.machine import Alarm, AnnounceUnit, Answer, Notify, local_time
-from handlers.i18n import t
-from handlers.roster import role_label
+from bot.core.i18n import role_label, t
 
 
 def render(effect: Notify | Answer | AnnounceUnit, lang: str) -> str:

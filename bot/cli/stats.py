@@ -18,9 +18,9 @@ from bot import config as config_module
 from bot.alarm.evaluation import CSV_COLUMNS, csv_row, evaluate
 from bot.alarm.evaluation_service import EvaluationService
 from bot.alarm.stats import figures
+from bot.core.phases import DECISIONS
 from bot.secretbox import SecretBox
 from bot.store import Store
-from handlers.services import DECISIONS
 from rosters import load_dir
 from rosters.wallclock import day_start
 

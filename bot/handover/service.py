@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.alarm.machine import Alarm
+from bot.core.desks import OpenHandover
+from bot.core.effects import Effect, Mention, Reply, SendRoom, SendUser
+from bot.core.i18n import t
+from bot.core.phases import DECISIONS
 from bot.names import Names
 from bot.outbox import Origin, Outbox
 from bot.store import Store
 from bot.store.handovers import HandoverRow, Opening
 from bot.store.phases import PhaseRecord
-from handlers.effects import Effect, Mention, Reply, SendRoom, SendUser
-from handlers.handover_desk import OpenHandover
-from handlers.i18n import t
-from handlers.services import DECISIONS
 from rosters import Roster, Unit
 from rosters.openings import is_open, next_opening
 from rosters.wallclock import hhmm, zone_named
@@ -245,7 +245,7 @@ class HandoverService:
         state = self.store.alarms.state(alarm_id)
         return None if state is None else Alarm.from_dict(state)
 
-    # --- what handlers ask (handlers.handover_desk.HandoverDesk) ---------------------------------------------------
+    # --- what handlers ask (bot.core.desks.HandoverDesk) ---------------------------------------------------
     def handover(self, alarm_id: str) -> OpenHandover | None:
         row = self.store.handovers.get(alarm_id)
         return None if row is None else self._open(row)

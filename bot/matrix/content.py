@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from handlers.effects import Mention
+from bot.core.effects import Mention
 
 
 def content_for(

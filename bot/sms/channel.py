@@ -23,14 +23,14 @@ from typing import Protocol
 
 from bot.alarm.machine import Alarm
 from bot.alarm.service import AlarmService
+from bot.core.effects import SendUser
+from bot.core.i18n import t
 from bot.matrix.port import backoff
 from bot.metrics import Metrics
 from bot.outbox import Origin, Outbox
 from bot.sms.gateway import SmsFailure
 from bot.store import Store
 from bot.store.sms import NewSms, SmsRow
-from handlers.effects import SendUser
-from handlers.i18n import t
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.phases import DECISIONS, PHASES
 from bot.store.db import Database
-from handlers.services import DECISIONS, PHASES
 
 _COLUMNS = "alarm_id, phase, at, by, eta_minutes, assessment_made, decision, unit"
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from bot.core.effects import Effect, Mention, SendUser
+from bot.core.i18n import t
 from bot.store import Pin, Store
-from handlers.effects import Effect, Mention, SendUser
-from handlers.i18n import t
 
 log = logging.getLogger(__name__)
 

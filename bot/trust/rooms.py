@@ -18,10 +18,10 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bot.core.effects import Effect, Mention, SendUser
+from bot.core.i18n import t
 from bot.matrix.port import DeliveryFailure, MatrixPort, Membership, backoff
 from bot.store import Store
-from handlers.effects import Effect, Mention, SendUser
-from handlers.i18n import t
 
 log = logging.getLogger(__name__)
 

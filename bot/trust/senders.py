@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.effects import Effect, Reply
+from bot.core.i18n import t
 from bot.trust.identities import IdentityPins
-from handlers.effects import Effect, Reply
-from handlers.i18n import t
 
 QUIET_S = 600.0
 

@@ -49,7 +49,7 @@ class WebAuth:
         self.settings = settings
         self._direct_rooms = direct_rooms or store.direct_rooms.all
 
-    # --- handlers.services.WebLogin -------------------------------------------------------------------------------
+    # --- bot.core.desks.WebLogin -------------------------------------------------------------------------------
     @property
     def link_minutes(self) -> int:
         return max(1, self.settings.link_ttl_s // 60)

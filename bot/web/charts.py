@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from bot.alarm.machine import Alarm
-from handlers.i18n import t
+from bot.core.i18n import t
 
 ROW = 26
 LABEL_W = 130

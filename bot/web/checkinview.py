@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from handlers.checkin import CheckinDesk, CheckinState
-from handlers.i18n import t
+from bot.core.desks import CheckinDesk, CheckinState
+from bot.core.i18n import t
 from rosters import Chain, Roster
 from rosters.wallclock import hhmm
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, tzinfo
 
-from handlers.i18n import t
+from bot.core.i18n import t
 from handlers.roster import time_error_text
 from rosters import Leave, Roster, TimeError, parse_instant
 from rosters.wallclock import day_start

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.alarm.machine import Alarm
+from bot.core.i18n import t
 from bot.sms.channel import reason_text
 from bot.store.sms import SmsOutcome
-from handlers.i18n import t
 from rosters.wallclock import hhmm
 
 _WHY = {"unreachable": "webview.sms.why.unreachable", "unseen": "webview.sms.why.unseen",

@@ -22,6 +22,10 @@ from markupsafe import Markup
 
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
+from bot.core.effects import Effect, SendUser
+from bot.core.i18n import role_label, t
+from bot.core.phases import DECISIONS
+from bot.core.roles import Role
 from bot.readiness import Finding
 from bot.roster_live import Candidate
 from bot.services import RuntimeServices
@@ -30,12 +34,8 @@ from bot.stored_leave import StoredLeave
 from bot.web import alarmview, charts, checkinview, leaveform, pagesview, rosterdata, timeline
 from bot.web.auth import WebAuth, csrf_for, csrf_ok
 from bot.web.readinessview import ReadinessPage
-from handlers.effects import Effect, SendUser
-from handlers.i18n import t
 from handlers.override import describe, parse_override
-from handlers.registry import Command, Context, Role
-from handlers.roster import role_label
-from handlers.services import DECISIONS
+from handlers.registry import Command, Context
 from handlers.stats_evaluation import evaluation_lines
 from rosters import ROLES, Roster, UnknownUnit
 from rosters.findings import CHECK_DAYS

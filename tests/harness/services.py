@@ -1,4 +1,4 @@
-"""Stand-ins for handlers.services.Services in unit tests of handlers that must not reach the runtime."""
+"""Stand-ins for bot.core.desks.Services in unit tests of handlers that must not reach the runtime."""
 
 from __future__ import annotations
 

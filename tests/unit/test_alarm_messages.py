@@ -9,8 +9,8 @@ import pytest
 
 from bot.alarm.machine import Notify, Page, on_accept
 from bot.alarm.texts import page_text, render
+from bot.core.i18n import all_keys
 from handlers.alarm import Ambiguous, pick_refusal
-from handlers.i18n import all_keys
 from tests.harness.alarms import ANNA, BO, CHEF, at, chain, raised, step
 
 

@@ -28,9 +28,9 @@ from bot.alarm.machine import (
 )
 from bot.alarm.stats import figures
 from bot.alarm.texts import render
+from bot.core.figures import AreaFigures
+from bot.core.ids import alarm_id, parse_alarm_id
 from handlers.alarm import Ambiguous, pick_alarm
-from handlers.alarm_ids import alarm_id, parse_alarm_id
-from handlers.services import AreaFigures
 from rosters.chain import Chain
 from tests.harness.alarms import (
     ANNA,

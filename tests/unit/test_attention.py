@@ -7,9 +7,9 @@ m.text with an intentional mention (m.mentions) and their name; everything else 
 from __future__ import annotations
 
 from bot.alarm.machine import Notify, Outcome, on_accept, on_cancel, on_close, on_unreachable
+from bot.core.effects import Mention
 from bot.matrix.content import content_for
 from bot.names import Names, localpart
-from handlers.effects import Mention
 from rosters import Roster
 from tests.harness.alarms import ANNA, BO, CHEF, COP, POLICE_ROOM, at, on_deadline, raised
 

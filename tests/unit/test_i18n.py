@@ -7,7 +7,7 @@ import re
 import string
 from pathlib import Path
 
-from handlers.i18n import LANGUAGES, all_keys, catalogue, duration, either
+from bot.core.i18n import LANGUAGES, all_keys, catalogue, duration, either
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list"

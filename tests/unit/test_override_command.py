@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.roles import Role
 from handlers.override import parse_override
-from handlers.registry import Command, Context, Role
+from handlers.registry import Command, Context
 from rosters import Override, load_dir
 from tests.harness.services import Unreachable
 

@@ -24,7 +24,7 @@ def test_the_texts_templates_and_example_rosters_are_installed():
     for package, globs in data.items():
         base = ROOT / package.replace(".", "/")
         assert all(list(base.glob(g)) for g in globs), f"{package}: a package-data pattern matches nothing"
-    assert "locale/*/LC_MESSAGES/*.po" in data["handlers"]
+    assert "locale/*/LC_MESSAGES/*.po" in data["bot.core"]
     assert set(data["bot.web"]) >= {"templates/*.html", "static/*.css"}
     needed = {p.relative_to(ROOT / "bot" / "web").as_posix() for p in (ROOT / "bot" / "web").rglob("*")
               if p.is_file() and p.suffix in (".html", ".css", ".png", ".js")}

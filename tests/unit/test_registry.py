@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.core.effects import Reply
+from bot.core.roles import Role
 from handlers import build_registry
 from handlers.alarm import AlarmLimits
-from handlers.effects import Reply
-from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Role, Spec, parse
+from handlers.registry import ANY_ROLE, Command, Context, Passive, Registry, Spec, parse
 from tests.harness.services import Unreachable
 
 NOW = datetime(2026, 11, 24, 14, 2, tzinfo=UTC)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from handlers.i18n import all_keys
+from bot.core.i18n import all_keys
 from handlers.roster import jour_reply, schema_reply
 from rosters import Override, load_dir
 from tests.harness.rosters import EVA, EXAMPLES, at, utc

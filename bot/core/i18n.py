@@ -1,6 +1,6 @@
 """Every user-facing string, in Swedish and English, from gettext catalogs a translator edits without the code.
 
-handlers/locale/<lang>/LC_MESSAGES/jourbot.po holds one entry per text: the msgid is the key the code uses
+bot/core/locale/<lang>/LC_MESSAGES/jourbot.po holds one entry per text: the msgid is the key the code uses
 ("alarm.raised"), the msgstr the text with {placeholders}. The catalogs are read with Babel when this module is
 imported; `t()` renders one text in the reader's language. tests/unit/test_i18n.py fails when a text lacks either
 language, when the two disagree on placeholders, or when the code asks for a key neither has.
@@ -55,3 +55,8 @@ def duration(seconds: float, lang: str) -> str:
     else:
         n, unit = round(whole / 3600), "hour"
     return t(f"duration.{unit}" if n == 1 else f"duration.{unit}s", lang, n=n)
+
+
+def role_label(role: str, lang: str) -> str:
+    """A roster role as people name it ("primär", "primary")."""
+    return t(f"roster.role.{role}", lang)

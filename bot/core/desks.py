@@ -1,18 +1,17 @@
 """What handlers may ask of the runtime, as typed Protocols: handlers never see the App, the store or Matrix.
 
-The runtime (bot/services.py) provides these; tests may provide their own.
+The runtime (bot/services.py and the services it hands out) provides these; tests may provide their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from handlers.checkin import CheckinDesk
-from handlers.effects import Effect
-from handlers.handover_desk import HandoverDesk
+from bot.core.effects import Effect
+from bot.core.figures import Evaluation, Figures
 from rosters import Area, Override, Roster
 
 
@@ -62,29 +61,6 @@ class AlarmRecord(Protocol):
     @property
     def pending(self) -> tuple[str, ...]: ...
     def name_of(self, user: str, default: str | None = None) -> str: ...
-
-
-@dataclass(frozen=True)
-class AreaFigures:
-    name: str
-    count: int = 0
-    accepted: int = 0
-
-
-@dataclass(frozen=True)
-class Figures:
-    """!statistik over alarms raised in a period. Times in seconds; None when no alarm was accepted."""
-
-    count: int
-    accepted: int
-    closed: int
-    cancelled: int
-    escalated: int
-    escalations: int
-    fallbacks: int
-    median_s: float | None
-    p90_s: float | None
-    per_area: dict[str, AreaFigures] = field(default_factory=dict)
 
 
 class AlarmDesk(Protocol):
@@ -172,34 +148,55 @@ class Services(Protocol):
         """What people call `user_id` (the rosters' name, else their display name in `room_id`), never the id."""
 
 
-# --- the phases after acceptance, as handlers, the store and the figures name them --------------------------------
-PHASES = ("en_route", "arrived", "assessment", "handed_over")  # in the order they happen
-# The protection assessment's outcome for the child: stays home with a safety plan / with a relative / emergency
-# placement / other. A fixed list, so the figures for the evaluation can count them and no free text slips in.
-DECISIONS = ("safety_plan", "relative", "emergency_placement", "other")
-
-
-# --- the figures for the evaluation (`!statistik`, issue 10 item 4) ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """What happened after acceptance, over the alarms raised in a period. Times in seconds; None without data."""
-
-    accepted: int = 0  # accepted and not cancelled: the alarms someone went out for
-    arrival_n: int = 0
-    arrival_median_s: float | None = None  # from the alarm to `!framme`
-    arrival_p90_s: float | None = None
-    assessed_same_night: int = 0  # a protection assessment made within SAME_NIGHT_S of the alarm
-    decisions: dict[str, int] = field(default_factory=dict)  # decision → alarms, over every assessment made
-    handovers: int = 0  # listed for a district office
-    received: int = 0
-    received_median_s: float | None = None  # from the office's opening to `!mottaget`
-    by_unit: dict[str, int] = field(default_factory=dict)  # unit name → alarms it answered (office or duty unit)
-
-
 class EvaluationDesk(Protocol):
     """The figures for the evaluation (issue 10, item 4); bot/alarm/evaluation_service.py provides them."""
 
     def evaluate(self, start: datetime, end: datetime, area: str | None) -> tuple[Figures, Evaluation]:
         """Alarms raised in [start, end), of one area (its id) or of all."""
+
+
+# --- shift check-ins (bot/readiness/checkins.py provides them) ---------------------------------------------------
+@dataclass(frozen=True)
+class CheckinState:
+    status: str  # "asked" | "answered" | "unanswered" | "skipped"
+    asked_at: datetime | None
+    answered_at: datetime | None
+
+
+class CheckinDesk(Protocol):
+    def answer(self, user: str, room_id: str, relates_to: str, now: datetime) -> list[Effect]: ...
+    def state(self, unit: str, role: str, user: str, at: datetime) -> CheckinState | None: ...
+
+
+class NoCheckins:
+    """For a runtime without check-ins: nothing is ever asked, so nothing is answered."""
+
+    def answer(self, user: str, room_id: str, relates_to: str, now: datetime) -> list[Effect]:
+        return []
+
+    def state(self, unit: str, role: str, user: str, at: datetime) -> CheckinState | None:
+        return None
+
+
+# --- the handover to the district offices (bot/handover/service.py) ------------------------------------------------
+@dataclass(frozen=True)
+class OpenHandover:
+    """An alarm listed for a district office, as `!status` and `!mottaget` read it."""
+
+    alarm_id: str
+    area_name: str
+    unit: str
+    unit_name: str
+    posted_at: datetime  # in the unit's zone
+    received_by: str | None = None
+    received_name: str | None = None
+    received_at: datetime | None = None
+
+
+class HandoverDesk(Protocol):
+    def handover(self, alarm_id: str) -> OpenHandover | None: ...
+    def waiting(self) -> list[OpenHandover]:
+        """Listed and not yet received, oldest first."""
+    def may_receive(self, unit: str, user: str) -> bool:
+        """Whether `user` belongs to `unit` (a member or one of its supervisors) or supervises over all units."""
+    def receive(self, alarm_id: str, user: str, now: datetime) -> list[Effect]: ...

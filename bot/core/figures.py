@@ -1,0 +1,44 @@
+"""The figures people read (`!statistik`, the browser view, the evaluators' CSV): what was counted, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AreaFigures:
+    name: str
+    count: int = 0
+    accepted: int = 0
+
+
+@dataclass(frozen=True)
+class Figures:
+    """!statistik over alarms raised in a period. Times in seconds; None when no alarm was accepted."""
+
+    count: int
+    accepted: int
+    closed: int
+    cancelled: int
+    escalated: int
+    escalations: int
+    fallbacks: int
+    median_s: float | None
+    p90_s: float | None
+    per_area: dict[str, AreaFigures] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What happened after acceptance, over the alarms raised in a period. Times in seconds; None without data."""
+
+    accepted: int = 0  # accepted and not cancelled: the alarms someone went out for
+    arrival_n: int = 0
+    arrival_median_s: float | None = None  # from the alarm to `!framme`
+    arrival_p90_s: float | None = None
+    assessed_same_night: int = 0  # a protection assessment made within SAME_NIGHT_S of the alarm
+    decisions: dict[str, int] = field(default_factory=dict)  # decision → alarms, over every assessment made
+    handovers: int = 0  # listed for a district office
+    received: int = 0
+    received_median_s: float | None = None  # from the office's opening to `!mottaget`
+    by_unit: dict[str, int] = field(default_factory=dict)  # unit name → alarms it answered (office or duty unit)
