@@ -1,5 +1,6 @@
-"""Wiring and lifecycle. What happens to an event is bot/inbox.py's; to a message, bot/outbox.py's; to a deadline,
-bot/timers.py's and the alarm service's (bot/alarm/service.py). The store (bot/store/) is the single source of truth.
+"""Wiring and lifecycle. What happens to an event is bot/intake/inbox.py's; to a message, bot/channels/outbox.py's; to a
+deadline, bot/timers.py's and the alarm service's (bot/alarm/service.py). The store (bot/store/) is the single source of
+truth.
 
 sync batch ─► inbox: record, handle, effects ─► one transaction: state + audit + deadlines + outbox rows
           ─► after commit: timers re-armed from the store, outbox woken ─► outbox: sends, and reports deliveries and
@@ -16,42 +17,42 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot import roster_live
 from bot.alarm.evaluation_service import EvaluationService
 from bot.alarm.phases import PhaseService
+from bot.alarm.police_rooms import PoliceRoomWatch
+from bot.alarm.rooms import AlarmRoomKeeper
 from bot.alarm.service import AlarmService, AlarmSettings
-from bot.alarm_rooms import AlarmRoomKeeper
-from bot.checkins import CheckinService, CheckinSettings, DeliveryListeners
+from bot.channels.outbox import Origin, Outbox, OutboxSettings
+from bot.channels.seen import SeenPages
+from bot.channels.sms.channel import ChannelSettings, SecondChannel
+from bot.channels.sms.gateway import GatewaySettings, SmsGateway
 from bot.config import Config
 from bot.core.effects import Effect
+from bot.duty import live as roster_live
+from bot.duty.leave import StoredLeave
+from bot.duty.live import Candidate
+from bot.duty.reload import RosterReloader
 from bot.handover.service import HandoverService, HandoverSettings
-from bot.inbox import Inbox, InboxSettings
-from bot.limits import LimitSettings, SenderLimits
+from bot.intake.inbox import Inbox, InboxSettings
+from bot.intake.limits import LimitSettings, SenderLimits
+from bot.intake.undecryptable import Undecryptable
 from bot.matrix.client import MatrixClient, MatrixSettings
 from bot.matrix.crosssign import CrossSigningError, KeyFileError, UserInteractiveAuthRequired
 from bot.matrix.port import Batch, MatrixPort, backoff
-from bot.metrics import Metrics
-from bot.monitoring import HealthLimits, HealthReport, Monitoring
 from bot.names import Names
-from bot.outage import OutageNotice
-from bot.outbox import Origin, Outbox, OutboxSettings
-from bot.police_rooms import PoliceRoomWatch
-from bot.readiness_report import ReadinessReporter
-from bot.roster_live import Candidate
-from bot.roster_reload import RosterReloader
-from bot.secretbox import SecretBox
-from bot.seen import SeenPages
-from bot.service_manager import notify, watchdog_every_s
+from bot.readiness.checkins import CheckinService, CheckinSettings, DeliveryListeners
+from bot.readiness.report import ReadinessReporter
 from bot.services import RuntimeServices, StoredOverrides
-from bot.sms.channel import ChannelSettings, SecondChannel
-from bot.sms.gateway import GatewaySettings, SmsGateway
 from bot.store import Store
-from bot.stored_leave import StoredLeave
+from bot.store.secretbox import SecretBox
 from bot.timers import Timers
 from bot.trust.identities import IdentityPins
 from bot.trust.rooms import AlarmPeople, RoomGuard
 from bot.trust.senders import SenderTrust
-from bot.undecryptable import Undecryptable
+from bot.watch.health import HealthLimits, HealthReport, Monitoring
+from bot.watch.metrics import Metrics
+from bot.watch.outage import OutageNotice
+from bot.watch.service_manager import notify, watchdog_every_s
 from bot.web.auth import AuthSettings, WebAuth
 from bot.web.readinessview import ReadinessPage
 from bot.web.server import WebSettings, WebView
@@ -277,14 +278,14 @@ class App:
 
     async def reload_rosters(self, cause: str = "web") -> Candidate | None:
         """Read the roster folder and put it in force if it passes `roster check`; the supervisors are told either
-        way (bot/roster_reload.py). None: the files are those in force already. For the web view (SIGHUP and the
+        way (bot/duty/reload.py). None: the files are those in force already. For the web view (SIGHUP and the
         file watcher ask the reloader directly)."""
         return await self.rosters.reload(cause)
 
     @property
     def roster(self) -> Roster:
-        """The roster in force: the folder's as last put in force, or the stored one (bot/roster_reload.py), with
-        the leave made in the browser (bot/stored_leave.py)."""
+        """The roster in force: the folder's as last put in force, or the stored one (bot/duty/reload.py), with
+        the leave made in the browser (bot/duty/leave.py)."""
         return self.leave.merged(self.rosters.roster)
 
     async def _cross_sign(self) -> None:
@@ -337,7 +338,7 @@ class App:
 
     async def _heartbeat(self) -> None:
         """The loop's lag for /metrics; systemd told it is ready after the first sync, and its watchdog petted only
-        while the loop turns on time and the sweep of due deadlines runs (bot/service_manager.py)."""
+        while the loop turns on time and the sweep of due deadlines runs (bot/watch/service_manager.py)."""
         await self.matrix.ready.wait()
         notify("READY=1")
         every = watchdog_every_s()
@@ -476,7 +477,7 @@ class App:
         }
 
     def health_report(self) -> HealthReport:
-        """What /healthz judges (bot/monitoring.py)."""
+        """What /healthz judges (bot/watch/health.py)."""
         synced = self.matrix.health.last_sync_at
         return HealthReport(
             sync_age_s=round(time.time() - synced, 1) if synced else None,

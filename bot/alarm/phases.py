@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 
 from bot.alarm.machine import Alarm
-from bot.alarm_rooms import AlarmRoomKeeper
+from bot.alarm.rooms import AlarmRoomKeeper
 from bot.core.desks import AlarmRecord
 from bot.core.effects import Effect, Reply, SendRoom
 from bot.core.i18n import t

@@ -31,10 +31,10 @@ from bot.core.effects import Effect, Mention, PageUser, Reply, SendRoom, SendUse
 from bot.core.figures import Figures
 from bot.core.i18n import t
 from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
-from bot.metrics import Metrics
 from bot.names import Names
 from bot.store import OutboxRow, Store
 from bot.store.alarms import AlarmRow
+from bot.watch.metrics import Metrics
 from rosters import Area, Roster
 
 log = logging.getLogger(__name__)

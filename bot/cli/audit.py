@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from bot import config as config_module
-from bot.secretbox import SecretBox
 from bot.store import Store
+from bot.store.secretbox import SecretBox
 
 
 def add_audit_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

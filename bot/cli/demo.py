@@ -16,9 +16,9 @@ from typing import Any
 
 from bot import config as config_module
 from bot.app import App
-from bot.devserver import SERVER_NAME, Synapse, synapse_python
-from bot.files import write_private
+from bot.cli.devserver import SERVER_NAME, Synapse, synapse_python
 from bot.logsetup import setup_logging
+from bot.store.files import write_private
 from rosters import Roster, load_dir
 
 WEB_PORT = 8080  # the browser view, on 127.0.0.1 only

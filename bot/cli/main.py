@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import config as config_module
-from bot import roster_live
 from bot.cli.audit import add_audit_parser
 from bot.cli.crosssign import add_crosssign_parser
 from bot.cli.roster import add_roster_parser
 from bot.cli.stats import add_stats_parser
-from bot.config_checks import checkin_problems
+from bot.config.checks import checkin_problems
+from bot.duty import live as roster_live
 from bot.matrix.port import SessionRevoked
 from bot.store import SchemaTooNew
 from bot.store.roster_snapshots import read_last
@@ -64,7 +64,7 @@ def _roster_problems(config: config_module.Config) -> list[str]:
     """Why the bot has no roster to start on: the folder cannot be used and no good one was ever kept in its store.
 
     A folder that cannot be used with a good roster kept in the store is no reason not to start: the bot runs on
-    that one and tells the supervisors (bot/roster_reload.py)."""
+    that one and tells the supervisors (bot/duty/reload.py)."""
     try:
         stored = read_last(config.state_dir / "jourbot.db")
     except sqlite3.Error:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from bot import config as config_module
 from bot.matrix.reachability import ReachabilityError, reach, saved_session
-from bot.readiness import as_json, assess, on_rosters, report_text
-from bot.secretbox import SecretBox
+from bot.readiness.assess import as_json, assess, on_rosters, report_text
 from bot.store import Store
+from bot.store.secretbox import SecretBox
 from rosters import load_dir
 
 

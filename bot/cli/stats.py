@@ -19,8 +19,8 @@ from bot.alarm.evaluation import CSV_COLUMNS, csv_row, evaluate
 from bot.alarm.evaluation_service import EvaluationService
 from bot.alarm.stats import figures
 from bot.core.phases import DECISIONS
-from bot.secretbox import SecretBox
 from bot.store import Store
+from bot.store.secretbox import SecretBox
 from rosters import load_dir
 from rosters.wallclock import day_start
 

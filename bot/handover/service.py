@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.alarm.machine import Alarm
+from bot.channels.outbox import Origin, Outbox
 from bot.core.desks import OpenHandover
 from bot.core.effects import Effect, Mention, Reply, SendRoom, SendUser
 from bot.core.i18n import t
 from bot.core.phases import DECISIONS
 from bot.names import Names
-from bot.outbox import Origin, Outbox
 from bot.store import Store
 from bot.store.handovers import HandoverRow, Opening
 from bot.store.phases import PhaseRecord

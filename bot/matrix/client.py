@@ -46,7 +46,6 @@ from nio import (
     SyncResponse,
 )
 
-from bot.files import write_private
 from bot.matrix.crosssign import CrossSigningStatus, ensure_cross_signing
 from bot.matrix.keydirectory import KeyDirectory, raw_query
 from bot.matrix.port import (
@@ -66,6 +65,7 @@ from bot.matrix.port import (
 )
 from bot.matrix.reading import read_message
 from bot.matrix.roomkeys import RoomKeys
+from bot.store.files import write_private
 from bot.store.sync import Head
 
 log = logging.getLogger(__name__)

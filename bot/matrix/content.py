@@ -1,4 +1,4 @@
-"""The shape of outgoing messages (m.room.message content); the outbox (bot/outbox.py) delivers them."""
+"""The shape of outgoing messages (m.room.message content); the outbox (bot/channels/outbox.py) delivers them."""
 
 from __future__ import annotations
 

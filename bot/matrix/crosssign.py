@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from bot.files import write_private
 from bot.matrix.device_trust import cross_signed_devices
 from bot.matrix.signing import b64decode, b64encode, canonical_json, format_fingerprint, sign_json, verify_json
+from bot.store.files import write_private
 
 log = logging.getLogger(__name__)
 

@@ -228,7 +228,7 @@ class MatrixPort(Protocol):
         """Remove `user_id` from `room_id`; raises DeliveryFailure."""
     def set_identity_gate(self, gate: IdentityGate) -> None:
         """Who may read what the bot sends, by the identity the homeserver lists for them (bot/trust/)."""
-    # --- alarm rooms (bot/alarm_rooms.py) ---
+    # --- alarm rooms (bot/alarm/rooms.py) ---
     async def create_alarm_room(self, name: str, invite: list[str]) -> str:
         """A new encrypted private room named `name`, with `invite` invited; raises DeliveryFailure."""
     async def invite(self, room_id: str, user_id: str) -> None:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.secretbox import SecretBox
 from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
 from bot.store.area_months import AreaMonths
@@ -32,6 +31,7 @@ from bot.store.page_watch import PageWatch
 from bot.store.phases import Phases
 from bot.store.retention import Retention
 from bot.store.roster_snapshots import RosterSnapshot, RosterSnapshots
+from bot.store.secretbox import SecretBox
 from bot.store.sequences import Sequences
 from bot.store.sms import SmsQueue
 from bot.store.sync import Head, SyncPosition

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.secretbox import SecretBox
 from bot.store.db import Database
+from bot.store.secretbox import SecretBox
 
 UNFINISHED = ("open", "exhausted", "accepted")
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.secretbox import SecretBox
 from bot.store.db import Database
+from bot.store.secretbox import SecretBox
 
 
 @dataclass(frozen=True)

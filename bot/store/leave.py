@@ -1,7 +1,7 @@
 """Leave made in the browser by a supervisor: stored, listed, removable. Ids (F1, F2, …) are never reused.
 
 Leave written in people.toml lives in the roster files; this is the other half, which the runtime merges into the
-roster in force (bot/stored_leave.py) and `jourbot roster -c config.toml` reads without writing."""
+roster in force (bot/duty/leave.py) and `jourbot roster -c config.toml` reads without writing."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.secretbox import SecretBox
 from bot.store.db import Database
+from bot.store.secretbox import SecretBox
 
 _COLUMNS = (
     "id, txn_id, target_kind, target, event_type, content, attempts, next_attempt_at, purpose, priority, created_at,"
@@ -24,7 +24,7 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class NewMessage:
-    target_kind: str  # "room" | "user" (a user's direct room, made on first use) | "alarm" (bot/alarm_rooms.py)
+    target_kind: str  # "room" | "user" (a user's direct room, made on first use) | "alarm" (bot/alarm/rooms.py)
     target: str
     content: dict[str, Any]
     purpose: str  # "page:L1:0" | "reminder:L1:0" | "alarm:L1" | "reply" | "notice"

@@ -39,7 +39,7 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True)
 class Origin:
-    """Where an event came from, as recorded with it (bot/inbox.py keeps it in the event's sealed payload)."""
+    """Where an event came from, as recorded with it (bot/intake/inbox.py keeps it in the event's sealed payload)."""
 
     decrypted: bool
     device_id: str = ""

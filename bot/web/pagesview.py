@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.alarm.machine import Alarm
+from bot.channels.sms.channel import reason_text
 from bot.core.i18n import t
-from bot.sms.channel import reason_text
 from bot.store.sms import SmsOutcome
 from rosters.wallclock import hhmm
 

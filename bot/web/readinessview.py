@@ -1,5 +1,5 @@
-"""The readiness page: the same findings as `jourbot roster ready` and the daily report (bot/readiness.py), asked of
-the homeserver when a supervisor opens the page.
+"""The readiness page: the same findings as `jourbot roster ready` and the daily report (bot/readiness/assess.py),
+asked of the homeserver when a supervisor opens the page.
 
 Why on demand rather than the daily report's result: the report keeps no findings (it sends them and audits counts),
 and a supervisor who just asked someone to log in wants to see it fixed now, not tomorrow at 09:00. The lookups are
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.matrix.reachability import Reach, ReachabilityError
-from bot.readiness import Finding, Trust, assess, on_rosters
+from bot.readiness.assess import Finding, Trust, assess, on_rosters
 from bot.store import Store
 from rosters import Roster
 

@@ -1,7 +1,7 @@
 """Every question the browser view asks the roster engine, in one place.
 
 The view shows the roster exactly as chat and the CLI do: the engine's own answers with the stored overrides (leave
-made in the browser is already in the roster: bot/stored_leave.py) — never a second calculation of who is on call.
+made in the browser is already in the roster: bot/duty/leave.py) — never a second calculation of who is on call.
 """
 
 from __future__ import annotations

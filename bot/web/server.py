@@ -26,11 +26,11 @@ from bot.core.effects import Effect, SendUser
 from bot.core.i18n import role_label, t
 from bot.core.phases import DECISIONS
 from bot.core.roles import Role
-from bot.readiness import Finding
-from bot.roster_live import Candidate
+from bot.duty.leave import StoredLeave
+from bot.duty.live import Candidate
+from bot.readiness.assess import Finding
 from bot.services import RuntimeServices
 from bot.store import Store
-from bot.stored_leave import StoredLeave
 from bot.web import alarmview, charts, checkinview, leaveform, pagesview, rosterdata, timeline
 from bot.web.auth import WebAuth, csrf_for, csrf_ok
 from bot.web.readinessview import ReadinessPage

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.channels.outbox import PAGE_HEAD_START_S
 from bot.matrix.port import DeliveryFailure
-from bot.outbox import PAGE_HEAD_START_S
 from tests.harness.component import ANNA, CHEF, POLICE, POLICE_ROOM, T0, UNIT_ROOM, ComponentBot
 from tests.harness.fakematrix import FakeMatrix
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.matrix.reachability import Reach
-from bot.readiness_report import ReadinessReporter
+from bot.readiness.report import ReadinessReporter
 from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, ComponentBot
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

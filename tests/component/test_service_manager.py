@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bot.service_manager import notify, watchdog_every_s
+from bot.watch.service_manager import notify, watchdog_every_s
 from tests.harness.component import ComponentBot
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.matrix.port import SenderDevice
-from bot.readiness_report import ReadinessReporter
+from bot.readiness.report import ReadinessReporter
 from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, STRANGER, ComponentBot
 from tests.harness.fakematrix import TRUSTED
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import pytest
 
 from bot.matrix.reachability import Reach, ReachabilityError
-from bot.readiness_report import ReadinessReporter
+from bot.readiness.report import ReadinessReporter
 from tests.component.test_web import ask_link, start
 from tests.harness.component import ANNA, BERTIL, CHEF, ComponentBot
 from tests.harness.webclient import csrf_in

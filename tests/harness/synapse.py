@@ -5,7 +5,7 @@ admin=False) -> user_id`. `synapse_python(repo_root)` gives the Synapse virtuale
 `synapse` in tests/conftest.py starts one per test session.
 """
 
-from bot.devserver import SERVER_NAME, Synapse, free_port, synapse_python
+from bot.cli.devserver import SERVER_NAME, Synapse, free_port, synapse_python
 
 PASSWORD = "test-password-not-secret"  # of every test account on the throwaway homeserver
 

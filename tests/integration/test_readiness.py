@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.channels.outbox import Origin
 from bot.core.effects import SendUser
-from bot.outbox import Origin
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.synapse import PASSWORD
 from tests.integration.test_trust_policy import cross_sign

@@ -9,7 +9,7 @@ import pytest
 
 from bot import config as config_module
 from bot.cli.demo import config_text, demo_members, example_rosters, unit_rooms
-from bot.config_checks import checkin_problems
+from bot.config.checks import checkin_problems
 from rosters import load_dir
 
 ROOT = Path(__file__).resolve().parents[2]

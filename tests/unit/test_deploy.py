@@ -31,7 +31,7 @@ def test_the_systemd_unit_runs_the_bot_and_does_not_retry_what_a_retry_cannot_fi
     assert "-HUP" in service["ExecReload"], "systemctl reload re-reads the rosters (SIGHUP)"
     assert service["UMask"] == "0077", "the store and the keys the bot writes stay private"
     assert service["ReadWritePaths"].startswith(service["WorkingDirectory"])
-    # Ready after the first sync, and restarted when the watchdog stops hearing from it (bot/service_manager.py).
+    # Ready after the first sync, and restarted when the watchdog stops hearing from it (bot/watch/service_manager.py).
     assert service["Type"] == "notify" and service["NotifyAccess"] == "main" and int(service["WatchdogSec"]) > 0
 
 

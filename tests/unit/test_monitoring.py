@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.metrics import Metrics
-from bot.monitoring import HealthLimits, HealthReport, judge
+from bot.watch.health import HealthLimits, HealthReport, judge
+from bot.watch.metrics import Metrics
 
 LIMITS = HealthLimits(sync_age_s=120, undelivered_age_s=300, sweep_age_s=30)
 

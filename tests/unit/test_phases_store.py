@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.secretbox import SecretBox
 from bot.store import Store
 from bot.store.alarms import AlarmRow
 from bot.store.phases import PhaseRecord
 from bot.store.retention import DAY
+from bot.store.secretbox import SecretBox
 
 T0 = 1_790_000_000.0
 

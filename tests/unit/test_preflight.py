@@ -36,9 +36,9 @@ def test_a_check_in_for_a_unit_the_rosters_do_not_have_is_named(tmp_path):
 def test_a_broken_roster_folder_stops_only_a_bot_that_never_had_a_good_roster(tmp_path, capsys):
     import shutil
 
-    from bot.roster_live import digest, read_folder
-    from bot.secretbox import SecretBox
+    from bot.duty.live import digest, read_folder
     from bot.store import RosterSnapshot, Store
+    from bot.store.secretbox import SecretBox
     from tests.harness.botrunner import REPO
 
     rosters = tmp_path / "rosters"

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.matrix.reachability import Reach
-from bot.readiness import as_json, assess, on_rosters, report_text
+from bot.readiness.assess import as_json, assess, on_rosters, report_text
 from bot.store.checkins import CheckinRow
 from rosters import Override, load_dir
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from bot.secretbox import SecretBox
 from bot.store import Store
 from bot.store.alarms import AlarmRow
 from bot.store.retention import DAY
+from bot.store.secretbox import SecretBox
 
 
 def test_old_finished_data_is_purged_open_alarms_kept_and_the_purge_audited(tmp_path):

@@ -192,8 +192,8 @@ def _bot_with_override(tmp_path):
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.secretbox import SecretBox
     from bot.store import Store
+    from bot.store.secretbox import SecretBox
     from rosters import Override
     from tests.harness.botrunner import write_config
 
@@ -270,8 +270,8 @@ def test_show_and_who_include_leave_made_in_the_browser(capsys, tmp_path):
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.secretbox import SecretBox
     from bot.store import Store
+    from bot.store.secretbox import SecretBox
     from rosters import Leave
     from tests.harness.botrunner import write_config
 

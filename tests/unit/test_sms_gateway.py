@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from bot.sms.gateway import GatewaySettings, SmsFailure, SmsGateway
+from bot.channels.sms.gateway import GatewaySettings, SmsFailure, SmsGateway
 from tests.harness.smsgateway import GatewayStandIn
 
 

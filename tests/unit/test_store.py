@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.secretbox import DecryptionError, SecretBox
 from bot.store import STEPS, NewMessage, SchemaTooNew, Store
 from bot.store.db import Database
 from bot.store.migrations import migrate
+from bot.store.secretbox import DecryptionError, SecretBox
 from rosters import Override
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -20,11 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.channels.outbox import Origin, Outbox
 from bot.core.effects import Effect, Reply
 from bot.core.i18n import duration, t
-from bot.limits import SenderLimits, Verdict
+from bot.intake.limits import SenderLimits, Verdict
 from bot.matrix.port import Batch, Incoming, MatrixPort
-from bot.outbox import Origin, Outbox
 from bot.services import RuntimeServices
 from bot.store import Head, Store, StoredEvent
 from bot.trust.senders import Origin as SenderOrigin

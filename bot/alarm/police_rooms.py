@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from bot.channels.outbox import Origin, Outbox
 from bot.core.effects import SendUser
 from bot.core.i18n import t
 from bot.matrix.port import MatrixPort
-from bot.outbox import Origin, Outbox
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from bot.channels.outbox import Origin, Outbox
 from bot.core.effects import SendUser
 from bot.core.i18n import t
-from bot.outbox import Origin, Outbox
-from bot.roster_live import Candidate, Started, digest, judge, read_folder, signature
+from bot.duty.live import Candidate, Started, digest, judge, read_folder, signature
 from bot.store import RosterSnapshot, Store
 from rosters import Leave, Override, Roster
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import aiohttp
 from aiohttp import web
 
-from bot.metrics import Metrics
+from bot.watch.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ a gap, a step paging nobody new, an overlap or a short rest that the roster in f
 time (a correction is never held back by a gap it did not make or only shortened, and a change that makes one never
 reaches an alarm), or when it gives a rotation turn already begun to someone else (rosters/rewrites.py).
 
-Pure of Matrix and of the App: the App calls `start` once; bot/roster_reload.py calls `judge` (in a thread) and
+Pure of Matrix and of the App: the App calls `start` once; bot/duty/reload.py calls `judge` (in a thread) and
 puts what passes in force.
 """
 
@@ -102,7 +102,7 @@ def judge(files: dict[str, bytes], folder: Path, in_force: RosterSnapshot, now: 
         return Candidate(files, found_digest, None, err.problems)
     current = load_files(in_force.files, folder)
     end = now + timedelta(days=CHECK_DAYS)
-    # Judged as they would be used: with the leave made in the browser (bot/stored_leave.py) on both sides.
+    # Judged as they would be used: with the leave made in the browser (bot/duty/leave.py) on both sides.
     before = check_roster(current.with_leave(leave), now, end, overrides)
     new = [f.line for f in check_roster(roster.with_leave(leave), now, end, overrides) if not covered(f, before)]
     return Candidate(files, found_digest, roster, rewritten_turns(current, roster, now) + new)

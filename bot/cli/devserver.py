@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.files import write_private
+from bot.store.files import write_private
 
 SERVER_NAME = "localhost"
 
@@ -211,7 +211,7 @@ class Synapse:
         return user_id
 
 
-def main() -> None:  # pragma: no cover - a manual aid: python -m bot.devserver DIR
+def main() -> None:  # pragma: no cover - a manual aid: python -m bot.cli.devserver DIR
     server = Synapse(Path(sys.argv[1]).resolve(), synapse_python(Path.cwd()))
     server.start()
     print(server.url)

@@ -2,7 +2,7 @@
 
 Pure: the people come from the roster (after overrides), the facts from the homeserver (bot/matrix/reachability.py)
 and from the store (direct rooms, the last check-in); `assess` names the problems. Used by `jourbot roster ready`
-(bot/cli/ready.py) and the daily report to the supervisors (bot/readiness_report.py).
+(bot/cli/ready.py) and the daily report to the supervisors (bot/readiness/report.py).
 """
 
 from __future__ import annotations

@@ -23,14 +23,14 @@ from typing import Protocol
 
 from bot.alarm.machine import Alarm
 from bot.alarm.service import AlarmService
+from bot.channels.outbox import Origin, Outbox
+from bot.channels.sms.gateway import SmsFailure
 from bot.core.effects import SendUser
 from bot.core.i18n import t
 from bot.matrix.port import backoff
-from bot.metrics import Metrics
-from bot.outbox import Origin, Outbox
-from bot.sms.gateway import SmsFailure
 from bot.store import Store
 from bot.store.sms import NewSms, SmsRow
+from bot.watch.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from typing import Any, Protocol
 from bot.core.effects import Effect, PageUser, Reply, SendRoom, SendUser
 from bot.matrix.content import MAX_CONTENT_BYTES, content_for, content_size, longest_fitting
 from bot.matrix.port import DeliveryFailure, MatrixPort, backoff
-from bot.metrics import Metrics
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.outbox import alarm_purpose, page_purpose, reminder_purpose
+from bot.watch.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

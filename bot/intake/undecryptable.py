@@ -9,12 +9,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 
+from bot.channels.outbox import Origin, Outbox
 from bot.core.effects import SendRoom
 from bot.core.i18n import t
-from bot.inbox import Inbox
+from bot.intake.inbox import Inbox
 from bot.matrix.port import MatrixPort
 from bot.names import Names
-from bot.outbox import Origin, Outbox
 from bot.store import Store
 from rosters.wallclock import hhmm
 

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 
+from bot.channels.outbox import Origin, Outbox
 from bot.core.effects import SendRoom
 from bot.core.i18n import t
-from bot.outbox import Origin, Outbox
 from bot.store import Store
 from rosters.wallclock import hhmm
 

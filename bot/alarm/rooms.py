@@ -66,7 +66,7 @@ class AlarmRoomKeeper:
             key = "alarm.room.closed" if event == "closed" else "alarm.room.cancelled"
             farewell = content_for(t(key, self.lang, id=alarm.id, time=when))
             # Last in the transaction: the answer to the `!klar` typed in the room is queued after this change, and
-            # must come before the farewell (the outbox keeps one order per alarm room, bot/outbox.py).
+            # must come before the farewell (the outbox keeps one order per alarm room, bot/channels/outbox.py).
             self.store.db.before_commit(lambda: self._add(alarm.id, [("m.room.message", farewell), (LEAVE, {})],
                                                           f"alarmroom:{alarm.id}:{event}"))
 

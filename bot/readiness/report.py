@@ -13,12 +13,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 
+from bot.channels.outbox import Origin, Outbox
 from bot.config import Config
 from bot.core.effects import Effect, SendUser
 from bot.core.i18n import t
 from bot.matrix.reachability import Reach, ReachabilityError, reach, saved_session
-from bot.outbox import Origin, Outbox
-from bot.readiness import Finding, assess, on_rosters, report_text
+from bot.readiness.assess import Finding, assess, on_rosters, report_text
 from bot.store import Store
 from rosters import Roster
 from rosters.wallclock import handoff_instant

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.alarm.texts import reason_text
+from bot.channels.outbox import OTHER, DeliveryListener, Origin, Outbox
 from bot.config import CheckinConfig
 from bot.core.desks import CheckinState
 from bot.core.effects import Effect, SendUser
 from bot.core.i18n import role_label, t
 from bot.matrix.content import content_for
 from bot.names import Names
-from bot.outbox import OTHER, DeliveryListener, Origin, Outbox
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.checkins import ANSWERED, ASKED, PLANNED, UNANSWERED, CheckinRow
 from rosters import Roster
