@@ -44,6 +44,7 @@ from bot.readiness.checkins import CheckinService, CheckinSettings, DeliveryList
 from bot.readiness.report import ReadinessReporter
 from bot.services import RuntimeServices, StoredOverrides
 from bot.store import Store
+from bot.store.db import Topic
 from bot.store.secretbox import SecretBox
 from bot.timers import Timers
 from bot.trust.identities import IdentityPins
@@ -129,7 +130,7 @@ class App:
                 lambda user: self.roster.phone(user), clock, ChannelSettings(lang), self.metrics)
             self.seen.on_page_failed = self.sms.page_failed
             self.alarms.followers.append(self.sms.on_alarm_change)
-            self.store.db.on_commit("sms", self.sms.wake)
+            self.store.db.on_commit(Topic.SMS, self.sms.wake)
         self.outage = OutageNotice(self.store, self.outbox, config.roles.police_rooms, lang, clock, self.zone,
                                    config.monitoring.outage_notice_after_s)
         # Shift check-ins (README, "Readiness"): asked and reported from the sweep, answered through the services.
@@ -162,11 +163,13 @@ class App:
                                       self.services.supervisors, self.services.overrides.active, lang, self.zone,
                                       self.leave.active)
         self.timers = Timers(self._next_due, self.sweep, clock, timer_interval)
-        self.store.db.on_commit("deadlines", self.timers.rearm)
-        self.store.db.on_commit("outbox", self.timers.rearm)
-        self.store.db.on_commit("page_watch", self.timers.rearm)  # an unseen page's SMS is due
-        self.store.db.on_commit("outbox", self.outbox.wake)
-        self.store.db.on_commit("handovers", self.timers.rearm)
+        self.store.db.on_commit(Topic.DEADLINES, self.timers.rearm)
+        self.store.db.on_commit(Topic.OUTBOX, self.timers.rearm)
+        self.store.db.on_commit(Topic.PAGE_WATCH, self.timers.rearm)  # an unseen page's SMS is due
+        self.store.db.on_commit(Topic.OUTBOX, self.outbox.wake)
+        self.store.db.on_commit(Topic.HANDOVERS, self.timers.rearm)
+        self.store.db.on_commit(Topic.CHECKINS, self.timers.rearm)
+        self.store.db.on_commit(Topic.REPORTS, self.timers.rearm)
         self.handovers.prepare(clock())
         self.rosters.on_reloaded.append(lambda: self.handovers.prepare(self.clock()))  # a new district office
         self.matrix.set_on_recovered(self._homeserver_back)

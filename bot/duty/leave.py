@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.store import Store
+from bot.store.db import Topic
 from rosters import Leave, Roster
 
 
@@ -20,7 +21,7 @@ class StoredLeave:
         self.store = store
         self._entries: tuple[Leave, ...] = tuple(store.leave.active())
         self._merged: tuple[Roster, Roster] | None = None  # (file roster, it with the stored leave)
-        store.db.on_commit("leave", self._refresh)
+        store.db.on_commit(Topic.LEAVE, self._refresh)
 
     def add(self, leave: Leave, by: str, now: datetime) -> Leave:
         stored = self.store.leave.add(leave, by, now)

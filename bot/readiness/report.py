@@ -20,6 +20,7 @@ from bot.core.i18n import t
 from bot.matrix.reachability import Reach, ReachabilityError, reach, saved_session
 from bot.readiness.assess import Finding, assess, on_rosters, report_text
 from bot.store import Store
+from bot.store.db import Topic
 from rosters import Roster
 from rosters.wallclock import handoff_instant
 
@@ -75,7 +76,7 @@ class ReadinessReporter:
             day += timedelta(days=1)
             at = handoff_instant(day, time(hour, minute), zone)
         self.store.meta.set(NEXT_KEY, repr(float(at)))
-        self.store.db.changed("deadlines")  # the timers wake for it like for any deadline
+        self.store.db.changed(Topic.REPORTS)  # the timers wake for it
 
     def stop(self) -> None:
         if self.task is not None:

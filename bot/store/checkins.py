@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 
 PLANNED, ASKED, ANSWERED, UNANSWERED, SKIPPED = "planned", "asked", "answered", "unanswered", "skipped"
 _COLUMNS = ("id, unit, role, shift_start, shift_end, user_id, status, at, asked_at, answer_by, answered_at,"
@@ -49,7 +49,7 @@ class Checkins:
             " VALUES (?, ?, ?, ?, ?, ?, ?)", [checkin_id, unit, role, start, end, PLANNED, start],
         ).rowcount == 1
         if added:
-            self.db.changed("deadlines")
+            self.db.changed(Topic.CHECKINS)
         return added
 
     def get(self, checkin_id: str) -> CheckinRow | None:
@@ -71,21 +71,21 @@ class Checkins:
             "UPDATE checkins SET status = ?, user_id = ?, asked_at = ?, answer_by = ?, at = ?,"
             " shift_end = COALESCE(?, shift_end) WHERE id = ?",
             [ASKED, user, asked_at, answer_by, answer_by, shift_end, checkin_id])
-        self.db.changed("deadlines")
+        self.db.changed(Topic.CHECKINS)
 
     def skipped(self, checkin_id: str) -> None:
         self.db.execute("UPDATE checkins SET status = ?, at = NULL WHERE id = ?", [SKIPPED, checkin_id])
-        self.db.changed("deadlines")
+        self.db.changed(Topic.CHECKINS)
 
     def reported(self, checkin_id: str, at: float) -> None:
         self.db.execute("UPDATE checkins SET status = ?, reported_at = ?, at = NULL WHERE id = ?",
                         [UNANSWERED, at, checkin_id])
-        self.db.changed("deadlines")
+        self.db.changed(Topic.CHECKINS)
 
     def answered(self, checkin_id: str, at: float) -> None:
         self.db.execute("UPDATE checkins SET status = ?, answered_at = ?, at = NULL WHERE id = ?",
                         [ANSWERED, at, checkin_id])
-        self.db.changed("deadlines")
+        self.db.changed(Topic.CHECKINS)
 
     def delivered(self, checkin_id: str, event_id: str) -> None:
         """The question's event, so a ✅ on it or a reply to it finds its check-in."""

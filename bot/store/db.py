@@ -2,7 +2,7 @@
 
 Every write that belongs together happens inside `transaction()` (BEGIN IMMEDIATE … COMMIT): a state change, its audit
 entry, its deadline and the messages announcing it are stored at once or not at all. Nothing outside the database may
-act on a write before it is committed, so repositories only *say* what they changed (`changed("deadlines")`) and the
+act on a write before it is committed, so repositories only *say* what they changed (`changed(Topic.DEADLINES)`) and the
 listeners for that topic (the timers, the outbox) run after COMMIT — never after a ROLLBACK.
 
 Transactions are synchronous blocks: no `await` happens inside one, so on one event loop they never interleave.
@@ -15,6 +15,7 @@ it then redoes with the same transaction ids (the homeserver drops the repeats),
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import sqlite3
@@ -25,6 +26,20 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 Params = Sequence[object]
+
+
+class Topic(enum.Enum):
+    """What a commit changed, for whoever must act on it afterwards (the timers, the outbox, a cache)."""
+
+    DEADLINES = "deadlines"  # escalation deadlines and repeats of alarms
+    CHECKINS = "checkins"  # shift check-ins planned, asked, answered
+    REPORTS = "reports"  # when the next daily readiness report is due
+    OUTBOX = "outbox"
+    PAGE_WATCH = "page_watch"  # pages waiting to be read (their SMS falls due)
+    HANDOVERS = "handovers"
+    LEAVE = "leave"  # leave made in the browser
+    SMS = "sms"
+    IDENTITIES = "identities"
 
 
 class Database:
@@ -40,8 +55,8 @@ class Database:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self._depth = 0
-        self._changed: set[str] = set()
-        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._changed: set[Topic] = set()
+        self._listeners: dict[Topic, list[Callable[[], None]]] = {}
         self._last_words: list[tuple[int, Callable[[], None]]] = []  # (depth registered at, work) for before COMMIT
         self.private_side_files()
 
@@ -62,11 +77,11 @@ class Database:
         return self._depth > 0
 
     # --- after-commit notifications -------------------------------------------------------------------------------
-    def on_commit(self, topic: str, listener: Callable[[], None]) -> None:
-        """Call `listener` after every commit that changed `topic` (e.g. "deadlines", "outbox")."""
+    def on_commit(self, topic: Topic, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit that changed `topic`."""
         self._listeners.setdefault(topic, []).append(listener)
 
-    def changed(self, topic: str) -> None:
+    def changed(self, topic: Topic) -> None:
         """A repository wrote to `topic`; its listeners run once the outermost transaction commits."""
         self._changed.add(topic)
         if self._depth == 0:
@@ -74,7 +89,7 @@ class Database:
 
     def _announce(self) -> None:
         topics, self._changed = self._changed, set()
-        for topic in sorted(topics):
+        for topic in sorted(topics, key=lambda t: t.value):
             for listener in self._listeners.get(topic, ()):
                 try:
                     listener()

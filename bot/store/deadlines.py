@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 
 
 class Deadlines:
@@ -11,11 +11,11 @@ class Deadlines:
 
     def set(self, alarm_id: str, at: float) -> None:
         self.db.execute("INSERT OR REPLACE INTO deadlines(alarm_id, at) VALUES (?, ?)", [alarm_id, at])
-        self.db.changed("deadlines")
+        self.db.changed(Topic.DEADLINES)
 
     def clear(self, alarm_id: str) -> None:
         self.db.execute("DELETE FROM deadlines WHERE alarm_id = ?", [alarm_id])
-        self.db.changed("deadlines")
+        self.db.changed(Topic.DEADLINES)
 
     def get(self, alarm_id: str) -> float | None:
         row = self.db.execute("SELECT at FROM deadlines WHERE alarm_id = ?", [alarm_id]).fetchone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ class Handovers:
     def set_opening(self, opening: Opening) -> None:
         self.db.execute("INSERT OR REPLACE INTO handover_openings(unit, at, since) VALUES (?, ?, ?)",
                         [opening.unit, opening.at, opening.since])
-        self.db.changed("handovers")
+        self.db.changed(Topic.HANDOVERS)
 
     def drop_opening(self, unit: str) -> None:
         self.db.execute("DELETE FROM handover_openings WHERE unit = ?", [unit])
-        self.db.changed("handovers")
+        self.db.changed(Topic.HANDOVERS)
 
     def openings_due(self, now: float) -> list[Opening]:
         rows = self.db.execute(
@@ -66,7 +66,7 @@ class Handovers:
             f"INSERT INTO handovers({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
             [row.alarm_id, row.unit, row.area, row.opened_at, row.posted_at, row.remind_at, row.reminders],
         )
-        self.db.changed("handovers")
+        self.db.changed(Topic.HANDOVERS)
 
     def get(self, alarm_id: str) -> HandoverRow | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM handovers WHERE alarm_id = ?", [alarm_id]).fetchone()
@@ -94,14 +94,14 @@ class Handovers:
     def reminded(self, alarm_id: str, reminders: int, next_at: float | None) -> None:
         self.db.execute("UPDATE handovers SET reminders = ?, remind_at = ? WHERE alarm_id = ?",
                         [reminders, next_at, alarm_id])
-        self.db.changed("handovers")
+        self.db.changed(Topic.HANDOVERS)
 
     def receive(self, alarm_id: str, by: str, at: float) -> bool:
         """Mark it received; False if it already was (the first acknowledgement wins)."""
         cur = self.db.execute(
             "UPDATE handovers SET received_by = ?, received_at = ?, remind_at = NULL"
             " WHERE alarm_id = ? AND received_at IS NULL", [by, at, alarm_id])
-        self.db.changed("handovers")
+        self.db.changed(Topic.HANDOVERS)
         return cur.rowcount == 1
 
     def next_at(self) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,16 @@ class Identities:
         self.db.execute(
             "INSERT OR REPLACE INTO identities(user_id, master_key, pinned_at, seen_key, changed_at)"
             " VALUES (?, ?, ?, NULL, NULL)", [user_id, master_key, at])
-        self.db.changed("identities")
+        self.db.changed(Topic.IDENTITIES)
 
     def forget(self, user_id: str) -> None:
         self.db.execute("DELETE FROM identities WHERE user_id = ?", [user_id])
-        self.db.changed("identities")
+        self.db.changed(Topic.IDENTITIES)
 
     def mark_changed(self, user_id: str, seen_key: str, at: float) -> None:
         self.db.execute("UPDATE identities SET seen_key = ?, changed_at = ? WHERE user_id = ?",
                         [seen_key, at, user_id])
-        self.db.changed("identities")
+        self.db.changed(Topic.IDENTITIES)
 
     def changed(self) -> list[Pin]:
         """Everyone whose identity changed and is not yet confirmed, longest waiting first."""

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 from bot.store.sequences import Sequences
 from rosters import Leave
 
@@ -31,7 +31,7 @@ class LeaveEntries:
             [stored.entry, stored.user, stored.start.isoformat(), stored.end.isoformat(), stored.reason, by,
              now.timestamp()],
         )
-        self.db.changed("leave")
+        self.db.changed(Topic.LEAVE)
         return stored
 
     def remove(self, leave_id: str, now: datetime) -> bool:
@@ -40,7 +40,7 @@ class LeaveEntries:
         )
         if cur.rowcount != 1:
             return False
-        self.db.changed("leave")
+        self.db.changed(Topic.LEAVE)
         return True
 
     def active(self) -> list[Leave]:

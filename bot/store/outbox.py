@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 from bot.store.secretbox import SecretBox
 
 _COLUMNS = (
@@ -111,7 +111,7 @@ class Outbox:
              self.box.seal(json.dumps(message.content), txn), now, now, message.purpose, message.priority,
              message.deliver_by],
         )
-        self.db.changed("outbox")
+        self.db.changed(Topic.OUTBOX)
         return txn
 
     def _row(self, r: Any) -> OutboxRow:
@@ -136,14 +136,14 @@ class Outbox:
             "UPDATE outbox SET status = 'sent', sent_at = ?, sent_event_id = ?, attempts = attempts + 1 WHERE id = ?",
             [self.clock(), event_id, row_id],
         )
-        self.db.changed("outbox")
+        self.db.changed(Topic.OUTBOX)
 
     def retry_at(self, row_id: int, at: float, error: str) -> None:
         self.db.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
             [at, error[:500], row_id],
         )
-        self.db.changed("outbox")
+        self.db.changed(Topic.OUTBOX)
 
     def failed(self, row_id: int, reason: str, error: str) -> None:
         """A permanent failure: the message is never tried again."""
@@ -151,7 +151,7 @@ class Outbox:
             "UPDATE outbox SET status = 'failed', failure = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?",
             [reason, error[:500], row_id],
         )
-        self.db.changed("outbox")
+        self.db.changed(Topic.OUTBOX)
 
     def overdue(self, now: float) -> list[OutboxRow]:
         """Pending messages past their delivery deadline that have not been reported as such."""
@@ -163,7 +163,7 @@ class Outbox:
 
     def mark_overdue(self, row_id: int) -> None:
         self.db.execute("UPDATE outbox SET overdue = 1 WHERE id = ?", [row_id])
-        self.db.changed("outbox")
+        self.db.changed(Topic.OUTBOX)
 
     def next_deliver_by(self) -> float | None:
         row = self.db.execute(
@@ -176,11 +176,11 @@ class Outbox:
         down is nobody's delay (after an outage)."""
         self.db.execute("UPDATE outbox SET deliver_by = deliver_by + ? WHERE status = 'pending' AND overdue = 0",
                         [seconds])
-        self.db.changed("outbox")
+        self.db.changed(Topic.OUTBOX)
 
     def retry_all_now(self) -> None:
         self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'", [self.clock()])
-        self.db.changed("outbox")
+        self.db.changed(Topic.OUTBOX)
 
     def counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.db.execute(

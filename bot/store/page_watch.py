@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class PageWatch:
             [page.event_id, page.alarm_id, page.user_id, page.room_id, page.delivered_at, unseen_due_at],
         )
         if unseen_due_at is not None:
-            self.db.changed("page_watch")
+            self.db.changed(Topic.PAGE_WATCH)
 
     def read_up_to(self, room_id: str, user_id: str, event_id: str, at: float) -> list[WatchedPage]:
         """`user_id` read `room_id` up to `event_id` at `at`: every page there not yet seen and not after that
@@ -53,7 +53,7 @@ class PageWatch:
         for page in pages:
             self.db.execute("UPDATE page_watch SET seen_at = ? WHERE event_id = ?", [at, page.event_id])
         if pages:
-            self.db.changed("page_watch")
+            self.db.changed(Topic.PAGE_WATCH)
         return pages
 
     def seen(self, alarm_id: str) -> dict[str, float]:
@@ -73,7 +73,7 @@ class PageWatch:
 
     def unseen_handled(self, event_id: str) -> None:
         self.db.execute("UPDATE page_watch SET unseen_due_at = NULL WHERE event_id = ?", [event_id])
-        self.db.changed("page_watch")
+        self.db.changed(Topic.PAGE_WATCH)
 
     def next_unseen_due(self) -> float | None:
         row = self.db.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 
 _COLUMNS = "id, key, alarm_id, user_id, phone, text, why, attempts, created_at, reported"
 
@@ -50,7 +50,7 @@ class SmsQueue:
             [sms.key, sms.alarm_id, sms.user_id, sms.phone, sms.text, sms.why, now, now],
         ).rowcount == 1
         if added:
-            self.db.changed("sms")
+            self.db.changed(Topic.SMS)
         return added
 
     @staticmethod
@@ -79,7 +79,7 @@ class SmsQueue:
             "UPDATE sms SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, reported = ? WHERE id = ?",
             [at, error[:300], int(reported), sms_id],
         )
-        self.db.changed("sms")
+        self.db.changed(Topic.SMS)
 
     def finished(self, sms_id: int, status: str, error: str) -> None:
         """Never tried again: "failed" (the gateway refused it) or "dropped" (its alarm no longer needs it)."""

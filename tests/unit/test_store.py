@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.store import STEPS, NewMessage, SchemaTooNew, Store
-from bot.store.db import Database
+from bot.store.db import Database, Topic
 from bot.store.migrations import migrate
 from bot.store.secretbox import DecryptionError, SecretBox
 from rosters import Override
@@ -132,7 +132,7 @@ def test_free_text_is_not_stored_in_the_clear(store, tmp_path):
 
 def test_rolled_back_transaction_leaves_nothing_and_announces_nothing(store):
     announced: list[str] = []
-    store.db.on_commit("outbox", lambda: announced.append("outbox"))
+    store.db.on_commit(Topic.OUTBOX, lambda: announced.append("outbox"))
     with pytest.raises(RuntimeError), store.transaction():
         store.outbox.add(message(), "c", 0)
         store.meta.set("note", "s2")
