@@ -167,13 +167,13 @@ class BotProbe:
             return handled
 
         app.inbox.process_pending = stamped_pending  # type: ignore[method-assign]
-        dispatch = app.outbox.dispatch
+        dispatch = app.sender.dispatch
 
         def stamped_dispatch() -> float | None:
             self.flushes.append(time.perf_counter())
             return dispatch()
 
-        app.outbox.dispatch = stamped_dispatch  # type: ignore[method-assign]
+        app.sender.dispatch = stamped_dispatch  # type: ignore[method-assign]
         send = app.matrix.send
 
         # Pass everything through: the port's send signature is not ours and grows (must_reach, …).

@@ -22,8 +22,10 @@ from bot.alarm.phases import PhaseService
 from bot.alarm.police_rooms import PoliceRoomWatch
 from bot.alarm.rooms import AlarmRoomKeeper
 from bot.alarm.service import AlarmService, AlarmSettings
+from bot.channels.matrix import MatrixChannel
 from bot.channels.outbox import Origin, Outbox, OutboxSettings
 from bot.channels.seen import SeenPages
+from bot.channels.sender import Sender
 from bot.channels.sms.channel import ChannelSettings, SecondChannel
 from bot.channels.sms.gateway import GatewaySettings, SmsGateway
 from bot.config import Config
@@ -105,8 +107,10 @@ class App:
         self.matrix.set_identity_gate(self.identities)
         self.guard = RoomGuard(self.store, self.matrix, self._queue, lambda: self.services.supervisors(),
                                self._name_of, self._alarm_people, clock, lang, config.matrix.user_id)
+        # Queueing needs only the store, so every part is made with it; the sender, which needs them, comes last.
+        self.outbox = Outbox(self.store, clock, OutboxSettings(page_delivery_s=config.alarms.page_delivery_s))
         self.alarm_rooms = AlarmRoomKeeper(self.store, self.matrix, self.alarms.get, clock, lang,
-                                           self.guard.audience_of)
+                                           self.guard.audience_of, self._queue)
         self.alarms.followers.append(self.alarm_rooms.follow)
         self.handovers = HandoverService(self.store, lambda: self.roster, HandoverSettings(
             lang=lang, unit_rooms={unit: room.room for unit, room in config.units.items()},
@@ -117,10 +121,6 @@ class App:
         # Seen pages and the second channel (SMS) sit between the outbox and the alarm service.
         sms = config.sms
         self.seen = SeenPages(self.store, self.alarms, sms.unseen_after_s if sms.enabled else None)
-        self.outbox = Outbox(self.store, self.matrix, clock, self.seen,
-                             OutboxSettings(page_delivery_s=config.alarms.page_delivery_s), self.guard, self.metrics,
-                             alarm_rooms=self.alarm_rooms)
-        self.alarm_rooms.queue = lambda effects, cause: self.outbox.queue(effects, Origin(cause))
         self.sms: SecondChannel | None = None
         if sms.enabled:
             username, password = config.sms_credentials()
@@ -136,7 +136,10 @@ class App:
         # Shift check-ins (README, "Readiness"): asked and reported from the sweep, answered through the services.
         self.checkins = CheckinService(self.store, lambda: self.roster, config.checkin, CheckinSettings(
             lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock, names=self.names)
-        self.outbox.listener = DeliveryListeners(self.seen, self.checkins)
+        self.sender = Sender(self.outbox, {"user": MatrixChannel(self.matrix, self.guard),
+                                           "room": MatrixChannel(self.matrix, self.guard),
+                                           "alarm": self.alarm_rooms},
+                             DeliveryListeners(self.seen, self.checkins), self.matrix.ready, self.metrics)
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
         self.web_auth = WebAuth(self.store, clock, AuthSettings(
@@ -166,7 +169,7 @@ class App:
         self.store.db.on_commit(Topic.DEADLINES, self.timers.rearm)
         self.store.db.on_commit(Topic.OUTBOX, self.timers.rearm)
         self.store.db.on_commit(Topic.PAGE_WATCH, self.timers.rearm)  # an unseen page's SMS is due
-        self.store.db.on_commit(Topic.OUTBOX, self.outbox.wake)
+        self.store.db.on_commit(Topic.OUTBOX, self.sender.wake)
         self.store.db.on_commit(Topic.HANDOVERS, self.timers.rearm)
         self.store.db.on_commit(Topic.CHECKINS, self.timers.rearm)
         self.store.db.on_commit(Topic.REPORTS, self.timers.rearm)
@@ -243,7 +246,7 @@ class App:
                 self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync")
             tasks += [
                 sync,
-                asyncio.create_task(self.outbox.run(self.stop), name="outbox"),
+                asyncio.create_task(self.sender.run(self.stop), name="outbox"),
                 asyncio.create_task(self._every(1.0, self._retry_undecryptable), name="undecryptable"),
                 asyncio.create_task(self._every(30.0, self._save_position), name="position"),
                 asyncio.create_task(self._every(DAY, self._purge), name="retention"),
@@ -395,7 +398,7 @@ class App:
             if down_s > 0:
                 self.store.outbox.postpone_deadlines(down_s)
                 self.outbox.queue(self.alarms.homeserver_was_down(down_s), Origin(f"outage:{self.clock()!r}"))
-        self.outbox.homeserver_back()
+        self.sender.homeserver_back()
         self.outage.homeserver_back()
 
     async def _retry_undecryptable(self) -> None:
@@ -415,7 +418,7 @@ class App:
     # --- what is due ---------------------------------------------------------------------------------------------
     def _next_due(self) -> float | None:
         unseen = self.sms.next_due() if self.sms is not None else None
-        times = [t for t in (self.store.deadlines.next_at(), self.outbox.next_deadline(), unseen,
+        times = [t for t in (self.store.deadlines.next_at(), self.sender.next_deadline(), unseen,
                              self.handovers.next_at(), self.checkins.next_at(), self.readiness.next_at())
                  if t is not None]
         return min(times, default=None)
@@ -431,13 +434,13 @@ class App:
         # unreachable because the homeserver was.
         held = not self.caught_up or self.matrix.health.consecutive_errors > 0
         due = [] if held else self.store.deadlines.due(now)
-        overdue = not held and (self.outbox.next_deadline() or now + 1) <= now
+        overdue = not held and (self.sender.next_deadline() or now + 1) <= now
         if due or overdue:
             with self.store.transaction():
                 for alarm_id, at in due:
                     effects = self.alarms.deadline_due(alarm_id, at, datetime.fromtimestamp(now, UTC))
                     self.outbox.queue(effects, Origin(f"deadline:{alarm_id}:{at!r}"))
-                self.outbox.sweep_overdue(now)
+                self.sender.sweep_overdue(now)
         sms = self.sms
         if sms is not None and (sms.next_due() or now + 1) <= now:
             self._apart("SMS for unseen pages", lambda: self._sweep_unseen(sms, now))

@@ -41,15 +41,15 @@ class Queue(Protocol):
 
 class AlarmRoomKeeper:
     def __init__(self, store: Store, matrix: MatrixPort, alarms: Callable[[str], Alarm | None],
-                 clock: Callable[[], float], lang: str,
-                 audience_of: Callable[[str], frozenset[str] | None] = lambda _room: None) -> None:
+                 clock: Callable[[], float], lang: str, audience_of: Callable[[str], frozenset[str] | None],
+                 queue: Queue) -> None:
         self.audience_of = audience_of  # whom the room is for: nothing is sent while anyone else is in it
+        self.queue = queue
         self.store = store
         self.matrix = matrix
         self.alarms = alarms
         self.clock = clock
         self.lang = lang
-        self.queue: Queue | None = None  # set by the App once the outbox exists (it also delivers for us)
 
     # --- inside the transaction of the alarm's change ------------------------------------------------------------
     def follow(self, alarm: Alarm, event: str) -> None:
@@ -110,10 +110,8 @@ class AlarmRoomKeeper:
                 if failure.permanent:
                     log.warning("alarm %s: could not invite %s (%s)", alarm_id, user, failure.reason)
                     with self.store.transaction():
-                        if self.queue is not None:
-                            told = SendUser(user, t("alarm.room.invite_failed", self.lang, id=alarm_id),
-                                            alarm=alarm_id)
-                            self.queue([told], f"{row.txn_id}:invite-failed")
+                        told = SendUser(user, t("alarm.room.invite_failed", self.lang, id=alarm_id), alarm=alarm_id)
+                        self.queue([told], f"{row.txn_id}:invite-failed")
                 raise
             with self.store.transaction():
                 self.store.audit.append(user, "alarmroom.invited", alarm_id)
@@ -148,5 +146,4 @@ class AlarmRoomKeeper:
         with self.store.transaction():
             self.store.alarm_rooms.set_relay(alarm.id)
             self.store.audit.append("outbox", "alarmroom.refused", alarm.id, {"reason": reason})
-            if self.queue is not None:
-                self.queue(effects, f"alarmroom:{alarm.id}:relay")
+            self.queue(effects, f"alarmroom:{alarm.id}:relay")

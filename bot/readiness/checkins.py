@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.alarm.texts import reason_text
-from bot.channels.outbox import OTHER, DeliveryListener, Origin, Outbox
+from bot.channels.channel import DeliveryListener
+from bot.channels.outbox import OTHER, Origin, Outbox
 from bot.config import CheckinConfig
 from bot.core.desks import CheckinState
 from bot.core.effects import Effect, SendUser

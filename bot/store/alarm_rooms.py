@@ -42,6 +42,13 @@ class AlarmRooms:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def alarm_of_open_room(self, room_id: str) -> str | None:
+        """The alarm whose room `room_id` is, while that room is open."""
+        row = self.db.execute(
+            "SELECT alarm_id FROM alarm_rooms WHERE room_id = ? AND room_id != '' AND closed_at IS NULL", [room_id]
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def close(self, alarm_id: str) -> None:
         self.db.execute(
             "UPDATE alarm_rooms SET closed_at = ? WHERE alarm_id = ? AND closed_at IS NULL", [self.clock(), alarm_id]

@@ -68,10 +68,6 @@ class RoomGuard:
         base = set() if people is None else {people.officer, *([people.acceptor] if people.acceptor else [])}
         return frozenset(base | self.store.identities.admitted(room_id))
 
-    def alarm_of_room(self, room_id: str) -> str | None:
-        open_rooms = self.store.alarm_rooms.alarm_of(room_id)
-        return open_rooms if open_rooms is not None and self.store.alarm_rooms.room_of(open_rooms) == room_id else None
-
     def admit(self, room_id: str, user_id: str) -> None:
         """The bot is about to invite `user_id` (inside the caller's transaction)."""
         self.store.identities.admit(room_id, user_id, self.clock())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.channels.outbox import PAGE_HEAD_START_S
+from bot.channels.sender import PAGE_HEAD_START_S
 from bot.matrix.port import DeliveryFailure
 from tests.harness.component import ANNA, CHEF, POLICE, POLICE_ROOM, T0, UNIT_ROOM, ComponentBot
 from tests.harness.fakematrix import FakeMatrix
@@ -219,7 +219,7 @@ async def test_a_page_that_hangs_holds_the_rest_back_for_a_moment_only(tmp_path)
         anna = bot.dm_room(ANNA)
         assert log == [("start", anna)], "the police's confirmation waits for the page"
         clock[0] += PAGE_HEAD_START_S
-        bot.app.outbox.wake()
+        bot.app.sender.wake()
         for _ in range(100):
             if ("end", POLICE_ROOM) in log:
                 break

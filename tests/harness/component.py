@@ -101,7 +101,7 @@ class ComponentBot:
     async def settle(self) -> None:
         """Until nothing more is due to be sent now (retries waiting for a later instant stay queued)."""
         for _ in range(100):
-            await self.app.outbox.drain()
+            await self.app.sender.drain()
             await asyncio.sleep(0)
             if not any(row.next_attempt_at <= self.now for row, _ in self.app.store.outbox.heads()):
                 return

@@ -1,0 +1,176 @@
+"""The sender: the outbox's stored messages carried out after commit, each through the channel of its target.
+
+- Messages to one target (a room, a person, an alarm room) leave strictly in the order they were queued, across
+  retries, backoffs and outages: a target's next message waits until the one before it is sent or given up.
+- Different targets are served concurrently (bounded), most urgent first: pages, then everything else about an alarm,
+  then answers to other commands. Ordinary traffic never takes the last free slots, so no amount of chatter delays
+  a page.
+- A page goes out alone: while one is being sent, nothing less urgent starts, unless it has waited PAGE_HEAD_START_S
+  already. The homeserver stores events one after another, so a message sent beside a page (the police's
+  "registrerat", an alarm room) holds up the page and the responder's sync by as long as it takes itself.
+- A transient failure (network, 5xx, 429 with its retry-after) is retried with the same transaction id, so the
+  homeserver drops a duplicate after a lost response. A permanent one (413, 403, unknown user, room gone, no verified
+  device) is never retried: the listener is told, and for a page the person counts as unreachable.
+- Every message has a delivery deadline. A page still undelivered at its deadline is reported like a permanent
+  failure (and still sent if the homeserver comes back: the person may yet answer); the store is the timer for it,
+  swept with the escalation deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+from bot.channels.channel import Channel, DeliveryListener
+from bot.channels.outbox import OTHER, PAGE, Origin, Outbox, OutboxSettings
+from bot.matrix.port import DeliveryFailure, backoff
+from bot.store import OutboxRow, Store
+from bot.watch.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+# How long a message may wait for pages being sent: long enough for a send, short enough that a page stuck on a slow
+# homeserver, or a burst of pages, does not stop the rest.
+PAGE_HEAD_START_S = 2.0
+
+
+class Sender:
+    def __init__(self, outbox: Outbox, channels: Mapping[str, Channel], listener: DeliveryListener,
+                 ready: asyncio.Event, metrics: Metrics) -> None:
+        self.outbox = outbox
+        self.store: Store = outbox.store
+        self.clock: Callable[[], float] = outbox.clock
+        self.settings: OutboxSettings = outbox.settings
+        self.channels = channels  # target kind ("user", "room", "alarm", …) → the channel that carries it
+        self.listener = listener
+        self.ready = ready
+        self.metrics = metrics
+        self._wake = asyncio.Event()
+        self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._pages: set[tuple[str, str]] = set()  # targets whose page is in flight
+
+    # --- the send loop ---------------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ready.wait()
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    next_at = self.dispatch()
+                except Exception:  # the sender must outlive any one failure: a dead outbox is a lost alarm
+                    log.exception("outbox round failed; trying again")
+                    next_at = self.clock() + 1
+                wait = 30.0 if next_at is None else min(30.0, max(0.01, next_at - self.clock()))
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in list(self._in_flight.values()):
+                task.cancel()
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    def dispatch(self) -> float | None:
+        """Start a send for every target whose next message is due, most urgent first; the next retry instant."""
+        now = self.clock()
+        next_at: float | None = None
+        for row, urgency in self.store.outbox.heads():  # pages first
+            if row.key in self._in_flight:
+                continue
+            if row.next_attempt_at > now:
+                next_at = row.next_attempt_at if next_at is None else min(next_at, row.next_attempt_at)
+                continue
+            if urgency != PAGE and self._pages:
+                release = max(row.created_at, row.next_attempt_at) + PAGE_HEAD_START_S
+                if release > now:
+                    next_at = release if next_at is None else min(next_at, release)
+                    continue
+            limit = self.settings.concurrency
+            if urgency == OTHER:
+                limit -= self.settings.reserved_for_alarms
+            if len(self._in_flight) >= limit:
+                continue
+            task = asyncio.create_task(self._send(row), name=f"send {row.txn_id}")
+            self._in_flight[row.key] = task
+            if urgency == PAGE:
+                self._pages.add(row.key)
+            task.add_done_callback(self._done_callback(row.key))
+        return next_at
+
+    def _done_callback(self, key: tuple[str, str]) -> Callable[[asyncio.Task[None]], None]:
+        def done(_task: asyncio.Task[None]) -> None:
+            self._in_flight.pop(key, None)
+            self._pages.discard(key)
+            self._wake.set()
+
+        return done
+
+    async def drain(self) -> None:
+        """Send everything that can be sent now (tests and shutdown): until nothing is due or in flight."""
+        while True:
+            self.dispatch()
+            if not self._in_flight:
+                return
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _send(self, row: OutboxRow) -> None:
+        try:
+            channel = self.channels.get(row.target_kind)
+            if channel is None:  # never guessed: "L1" is no user, a phone number no room
+                raise DeliveryFailure("rejected", f"no channel for {row.target_kind} targets")
+            event_id = await channel.deliver(row)
+        except DeliveryFailure as failure:
+            self._failed(row, failure)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # whatever else went wrong, the message stays queued and is retried
+            log.exception("outbox %s: unexpected error", row.txn_id)
+            self._failed(row, DeliveryFailure("server", f"{type(err).__name__}: {err}"))
+            return
+        at = self.clock()
+        with self.store.transaction():
+            self.store.outbox.sent(row.id, event_id)
+            self.outbox.queue(self.listener.delivered(row, event_id, at), Origin(f"{row.txn_id}:delivered"))
+
+    def _failed(self, row: OutboxRow, failure: DeliveryFailure) -> None:
+        now = self.clock()
+        self.metrics.send_failed(failure.reason)
+        where = f"{row.target_kind}:{row.target}"
+        if failure.permanent:
+            log.warning("outbox %s to %s failed for good (%s): %s", row.txn_id, where, failure.reason,
+                        failure.detail[:200])
+            with self.store.transaction():
+                self.store.outbox.failed(row.id, failure.reason, failure.detail)
+                self.outbox.queue(self.listener.undeliverable(row, failure.reason, now), Origin(f"{row.txn_id}:failed"))
+            return
+        delay = failure.retry_after_s if failure.retry_after_s is not None else backoff(row.attempts + 1, 2.0, 60.0)
+        with self.store.transaction():
+            self.store.outbox.retry_at(row.id, now + delay, str(failure))
+        if row.attempts == 0 or (row.attempts + 1) % 10 == 0:
+            log.warning("outbox %s to %s failed (attempt %d, %s), retry in %.1f s", row.txn_id, where,
+                        row.attempts + 1, failure.reason, delay)
+
+    # --- delivery deadlines (from the timers' sweep, inside its transaction) -----------------------------------------
+    def sweep_overdue(self, now: float) -> None:
+        for row in self.store.outbox.overdue(now):
+            self.store.outbox.mark_overdue(row.id)
+            if row.page is not None:
+                self.outbox.queue(self.listener.undeliverable(row, "timeout", now), Origin(f"{row.txn_id}:overdue"))
+            else:
+                log.warning("outbox %s to %s:%s not delivered within %.0f s; still trying", row.txn_id,
+                            row.target_kind, row.target, now - row.created_at)
+
+    def homeserver_back(self) -> None:
+        """Messages that waited out an outage go now, not after their backoff: a page must not idle."""
+        with self.store.transaction():
+            self.store.outbox.retry_all_now()
+
+    def next_deadline(self) -> float | None:
+        return self.store.outbox.next_deliver_by()
+
+
