@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from bot.config import keys
 from rosters.names import is_matrix_user_id
 
 
@@ -198,39 +199,50 @@ class Config:
 
     @property
     def state_dir(self) -> Path:
-        return _relative(self.path, self.storage.dir)
+        return relative(self.path, self.storage.dir)
 
     @property
     def rosters_dir(self) -> Path:
-        return _relative(self.path, self.rosters)
+        return relative(self.path, self.rosters)
 
     def password(self) -> str:
         return _secret(self.matrix.password, self.matrix.password_env, self.matrix.password_file, self.path)
 
     def pickle_key(self) -> str:
-        key = _secret("", self.storage.pickle_key_env, self.storage.pickle_key_file, self.path)
-        if not key:
-            raise ConfigError(
-                f"{self.path}: [storage] needs a pickle key: set the environment variable "
-                f"{self.storage.pickle_key_env or '(pickle_key_env)'} or pickle_key_file"
-            )
-        return key
+        """The crypto store's pickle key; refused when missing, weak, or in a file others can read."""
+        return self._key("pickle key", self.storage.pickle_key_env, self.storage.pickle_key_file,
+                         "pickle_key_env", "pickle_key_file")
 
     def data_key(self) -> str:
-        key = _secret("", self.storage.data_key_env, self.storage.data_key_file, self.path)
+        """The key of the sensitive fields at rest and of the audit trail's MACs; refused as the pickle key is."""
+        return self._key("data key", self.storage.data_key_env, self.storage.data_key_file, "data_key_env",
+                         "data_key_file")
+
+    def _key(self, what: str, env: str, file: str, env_key: str, file_key: str) -> str:
+        source = ""
+        if env and os.environ.get(env):
+            source = f"the environment variable {env}"
+        elif file:
+            path = relative(self.path, file)
+            source = str(path)
+            if problem := keys.file_problem(path):
+                raise ConfigError(f"{self.path}: [storage] {file_key}: {problem}")
+        key = _secret("", env, file, self.path)
         if not key:
             raise ConfigError(
-                f"{self.path}: [storage] needs a data key: set the environment variable "
-                f"{self.storage.data_key_env or '(data_key_env)'} or data_key_file"
+                f"{self.path}: [storage] needs a {what}: set the environment variable {env or f'({env_key})'}"
+                f" or {file_key}"
             )
+        if weak := keys.weakness(key):
+            raise ConfigError(f"{self.path}: [storage] the {what} in {source} is too weak to resist guessing: {weak}."
+                              " Make one with `jourbot keys new`")
         return key
-
 
     def sms_credentials(self) -> tuple[str, str]:
         """The SMS gateway's (user, password); a credentials file others can read is refused."""
         sms = self.sms
         for file in (sms.username_file, sms.password_file):
-            path = _relative(self.path, file) if file else None
+            path = relative(self.path, file) if file else None
             if path is not None and path.exists() and path.stat().st_mode & 0o077:
                 raise ConfigError(f"{self.path}: [sms] {path} must be readable by the bot's user only (chmod 600)")
         user = _secret("", sms.username_env, sms.username_file, self.path)
@@ -241,7 +253,7 @@ class Config:
         return user, password
 
 
-def _relative(config_path: Path, value: str) -> Path:
+def relative(config_path: Path, value: str) -> Path:
     path = Path(value)
     return path if path.is_absolute() else (config_path.parent / path).resolve()
 
@@ -252,7 +264,7 @@ def _secret(inline: str, env: str, file: str, config_path: Path) -> str:
     if env and os.environ.get(env):
         return os.environ[env]
     if file:
-        path = _relative(config_path, file)
+        path = relative(config_path, file)
         try:
             return path.read_text().strip()
         except OSError as err:

@@ -16,6 +16,7 @@ it then redoes with the same transaction ids (the homeserver drops the repeats),
 from __future__ import annotations
 
 import enum
+import fcntl
 import logging
 import os
 import sqlite3
@@ -50,6 +51,10 @@ class Database:
             # Created private before SQLite writes anything into it.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
+        # Every user of the database (the bot, `audit verify`, `roster ready`) holds a shared lock on this file while
+        # it has the database open; `keys rotate-data` needs it alone (`exclusive`).
+        self._lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_SH)
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -148,5 +153,15 @@ class Database:
             raise
         self._announce()
 
+    def exclusive(self) -> bool:
+        """Whether this is the only open use of the database, now held so until it is closed."""
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
+            return False
+        return True
+
     def close(self) -> None:
         self.conn.close()
+        os.close(self._lock)
