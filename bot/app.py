@@ -56,6 +56,7 @@ from bot.watch.health import HealthLimits, HealthReport, Monitoring
 from bot.watch.metrics import Metrics
 from bot.watch.outage import OutageNotice
 from bot.watch.service_manager import notify, watchdog_every_s
+from bot.watch.trail import TrailAnchor
 from bot.web.auth import AuthSettings, WebAuth
 from bot.web.readinessview import ReadinessPage
 from bot.web.server import WebSettings, WebView
@@ -76,6 +77,8 @@ class App:
         self.clock = clock
         lang = config.bot.language
         self.store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"), clock)
+        # The audit trail against its head, read before this start appends anything (bot/watch/trail.py).
+        self.trail = TrailAnchor(self.store, self._queue, lambda: self.services.supervisors(), lang, clock)
         self.matrix: MatrixPort = matrix or MatrixClient(MatrixSettings(
             homeserver=config.matrix.homeserver,
             user_id=config.matrix.user_id,
@@ -229,6 +232,7 @@ class App:
                 await self._cross_sign()
             self.inbox.begin()
             self.outage.started()
+            self.trail.started()
             self.rosters.tell_started()
             if self.monitoring is not None:
                 await self.monitoring.start()
@@ -253,6 +257,7 @@ class App:
                 asyncio.create_task(self._every(roster_live.POLL_S, self.rosters.poll), name="rosters"),
                 asyncio.create_task(self._prepare_direct_rooms(), name="prepare"),
                 asyncio.create_task(self._every(30.0, self.outage.alive), name="alive"),
+                asyncio.create_task(self._every(60.0, self.trail.post_head), name="audit-head"),
             ]
             if self.sms is not None:
                 tasks.append(asyncio.create_task(self.sms.run(self.stop), name="sms"))

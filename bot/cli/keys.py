@@ -78,6 +78,7 @@ def rotate_data(args: argparse.Namespace) -> int:
         new_box = SecretBox(new_key, "data", store.box.salt)
         with store.transaction():
             counts = reseal(store.db, store.box, new_box)
+            store.audit.rekey(new_box.derive("audit-mac"))
             store.audit.append("jourbot", "keys.data_rotated", "", counts)
     finally:
         store.close()

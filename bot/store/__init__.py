@@ -52,6 +52,11 @@ class SaltMissing(Exception):
     """The salt file beside the database is gone or not the one its fields were sealed with."""
 
 
+def audit_head_path(db_path: Path) -> Path:
+    """Where the audit trail's head is kept, outside the database (bot/store/audit.py)."""
+    return db_path.with_name(db_path.stem + "-audit-head.json")
+
+
 def salt_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".salt")
 
@@ -102,7 +107,9 @@ class Store:
         self.alarms = Alarms(self.db, box, clock)
         self.deadlines = Deadlines(self.db)
         self.overrides = Overrides(self.db, self.sequences)
-        self.audit = Audit(self.db, clock)
+        self.audit = Audit(self.db, clock, box.derive("audit-mac"), audit_head_path(path))
+        if schema_version(self.db) >= len(STEPS):
+            self.audit.upgrade()
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
         self.page_watch = PageWatch(self.db)

@@ -41,6 +41,7 @@ class Topic(enum.Enum):
     LEAVE = "leave"  # leave made in the browser
     SMS = "sms"
     IDENTITIES = "identities"
+    AUDIT = "audit"  # entries appended: the head goes to its file outside the database
 
 
 class Database:

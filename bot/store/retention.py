@@ -28,6 +28,10 @@ _STATEMENTS: dict[str, str] = {
     # leave made in the browser (w-leave): removed or over, and older than the retention period
     "leave_entries": "DELETE FROM leave_entries WHERE created_at < :cutoff"
                      " AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
+    # The audit trail itself stays (it is how a purge is proven), but what its entries of purged alarms said that
+    # the figures never need — a decision, a reason — goes; the MAC covers only its digest (bot/store/audit.py).
+    "audit_private": "UPDATE audit SET private = NULL WHERE private IS NOT NULL AND at < :cutoff"
+                     " AND subject NOT IN (SELECT id FROM alarms)",
 }
 
 
