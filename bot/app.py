@@ -416,7 +416,13 @@ class App:
     def _purge(self) -> None:
         # The monthly figures per area are kept first: they must outlive the alarms they are counted from.
         self.evaluation.keep_months(self.clock(), self.config.storage.retention_days)
-        counts = self.store.retention.purge(self.clock(), self.config.storage.retention_days)
+        now = self.clock()
+        counts = self.store.retention.purge(now, self.config.storage.retention_days)
+        # The crypto store's room keys of the same period: the homeserver keeps its copies of the messages.
+        counts["room_keys"] = self.matrix.drop_room_keys(now - self.config.storage.retention_days * DAY, now)
+        if counts["room_keys"]:
+            with self.store.transaction():
+                self.store.audit.append("retention", "retention.room_keys_dropped", "", {"count": counts["room_keys"]})
         if any(counts.values()):
             log.info("retention: purged %s", counts)
 

@@ -327,6 +327,8 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
     ):
         if value <= 0:
             problems.append((key, f"expected a positive number, got {value}"))
+    if config.storage.retention_days < 1:
+        problems.append(("storage.retention_days", f"expected at least 1 day, got {config.storage.retention_days}"))
     if config.sms.enabled and not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.sms.url):
         problems.append(("sms.url", "expected a URL such as https://api.46elks.com/a1/sms"))
     if not 0 <= config.alarms.repeat_page_at < 1:

@@ -7,6 +7,7 @@ belong together go through `store.transaction()`; see bot/store/db.py for what r
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +45,8 @@ __all__ = [
     "STEPS", "Head", "NewMessage", "OutboxRow", "SchemaTooNew", "Store", "StoredEvent", "WaitingEvent",
     "RosterSnapshot", "Pin", "SaltMissing",
 ]
+
+log = logging.getLogger(__name__)
 
 SALT_KEY = "data_salt"  # meta: the fingerprint of the salt the data key is stretched with
 
@@ -110,6 +113,10 @@ class Store:
         self.audit = Audit(self.db, clock, box.derive("audit-mac"), audit_head_path(path))
         if schema_version(self.db) >= len(STEPS):
             self.audit.upgrade()
+            if done := self.db.vacuum_once():
+                log.info("database %s", done)
+                with self.db.transaction():
+                    self.audit.append("jourbot", "store.vacuumed", "", {"what": done})
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
         self.page_watch = PageWatch(self.db)
