@@ -260,9 +260,8 @@ class Inbox:
     def _passive(event: StoredEvent, sent_at: datetime) -> Passive:
         payload = event.payload
         kind = PASSIVE_KINDS[event.kind]
-        # Events stored by jourbot before 0.2 named these fields after their kind.
-        text = payload.get("text", payload.get("key", payload.get("body", "")))
-        relates_to = payload.get("relates_to", payload.get("reacts_to", payload.get("reply_to", "")))
+        text = payload.get("text", "")
+        relates_to = payload.get("relates_to", "")
         return Passive(kind, str(text), str(relates_to or ""), event.sender, event.room_id, event.event_id, sent_at)
 
     def _context(self, event: StoredEvent) -> Context:
