@@ -165,6 +165,40 @@ def test_a_cycle_inside_a_function_level_import(tmp_path, capsys):
     ]
 
 
+# Each statement is split so that no constant piece holds it whole (the check before issue 18 passed all but the last).
+@pytest.mark.parametrize(("source", "how"), [
+    ("def q(columns):\n    return f'SELECT {columns} FROM alarms'\n", " (f-string)"),
+    ("def q(columns):\n    return 'SELECT ' + columns + ' FROM alarms'\n", " (concatenation)"),
+    ("def q(table):\n    return 'UPDATE %s SET x = 1' % table\n", " (%-formatting)"),
+    ("def q(table):\n    return 'UPDATE {} SET x = 1'.format(table)\n", " (.format)"),
+    ("def q(table):\n    return ' '.join(['SELECT id', 'FROM', table])\n", " (.join)"),
+    ("def q():\n    return ('SELECT id '\n            'FROM alarms')\n", ""),
+])
+def test_sql_outside_the_store(tmp_path, capsys, source, how):
+    code, lines = run(tmp_path, capsys, {"handlers/phases.py": source})
+    assert code == 1
+    assert lines == [f"handlers/phases.py:2: SQL outside bot/store/{how}"]
+
+
+@pytest.mark.parametrize(("source", "line", "piece", "how"), [
+    ("def q(db, i):\n    return db.execute(f'SELECT id FROM alarms WHERE id = {i}')\n", 2, "i", "f-string"),
+    ("def q(db, s):\n    return db.execute(\"DELETE FROM alarms WHERE state = '\" + s + \"'\")\n", 2, "s",
+     "concatenation"),
+    ("def q(db, sql, unit):\n    sql += f' AND unit = {unit}'\n    return db.execute(sql)\n", 2, "unit", "f-string"),
+    ("def q(db, t):\n    return db.execute('SELECT id FROM %s' % t)\n", 2, "t", "%-formatting"),
+    ("def q(db, self):\n    return db.execute(f'SELECT {self.columns} FROM alarms')\n", 2, "self.columns",
+     "f-string"),
+    # SQL_PIECES_ALLOWED names the file too: the same piece elsewhere is judged by the rule.
+    ("def q(db, ids):\n    marks = ','.join('?' for _ in ids)\n"
+     "    return db.execute(f'SELECT id FROM alarms WHERE id IN ({marks})', ids)\n", 3, "marks", "f-string"),
+])
+def test_sql_built_in_the_store_from_values(tmp_path, capsys, source, line, piece, how):
+    code, lines = run(tmp_path, capsys, {"bot/store/events.py": source})
+    assert code == 1
+    assert lines == [f"bot/store/events.py:{line}: SQL built from `{piece}` ({how}): interpolate only constants and "
+                     "ALL_CAPS names; values go in as ?"]
+
+
 def test_handlers_importing_the_store(tmp_path, capsys):
     code, lines = run(tmp_path, capsys, {"handlers/alarm.py": "+\n\ndef later():\n    from bot.store import Store\n"})
     assert code == 1
@@ -213,7 +247,7 @@ def test_bot_init_runs_with_bot_core_so_it_is_held_to_its_layer(tmp_path, capsys
 def test_one_line_per_problem(tmp_path, capsys):
     code, lines = run(tmp_path, capsys, {
         "rosters/ics.py": "from bot.core import ids\n",
-        "handlers/phases.py": "def q(t):\n    return 'SELECT id FROM alarms'\n",
+        "handlers/phases.py": "def q(t):\n    return f'SELECT id FROM {t}'\n",
         "bot/store/alarms.py": "+from bot.store import Store\n",
     })
     assert code == 1
