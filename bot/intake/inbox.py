@@ -8,7 +8,7 @@ batch ─► the command-like events (a command, a reaction or reply a passive h
 
 A batch with nothing command-like writes nothing: its sync position is kept in memory and written with the next
 recorded event, or within a minute. That is safe because replaying such a batch has no effect, and a batch with
-events is always recorded together with the position after it (README, "Durability").
+events is always recorded together with the position after it (docs/design.md, "Durability").
 """
 
 from __future__ import annotations
