@@ -44,9 +44,6 @@ FINISHED: frozenset[str] = frozenset({"closed", "cancelled"})
 # but a responder who answers late must still be able to take it.
 AWAITING: frozenset[str] = frozenset({"open", "exhausted"})
 
-# Fields of `Alarm.to_dict()` that hold text typed by people; the store encrypts them at rest like the details.
-SENSITIVE_FIELDS: tuple[str, ...] = ("decline_reasons", "close_note", "cancel_reason")
-
 _FORMAT_VERSION = 3
 # Version 1 had no delivery or reachability fields, version 2 no repeat: they default to empty (no repeat).
 _READABLE_VERSIONS = (1, 2, 3)
@@ -213,7 +210,8 @@ class Alarm:
         return default or user
 
     def to_dict(self) -> dict[str, Any]:
-        """One JSON-safe row. Fields named in SENSITIVE_FIELDS hold people's own words."""
+        """One JSON-safe row. It holds people's own words (decline reasons, a close note, a cancel reason): the store
+        seals the whole state at rest (bot/store/alarms.py)."""
         out: dict[str, Any] = {"v": _FORMAT_VERSION}
         for f in fields(self):
             value = getattr(self, f.name)

@@ -110,7 +110,8 @@ class Sender:
         return done
 
     async def drain(self) -> None:
-        """Send everything that can be sent now (tests and shutdown): until nothing is due or in flight."""
+        """Send everything that can be sent now, until nothing is due or in flight: how the component tests let the
+        sender finish before they look (the bot itself never waits for it)."""
         while True:
             self.dispatch()
             if not self._in_flight:

@@ -14,7 +14,6 @@ from typing import Final
 
 from babel.messages.pofile import read_po
 
-LANGUAGES: Final = ("sv", "en")
 LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
 
 

@@ -8,7 +8,7 @@ batch ─► the command-like events (a command, a reaction or reply a passive h
 
 A batch with nothing command-like writes nothing: its sync position is kept in memory and written with the next
 recorded event, or within a minute. That is safe because replaying such a batch has no effect, and a batch with
-events is always recorded together with the position after it (README, "Durability").
+events is always recorded together with the position after it (docs/design.md, "Durability").
 """
 
 from __future__ import annotations
@@ -260,9 +260,8 @@ class Inbox:
     def _passive(event: StoredEvent, sent_at: datetime) -> Passive:
         payload = event.payload
         kind = PASSIVE_KINDS[event.kind]
-        # Events stored by jourbot before 0.2 named these fields after their kind.
-        text = payload.get("text", payload.get("key", payload.get("body", "")))
-        relates_to = payload.get("relates_to", payload.get("reacts_to", payload.get("reply_to", "")))
+        text = payload.get("text", "")
+        relates_to = payload.get("relates_to", "")
         return Passive(kind, str(text), str(relates_to or ""), event.sender, event.room_id, event.event_id, sent_at)
 
     def _context(self, event: StoredEvent) -> Context:

@@ -95,15 +95,6 @@ def cross_signed_devices(keys_query_response: dict[str, Any], user_id: str) -> s
     }
 
 
-def devices_for_policy(policy: Policy, response: dict[str, Any], user_id: str) -> set[str]:
-    """The devices of ``user_id`` the bot may share room keys with under ``policy``."""
-    if policy == "tofu":
-        return self_signed_devices(response, user_id)
-    if policy == "cross-signed":
-        return cross_signed_devices(response, user_id)
-    raise ValueError(f"unknown device trust policy {policy!r}; expected one of {', '.join(POLICIES)}")
-
-
 def master_key(response: dict[str, Any], user_id: str) -> str | None:
     """The user's cross-signing master key as the homeserver lists it (None: the user has no identity).
 

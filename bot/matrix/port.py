@@ -117,10 +117,10 @@ class Health:
         }
 
 
-# Why a message could not be delivered, for people ("forbidden") and for the outbox (retry or not).
+# Why a message could not be delivered, for people ("forbidden") and for the sender (never retried); every other
+# reason (network, server, rate_limited, keys, unauthorized, stranger) is transient: retried.
 PERMANENT_REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_device", "identity_changed", "room_gone",
                      "rejected")
-TRANSIENT_REASONS = ("network", "server", "rate_limited", "keys", "unauthorized", "stranger")
 
 
 class SessionRevoked(Exception):

@@ -53,10 +53,3 @@ class AlarmRooms:
         self.db.execute(
             "UPDATE alarm_rooms SET closed_at = ? WHERE alarm_id = ? AND closed_at IS NULL", [self.clock(), alarm_id]
         )
-
-    def open_rooms(self) -> dict[str, str]:
-        """alarm → its room, for every room not yet closed."""
-        rows = self.db.execute(
-            "SELECT alarm_id, room_id FROM alarm_rooms WHERE closed_at IS NULL AND room_id != ''"
-        ).fetchall()
-        return {str(r[0]): str(r[1]) for r in rows}

@@ -58,9 +58,9 @@ class Alarms:
         return "" if row is None else self.box.open(row[0], f"details:{alarm_id}")
 
     def states(self, statuses: Sequence[str] = UNFINISHED) -> list[dict[str, Any]]:
-        marks = ",".join("?" for _ in statuses)
         rows = self.db.execute(
-            f"SELECT id, state FROM alarms WHERE status IN ({marks}) ORDER BY number", list(statuses)
+            "SELECT id, state FROM alarms WHERE status IN (SELECT value FROM json_each(?)) ORDER BY number",
+            [json.dumps(list(statuses))],
         ).fetchall()
         return [self._open_state(r[0], r[1]) for r in rows]
 

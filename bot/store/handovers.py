@@ -3,6 +3,7 @@ alarm handed over, with its reminders and who received it. Rows hold ids and tim
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bot.store.db import Database, Topic
@@ -81,8 +82,8 @@ class Handovers:
     def for_alarms(self, alarm_ids: list[str]) -> dict[str, HandoverRow]:
         if not alarm_ids:
             return {}
-        marks = ",".join("?" for _ in alarm_ids)
-        rows = self.db.execute(f"SELECT {_COLUMNS} FROM handovers WHERE alarm_id IN ({marks})", alarm_ids).fetchall()
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM handovers WHERE alarm_id IN (SELECT value FROM json_each(?))",
+                               [json.dumps(alarm_ids)]).fetchall()
         return {str(r[0]): _row(tuple(r)) for r in rows}
 
     def reminders_due(self, now: float) -> list[HandoverRow]:

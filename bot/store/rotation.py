@@ -6,22 +6,27 @@ from __future__ import annotations
 from bot.store.db import Database
 from bot.store.secretbox import SecretBox
 
-# table, its key column, the sealed column, and the context the field is bound to (see each repository).
+# Each sealed column: how its rows are read (key, sealed value) and written back, and the context its field is bound
+# to (see each repository).
 SEALED: tuple[tuple[str, str, str, str], ...] = (
-    ("alarms", "id", "details", "details:{}"),
-    ("alarms", "id", "state", "state:{}"),
-    ("events", "event_id", "payload", "{}"),
-    ("outbox", "txn_id", "content", "{}"),
+    ("alarms.details", "SELECT id, details FROM alarms WHERE details IS NOT NULL",
+     "UPDATE alarms SET details = ? WHERE id = ?", "details:{}"),
+    ("alarms.state", "SELECT id, state FROM alarms WHERE state IS NOT NULL",
+     "UPDATE alarms SET state = ? WHERE id = ?", "state:{}"),
+    ("events.payload", "SELECT event_id, payload FROM events WHERE payload IS NOT NULL",
+     "UPDATE events SET payload = ? WHERE event_id = ?", "{}"),
+    ("outbox.content", "SELECT txn_id, content FROM outbox WHERE content IS NOT NULL",
+     "UPDATE outbox SET content = ? WHERE txn_id = ?", "{}"),
 )
 
 
 def reseal(db: Database, old: SecretBox, new: SecretBox) -> dict[str, int]:
     """Re-seal every sealed field; call inside a transaction. The count per table and column."""
     counts: dict[str, int] = {}
-    for table, key, column, context in SEALED:
-        rows = db.execute(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+    for name, select, update, context in SEALED:
+        rows = db.execute(select).fetchall()
         fresh = [(new.seal(old.open(value, context.format(ident)), context.format(ident)), ident)
                  for ident, value in rows]
-        db.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", fresh)
-        counts[f"{table}.{column}"] = len(fresh)
+        db.executemany(update, fresh)
+        counts[name] = len(fresh)
     return counts

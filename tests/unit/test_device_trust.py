@@ -10,7 +10,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bot.matrix.crosssign import CrossSigningKeys
 from bot.matrix.device_trust import (
     cross_signed_devices,
-    devices_for_policy,
     self_signed_devices,
     self_signing_key,
 )
@@ -64,19 +63,11 @@ def test_valid_chain_yields_only_the_cross_signed_device(chain):
     cs, resp = chain
     assert self_signing_key(resp, USER) == cs.self_signing_public
     assert cross_signed_devices(resp, USER) == {"SIGNED"}
-    assert devices_for_policy("cross-signed", resp, USER) == {"SIGNED"}
 
 
 def test_tofu_takes_every_self_signed_device(chain):
     _, resp = chain
-    assert devices_for_policy("tofu", resp, USER) == {"SIGNED", "PLAIN"}
     assert self_signed_devices(resp, USER) == {"SIGNED", "PLAIN"}
-
-
-def test_unknown_policy_is_refused(chain):
-    _, resp = chain
-    with pytest.raises(ValueError, match="unknown device trust policy"):
-        devices_for_policy("trust-everyone", resp, USER)  # type: ignore[arg-type]
 
 
 def test_tampered_device_keys_are_rejected(chain):
@@ -85,7 +76,7 @@ def test_tampered_device_keys_are_rejected(chain):
     other = b64encode(Ed25519PrivateKey.generate().public_key().public_bytes_raw())
     bad["device_keys"][USER]["SIGNED"]["keys"]["curve25519:SIGNED"] = other
     assert cross_signed_devices(bad, USER) == set()
-    assert devices_for_policy("tofu", bad, USER) == {"PLAIN"}
+    assert self_signed_devices(bad, USER) == {"PLAIN"}
 
 
 def test_tampered_ssk_signature_on_device_is_rejected(chain):
@@ -186,11 +177,11 @@ def test_device_filed_under_another_device_id_is_rejected(chain):
     bad = copy.deepcopy(resp)
     bad["device_keys"][USER]["OTHER"] = bad["device_keys"][USER].pop("SIGNED")
     assert cross_signed_devices(bad, USER) == set()
-    assert devices_for_policy("tofu", bad, USER) == {"PLAIN"}
+    assert self_signed_devices(bad, USER) == {"PLAIN"}
 
 
 def test_missing_or_malformed_sections_give_no_devices():
     assert cross_signed_devices({}, USER) == set()
-    assert devices_for_policy("tofu", {}, USER) == set()
+    assert self_signed_devices({}, USER) == set()
     assert cross_signed_devices({"device_keys": {USER: "nonsense"}, "master_keys": None}, USER) == set()
     assert cross_signed_devices({"device_keys": {USER: {"D": 5}}}, USER) == set()

@@ -7,7 +7,7 @@ import re
 import string
 from pathlib import Path
 
-from bot.core.i18n import LANGUAGES, all_keys, catalogue, duration, either
+from bot.core.i18n import all_keys, catalogue, duration, either
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"^(alarm|alarmcmd|runtime|registry|roster|override|stats|help|duration|list"
@@ -60,7 +60,7 @@ def test_the_code_asks_only_for_texts_that_exist_and_every_text_is_used():
 
 
 def test_both_catalogues_are_complete():
-    assert set(catalogue("sv")) == set(catalogue("en")) and LANGUAGES == ("sv", "en")
+    assert set(catalogue("sv")) == set(catalogue("en"))
 
 
 def test_durations_and_alternatives_read_as_sentences():
