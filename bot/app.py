@@ -146,7 +146,8 @@ class App:
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
         self.web_auth = WebAuth(self.store, clock, AuthSettings(
-            config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s)) if config.web.enabled else None
+            config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s, config.web.idle_timeout_s,
+            config.web.feed_days)) if config.web.enabled else None
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
                                         config.roles.police, config.roles.supervisors,
                                         PhaseService(self.store, lambda: self.roster, self.alarms.get,
@@ -188,7 +189,6 @@ class App:
             outbox_depth=lambda: self.store.outbox.counts().get("pending", 0),
             oldest_undelivered=lambda: self._oldest_undelivered() or 0.0,
             sync_lag=lambda: time.time() - self.matrix.health.last_sync_at if self.matrix.health.last_sync_at else 0.0,
-            open_alarms=lambda: len(self.store.alarms.states()),
         )
         self.web = WebView(
             WebSettings(config.web.host, config.web.port, lang, config.web.base_url.startswith("https://")),
@@ -205,7 +205,7 @@ class App:
             monitoring.host, monitoring.port, self.health_report,
             HealthLimits(monitoring.sync_age_limit_s, monitoring.undelivered_age_limit_s, monitoring.sweep_age_limit_s,
                          monitoring.homeserver_s),
-            self.metrics, monitoring.deadman_url,
+            self.metrics, monitoring.deadman_url, config.metrics_token(),
         ) if monitoring.enabled else None
 
     def _queue(self, effects: list[Effect], cause: str) -> None:

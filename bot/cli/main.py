@@ -49,6 +49,11 @@ def preflight(config: config_module.Config) -> list[str]:
     if not (config.state_dir / "credentials.json").exists() and not password:
         problems.append("the first start logs in with a password: set matrix.password_file or the environment"
                         f" variable {config.matrix.password_env or '(matrix.password_env)'}")
+    if config.monitoring.enabled:
+        try:
+            config.metrics_token()
+        except config_module.ConfigError as err:
+            problems.append(str(err))
     if config.sms.enabled:
         try:
             config.sms_credentials()

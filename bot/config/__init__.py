@@ -7,6 +7,7 @@ expected, so an administrator fixes the file in one pass instead of one error pe
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -15,6 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from bot.config import keys
 from rosters.names import is_matrix_user_id
@@ -110,10 +112,13 @@ class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     # Where people's browsers reach the view (the reverse proxy's https URL); links and feeds are built on it.
-    # Empty: http://host:port. An https URL also marks the session cookie Secure.
+    # Empty: http://host:port. An https URL also marks the session cookie Secure. http:// only on this host
+    # (127.0.0.1, ::1, localhost): anywhere else, links and cookies would cross the network in the clear.
     public_url: str = ""
     link_ttl_s: int = 600  # a !webb link works once, within this time
-    session_ttl_s: int = 43200  # a browser stays logged in this long
+    session_ttl_s: int = 43200  # a browser stays logged in this long at most …
+    idle_timeout_s: int = 1800  # … and a session unused this long has ended
+    feed_days: int = 365  # a calendar feed works this many days after it was made
 
     @property
     def base_url(self) -> str:
@@ -136,6 +141,10 @@ class MonitoringConfig:
     sweep_age_limit_s: int = 30
     # Pinged (GET) every minute while healthy: a cron-monitoring service raises the alarm when the pings stop.
     deadman_url: str = ""
+    # /metrics answers only with `Authorization: Bearer <token>` when a token is set, from the environment or a file
+    # readable by the bot's user only; none set: open to whoever reaches the port (bound to 127.0.0.1 by default).
+    metrics_token_env: str = "JOURBOT_METRICS_TOKEN"
+    metrics_token_file: str = ""
     # The bot down (stopped or crashed) or its homeserver unreachable for at least this long: each police room is
     # told once, when the bot is back, that it was down and that what was sent meanwhile has been handled.
     outage_notice_after_s: int = 120
@@ -238,6 +247,15 @@ class Config:
                               " Make one with `jourbot keys new`")
         return key
 
+    def metrics_token(self) -> str:
+        """The bearer token /metrics asks for, or "" for none; a token file others can read is refused."""
+        monitoring = self.monitoring
+        if monitoring.metrics_token_file and not os.environ.get(monitoring.metrics_token_env or "-"):
+            path = relative(self.path, monitoring.metrics_token_file)
+            if problem := keys.file_problem(path):
+                raise ConfigError(f"{self.path}: [monitoring] metrics_token_file: {problem}")
+        return _secret("", monitoring.metrics_token_env, monitoring.metrics_token_file, self.path)
+
     def sms_credentials(self) -> tuple[str, str]:
         """The SMS gateway's (user, password); a credentials file others can read is refused."""
         sms = self.sms
@@ -302,6 +320,10 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
                 problems.append((key, f"expected Matrix user ids, got {user!r}"))
     if config.web.public_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", config.web.public_url):
         problems.append(("web.public_url", "expected a URL such as https://jour.example.org"))
+    elif config.web.public_url and not _private_or_tls(config.web.public_url):
+        problems.append(("web.public_url", "expected https:// (http:// only on this host: 127.0.0.1, ::1 or"
+                                           f" localhost), got {config.web.public_url!r}: login links and cookies would"
+                                           " cross the network in the clear"))
     for room in config.roles.police_rooms:
         if not room.startswith("!"):
             problems.append(("roles.police_rooms", f"expected room ids such as !abc:example.org, got {room!r}"))
@@ -321,6 +343,8 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         ("alarms.page_delivery_s", config.alarms.page_delivery_s),
         ("web.link_ttl_s", config.web.link_ttl_s),
         ("web.session_ttl_s", config.web.session_ttl_s),
+        ("web.idle_timeout_s", config.web.idle_timeout_s),
+        ("web.feed_days", config.web.feed_days),
         ("sms.timeout_s", config.sms.timeout_s),
         ("monitoring.outage_notice_after_s", config.monitoring.outage_notice_after_s),
         ("monitoring.homeserver_s", config.monitoring.homeserver_s),
@@ -331,6 +355,9 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         problems.append(("storage.retention_days", f"expected at least 1 day, got {config.storage.retention_days}"))
     if config.sms.enabled and not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.sms.url):
         problems.append(("sms.url", "expected a URL such as https://api.46elks.com/a1/sms"))
+    elif config.sms.enabled and not _private_or_tls(config.sms.url):
+        problems.append(("sms.url", f"expected https:// (http:// only on this host), got {config.sms.url!r}: the"
+                                    " gateway's password and every text would cross the network in the clear"))
     if not 0 <= config.alarms.repeat_page_at < 1:
         problems.append(("alarms.repeat_page_at", "expected a share of the step's wait from 0 (never) to below 1, got"
                                                   f" {config.alarms.repeat_page_at}"))
@@ -341,6 +368,20 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
     if config.sms.unseen_after_s < 0:
         problems.append(("sms.unseen_after_s", f"expected 0 (off) or more seconds, got {config.sms.unseen_after_s}"))
     _check_readiness(config, problems)
+
+
+def _private_or_tls(url: str) -> bool:
+    """https, or http to this very host (nothing crosses the network)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")

@@ -40,7 +40,7 @@ _STATEMENTS: dict[str, str] = {
     # The audit trail itself stays (it is how a purge is proven), but what its entries of purged alarms said that
     # the figures never need — a decision, a reason — goes; the MAC covers only its digest (bot/store/audit.py).
     # calendar feeds revoked or run out, and browser sessions ended, before the period
-    "web_feeds": "DELETE FROM web_feeds WHERE revoked_at < :cutoff",
+    "web_feeds": "DELETE FROM web_feeds WHERE revoked_at < :cutoff OR expires_at < :cutoff",
     "web_sessions": "DELETE FROM web_sessions WHERE expires_at < :cutoff OR ended_at < :cutoff",
     # roster snapshots no longer in force (the one in force is the roster the bot runs on; a replaced version was
     # overwritten when it was replaced)
