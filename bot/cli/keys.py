@@ -1,5 +1,5 @@
-"""`jourbot keys new` and `jourbot keys rotate-data`: keys that resist guessing, and a data key replaced without
-losing what it sealed."""
+"""`jourbot keys new`, `keys rotate-data` and `keys rotate-pickle`: keys that resist guessing, and either key replaced
+without losing what it encrypted."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ def add_keys_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     rotate.add_argument("--new-key-file", required=True, type=Path,
                         help="the new data key (e.g. from `jourbot keys new`); it replaces data_key_file's content")
     rotate.set_defaults(func=rotate_data)
+    pickle = sub.add_parser("rotate-pickle", help="encrypt the crypto store and the cross-signing keys anew under a"
+                                                  " new pickle key (the bot stopped)")
+    pickle.add_argument("-c", "--config", default="config.toml", type=Path)
+    pickle.add_argument("--new-key-file", required=True, type=Path,
+                        help="the new pickle key (e.g. from `jourbot keys new`); it replaces pickle_key_file's content")
+    pickle.set_defaults(func=rotate_pickle)
 
 
 def new_keys(args: argparse.Namespace) -> int:
@@ -52,23 +58,31 @@ def new_keys(args: argparse.Namespace) -> int:
     return 1 if existing else 0
 
 
+def _new_key(path: Path, old_key: str) -> str | None:
+    """The new key in `path`, or None after saying why it cannot be one."""
+    if problem := keys.file_problem(path):
+        print(problem, file=sys.stderr)
+        return None
+    try:
+        new_key = path.read_text().strip()
+    except OSError as err:
+        print(f"cannot read {path}: {err.strerror}", file=sys.stderr)
+        return None
+    if weak := keys.weakness(new_key):
+        print(f"the new key in {path} is too weak: {weak}", file=sys.stderr)
+        return None
+    if new_key == old_key:
+        print(f"{path} holds the key in use already", file=sys.stderr)
+        return None
+    return new_key
+
+
 def rotate_data(args: argparse.Namespace) -> int:
     config = config_module.load(args.config)
     old_key = config.data_key()
     new_path: Path = args.new_key_file
-    if problem := keys.file_problem(new_path):
-        print(problem, file=sys.stderr)
-        return 2
-    try:
-        new_key = new_path.read_text().strip()
-    except OSError as err:
-        print(f"cannot read {new_path}: {err.strerror}", file=sys.stderr)
-        return 2
-    if weak := keys.weakness(new_key):
-        print(f"the new key in {new_path} is too weak: {weak}", file=sys.stderr)
-        return 2
-    if new_key == old_key:
-        print(f"{new_path} holds the data key in use already", file=sys.stderr)
+    new_key = _new_key(new_path, old_key)
+    if new_key is None:
         return 2
     store = Store(config.state_dir / "jourbot.db", SecretBox(old_key, "data"))
     try:
@@ -89,4 +103,37 @@ def rotate_data(args: argparse.Namespace) -> int:
         print(f"{target} now holds the new key; {new_path} may be deleted")
     else:
         print(f"set {config.storage.data_key_env} to the key in {new_path} before the bot starts again")
+    return 0
+
+
+def rotate_pickle(args: argparse.Namespace) -> int:
+    from bot.matrix.repickle import RepickleError, repickle  # nio loads only for the command that needs it
+
+    config = config_module.load(args.config)
+    old_key = config.pickle_key()
+    new_path: Path = args.new_key_file
+    new_key = _new_key(new_path, old_key)
+    if new_key is None:
+        return 2
+    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"))
+    try:
+        if not store.db.exclusive():
+            print("the database is in use (is the bot running?): stop the bot and try again", file=sys.stderr)
+            return 1
+        try:
+            counts = repickle(config.state_dir, config.matrix.user_id, old_key, new_key)
+        except RepickleError as err:
+            print(str(err), file=sys.stderr)
+            return 1
+        with store.transaction():
+            store.audit.append("jourbot", "keys.pickle_rotated", "", counts)
+    finally:
+        store.close()
+    print("encrypted anew under the new pickle key: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if config.storage.pickle_key_file:
+        target = config_module.relative(config.path, config.storage.pickle_key_file)
+        write_private(target, new_key + "\n")
+        print(f"{target} now holds the new key; {new_path} may be deleted")
+    else:
+        print(f"set {config.storage.pickle_key_env} to the key in {new_path} before the bot starts again")
     return 0

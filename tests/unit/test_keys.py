@@ -120,3 +120,50 @@ def test_a_missing_salt_stops_the_store_with_what_to_do(tmp_path):
     salt_path(db).unlink()
     with pytest.raises(SaltMissing, match="Restore it from the backup"):
         Store(db, SecretBox(TEST_DATA_KEY))
+
+
+async def test_rotate_pickle_keeps_the_device_its_room_keys_and_the_cross_signing_keys(tmp_path, capsys):
+    import json
+
+    from nio import AsyncClient, AsyncClientConfig
+    from nio.store import DefaultStore
+
+    from bot.matrix.crosssign import CrossSigningKeys, load_keys, save_keys
+    from tests.harness.botrunner import TEST_PICKLE_KEY
+
+    path = config_in(tmp_path)
+    config = config_module.load(path)
+    state, user = config.state_dir, config.matrix.user_id
+    (state / "crypto").mkdir(parents=True)
+    client = AsyncClient("http://127.0.0.1:9", user, device_id="JOURBOTDEV", store_path=str(state / "crypto"),
+                         config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False,
+                                                  pickle_key=TEST_PICKLE_KEY))
+    client.user_id = user
+    client.load_store()
+    assert client.olm is not None
+    client.olm.create_outbound_group_session("!polis:localhost")
+    room_key = client.olm.outbound_group_sessions["!polis:localhost"].id
+    identity = client.olm.account.identity_keys["ed25519"]
+    await client.close()
+    (state / "credentials.json").write_text(json.dumps({"device_id": "JOURBOTDEV", "user_id": user}))
+    signing = CrossSigningKeys.generate()
+    save_keys(signing, state / "cross-signing.keys", TEST_PICKLE_KEY, user)
+    Store(state / "jourbot.db", SecretBox(TEST_DATA_KEY)).close()
+
+    new_file = tmp_path / "new-pickle.key"
+    assert main(["keys", "new", str(new_file)]) == 0
+    assert main(["keys", "rotate-pickle", "-c", str(path), "--new-key-file", str(new_file)]) == 0
+    new_key = new_file.read_text().strip()
+    assert config.pickle_key() == new_key, "pickle_key_file now holds the new key"
+
+    store = DefaultStore(user, "JOURBOTDEV", str(state / "crypto"), pickle_key=new_key)
+    account = store.load_account()
+    assert account is not None and account.identity_keys["ed25519"] == identity, "the same device"
+    assert room_key in {s.id for s in store.load_inbound_group_sessions()}, "its room keys kept"
+    store.database.close()
+    with pytest.raises(Exception):  # noqa: B017 - vodozemac's own error: the old key opens nothing now
+        DefaultStore(user, "JOURBOTDEV", str(state / "crypto"), pickle_key=TEST_PICKLE_KEY).load_account()
+    assert load_keys(state / "cross-signing.keys", new_key, user).master_public == signing.master_public
+    audit = Store(state / "jourbot.db", SecretBox(TEST_DATA_KEY))
+    assert audit.audit.entries(1)[0]["action"] == "keys.pickle_rotated"
+    audit.close()
