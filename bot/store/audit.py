@@ -219,10 +219,12 @@ class Audit:
         """Every MAC made anew under `key` (`jourbot keys rotate-data`); call inside the transaction that re-seals
         the fields. The chain is checked under the old key first; what it found goes into `audit.rekeyed`."""
         verdict = self.check()
+        before = self.head()
         count = self._remac(key)
         self._key = key
         self.append("jourbot", "audit.rekeyed", "", {"entries": count, "from": "data key rotation",
-                                                     "old_chain": "; ".join(verdict.problems) or "intact"})
+                                                     "old_chain": "; ".join(verdict.problems) or "intact",
+                                                     "old_head": str(before) if before else ""})
         return count
 
     def _remac(self, key: bytes, split_legacy: bool = False) -> int:
