@@ -18,6 +18,7 @@ from pathlib import Path
 from bot import config as config_module
 from bot.cli.ready import add_ready_parser
 from bot.config import Config
+from bot.core.i18n import calendar_words
 from bot.store.leave import read_active as read_leave
 from bot.store.overrides import read_active
 from rosters import (
@@ -257,16 +258,18 @@ def _shift_json(shift: Shift) -> dict[str, str]:
 
 def _ics(args: argparse.Namespace) -> int:
     roster = _roster(args)
+    config = _config(args)
+    words = calendar_words(config.bot.language if config else "sv")  # the bot's language, as its own feeds
     if args.unit:
         unit = roster.unit(args.unit)
         start, end = _range(args, unit.tz)
-        data = unit_ics(roster, unit.id, start, end, _chat_overrides(args))
+        data = unit_ics(roster, unit.id, start, end, words, _chat_overrides(args))
     else:
         if args.person not in roster.people:
             raise UsageError(f"unknown person {args.person!r}; people are listed in people.toml")
         tz = next((u.tz for u in roster.units.values() if args.person in u.members), roster.default_zone)
         start, end = _range(args, tz)
-        data = person_ics(roster, args.person, start, end, _chat_overrides(args))
+        data = person_ics(roster, args.person, start, end, words, _chat_overrides(args))
     if args.output:
         Path(args.output).write_bytes(data)
     else:

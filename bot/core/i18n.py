@@ -14,6 +14,8 @@ from typing import Final
 
 from babel.messages.pofile import read_po
 
+from rosters.ics import CalendarWords
+
 LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
 
 
@@ -57,5 +59,15 @@ def duration(seconds: float, lang: str) -> str:
 
 
 def role_label(role: str, lang: str) -> str:
-    """A roster role as people name it ("primär", "primary")."""
+    """A roster role as people name it ("Primär", "Primary")."""
     return t(f"roster.role.{role}", lang)
+
+
+def calendar_words(lang: str) -> CalendarWords:
+    """The words rosters.ics puts in a calendar's events, from these catalogs (see CalendarWords for why they are
+    handed to it): the roles as inside a sentence, "byte", "för Anna A, ledig"."""
+    return CalendarWords(
+        roles={role: role_label(role, lang).lower() for role in ("primary", "secondary", "supervisor")},
+        override=t("roster.schema.override", lang),
+        covers=lambda name: t("roster.schema.covers", lang, name=name),
+    )

@@ -548,9 +548,9 @@ class WebView:
             raise web.HTTPNotFound()
         overrides, now = self.services.overrides.active(), self._now()
         if found.kind == "unit":
-            data = rosterdata.unit_calendar(roster, found.subject, now, overrides)
+            data = rosterdata.unit_calendar(roster, found.subject, now, overrides, self.lang)
         else:
-            data = rosterdata.person_calendar(roster, found.subject, now, overrides)
+            data = rosterdata.person_calendar(roster, found.subject, now, overrides, self.lang)
         return web.Response(body=data, content_type="text/calendar", charset="utf-8")
 
     # --- a responder's own shifts ------------------------------------------------------------------------------------
