@@ -172,16 +172,18 @@ def _check(args: argparse.Namespace) -> int:
     for finding in found:
         print(finding.line)
     kinds = [f.kind for f in found]
-    summary = ", ".join(f"{kinds.count(kind)} {label}" for kind, label in _FINDING_LABELS if kind in kinds)
+    summary = ", ".join(f"{kinds.count(kind)} {one if kinds.count(kind) == 1 else many}"
+                        for kind, one, many in _FINDING_LABELS if kind in kinds)
     _err(f"{summary} in {args.dir} from {span}")
     return 1
 
 
+# The command line speaks English only (its output is read by operators and scripts, not by the people on call).
 _FINDING_LABELS = (
-    ("gap", "gaps"),
-    ("step", "steps that page nobody new"),
-    ("overlap", "overlapping shifts"),
-    ("rest", "short rests"),
+    ("gap", "gap", "gaps"),
+    ("step", "step that pages nobody new", "steps that page nobody new"),
+    ("overlap", "overlapping shift", "overlapping shifts"),
+    ("rest", "short rest", "short rests"),
 )
 
 

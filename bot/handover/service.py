@@ -22,7 +22,7 @@ from bot.alarm.machine import Alarm
 from bot.channels.outbox import Origin, Outbox
 from bot.core.desks import OpenHandover
 from bot.core.effects import Effect, Mention, Reply, SendRoom, SendUser
-from bot.core.i18n import t
+from bot.core.i18n import listing, t
 from bot.core.phases import DECISIONS
 from bot.names import Names
 from bot.store import Store
@@ -74,7 +74,7 @@ def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str, unit_names: 
         elif p.phase == "handed_over":
             unit = (unit_names or {}).get(p.unit or "", p.unit or "—")
             parts.append(t("handover.phase.handed_over", lang, time=time, unit=unit))
-    return ", ".join(parts) if parts else t("handover.phase.none", lang)
+    return listing(parts, lang) if parts else t("handover.phase.none", lang)
 
 
 class HandoverService:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-from bot.core.i18n import role_label, t
+from bot.core.i18n import listing, role_label, t, tn
 from bot.matrix.reachability import Reach
 from bot.store.checkins import ANSWERED, CheckinRow
 from rosters import Override, Roster, Shift
@@ -126,7 +126,7 @@ def report_text(findings: Sequence[Finding], roster: Roster, start: datetime, da
     first, last = start.astimezone(zone).date(), (start + timedelta(days=days - 1)).astimezone(zone).date()
     bad = [f for f in findings if f.problems]
     if not bad:
-        return t("roster.ready.all_ok", lang, count=len(findings), first=first.isoformat(), last=last.isoformat())
+        return tn("roster.ready.all_ok", len(findings), lang, first=first.isoformat(), last=last.isoformat())
     lines = [t("roster.ready.head", lang, count=len(findings), bad=len(bad), first=first.isoformat(),
                last=last.isoformat())]
     for finding in bad:
@@ -139,7 +139,7 @@ def report_text(findings: Sequence[Finding], roster: Roster, start: datetime, da
 def _person_line(person: OnRoster, roster: Roster, lang: str) -> str:
     shift = person.first
     if shift is None:
-        units = ", ".join(sorted(roster.units[u].name for u in person.units if u in roster.units))
+        units = listing(sorted(roster.units[u].name for u in person.units if u in roster.units), lang)
         return t("roster.ready.person_supervisor", lang, name=person.name, user=person.user, units=units)
     unit = roster.units[shift.unit]
     when = f"{shift.start:%Y-%m-%d} {hhmm(shift.start, unit.tz)}"

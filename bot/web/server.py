@@ -23,7 +23,7 @@ from markupsafe import Markup
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
 from bot.core.effects import Effect, SendUser
-from bot.core.i18n import role_label, t
+from bot.core.i18n import listing, role_label, t, tn
 from bot.core.phases import DECISIONS
 from bot.core.roles import Role
 from bot.duty.leave import StoredLeave
@@ -100,7 +100,9 @@ class WebView:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
         )
-        self.env.globals.update(t=lambda key, **params: t(key, self.lang, **params), role=self._role)
+        self.env.globals.update(t=lambda key, **params: t(key, self.lang, **params),
+                                tn=lambda key, n, **params: tn(key, n, self.lang, **params),
+                                listing=lambda items: listing(items, self.lang), role=self._role)
         self.env.filters.update(hm=lambda at: f"{at:%H:%M}", hms=lambda at: f"{at:%H:%M:%S}", day=self._day,
                                 stamp=self._stamp, seconds=self._seconds)
         self._runner: web.AppRunner | None = None
@@ -363,7 +365,7 @@ class WebView:
         """"första pass tor 26/11 22:00 (Testjouren, primär)", or the units a supervisor without a shift leads."""
         shift = finding.person.first
         if shift is None:
-            units = ", ".join(sorted(roster.units[u].name for u in finding.person.units if u in roster.units))
+            units = listing(sorted(roster.units[u].name for u in finding.person.units if u in roster.units), self.lang)
             return t("webview.ready.supervises", self.lang, units=units)
         unit = roster.units[shift.unit]
         return t("webview.ready.first", self.lang, when=self._stamp(shift.start.astimezone(unit.tz)),
@@ -511,7 +513,7 @@ class WebView:
         elif candidate.accepted:
             outcome = t("webview.reload.done", self.lang)
         else:
-            outcome = t("webview.reload.refused", self.lang, count=len(candidate.problems))
+            outcome = tn("webview.reload.refused", len(candidate.problems), self.lang)
             problems = candidate.problems
         return self._check(visitor, outcome=outcome, problems=problems,
                            status=200 if candidate is None or candidate.accepted else 409)

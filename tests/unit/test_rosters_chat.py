@@ -71,7 +71,7 @@ def test_jour_tells_about_a_gap(tmp_path):
     [
         (["farsa"], "sv", "Okänt område: farsa. Menade du Farsta?"),
         (["Skarholm"], "en", "Unknown area: Skarholm. Did you mean Skärholmen?"),
-        (["xyz"], "en", "Unknown area: xyz. Areas: Farsta, Skärholmen."),
+        (["xyz"], "en", "Unknown area: xyz. Areas: Farsta and Skärholmen."),
         (["farsta", "halv", "tre"], "sv", "Jag kan inte läsa tiden halv tre."),
         (["farsta", "2026-03-29", "02:30"], "sv",
          "2026-03-29 02:30 finns inte den dagen: klockan ställs fram en timme på natten. Menade du 2026-03-29 03:30?"),
