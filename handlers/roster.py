@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
 from bot.core.desks import CheckinDesk
-from bot.core.i18n import either, listing, role_label, t
+from bot.core.i18n import day_range, either, listing, long_day, moment, role_label, t
 from handlers.checkin import state_text
 from rosters import Area, Chain, Override, Roster, Shift, TimeError, Unit
 from rosters.names import normalize
@@ -162,7 +162,7 @@ def _span(word: str, now: datetime, tz: tzinfo) -> tuple[date, int] | None:
 
 
 def _table(unit: Unit, roster: Roster, shifts: list[Shift], first: date, days: int, lang: str) -> str:
-    period = _day(first, lang) if days == 1 else f"{_day(first, lang)} – {_day(first + timedelta(days=days - 1), lang)}"
+    period = long_day(first, lang) if days == 1 else day_range(first, first + timedelta(days=days - 1), lang)
     lines = [t("roster.schema.head", lang, unit=unit.name, period=period)]
     if not shifts:
         lines.append(t("roster.schema.empty", lang))
@@ -183,13 +183,9 @@ def _person(shift: Shift, roster: Roster, lang: str) -> str:
 def _span_text(shift: Shift, lang: str) -> str:
     start, end = shift.start, shift.end
     if start.date() == end.date():
-        return f"{_day(start.date(), lang)} {start:%H:%M}–{end:%H:%M}"
-    return f"{_day(start.date(), lang)} {start:%H:%M} – {_day(end.date(), lang)} {end:%H:%M}"
-
-
-def _day(day: date, lang: str) -> str:
-    return f"{t('roster.weekdays', lang).split()[day.weekday()]} {day.isoformat()}"
+        return f"{moment(start, lang)}–{end:%H:%M}"
+    return f"{moment(start, lang)} – {moment(end, lang)}"
 
 
 def _when(at: datetime, lang: str) -> str:
-    return f"{_day(at.date(), lang)} {at:%H:%M}"
+    return moment(at, lang)

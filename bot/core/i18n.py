@@ -6,9 +6,9 @@ bot/core/locale/<lang>/LC_MESSAGES/jourbot.po holds one entry per text: the msgi
 says which form a count takes ("1 lucka", "2 luckor"; "0 luckor" too).
 
 The catalogs are read with Babel when first asked for; `t()` renders one text in the reader's language, `tn()` one
-that counts. Lists, spans of time and numbers are worded by Babel from CLDR (the Unicode locale data), so the
-catalogs need no unit words: `listing`/`either` ("a, b och c" / "a, b eller c"), `duration` ("15 minuter"),
-`number` ("1 234").
+that counts. Lists, spans of time, numbers and dates are worded by Babel from CLDR (the Unicode locale data), so
+the catalogs need no weekday, month or unit words: `listing`/`either` ("a, b och c" / "a, b eller c"),
+`duration` ("15 minuter"), `number` ("1 234"), `day`/`moment`/`day_range`.
 
 tests/unit/test_i18n.py fails when a text lacks either language or a plural form, when the two disagree on
 placeholders, or when the code asks for a key neither has.
@@ -19,12 +19,13 @@ from __future__ import annotations
 import gettext
 import io
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Final
 
-from babel.dates import format_timedelta
+from babel import Locale
+from babel.dates import format_datetime, format_interval, format_skeleton, format_timedelta
 from babel.lists import format_list
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -133,6 +134,37 @@ def duration(seconds: float, lang: str) -> str:
     """A span of time as people say it, in whole seconds, minutes, hours or days with the right plural ("1 sekund",
     "15 minuter", "3 timmar", "2 dygn"): a unit is used from two of it on, so 90 s is "90 sekunder", not "2 minuter"."""
     return format_timedelta(timedelta(seconds=max(0, round(seconds))), threshold=2, locale=_locale(lang))
+
+
+def day(when: date, lang: str) -> str:
+    """A day of the coming or past weeks, with its weekday: "ons 17/6", "Wed 17/06"."""
+    return format_skeleton("MEd", when, locale=_locale(lang))
+
+
+def day_month(when: date, lang: str) -> str:
+    """A day and month only, where the weekday would be noise: "17/6", "17/06"."""
+    return format_skeleton("Md", when, locale=_locale(lang))
+
+
+def long_day(when: date, lang: str) -> str:
+    """A day named in full, with its year: "ons 17 juni 2026", "Wed, 17 Jun 2026"."""
+    return format_skeleton("yMMMEd", when, locale=_locale(lang))
+
+
+def day_range(first: date, last: date, lang: str) -> str:
+    """Days from `first` to `last`, both included: "17–23 juni 2026", "28 dec. 2026–3 jan. 2027"."""
+    return format_interval(first, last, "yMMMd", locale=_locale(lang))
+
+
+def moment(at: datetime, lang: str, *, weekday: bool = True, year: bool = False) -> str:
+    """A wall-clock time with its day, in `at`'s own zone: "ons 17/6 22:05"; without the weekday "17/6 22:05"; with
+    the year "2026-06-17 22:05" ("17/06/2026, 22:05" in English)."""
+    locale = Locale.parse(_locale(lang))
+    if year:
+        return format_datetime(at, "short", locale=locale)
+    day_pattern = locale.datetime_skeletons["MEd" if weekday else "Md"].pattern
+    pattern = str(locale.datetime_formats["short"]).format(locale.time_formats["short"].pattern, day_pattern)
+    return format_datetime(at, pattern, locale=locale)
 
 
 def role_label(role: str, lang: str) -> str:

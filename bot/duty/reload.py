@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.channels.outbox import Origin, Outbox
 from bot.core.effects import SendUser
-from bot.core.i18n import listing, t, tn
+from bot.core.i18n import listing, moment, t, tn
 from bot.duty.live import Candidate, Started, digest, judge, read_folder, signature
 from bot.store import RosterSnapshot, Store
 from rosters import Leave, Override, Roster
@@ -58,7 +58,7 @@ class RosterReloader:
             return
         saved = datetime.fromtimestamp(self.in_force.saved_at, UTC).astimezone(self.zone())
         text = tn("roster.reload.started_on_stored", len(self.started_problems), self.lang, folder=self.folder,
-                  problems=self._listed(self.started_problems), saved=saved.strftime("%Y-%m-%d %H:%M"))
+                  problems=self._listed(self.started_problems), saved=moment(saved, self.lang, year=True))
         self._tell(text, f"roster-start:{self.clock()!r}")
 
     # -- triggers -------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
 from bot.core.effects import Effect, SendUser
-from bot.core.i18n import listing, role_label, t, tn
+from bot.core.i18n import day, listing, moment, role_label, t, tn
 from bot.core.phases import DECISIONS
 from bot.core.roles import Role
 from bot.duty.leave import StoredLeave
@@ -218,8 +218,8 @@ class WebView:
     def _role(self, role: str) -> str:
         return role_label(role, self.lang) if role in (*ROLES, "unit") else t("webview.gap", self.lang)
 
-    def _day(self, day: date) -> str:
-        return f"{t('roster.weekdays', self.lang).split()[day.weekday()]} {day:%d/%m}"
+    def _day(self, shown: date) -> str:
+        return day(shown, self.lang)
 
     def _seconds(self, value: float | None) -> str:
         if value is None:
@@ -228,7 +228,7 @@ class WebView:
         return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
     def _stamp(self, at: datetime | None) -> str:
-        return "" if at is None else f"{self._day(at.date())} {at:%H:%M}"
+        return "" if at is None else moment(at, self.lang)
 
     # --- login -------------------------------------------------------------------------------------------------------
     async def login_help(self, request: web.Request) -> web.StreamResponse:
@@ -362,7 +362,7 @@ class WebView:
                             first=found.start.astimezone(zone).date(), last=last.astimezone(zone).date())
 
     def _readiness_shift(self, finding: Finding, roster: Roster) -> str:
-        """"första pass tor 26/11 22:00 (Testjouren, primär)", or the units a supervisor without a shift leads."""
+        """"första pass tors 26/11 22:00 (Testjouren, primär)", or the units a supervisor without a shift leads."""
         shift = finding.person.first
         if shift is None:
             units = listing(sorted(roster.units[u].name for u in finding.person.units if u in roster.units), self.lang)

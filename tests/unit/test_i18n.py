@@ -1,13 +1,15 @@
 """The texts: every key in both languages, the same placeholders, none asked for that does not exist, none unused;
-texts that count as gettext plural entries with every form in both languages; lists, numbers and spans of time worded
-by Babel as each language writes them."""
+texts that count as gettext plural entries with every form in both languages; lists, numbers, spans of time and dates
+worded by Babel as each language writes them."""
 
 from __future__ import annotations
 
 import ast
 import re
 import string
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,9 +17,14 @@ from bot.core.i18n import (
     all_keys,
     all_plural_keys,
     catalogue,
+    day,
+    day_month,
+    day_range,
     duration,
     either,
     listing,
+    long_day,
+    moment,
     number,
     percent,
     plural_catalogue,
@@ -172,3 +179,19 @@ def test_lists_say_and_or_or_as_the_sentence_means():
     assert either(["Farsta", "Skärholmen", "Tomby"], "sv") == "Farsta, Skärholmen eller Tomby"
     assert either(["Farsta", "Fagersjö"], "en") == "Farsta or Fagersjö"
     assert either(["Farsta"], "en") == "Farsta"
+
+
+def test_dates_are_written_as_each_language_writes_them():
+    stockholm = ZoneInfo("Europe/Stockholm")
+    evening = datetime(2026, 6, 17, 22, 5, tzinfo=stockholm)
+    assert day(date(2026, 6, 17), "sv") == "ons 17/6" and day(date(2026, 6, 17), "en") == "Wed 17/06"
+    assert day_month(date(2026, 6, 7), "sv") == "7/6" and day_month(date(2026, 6, 7), "en") == "07/06"
+    assert long_day(date(2026, 6, 17), "sv") == "ons 17 juni 2026"
+    assert day_range(date(2026, 6, 17), date(2026, 6, 23), "sv") == "17–23 juni 2026"
+    assert day_range(date(2026, 12, 28), date(2027, 1, 3), "en") == "28 Dec 2026\u2009–\u20093 Jan 2027"  # thin spaces
+    assert moment(evening, "sv") == "ons 17/6 22:05" and moment(evening, "en") == "Wed 17/06, 22:05"
+    assert moment(evening, "sv", weekday=False) == "17/6 22:05"
+    assert moment(evening, "sv", year=True) == "2026-06-17 22:05"
+    assert moment(evening, "en", year=True) == "17/06/2026, 22:05"  # the 24-hour clock: British English
+    # In the instant's own zone, not the machine's or UTC.
+    assert moment(evening.astimezone(ZoneInfo("UTC")).astimezone(stockholm), "sv") == "ons 17/6 22:05"
