@@ -5,7 +5,7 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run test unit lint bench clean install synapse js browser
+.PHONY: run test unit lint bench clean install synapse js browser screenshots
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -58,6 +58,14 @@ unit: install
 
 bench: install synapse
 	$(VENV)/bin/python bench/roster_lookup.py
+
+# The README's pictures, taken by the browser test from the example rosters (tests/browser).
+screenshots: install synapse browser
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/browser -k example_city
+	mkdir -p docs/screenshots
+	cp var/test-artifacts/browser/example-now.png docs/screenshots/now.png
+	cp var/test-artifacts/browser/example-week.png docs/screenshots/week.png
+	cp var/test-artifacts/browser/example-month.png docs/screenshots/month.png
 
 clean:
 	rm -rf $(VENV) $(SYNAPSE_VENV) var $(JS)/node_modules

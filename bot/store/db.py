@@ -8,9 +8,9 @@ listeners for that topic (the timers, the outbox) run after COMMIT — never aft
 Transactions are synchronous blocks: no `await` happens inside one, so on one event loop they never interleave.
 A nested `transaction()` is a SAVEPOINT: it rolls back alone, and its topics are announced with the outer commit.
 
-Durability (see the docs/design.md, "Durability"): WAL with synchronous=NORMAL. A commit survives a crash of the bot at once;
-an OS crash or a power cut can lose the last few commits, which rolls the bot back to an earlier consistent state that
-it then redoes with the same transaction ids (the homeserver drops the repeats), so no fsync is paid per commit.
+Durability (docs/design.md, "Durability"): WAL with synchronous=NORMAL. A commit survives a crash of the bot at once; an
+OS crash or a power cut can lose the last few commits, which rolls the bot back to an earlier consistent state that it
+then redoes with the same transaction ids (the homeserver drops the repeats), so no fsync is paid per commit.
 """
 
 from __future__ import annotations

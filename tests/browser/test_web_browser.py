@@ -193,3 +193,35 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
             await shot(own, "responder-refused")
     finally:
         await bot.stop()
+
+
+async def test_screenshots_of_the_example_city(synapse, people, tmp_path):
+    """The pictures in the README, of the fictional city in rosters/examples (`make screenshots` puts them in
+    docs/screenshots/): Chef C, who supervises Farsta and Socialjouren, looks at who is on call and at a week."""
+    police = await people("polis1")
+    chef = await people("chef.c")
+    room = await police.create_room([BOT])
+    port = free_port()
+    examples = Path(__file__).resolve().parents[2] / "rosters" / "examples"
+    config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=examples,
+                          extra=f"\n[web]\nenabled = true\nport = {port}\n")
+    bot = BotRunner(config)
+    await bot.start()
+    try:
+        link = await link_for(chef)
+        async with chromium() as browser:
+            context = await browser.new_context(viewport={"width": 1100, "height": 800}, locale="sv-SE")
+            page = await context.new_page()
+            await page.goto(link)
+            await page.click("#login")
+            await page.wait_for_url(f"http://127.0.0.1:{port}/")
+            now = await shot(page, "example-now")
+            assert "Farsta" in now and "Skärholmen" in now
+            monday = datetime.now(STOCKHOLM).date() - timedelta(days=datetime.now(STOCKHOLM).weekday())
+            await page.goto(f"http://127.0.0.1:{port}/units/socialjouren/week?d={monday}")
+            week = await shot(page, "example-week")
+            assert "Socialjouren" in week and await page.locator(".lane").count() > 0
+            await page.goto(f"http://127.0.0.1:{port}/units/farsta/month?d={monday}")
+            await shot(page, "example-month")
+    finally:
+        await bot.stop()
