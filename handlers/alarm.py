@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.core.desks import AlarmRecord
 from bot.core.effects import Effect, Mention, Reply, SendRoom
-from bot.core.i18n import duration, either, t
+from bot.core.i18n import duration, either, listing, t, tn
 from bot.core.ids import parse_alarm_id
 from bot.core.roles import Role
 from handlers.handover import waiting_lines
@@ -70,7 +70,7 @@ def pick_alarm(open_alarms: Iterable[AlarmRecord], user: str, is_supervisor: boo
 def pick_refusal(result: Ambiguous | None, lang: str, command: str = "!ok") -> str:
     """The answer when `pick_alarm` found no alarm, or more than one, for a command sent without an id."""
     if isinstance(result, Ambiguous):
-        return t("alarmcmd.ambiguous", lang, ids=", ".join(result.ids), command=command, example=result.ids[0])
+        return t("alarmcmd.ambiguous", lang, ids=listing(result.ids, lang), command=command, example=result.ids[0])
     return t("alarmcmd.none_open", lang, command=command)
 
 
@@ -133,7 +133,7 @@ def status_line(alarm: AlarmRecord, lang: str, seen: Mapping[str, datetime] | No
     if alarm.status == "open":
         names = [t("alarmcmd.state.seen", lang, name=alarm.name_of(u), time=hhmm(seen[u], zone))
                  if seen and u in seen else alarm.name_of(u) for u in alarm.pending]
-        state = t("alarmcmd.state.open", lang, names=", ".join(names) or "—")
+        state = t("alarmcmd.state.open", lang, names=listing(names, lang) or "—")
     elif alarm.status == "exhausted":
         state = t("alarmcmd.state.exhausted", lang)
     elif alarm.status == "accepted":
@@ -182,7 +182,7 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         recent = desk.raised_since(command.sender, ctx.now - timedelta(seconds=limits.window_s))
         if recent >= limits.count:
             log.warning("alarm from %s refused: rate limit", command.sender)
-            text = t("alarmcmd.rate_limited", ctx.lang, count=recent, limit=duration(limits.window_s, ctx.lang))
+            text = tn("alarmcmd.rate_limited", recent, ctx.lang, limit=duration(limits.window_s, ctx.lang))
             return [Reply(text, refusal=True, area=area_id)]
         if found is None:
             first = command.args[0]
@@ -191,7 +191,7 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
                 text = t("alarmcmd.unknown_area", ctx.lang, text=first, suggestions=either(suggestions, ctx.lang))
             else:
                 names = sorted(a.name for a in roster.areas.values())
-                shown = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
+                shown = listing(names, ctx.lang) if len(names) <= 12 else ", ".join(names[:12]) + " …"
                 text = t("alarmcmd.unknown_area_list", ctx.lang, text=first, areas=shown)
             return [Reply(text, refusal=True)]
         area, details = found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.core.desks import HandoverDesk, OpenHandover
 from bot.core.effects import Effect, Reply
-from bot.core.i18n import t
+from bot.core.i18n import listing, t
 from bot.core.ids import parse_alarm_id
 from bot.core.roles import Role
 from handlers.registry import Command, Context, Registry
@@ -39,7 +39,7 @@ def register(registry: Registry) -> None:
         else:
             mine = _mine(desk, command.sender)
             if len(mine) != 1:
-                ids = ", ".join(h.alarm_id for h in mine)
+                ids = listing([h.alarm_id for h in mine], ctx.lang)
                 key = "handover.needs_id" if mine else "handover.none_waiting"
                 return [Reply(t(key, ctx.lang, ids=ids, example=mine[0].alarm_id if mine else ""), refusal=True)]
             alarm = mine[0].alarm_id

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from bot.core.effects import Effect, Reply
-from bot.core.i18n import role_label, t
+from bot.core.i18n import listing, role_label, t
 from bot.core.roles import Role
 from handlers.registry import Command, Context, Registry
 from handlers.roster import time_error_text
@@ -62,12 +62,12 @@ def parse_override(command: Command, ctx: Context, roster: Roster) -> Override |
             continue
         found = roster.find_unit(word)
         if found is None:
-            return t("override.unknown_unit", ctx.lang, text=word, units=", ".join(sorted(roster.units)))
+            return t("override.unknown_unit", ctx.lang, text=word, units=listing(sorted(roster.units), ctx.lang))
         unit = found
     if unit is None:
         own = sorted(u.id for u in roster.units.values() if user in u.members or user in u.supervisors)
         if len(own) != 1:
-            return t("override.need_unit", ctx.lang, name=name, units=", ".join(own or sorted(roster.units)))
+            return t("override.need_unit", ctx.lang, name=name, units=listing(own or sorted(roster.units), ctx.lang))
         unit = roster.units[own[0]]
     today = ctx.now.astimezone(unit.tz).date()
     try:

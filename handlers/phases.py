@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from bot.core.desks import AlarmRecord
 from bot.core.effects import Effect, Reply, SendRoom, SendUser
-from bot.core.i18n import t
+from bot.core.i18n import listing, t
 from bot.core.ids import parse_alarm_id
 from bot.core.phases import PHASES
 from bot.core.roles import Role
@@ -47,7 +47,7 @@ _MINUTES = re.compile(r"(\d{1,4})\s*(?:m|min|minut|minuter|minute|minutes)?\.?",
 
 
 def phase_names(phases: Sequence[str], lang: str) -> str:
-    return ", ".join(t(PHASE_NAMES[p], lang) for p in phases)
+    return listing([t(PHASE_NAMES[p], lang) for p in phases], lang)
 
 
 def missing_phases(recorded: Sequence[str]) -> list[str]:
@@ -113,7 +113,7 @@ def _alarm_for(command: Command, ctx: Context, args: Sequence[str]) -> tuple[Ala
     if not mine:
         return [Reply(t("alarm.phase.none_accepted", ctx.lang, command=word), refusal=True)], ()
     ids = [a.id for a in mine]
-    return [Reply(t("alarm.phase.ambiguous", ctx.lang, ids=", ".join(ids), command=word, example=ids[0]),
+    return [Reply(t("alarm.phase.ambiguous", ctx.lang, ids=listing(ids, ctx.lang), command=word, example=ids[0]),
                   refusal=True)], ()
 
 
@@ -197,7 +197,7 @@ def register(registry: Registry) -> None:
         if isinstance(alarm, list):
             return alarm
         roster = ctx.services.roster
-        units = ", ".join(sorted(u.name for u in roster.units.values()))
+        units = listing(sorted(u.name for u in roster.units.values()), ctx.lang)
         if not words:
             return [Reply(t("alarm.phase.needs_unit", ctx.lang, command=f"!{command.word}", units=units),
                           refusal=True)]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
 from bot.core.desks import CheckinDesk
-from bot.core.i18n import role_label, t
+from bot.core.i18n import day_range, either, listing, long_day, moment, role_label, t
 from handlers.checkin import state_text
 from rosters import Area, Chain, Override, Roster, Shift, TimeError, Unit
 from rosters.names import normalize
@@ -59,7 +59,8 @@ def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequ
     words = list(args)
     unit = _take_unit(words, roster)
     if unit is None and words and _period(words[0]) is None and not _is_date(words[0]):
-        return t("roster.unknown_unit", lang, text=words[0], units=", ".join(u.name for u in roster.units.values()))
+        known = listing([u.name for u in roster.units.values()], lang)
+        return t("roster.unknown_unit", lang, text=words[0], units=known)
     if len(words) > 1:
         return t("roster.schema.usage", lang)
     units = [unit] if unit else list(roster.units.values())
@@ -104,7 +105,7 @@ def _chain_text(chain: Chain, tz: tzinfo, lang: str, checkins: CheckinDesk | Non
         if not step.people and step.role == "unit":
             continue  # everyone in the unit was already paged by an earlier step
         if step.people:
-            who = ", ".join(p.name + _checkin(checkins, chain, step.role, p.user, tz, lang) for p in step.people)
+            who = listing([p.name + _checkin(checkins, chain, step.role, p.user, tz, lang) for p in step.people], lang)
         else:
             who = t("roster.jour.gap" if step.role == "primary" else "roster.jour.nobody", lang)
         lines.append(f"{number}. {role_label(step.role, lang)}: {who}")
@@ -120,8 +121,8 @@ def _checkin(checkins: CheckinDesk | None, chain: Chain, role: str, user: str, t
 def _unknown_area(roster: Roster, text: str, lang: str) -> str:
     suggestions = roster.suggest_areas(text)
     if suggestions:
-        return t("roster.unknown_area", lang, text=text, suggestions=", ".join(suggestions))
-    return t("roster.unknown_area_list", lang, text=text, areas=", ".join(a.name for a in roster.areas.values()))
+        return t("roster.unknown_area", lang, text=text, suggestions=either(suggestions, lang))
+    return t("roster.unknown_area_list", lang, text=text, areas=listing([a.name for a in roster.areas.values()], lang))
 
 
 # -- !schema --------------------------------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def _span(word: str, now: datetime, tz: tzinfo) -> tuple[date, int] | None:
 
 
 def _table(unit: Unit, roster: Roster, shifts: list[Shift], first: date, days: int, lang: str) -> str:
-    period = _day(first, lang) if days == 1 else f"{_day(first, lang)} – {_day(first + timedelta(days=days - 1), lang)}"
+    period = long_day(first, lang) if days == 1 else day_range(first, first + timedelta(days=days - 1), lang)
     lines = [t("roster.schema.head", lang, unit=unit.name, period=period)]
     if not shifts:
         lines.append(t("roster.schema.empty", lang))
@@ -182,13 +183,9 @@ def _person(shift: Shift, roster: Roster, lang: str) -> str:
 def _span_text(shift: Shift, lang: str) -> str:
     start, end = shift.start, shift.end
     if start.date() == end.date():
-        return f"{_day(start.date(), lang)} {start:%H:%M}–{end:%H:%M}"
-    return f"{_day(start.date(), lang)} {start:%H:%M} – {_day(end.date(), lang)} {end:%H:%M}"
-
-
-def _day(day: date, lang: str) -> str:
-    return f"{t('roster.weekdays', lang).split()[day.weekday()]} {day.isoformat()}"
+        return f"{moment(start, lang)}–{end:%H:%M}"
+    return f"{moment(start, lang)} – {moment(end, lang)}"
 
 
 def _when(at: datetime, lang: str) -> str:
-    return f"{_day(at.date(), lang)} {at:%H:%M}"
+    return moment(at, lang)

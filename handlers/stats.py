@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.effects import Effect, Reply
-from bot.core.i18n import t
+from bot.core.i18n import t, tn
 from bot.core.roles import Role
 from handlers.registry import Command, Context, Registry
 from handlers.stats_evaluation import evaluation_lines
@@ -36,14 +36,17 @@ def register(registry: Registry) -> None:
             return [Reply(t("stats.bad_area", ctx.lang, text=" ".join(area_words)), refusal=True)]
         start = ctx.now - timedelta(days=days)
         figures, evaluation = ctx.services.evaluation.evaluate(start, ctx.now, area.id if area else None)
+        lang = ctx.lang
         lines = [
-            t("stats.summary", ctx.lang, period=t("stats.period.one", ctx.lang) if days == 1 else t(
-                "stats.period.many", ctx.lang, days=days), count=figures.count, accepted=figures.accepted,
-              closed=figures.closed, cancelled=figures.cancelled, median=_duration(figures.median_s, ctx.lang),
-              p90=_duration(figures.p90_s, ctx.lang), escalated=figures.escalated,
-              escalations=figures.escalations, fallbacks=figures.fallbacks)
+            t("stats.summary", lang, period=t("stats.period.one", lang) if days == 1 else t(
+                "stats.period.many", lang, days=days), alarms=tn("count.alarms", figures.count, lang),
+              accepted=tn("stats.accepted", figures.accepted, lang), closed=tn("stats.closed", figures.closed, lang),
+              cancelled=tn("stats.cancelled", figures.cancelled, lang), median=_duration(figures.median_s, lang),
+              p90=_duration(figures.p90_s, lang), escalated=tn("count.alarms", figures.escalated, lang),
+              escalations=tn("stats.steps", figures.escalations, lang), fallbacks=figures.fallbacks)
         ]
         for entry in sorted(figures.per_area.values(), key=lambda a: a.name):
-            lines.append(t("stats.area", ctx.lang, name=entry.name, count=entry.count, accepted=entry.accepted))
+            lines.append(t("stats.area", lang, name=entry.name, alarms=tn("count.alarms", entry.count, lang),
+                           accepted=tn("stats.accepted", entry.accepted, lang)))
         lines += evaluation_lines(evaluation, ctx.lang)
         return [Reply("\n".join(lines))]

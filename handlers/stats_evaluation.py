@@ -4,7 +4,7 @@ night and their decisions, the district offices' handovers, and which units answ
 from __future__ import annotations
 
 from bot.core.figures import Evaluation
-from bot.core.i18n import duration, t
+from bot.core.i18n import duration, percent, t, tn
 from bot.core.phases import DECISIONS
 
 
@@ -14,10 +14,10 @@ def _time(seconds: float | None, lang: str) -> str:
 
 def evaluation_lines(evaluation: Evaluation, lang: str) -> list[str]:
     e = evaluation
-    share = t("stats.no_value", lang) if not e.accepted else f"{round(100 * e.assessed_same_night / e.accepted)} %"
+    share = t("stats.no_value", lang) if not e.accepted else percent(e.assessed_same_night / e.accepted, lang)
     lines = [
         t("stats.arrival", lang, median=_time(e.arrival_median_s, lang), p90=_time(e.arrival_p90_s, lang),
-          count=e.arrival_n),
+          alarms=tn("count.alarms", e.arrival_n, lang)),
         t("stats.assessed", lang, share=share, made=e.assessed_same_night, accepted=e.accepted),
     ]
     if e.decisions:

@@ -7,7 +7,7 @@ person, which is why only supervisors may give it and why it is in the audit tra
 from __future__ import annotations
 
 from bot.core.effects import Effect, Reply
-from bot.core.i18n import t
+from bot.core.i18n import listing, t
 from bot.core.roles import Role
 from handlers.registry import Command, Context, Registry
 
@@ -20,7 +20,7 @@ def register(registry: Registry) -> None:
         if not command.args:
             if not waiting:
                 return [Reply(t("trust.none_waiting", ctx.lang))]
-            names = ", ".join(f"{_name(ctx, u)} ({u})" for u in waiting)
+            names = listing([f"{_name(ctx, u)} ({u})" for u in waiting], ctx.lang)
             return [Reply(t("trust.waiting", ctx.lang, names=names))]
         user = command.args[0]
         if len(command.args) > 1 or not user.startswith("@") or ":" not in user:

@@ -729,8 +729,9 @@ def _base_params(alarm: Alarm) -> dict[str, Any]:
     return {"id": alarm.id, "area": alarm.area_name, "unit": alarm.unit_name}
 
 
-def _names(people: Sequence[OnCall]) -> str:
-    return ", ".join(p.name for p in people)
+def _names(people: Sequence[OnCall]) -> tuple[str, ...]:
+    """The people paged, in order; bot.alarm.texts lists them as the reader's language does ("Anna A och Bo B")."""
+    return tuple(p.name for p in people)
 
 
 def _unique(people: Iterable[OnCall]) -> list[OnCall]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.alarm.machine import Alarm, AnnounceUnit, Answer, Notify, local_time
-from bot.core.i18n import role_label, t
+from bot.core.i18n import listing, role_label, t
 
 
 def render(effect: Notify | Answer | AnnounceUnit, lang: str) -> str:
@@ -44,7 +44,9 @@ def reminder_text(alarm: Alarm, lang: str, details: str, shortened: bool = False
 def _localize(params: dict[str, Any], lang: str) -> dict[str, Any]:
     out = dict(params)
     if "roles" in out:
-        out["roles"] = ", ".join(_role(r, lang) for r in out["roles"])
+        out["roles"] = listing([_role(r, lang) for r in out["roles"]], lang)
+    if isinstance(out.get("names"), tuple | list):
+        out["names"] = listing(out["names"], lang)
     if "reason" in out:
         out["reason"] = reason_text(str(out["reason"]), lang)
     return out

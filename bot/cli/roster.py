@@ -18,6 +18,7 @@ from pathlib import Path
 from bot import config as config_module
 from bot.cli.ready import add_ready_parser
 from bot.config import Config
+from bot.core.i18n import calendar_words
 from bot.store.leave import read_active as read_leave
 from bot.store.overrides import read_active
 from rosters import (
@@ -171,16 +172,18 @@ def _check(args: argparse.Namespace) -> int:
     for finding in found:
         print(finding.line)
     kinds = [f.kind for f in found]
-    summary = ", ".join(f"{kinds.count(kind)} {label}" for kind, label in _FINDING_LABELS if kind in kinds)
+    summary = ", ".join(f"{kinds.count(kind)} {one if kinds.count(kind) == 1 else many}"
+                        for kind, one, many in _FINDING_LABELS if kind in kinds)
     _err(f"{summary} in {args.dir} from {span}")
     return 1
 
 
+# The command line speaks English only (its output is read by operators and scripts, not by the people on call).
 _FINDING_LABELS = (
-    ("gap", "gaps"),
-    ("step", "steps that page nobody new"),
-    ("overlap", "overlapping shifts"),
-    ("rest", "short rests"),
+    ("gap", "gap", "gaps"),
+    ("step", "step that pages nobody new", "steps that page nobody new"),
+    ("overlap", "overlapping shift", "overlapping shifts"),
+    ("rest", "short rest", "short rests"),
 )
 
 
@@ -257,16 +260,18 @@ def _shift_json(shift: Shift) -> dict[str, str]:
 
 def _ics(args: argparse.Namespace) -> int:
     roster = _roster(args)
+    config = _config(args)
+    words = calendar_words(config.bot.language if config else "sv")  # the bot's language, as its own feeds
     if args.unit:
         unit = roster.unit(args.unit)
         start, end = _range(args, unit.tz)
-        data = unit_ics(roster, unit.id, start, end, _chat_overrides(args))
+        data = unit_ics(roster, unit.id, start, end, words, _chat_overrides(args))
     else:
         if args.person not in roster.people:
             raise UsageError(f"unknown person {args.person!r}; people are listed in people.toml")
         tz = next((u.tz for u in roster.units.values() if args.person in u.members), roster.default_zone)
         start, end = _range(args, tz)
-        data = person_ics(roster, args.person, start, end, _chat_overrides(args))
+        data = person_ics(roster, args.person, start, end, words, _chat_overrides(args))
     if args.output:
         Path(args.output).write_bytes(data)
     else:

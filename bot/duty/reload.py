@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.channels.outbox import Origin, Outbox
 from bot.core.effects import SendUser
-from bot.core.i18n import t
+from bot.core.i18n import listing, moment, t, tn
 from bot.duty.live import Candidate, Started, digest, judge, read_folder, signature
 from bot.store import RosterSnapshot, Store
 from rosters import Leave, Override, Roster
@@ -57,9 +57,8 @@ class RosterReloader:
         if not self.started_problems:
             return
         saved = datetime.fromtimestamp(self.in_force.saved_at, UTC).astimezone(self.zone())
-        text = t("roster.reload.started_on_stored", self.lang, folder=self.folder,
-                 count=len(self.started_problems), problems=self._listed(self.started_problems),
-                 saved=saved.strftime("%Y-%m-%d %H:%M"))
+        text = tn("roster.reload.started_on_stored", len(self.started_problems), self.lang, folder=self.folder,
+                  problems=self._listed(self.started_problems), saved=moment(saved, self.lang, year=True))
         self._tell(text, f"roster-start:{self.clock()!r}")
 
     # -- triggers -------------------------------------------------------------------------------------------------
@@ -110,7 +109,7 @@ class RosterReloader:
             entry = self.store.audit.append("jourbot", "rosters.reloaded", candidate.digest[:16],
                                             {"cause": cause, "files": changed})
             text = t("roster.reload.done", self.lang, time=now.astimezone(self.zone()).strftime("%H:%M"),
-                     files=", ".join(changed))
+                     files=listing(changed, self.lang))
             self._tell(text, f"roster-reloaded:{entry}")  # the audit entry: one message per reload, redone alike
         # In force only once committed: a failed commit leaves the old roster, its snapshot and its audit together.
         self.roster, self.in_force, self.started_problems = candidate.roster, snapshot, []
@@ -126,8 +125,8 @@ class RosterReloader:
         with self.store.transaction():
             entry = self.store.audit.append("jourbot", "rosters.refused", candidate.digest[:16],
                                             {"cause": cause, "problems": len(candidate.problems)})
-            text = t("roster.reload.refused", self.lang, folder=self.folder, count=len(candidate.problems),
-                     problems=self._listed(candidate.problems))
+            text = tn("roster.reload.refused", len(candidate.problems), self.lang, folder=self.folder,
+                      problems=self._listed(candidate.problems))
             self._tell(text, f"roster-refused:{entry}")  # two refusals in the same instant are two messages
         log.warning("rosters in %s refused (%s): %d problems", self.folder, cause, len(candidate.problems))
 

@@ -22,7 +22,7 @@ from bot.alarm.machine import Alarm
 from bot.channels.outbox import Origin, Outbox
 from bot.core.desks import OpenHandover
 from bot.core.effects import Effect, Mention, Reply, SendRoom, SendUser
-from bot.core.i18n import t
+from bot.core.i18n import listing, moment, t
 from bot.core.phases import DECISIONS
 from bot.names import Names
 from bot.store import Store
@@ -48,9 +48,9 @@ class HandoverSettings:
     extra_supervisors: tuple[str, ...] = ()  # configured beside the rosters' supervisors: may receive for any unit
 
 
-def day_and_time(moment: datetime, zone: str) -> str:
-    local = moment.astimezone(zone_named(zone))
-    return f"{local.day}/{local.month} {local:%H:%M}"
+def day_and_time(at: datetime, zone: str, lang: str) -> str:
+    """"17/6 22:05": when an alarm of last night was raised, as the office reads it in the morning."""
+    return moment(at.astimezone(zone_named(zone)), lang, weekday=False)
 
 
 def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str, unit_names: Mapping[str, str] | None = None) -> str:
@@ -74,7 +74,7 @@ def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str, unit_names: 
         elif p.phase == "handed_over":
             unit = (unit_names or {}).get(p.unit or "", p.unit or "—")
             parts.append(t("handover.phase.handed_over", lang, time=time, unit=unit))
-    return ", ".join(parts) if parts else t("handover.phase.none", lang)
+    return listing(parts, lang) if parts else t("handover.phase.none", lang)
 
 
 class HandoverService:
@@ -199,11 +199,11 @@ class HandoverService:
                  else t("handover.state.open", self.lang))
         if alarm.accepted_at is None:
             return t("handover.listing_untaken", self.lang, id=alarm.id, area=alarm.area_name,
-                     raised=day_and_time(alarm.raised_at, zone), unit=alarm.unit_name,
+                     raised=day_and_time(alarm.raised_at, zone, self.lang), unit=alarm.unit_name,
                      fallback=hhmm(alarm.fallback_at or alarm.raised_at, tz))
         accepted = alarm.accepted_at
         return t("handover.listing", self.lang, id=alarm.id, area=alarm.area_name,
-                 raised=day_and_time(alarm.raised_at, zone), accepted=hhmm(accepted, tz),
+                 raised=day_and_time(alarm.raised_at, zone, self.lang), accepted=hhmm(accepted, tz),
                  name=alarm.accepted_name or alarm.accepted_by or "—", unit=alarm.unit_name,
                  phases=phase_text(self.phases(alarm.id), zone, self.lang,
                                    {u.id: u.name for u in self.roster().units.values()}), state=state)

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-from bot.core.i18n import role_label, t
+from bot.core.i18n import day, listing, moment, role_label, t, tn
 from bot.matrix.reachability import Reach
 from bot.store.checkins import ANSWERED, CheckinRow
 from rosters import Override, Roster, Shift
-from rosters.wallclock import hhmm
 
 Trust = Literal["tofu", "cross-signed"]
 
@@ -97,7 +96,7 @@ def _problems(user: str, found: Reach | None, has_room: bool, checkin: CheckinRo
         out.append(_problem("left", lang))
     if checkin is not None and checkin.status != ANSWERED and checkin.asked_at is not None:
         asked = datetime.fromtimestamp(checkin.asked_at, zone)
-        out.append(_problem("checkin", lang, when=f"{asked:%Y-%m-%d} {hhmm(asked, zone)}"))
+        out.append(_problem("checkin", lang, when=moment(asked, lang)))
     return out
 
 
@@ -126,9 +125,9 @@ def report_text(findings: Sequence[Finding], roster: Roster, start: datetime, da
     first, last = start.astimezone(zone).date(), (start + timedelta(days=days - 1)).astimezone(zone).date()
     bad = [f for f in findings if f.problems]
     if not bad:
-        return t("roster.ready.all_ok", lang, count=len(findings), first=first.isoformat(), last=last.isoformat())
-    lines = [t("roster.ready.head", lang, count=len(findings), bad=len(bad), first=first.isoformat(),
-               last=last.isoformat())]
+        return tn("roster.ready.all_ok", len(findings), lang, first=day(first, lang), last=day(last, lang))
+    lines = [t("roster.ready.head", lang, count=len(findings), bad=len(bad), first=day(first, lang),
+               last=day(last, lang))]
     for finding in bad:
         lines.append("")
         lines.append(_person_line(finding.person, roster, lang))
@@ -139,10 +138,10 @@ def report_text(findings: Sequence[Finding], roster: Roster, start: datetime, da
 def _person_line(person: OnRoster, roster: Roster, lang: str) -> str:
     shift = person.first
     if shift is None:
-        units = ", ".join(sorted(roster.units[u].name for u in person.units if u in roster.units))
+        units = listing(sorted(roster.units[u].name for u in person.units if u in roster.units), lang)
         return t("roster.ready.person_supervisor", lang, name=person.name, user=person.user, units=units)
     unit = roster.units[shift.unit]
-    when = f"{shift.start:%Y-%m-%d} {hhmm(shift.start, unit.tz)}"
+    when = moment(shift.start.astimezone(unit.tz), lang)
     return t("roster.ready.person", lang, name=person.name, user=person.user, when=when, unit=unit.name,
              role=role_label(shift.role, lang).lower())
 

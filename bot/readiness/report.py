@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from bot.channels.outbox import Origin, Outbox
 from bot.config import Config
 from bot.core.effects import Effect, SendUser
-from bot.core.i18n import t
+from bot.core.i18n import moment, t
 from bot.matrix.reachability import Reach, ReachabilityError, reach, saved_session
 from bot.readiness.assess import Finding, assess, on_rosters, report_text
 from bot.store import Store
@@ -134,7 +134,7 @@ class ReadinessReporter:
         zone = roster.default_zone
         lines = [t("trust.new_devices_head", lang, count=len(found))]
         lines += [t("trust.new_device", lang, name=roster.people.get(user, user), user=user, device=device,
-                    when=datetime.fromtimestamp(at, zone).strftime("%Y-%m-%d %H:%M")) for user, device, at in found]
+                    when=moment(datetime.fromtimestamp(at, zone), lang)) for user, device, at in found]
         text = "\n".join(lines)
         supervisors = {s for unit in roster.units.values() for s in unit.supervisors} | set(
             self.config.roles.supervisors)

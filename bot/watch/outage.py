@@ -16,7 +16,7 @@ from datetime import UTC, datetime, tzinfo
 
 from bot.channels.outbox import Origin, Outbox
 from bot.core.effects import SendRoom
-from bot.core.i18n import t
+from bot.core.i18n import moment, t
 from bot.store import Store
 from rosters.wallclock import hhmm
 
@@ -77,8 +77,7 @@ class OutageNotice:
 
     def _when(self, at: float, until: float) -> str:
         zone = self.zone()
-        moment = datetime.fromtimestamp(at, UTC)
-        if moment.astimezone(zone).date() == datetime.fromtimestamp(until, UTC).astimezone(zone).date():
-            return hhmm(moment, zone)
-        local = moment.astimezone(zone)
-        return f"{local.day}/{local.month} {hhmm(moment, zone)}"
+        instant = datetime.fromtimestamp(at, UTC)
+        if instant.astimezone(zone).date() == datetime.fromtimestamp(until, UTC).astimezone(zone).date():
+            return hhmm(instant, zone)
+        return moment(instant.astimezone(zone), self.lang, weekday=False)

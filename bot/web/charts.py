@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from bot.alarm.machine import Alarm
-from bot.core.i18n import t
+from bot.core.i18n import day_month, t
 
 ROW = 26
 LABEL_W = 130
@@ -67,7 +67,7 @@ def per_week(alarms: Sequence[Alarm], today: date, lang: str, weeks: int = 8) ->
     for back in range(weeks - 1, -1, -1):
         start = monday - timedelta(weeks=back)
         count = sum(start <= a.raised_at.date() < start + timedelta(days=7) for a in alarms)
-        rows.append(Row(t("webview.stats.week", lang, week=start.isocalendar().week, day=f"{start:%d/%m}"),
+        rows.append(Row(t("webview.stats.week", lang, week=start.isocalendar().week, day=day_month(start, lang)),
                         (count,)))
     return rows
 

@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 
 from bot.alarm.machine import Alarm
 from bot.channels.sms.channel import reason_text
-from bot.core.i18n import t
+from bot.core.i18n import t, tn
 from bot.store.sms import SmsOutcome
 from rosters.wallclock import hhmm
 
@@ -45,7 +45,7 @@ def sms_lines(alarm: Alarm, outcomes: Sequence[SmsOutcome], tz: tzinfo, lang: st
         elif sms.status == "failed":
             outcome = t("webview.sms.failed", lang, reason=reason)
         elif sms.status == "pending" and sms.attempts:
-            outcome = t("webview.sms.retrying", lang, reason=reason, attempts=str(sms.attempts))
+            outcome = tn("webview.sms.retrying", sms.attempts, lang, reason=reason)
         elif sms.status == "pending":
             outcome = t("webview.sms.pending", lang)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.core.i18n import calendar_words
 from rosters import Chain, Gap, Override, Roster, Shift, find_gaps, person_feed, unit_feed
 from rosters.findings import CHECK_DAYS, Finding, check_roster
 
@@ -48,9 +49,9 @@ def findings(roster: Roster, now: datetime, overrides: Sequence[Override]) -> li
     return check_roster(roster, now, now + timedelta(days=CHECK_DAYS), overrides)
 
 
-def unit_calendar(roster: Roster, unit: str, now: datetime, overrides: Sequence[Override]) -> bytes:
-    return unit_feed(roster, unit, now, overrides)
+def unit_calendar(roster: Roster, unit: str, now: datetime, overrides: Sequence[Override], lang: str) -> bytes:
+    return unit_feed(roster, unit, now, calendar_words(lang), overrides)
 
 
-def person_calendar(roster: Roster, user: str, now: datetime, overrides: Sequence[Override]) -> bytes:
-    return person_feed(roster, user, now, overrides)
+def person_calendar(roster: Roster, user: str, now: datetime, overrides: Sequence[Override], lang: str) -> bytes:
+    return person_feed(roster, user, now, calendar_words(lang), overrides)

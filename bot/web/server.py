@@ -28,7 +28,7 @@ from bot.alarm import stats
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
 from bot.core.effects import Effect, SendUser
-from bot.core.i18n import role_label, t
+from bot.core.i18n import day, listing, moment, role_label, t, tn
 from bot.core.phases import DECISIONS
 from bot.core.roles import Role
 from bot.duty.leave import StoredLeave
@@ -110,7 +110,9 @@ class WebView:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
         )
-        self.env.globals.update(t=lambda key, **params: t(key, self.lang, **params), role=self._role)
+        self.env.globals.update(t=lambda key, **params: t(key, self.lang, **params),
+                                tn=lambda key, n, **params: tn(key, n, self.lang, **params),
+                                listing=lambda items: listing(items, self.lang), role=self._role)
         self.env.filters.update(hm=lambda at: f"{at:%H:%M}", hms=lambda at: f"{at:%H:%M:%S}", day=self._day,
                                 stamp=self._stamp, seconds=self._seconds)
         self._runner: web.AppRunner | None = None
@@ -228,8 +230,8 @@ class WebView:
     def _role(self, role: str) -> str:
         return role_label(role, self.lang) if role in (*ROLES, "unit") else t("webview.gap", self.lang)
 
-    def _day(self, day: date) -> str:
-        return f"{t('roster.weekdays', self.lang).split()[day.weekday()]} {day:%d/%m}"
+    def _day(self, shown: date) -> str:
+        return day(shown, self.lang)
 
     def _seconds(self, value: float | None) -> str:
         if value is None:
@@ -238,7 +240,7 @@ class WebView:
         return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
     def _stamp(self, at: datetime | None) -> str:
-        return "" if at is None else f"{self._day(at.date())} {at:%H:%M}"
+        return "" if at is None else moment(at, self.lang)
 
     # --- login -------------------------------------------------------------------------------------------------------
     async def login_help(self, request: web.Request) -> web.StreamResponse:
@@ -421,10 +423,10 @@ class WebView:
                             first=found.start.astimezone(zone).date(), last=last.astimezone(zone).date())
 
     def _readiness_shift(self, finding: Finding, roster: Roster) -> str:
-        """"första pass tor 26/11 22:00 (Testjouren, primär)", or the units a supervisor without a shift leads."""
+        """"första pass tors 26/11 22:00 (Testjouren, primär)", or the units a supervisor without a shift leads."""
         shift = finding.person.first
         if shift is None:
-            units = ", ".join(sorted(roster.units[u].name for u in finding.person.units if u in roster.units))
+            units = listing(sorted(roster.units[u].name for u in finding.person.units if u in roster.units), self.lang)
             return t("webview.ready.supervises", self.lang, units=units)
         unit = roster.units[shift.unit]
         return t("webview.ready.first", self.lang, when=self._stamp(shift.start.astimezone(unit.tz)),
@@ -588,7 +590,7 @@ class WebView:
         elif candidate.accepted:
             outcome = t("webview.reload.done", self.lang)
         else:
-            outcome = t("webview.reload.refused", self.lang, count=len(candidate.problems))
+            outcome = tn("webview.reload.refused", len(candidate.problems), self.lang)
             problems = candidate.problems
         return self._check(visitor, outcome=outcome, problems=problems,
                            status=200 if candidate is None or candidate.accepted else 409)
@@ -659,9 +661,9 @@ class WebView:
             raise web.HTTPNotFound()
         overrides, now = self.services.overrides.active(), self._now()
         if found.kind == "unit":
-            data = rosterdata.unit_calendar(roster, found.subject, now, overrides)
+            data = rosterdata.unit_calendar(roster, found.subject, now, overrides, self.lang)
         else:
-            data = rosterdata.person_calendar(roster, found.subject, now, overrides)
+            data = rosterdata.person_calendar(roster, found.subject, now, overrides, self.lang)
         return web.Response(body=data, content_type="text/calendar", charset="utf-8")
 
     def _people(self, visitor: Visitor, roster: Roster) -> list[tuple[str, str]]:

@@ -106,10 +106,10 @@ async def test_klar_asks_for_missing_phases_and_a_supervisor_may_close_anyway(tm
         await bot.say(ANNA, "!påväg", room=room)
         asked = await bot.say(ANNA, "!klar", room=room)
         assert [s.body for s in bot.answers_to(asked)] == [
-            "L1 saknar: framme, skyddsbedömning, överlämnat. Ange det först, sedan !klar L1."]
+            "L1 saknar: framme, skyddsbedömning och överlämnat. Ange det först, sedan !klar L1."]
         chef = await bot.say(CHEF, "!klar L1", room=UNIT_ROOM)
         assert [s.body for s in bot.answers_to(chef)] == [
-            "L1 saknar: framme, skyddsbedömning, överlämnat. Stäng ändå med !klar L1 ändå."]
+            "L1 saknar: framme, skyddsbedömning och överlämnat. Stäng ändå med !klar L1 ändå."]
         assert bot.app.alarms.get("L1").status == "accepted" and room not in bot.matrix.left
 
         await bot.say(CHEF, "!klar L1 ändå", room=UNIT_ROOM)
@@ -241,7 +241,7 @@ async def test_status_shows_how_far_the_responder_has_come_without_the_assessmen
         await bot.say(ANNA, "!skydd gjord placering", room=room)
         asked = await bot.say(POLICE, "!status")
         (after,) = bot.answers_to(asked)
-        assert after.body.endswith("accepterat av Anna A 14:02 · på väg, framme, skyddsbedömning"), after.body
+        assert after.body.endswith("accepterat av Anna A 14:02 · på väg, framme och skyddsbedömning"), after.body
         assert "placering" not in after.body and "hotfull" not in after.body
     finally:
         await bot.stop()

@@ -112,11 +112,11 @@ async def test_statistik_for_an_area_gives_arrival_assessments_handovers_and_uni
         await advance_to(bot, local("2026-02-16T12:00"))
         asked = await bot.say(CHEF, "!statistik 10 Farsta", room=UNIT_ROOM)  # from 6 Feb 12:00: L2 to L5
         lines = bot.answers_to(asked)[0].body.split("\n")
-        assert lines[0] == "📊 Senaste 10 dygnen: 4 larm, 3 accepterade, 0 avslutade, 1 avbrutna."
+        assert lines[0] == "📊 Senaste 10 dygnen: 4 larm, 3 accepterade, 0 avslutade, 1 avbrutet."
         assert lines[1] == "Tid till accept: median 1 min 0 s, 90:e percentil 1 min 30 s."
         assert lines[-5:] == [
             "Tid till framme: median 30 minuter, 90:e percentil 40 minuter (3 larm).",
-            "Skyddsbedömning samma natt: 33 % (1 av 3).",
+            "Skyddsbedömning samma natt: 33\u00a0% (1 av 3).",  # a no-break space, as Swedish writes it
             "Beslut: hos anhörig 1, akutplacering 1.",
             "Överlämningar: 2, mottagna 2. Från öppning till mottagen: median 60 minuter.",
             "Hanterade av: Farsta stadsdelsförvaltning 1, Socialjouren 3.",

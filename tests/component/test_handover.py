@@ -198,7 +198,7 @@ async def test_the_listing_gives_the_phases_and_the_close_with_their_times(tmp_p
         assert listing == (
             "Cecilia C: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10, accepterat 23:12 av Anna A"
             " (Socialjouren).\nFaser: på väg 23:15 (ca 20 min), framme 23:38, skyddsbedömning gjord 00:40: hos"
-            " anhörig, överlämnad 01:10 till Farsta stadsdelsförvaltning. Avslutat 01:30.\nSvara !mottaget L1 när"
+            " anhörig och överlämnad 01:10 till Farsta stadsdelsförvaltning. Avslutat 01:30.\nSvara !mottaget L1 när"
             " ni tagit över.")
     finally:
         await bot.stop()

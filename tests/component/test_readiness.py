@@ -69,7 +69,7 @@ async def test_at_nine_the_supervisor_hears_who_cannot_be_reached_and_what_to_do
         await advance_to(bot, "2026-11-26T09:00")
         assert ASKED == [{ANNA, BERTIL, CHEF}]
         (report,) = sent_to(bot, CHEF)
-        assert report.startswith("Beredskap 2026-11-26 – 2026-12-02: 2 av 3 på schemat kan inte säkert nås.")
+        assert report.startswith("Beredskap tors 26/11 – ons 2/12: 2 av 3 på schemat kan inte säkert nås.")
         anna = report.index("Anna A (@anna.a:localhost)")
         bertil = report.index("Bertil B (@bertil.b:localhost)")
         assert "Inte inloggad någonstans, så sidor kan inte nå hen. Be hen logga in i Element" in report[anna:bertil]

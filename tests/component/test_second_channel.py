@@ -59,7 +59,7 @@ async def test_a_read_page_shows_as_seen_in_status_is_audited_and_gets_no_sms(tm
         await bot.advance(70)  # past the unseen limit; at 14:04 Bertil is paged (Anna has not taken it)
         await sms_round(bot)
         asked = await bot.say(POLICE, "!status")
-        assert bot.answers_to(asked)[0].body == "L1 Farsta 14:02 — söker: Anna A (sedd 14:02), Bertil B"
+        assert bot.answers_to(asked)[0].body == "L1 Farsta 14:02 — söker: Anna A (sedd 14:02) och Bertil B"
         assert gateway.requests == [], "a page that was read needs no SMS"
         seen = [row for row in bot.app.store.db.execute("SELECT actor, action, subject FROM audit")
                 if row[1] == "page.seen"]

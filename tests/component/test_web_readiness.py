@@ -67,7 +67,7 @@ async def test_a_supervisor_sees_who_cannot_be_reached_and_what_to_do_and_a_resp
         assert 'href="/readiness"' in now, "in the menu"
         status, _, page = await web.get("/readiness")
         assert status == 200 and homeserver.asked == [{ANNA, BERTIL, CHEF}]
-        assert "Beredskap 2026-11-25 – 2026-12-01: 2 av 3 på schemat kan inte säkert nås." in page
+        assert "Beredskap ons 25/11 – tis 1/12: 2 av 3 på schemat kan inte säkert nås." in page
         anna = page[page.index('id="ready-anna.a"'):page.index('id="ready-bertil.b"')]
         assert "Inte inloggad någonstans, så sidor kan inte nå hen." in anna
         assert "Be hen logga in i Element på jourtelefonen och tillåta aviseringar." in anna

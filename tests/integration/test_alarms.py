@@ -103,7 +103,7 @@ async def test_happy_path_page_accept_and_police_told(people, synapse, tmp_path,
         await s.chef.wait_joined(chef_room, BOT)
         asked = await s.chef.send(chef_room, "!statistik vecka")
         stats = await s.chef.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
-        assert "1 larm, 1 accepterade, 1 avslutade" in stats.body and "Farsta: 1 larm" in stats.body
+        assert "1 larm, 1 accepterat, 1 avslutat" in stats.body and "Farsta: 1 larm" in stats.body
         # What the bot would log in production (its own loggers at every level, everything else from INFO up, as
         # bot/logsetup.py sets it) holds neither the free text nor the unrecognised word.
         logged = "\n".join(r.getMessage() for r in caplog.records

@@ -82,7 +82,7 @@ async def test_the_office_gets_its_handovers_at_its_next_opening_and_receives_th
         assert listed.body == (
             "Cecilia C: 📋 Att ta över: L2 Farsta\nLarm 20/11 23:10, accepterat 23:10 av Anna A"
             " (Socialjouren).\nFaser: på väg 23:15 (ca 20 min), framme 23:38, skyddsbedömning gjord 00:40: hos"
-            " anhörig, överlämnad 01:10 till Farsta stadsdelsförvaltning. Avslutat 01:30.\nSvara !mottaget L2 när"
+            " anhörig och överlämnad 01:10 till Farsta stadsdelsförvaltning. Avslutat 01:30.\nSvara !mottaget L2 när"
             " ni tagit över.")
         await cecilia.wait_for(from_bot("Att ta över: L3 Farsta", office_room), timeout=30)
         asked = await cecilia.send(office_room, "!mottaget L2")

@@ -61,8 +61,8 @@ def test_gap_notice_names_the_roles_in_the_readers_language():
     o = raised(chain(step("primary"), step("secondary"), step("unit", BO)))
     gap = next(e for e in o.effects if isinstance(e, Notify) and e.key == "alarm.gap")
     assert gap.to_user == CHEF
-    assert "(primary, secondary)" in render(gap, "en")
-    assert "(primär, sekundär)" in render(gap, "sv")
+    assert "(primary and secondary)" in render(gap, "en")
+    assert "(primär och sekundär)" in render(gap, "sv")
 
 
 def test_render_refuses_a_page_because_only_the_runtime_has_the_details():
@@ -74,6 +74,6 @@ def test_pick_refusals_tell_the_user_what_to_type():
     first = raised(number=1).alarm
     second = raised(number=2).alarm
     assert pick_refusal(Ambiguous((first, second)), "sv", "!nej") == (
-        "Du har flera öppna larm (L1, L2). Ange vilket, t.ex. !nej L1."
+        "Du har flera öppna larm (L1 och L2). Ange vilket, t.ex. !nej L1."
     )
     assert pick_refusal(None, "en") == "You have no open alarm to answer. Give the id, e.g. !ok L42."

@@ -47,7 +47,7 @@ def test_a_handover_names_a_unit_by_name_or_id_or_an_area_for_its_unit():
 def test_missing_phases_in_order_and_named_for_people():
     assert missing_phases(["arrived"]) == ["en_route", "assessment", "handed_over"]
     assert missing_phases(list(PHASES)) == []
-    assert phase_names(["en_route", "handed_over"], "sv") == "på väg, överlämnat"
+    assert phase_names(["en_route", "handed_over"], "sv") == "på väg och överlämnat"
     assert phase_names(["assessment"], "en") == "protection assessment"
 
 

@@ -73,11 +73,11 @@ def test_an_unanswered_last_check_in_and_a_missing_direct_room_are_problems_an_a
     rooms = {ANNA: "!a", CHEF: "!c"}
     findings = assess(people, facts, rooms, {ANNA: row, CHEF: answered}, "tofu", "sv", ZONE)
     anna = next(f for f in findings if f.person.user == ANNA)
-    assert [p.text for p in anna.problems] == ["Svarade inte på incheckningen 2026-11-24 22:00"]
+    assert [p.text for p in anna.problems] == ["Svarade inte på incheckningen tis 24/11 22:00"]
     assert kinds(findings, BERTIL) == ["no_direct_room"]
     assert kinds(findings, CHEF) == []
     text = report_text(findings, load_dir(ROSTERS), NOW, 7, "sv")
-    assert text.startswith("Beredskap 2026-11-25 – 2026-12-01: 2 av 3 på schemat kan inte säkert nås.")
+    assert text.startswith("Beredskap ons 25/11 – tis 1/12: 2 av 3 på schemat kan inte säkert nås.")
     assert "Chef C" not in text
 
 
@@ -85,7 +85,7 @@ def test_all_well_is_said_in_one_line():
     people = on_rosters(load_dir(ROSTERS), [], NOW, 7)
     findings = assess(people, {ANNA: FINE, BERTIL: FINE, CHEF: FINE}, ROOMS, {}, "cross-signed", "en", ZONE)
     assert report_text(findings, load_dir(ROSTERS), NOW, 7, "en") == (
-        "Readiness 2026-11-25 – 2026-12-01: all 3 on the rosters can be reached.")
+        "Readiness Wed 25/11 – Tue 01/12: all 3 on the rosters can be reached.")
 
 
 def test_with_sms_on_someone_without_a_phone_number_is_named_and_without_it_nobody_is():

@@ -22,7 +22,7 @@ def city():
 def test_jour_for_an_area_now_lists_the_chain_in_order(city):
     reply = jour_reply(["farsta"], NOW, city, [], "sv")
     assert reply.splitlines() == [
-        "Jour för Farsta ons 2026-06-17 10:05: Farsta stadsdelsförvaltning, tel 08-508 000 10",
+        "Jour för Farsta ons 17/6 10:05: Farsta stadsdelsförvaltning, tel 08-508 000 10",
         "1. Primär: Bertil B",
         "2. Sekundär: Anna A",
         "3. Jourchef: Chef C",
@@ -31,15 +31,15 @@ def test_jour_for_an_area_now_lists_the_chain_in_order(city):
 
 def test_jour_shows_local_time_whatever_zone_the_clock_is_in(city):
     reply = jour_reply(["farsta"], utc("2026-06-17 08:05"), city, [], "sv")
-    assert reply.startswith("Jour för Farsta ons 2026-06-17 10:05: Farsta stadsdelsförvaltning")
+    assert reply.startswith("Jour för Farsta ons 17/6 10:05: Farsta stadsdelsförvaltning")
     assert jour_reply(["farsta", "16:29"], utc("2026-06-17 08:05"), city, [], "sv").startswith(
-        "Jour för Farsta ons 2026-06-17 16:29: Farsta"
+        "Jour för Farsta ons 17/6 16:29: Farsta"
     )
 
 
 def test_jour_in_english_with_a_time_and_a_multiword_alias(city):
     reply = jour_reply(["Farsta", "strand", "23:00"], NOW, city, [], "en")
-    assert reply.splitlines()[0] == "On call for Farsta Wed 2026-06-17 23:00: Socialjouren, phone 08-508 000 00"
+    assert reply.splitlines()[0] == "On call for Farsta Wed 17/06, 23:00: Socialjouren, phone 08-508 000 00"
     assert "1. Primary: Anna A" in reply
 
 
@@ -52,7 +52,7 @@ def test_jour_without_area_answers_for_every_area(city):
 def test_jour_with_a_date_and_time_and_an_override(city):
     overrides = [Override(EVA, "Eva E", "socialjouren", "primary", at("2026-06-19 02:00"), at("2026-06-19 04:00"))]
     reply = jour_reply(["skarholmen", "2026-06-19", "03:00"], NOW, city, overrides, "sv")
-    assert "fre 2026-06-19 03:00: Socialjouren" in reply
+    assert "fre 19/6 03:00: Socialjouren" in reply
     assert "1. Primär: Eva E" in reply
 
 
@@ -71,7 +71,7 @@ def test_jour_tells_about_a_gap(tmp_path):
     [
         (["farsa"], "sv", "Okänt område: farsa. Menade du Farsta?"),
         (["Skarholm"], "en", "Unknown area: Skarholm. Did you mean Skärholmen?"),
-        (["xyz"], "en", "Unknown area: xyz. Areas: Farsta, Skärholmen."),
+        (["xyz"], "en", "Unknown area: xyz. Areas: Farsta and Skärholmen."),
         (["farsta", "halv", "tre"], "sv", "Jag kan inte läsa tiden halv tre."),
         (["farsta", "2026-03-29", "02:30"], "sv",
          "2026-03-29 02:30 finns inte den dagen: klockan ställs fram en timme på natten. Menade du 2026-03-29 03:30?"),
@@ -87,20 +87,20 @@ def test_jour_explains_bad_input_in_one_line(city, args, lang, expected):
 def test_schema_for_a_unit_today_marks_overrides(city):
     overrides = [Override(EVA, "Eva E", "socialjouren", "primary", at("2026-06-17 12:00"), at("2026-06-17 14:00"))]
     lines = schema_reply(["socialjouren"], NOW, city, overrides, "sv").splitlines()
-    assert lines[0] == "Schema Socialjouren, ons 2026-06-17"
-    assert any(re.fullmatch(r"ons 2026-06-17 12:00–14:00 +Primär +Eva E \(byte\)", line) for line in lines), lines
-    assert any(re.fullmatch(r"ons 2026-06-17 14:00–22:00 +Primär +Bertil B", line) for line in lines), lines
-    assert any(re.fullmatch(r"ons 2026-06-17 22:00 – tor 2026-06-18 08:00 +Primär +Anna A", line) for line in lines), (
+    assert lines[0] == "Schema Socialjouren, ons 17 juni 2026"
+    assert any(re.fullmatch(r"ons 17/6 12:00–14:00 +Primär +Eva E \(byte\)", line) for line in lines), lines
+    assert any(re.fullmatch(r"ons 17/6 14:00–22:00 +Primär +Bertil B", line) for line in lines), lines
+    assert any(re.fullmatch(r"ons 17/6 22:00 – tors 18/6 08:00 +Primär +Anna A", line) for line in lines), (
         lines
     )
 
 
 def test_schema_week_in_english_and_a_date(city):
     week = schema_reply(["farsta", "week"], NOW, city, [], "en")
-    assert week.splitlines()[0] == "Roster Farsta stadsdelsförvaltning, Wed 2026-06-17 – Tue 2026-06-23"
-    assert "Thu 2026-06-18 08:00–13:00" in week and "Fri 2026-06-19" not in week  # early closing, midsommarafton
+    assert week.splitlines()[0] == "Roster Farsta stadsdelsförvaltning, 17\u2009–\u200923 Jun 2026"
+    assert "Thu 18/06, 08:00–13:00" in week and "Fri 19/06" not in week  # early closing, midsommarafton
     midsummer = schema_reply(["farsta", "2026-06-19"], NOW, city, [], "sv")
-    assert midsummer.splitlines() == ["Schema Farsta stadsdelsförvaltning, fre 2026-06-19", "inga pass"]
+    assert midsummer.splitlines() == ["Schema Farsta stadsdelsförvaltning, fre 19 juni 2026", "inga pass"]
 
 
 def test_schema_without_unit_shows_every_unit_and_refuses_nonsense(city):
@@ -123,10 +123,10 @@ def test_schema_and_jour_show_leave_and_an_override_written_in_the_files():
     # B swap the night of 19 February 2027 in socialjouren.toml.
     city = load_dir(EXAMPLES)
     summer = schema_reply(["skarholmen", "2027-07-06"], at("2027-07-06 09:00"), city, [], "sv").splitlines()
-    assert any(re.fullmatch(r"tis 2027-07-06 08:00–16:30 +Primär +Cecilia C \(för David D, ledig\)", line)
+    assert any(re.fullmatch(r"tis 6/7 08:00–16:30 +Primär +Cecilia C \(för David D, ledig\)", line)
                for line in summer), summer
     swap = schema_reply(["socialjouren", "2027-02-19"], at("2027-02-19 09:00"), city, [], "en").splitlines()
-    assert any(re.fullmatch(r"Fri 2027-02-19 22:00 – Sat 2027-02-20 08:00 +Primary +Anna A \(override\)", line)
+    assert any(re.fullmatch(r"Fri 19/02, 22:00 – Sat 20/02, 08:00 +Primary +Anna A \(override\)", line)
                for line in swap), swap
     night = jour_reply(["farsta", "2027-02-19", "23:00"], at("2027-02-19 09:00"), city, [], "sv").splitlines()
     assert night[1:3] == ["1. Primär: Anna A", "2. Sekundär: Bertil B"]

@@ -7,6 +7,7 @@ from datetime import timedelta
 import icalendar
 import pytest
 
+from bot.core.i18n import calendar_words
 from rosters import Override, RosterError, load_dir
 from rosters.ics import person_ics, unit_ics
 from tests.harness.rosters import (
@@ -21,6 +22,8 @@ from tests.harness.rosters import (
     utc,
     write_roster,
 )
+
+SV = calendar_words("sv")  # the words come from the bot's catalogs (bot/core/locale), as in the bot's own feeds
 
 CALENDAR_UNIT = """
 name = "Kalenderjouren"
@@ -45,7 +48,7 @@ def test_export_then_import_gives_the_same_shifts(tmp_path, week):
     overrides = [Override(EVA, "Eva E", "socialjouren", "primary", at(f"{week} 10:00"), at(f"{week} 12:30"))]
     original = city.shifts("socialjouren", start, end, overrides)
     assert any(s.source == "override" for s in original)
-    exported = unit_ics(city, "socialjouren", start, end, overrides)
+    exported = unit_ics(city, "socialjouren", start, end, SV, overrides)
     (tmp_path / "jour.ics").write_bytes(exported)
     imported = build_roster(tmp_path, jour_toml=CALENDAR_UNIT).shifts("jour", start, end)
     assert key(imported) == key(original)
@@ -55,7 +58,9 @@ def test_export_then_import_gives_the_same_shifts(tmp_path, week):
 
 def test_export_is_readable_by_a_calendar_program():
     city = load_dir(EXAMPLES)
-    data = unit_ics(city, "socialjouren", at("2026-06-15 00:00"), at("2026-06-16 00:00"), stamp=utc("2026-01-01 00:00"))
+    data = unit_ics(
+        city, "socialjouren", at("2026-06-15 00:00"), at("2026-06-16 00:00"), SV, stamp=utc("2026-01-01 00:00")
+    )
     events = icalendar.Calendar.from_ical(data).walk("VEVENT")
     # Per role night, day, night for primary and secondary, and two 24-hour supervisor shifts.
     assert len({str(e["UID"]) for e in events}) == len(events) == 8
@@ -68,13 +73,13 @@ def test_export_is_readable_by_a_calendar_program():
     summaries = sorted(str(e["SUMMARY"]) for e in events)
     assert "Socialjouren – primär, dag: Bertil B" in summaries and "Socialjouren – sekundär, dag: Anna A" in summaries
     assert data == unit_ics(
-        city, "socialjouren", at("2026-06-15 00:00"), at("2026-06-16 00:00"), stamp=utc("2026-01-01 00:00")
+        city, "socialjouren", at("2026-06-15 00:00"), at("2026-06-16 00:00"), SV, stamp=utc("2026-01-01 00:00")
     )
 
 
 def test_person_export_gathers_shifts_from_every_unit():
     city = load_dir(EXAMPLES)
-    data = person_ics(city, ANNA, at("2026-06-15 00:00"), at("2026-06-22 00:00"))
+    data = person_ics(city, ANNA, at("2026-06-15 00:00"), at("2026-06-22 00:00"), SV)
     events = icalendar.Calendar.from_ical(data).walk("VEVENT")
     units = {str(e["SUMMARY"]).split(" – ")[0] for e in events}
     assert units == {"Socialjouren", "Farsta stadsdelsförvaltning"}
@@ -192,7 +197,7 @@ members = ["@anna.a:localhost", "@bertil.b:localhost"]
         areas_toml='[[area]]\nid = "c"\nname = "C"\nother_unit = "jour"\n',
     )
     chat = [Override(EVA, "Eva E", "jour", "primary", at("2026-10-26 10:00"), at("2026-10-26 12:00"), "B1")]
-    data = unit_ics(roster, "jour", at("2026-10-25 00:00"), at("2026-10-27 00:00"), chat, utc("2026-01-01 00:00"))
+    data = unit_ics(roster, "jour", at("2026-10-25 00:00"), at("2026-10-27 00:00"), SV, chat, utc("2026-01-01 00:00"))
     events = sorted(icalendar.Calendar.from_ical(data).walk("VEVENT"), key=lambda e: e.decoded("DTSTART"))
     assert [(str(e["SUMMARY"]), e["DTSTART"].to_ical().decode(), e["DTEND"].to_ical().decode()) for e in events] == [
         ("Socialjouren – primär, dag (för Anna A, ledig): Bertil B", "20261025T080000", "20261025T200000"),
@@ -201,10 +206,10 @@ members = ["@anna.a:localhost", "@bertil.b:localhost"]
         ("Socialjouren – primär, dag: Anna A", "20261026T120000", "20261026T200000"),
     ]
     assert events[0].decoded("DTSTART") == utc("2026-10-25 07:00")  # 08:00 CET, the day the clocks went back
-    english = unit_ics(roster, "jour", at("2026-10-25 00:00"), at("2026-10-26 00:00"), lang="en")
+    english = unit_ics(roster, "jour", at("2026-10-25 00:00"), at("2026-10-26 00:00"), calendar_words("en"))
     (event,) = icalendar.Calendar.from_ical(english).walk("VEVENT")
     assert str(event["SUMMARY"]) == "Socialjouren – primary, dag (for Anna A, on leave): Bertil B"
-    mine = person_ics(roster, ANNA, at("2026-10-25 00:00"), at("2026-10-27 00:00"), chat)
+    mine = person_ics(roster, ANNA, at("2026-10-25 00:00"), at("2026-10-27 00:00"), SV, chat)
     assert [str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(mine).walk("VEVENT")] == [
         "Socialjouren – primär, dag",
         "Socialjouren – primär, dag",
@@ -216,10 +221,11 @@ def test_feeds_cover_two_weeks_back_and_three_months_ahead():
 
     city = load_dir(EXAMPLES)
     now = at("2026-11-25 14:02")
-    starts = [e.decoded("DTSTART") for e in icalendar.Calendar.from_ical(unit_feed(city, "farsta", now)).walk("VEVENT")]
+    feed_events = icalendar.Calendar.from_ical(unit_feed(city, "farsta", now, SV)).walk("VEVENT")
+    starts = [e.decoded("DTSTART") for e in feed_events]
     assert min(starts) >= at("2026-11-11 00:00") - timedelta(days=1) and max(starts) < at("2027-02-26 00:00")
     assert min(starts) < at("2026-11-13 00:00") and max(starts) > at("2027-02-20 00:00")
-    feed = icalendar.Calendar.from_ical(person_feed(city, ANNA, now))
+    feed = icalendar.Calendar.from_ical(person_feed(city, ANNA, now, SV))
     assert str(feed["X-WR-CALNAME"]) == "Anna A" and feed.walk("VTIMEZONE")
 
 
