@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 import shutil
+import statistics
 import sys
 import time
 
@@ -25,10 +26,10 @@ FRIDA = "@frida.f:localhost"
 CECILIA = "@cecilia.c:localhost"
 
 
-async def example_city(tmp_path, extra: str = "") -> tuple[ComponentBot, str]:
+async def example_city(tmp_path, extra: str = "", alarms_toml: str = "") -> tuple[ComponentBot, str]:
     rosters = tmp_path / "rosters"
     shutil.copytree(EXAMPLES, rosters)
-    bot = await ComponentBot.start(tmp_path, rosters=rosters, extra=WEB + extra)
+    bot = await ComponentBot.start(tmp_path, rosters=rosters, extra=WEB + extra, alarms_toml=alarms_toml)
     assert bot.app.web is not None and bot.app.web.bound_port
     return bot, f"http://127.0.0.1:{bot.app.web.bound_port}"
 
@@ -169,7 +170,11 @@ async def main(base):
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "go"
         started = time.monotonic()
-        statuses = await asyncio.gather(*(junk(n) for n in range(200)))
+        sent = []
+        for n in range(200):  # 200 in a second, one every 5 ms
+            sent.append(asyncio.create_task(junk(n)))
+            await asyncio.sleep(started + (n + 1) * 0.005 - time.monotonic())
+        statuses = await asyncio.gather(*sent)
         print(json.dumps({"statuses": statuses, "seconds": time.monotonic() - started}))
 
 asyncio.run(main(sys.argv[1]))
@@ -177,11 +182,12 @@ asyncio.run(main(sys.argv[1]))
 
 
 async def test_200_junk_logins_in_a_second_are_refused_without_a_write_and_without_slowing_a_page(tmp_path):
-    bot, base = await example_city(tmp_path)
+    bot, base = await example_city(tmp_path, alarms_toml="rate_limit_count = 10")
     statements: list[str] = []
     bot.app.store.db.conn.set_trace_callback(statements.append)
     lags: list[float] = []
     stop = asyncio.Event()
+    raised = iter(range(1, 100))
 
     async def loop_lag() -> None:
         while not stop.is_set():
@@ -189,15 +195,18 @@ async def test_200_junk_logins_in_a_second_are_refused_without_a_write_and_witho
             await asyncio.sleep(0.005)
             lags.append(time.perf_counter() - asked - 0.005)
 
-    async def page_ms(area: str, alarm: str) -> float:
-        """From !larm to the page accepted by the homeserver."""
+    async def page_ms(area: str) -> float:
+        """From !larm to its page accepted by the homeserver."""
+        alarm = f"L{next(raised)}"
         before = time.perf_counter()
-        await bot.say(POLICE, f"!larm {area}")
-        (page,) = [s for s in bot.matrix.sent if alarm in s.body and s.must_reach and s.msgtype == "m.text"]
+        await bot.say(POLICE, f"!larm {area} {alarm}")
+        pages = [s for s in bot.matrix.sent if f"{alarm} " in s.body and s.must_reach and s.msgtype == "m.text"]
+        assert len(pages) == 1, alarm
+        page = pages[0]
         return (page.at - before) * 1000
 
     try:
-        quiet = await page_ms("Farsta", "L1")
+        quiet = [await page_ms(area) for area in ("Farsta", "Skärholmen", "Farsta")]
         # The flood comes from another process, as it would: the test's own client must not be what slows the loop.
         flood = await asyncio.create_subprocess_exec(sys.executable, "-c", FLOOD, base, stdin=asyncio.subprocess.PIPE,
                                                      stdout=asyncio.subprocess.PIPE)
@@ -206,8 +215,10 @@ async def test_200_junk_logins_in_a_second_are_refused_without_a_write_and_witho
         ticker = asyncio.create_task(loop_lag())
         flood.stdin.write(b"go\n")
         await flood.stdin.drain()
-        await asyncio.sleep(0.02)  # the requests are coming in
-        during = await page_ms("Skärholmen", "L2")
+        during = []
+        for area in ("Skärholmen", "Farsta", "Skärholmen"):
+            await asyncio.sleep(0.2)
+            during.append(await page_ms(area))
         out, _ = await flood.communicate()
         result = json.loads(out)
         stop.set()
@@ -221,7 +232,8 @@ async def test_200_junk_logins_in_a_second_are_refused_without_a_write_and_witho
     assert statuses.count(403) <= 10 and statuses.count(429) >= 190, "at most 10 a minute from one address"
     web_writes = [s for s in statements if re.search(r"\b(INSERT|UPDATE|DELETE)\b", s) and "web_" in s]
     assert web_writes == [], "an unknown token is answered without a write"
-    assert during < quiet + 50, f"a page took {during:.0f} ms during the flood, {quiet:.0f} ms without (the bot's"\
-                                " target: it adds < 50 ms)"
-    # The flood is served in some 150 ms, a request at a time between the loop's other work: never held up long.
-    assert max(lags) < 0.1, f"the event loop was held up {max(lags) * 1000:.0f} ms"
+    slower = statistics.median(during) - statistics.median(quiet)
+    assert slower < 50, f"pages took {during} ms during the flood, {quiet} ms without: {slower:.0f} ms more (the" \
+                        " bot's target: it adds < 50 ms to a page)"
+    lags.sort()
+    assert lags[int(0.95 * len(lags))] < 0.05, f"the event loop ran late: {lags[-10:]}"
