@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from nio.store.models import ForwardedChains, MegolmInboundSessions
-
-from bot.store.files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -75,4 +74,12 @@ class RoomKeyAges:
         return dropped
 
     def _save(self) -> None:
-        write_private(self.path, json.dumps(self._ages, separators=(",", ":")))
+        """Atomically, not fsynced (this runs on the event loop, at a decryption): only a power cut can lose a write,
+        and a key's last use is noted hourly anyway; none is dropped within a week of being met."""
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(self._ages, separators=(",", ":")).encode())
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
