@@ -217,7 +217,7 @@ async def test_200_junk_logins_in_a_second_are_refused_without_a_write_and_witho
         await flood.stdin.drain()
         during = []
         for area in ("Skärholmen", "Farsta", "Skärholmen"):
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # not a wait for anything: the three pages spread over the flood's second
             during.append(await page_ms(area))
         out, _ = await flood.communicate()
         result = json.loads(out)
