@@ -216,7 +216,7 @@ def main(root: Path) -> int:
     try:
         config_path, passwords = prepare(root, workdir, server)
         config = config_module.load(config_path)
-        setup_logging(config.bot.log_level)
+        setup_logging(config.bot.log_level, config.logging.format)
         print(banner(server, passwords, unit_rooms(load_dir(config.rosters_dir))), flush=True)
 
         async def run_bot() -> None:

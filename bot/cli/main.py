@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
     if problems:
         print("jourbot cannot start:\n" + "\n".join(problems), file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(config.bot.log_level)
+    setup_logging(config.bot.log_level, config.logging.format)
 
     async def main() -> None:
         app = App(config)
