@@ -5,7 +5,7 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run test unit lint bench clean install synapse js browser screenshots
+.PHONY: run test unit lint bench clean install synapse js browser promtool screenshots
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -39,6 +39,13 @@ browser: $(CHROMIUM)
 $(CHROMIUM):
 	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }'
 
+# promtool, which checks and tests the alert rules in bot/deploy/alerts.yml, from Debian's prometheus package (the
+# daemon comes with it and is not used); sudo only when not root.
+PROMTOOL := /usr/bin/promtool
+promtool: $(PROMTOOL)
+$(PROMTOOL):
+	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q prometheus || { apt-get update -q && apt-get install -y -q prometheus; }'
+
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .
 
@@ -49,7 +56,7 @@ lint: install
 	$(VENV)/bin/python .ci/check_structure.py
 
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
-test: install synapse js browser lint
+test: install synapse js browser promtool lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 

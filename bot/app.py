@@ -52,6 +52,7 @@ from bot.timers import Timers
 from bot.trust.identities import IdentityPins
 from bot.trust.rooms import AlarmPeople, RoomGuard
 from bot.trust.senders import SenderTrust
+from bot.watch.figures import DutyFigures
 from bot.watch.health import HealthLimits, HealthReport, Monitoring
 from bot.watch.metrics import Metrics
 from bot.watch.outage import OutageNotice
@@ -190,6 +191,9 @@ class App:
             oldest_undelivered=lambda: self._oldest_undelivered() or 0.0,
             sync_lag=lambda: time.time() - self.matrix.health.last_sync_at if self.matrix.health.last_sync_at else 0.0,
         )
+        self.figures = DutyFigures(self.store, lambda: self.roster, lambda: self.matrix.health, clock)
+        self.metrics.watch_duty(self.figures.readings())
+        self.rosters.on_reloaded.append(self.figures.forget)
         self.web = WebView(
             WebSettings(config.web.host, config.web.port, lang, config.web.base_url.startswith("https://")),
             self.web_auth, self.store, self.services, self.alarms,

@@ -161,6 +161,7 @@ class Sender:
         for row in self.store.outbox.overdue(now):
             self.store.outbox.mark_overdue(row.id)
             if row.page is not None:
+                self.metrics.pages_late.inc()
                 self.outbox.queue(self.listener.undeliverable(row, "timeout", now), Origin(f"{row.txn_id}:overdue"))
             else:
                 log.warning("outbox %s to %s:%s not delivered within %.0f s; still trying", row.txn_id,

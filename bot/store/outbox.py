@@ -186,6 +186,12 @@ class Outbox:
         return {str(k): int(v) for k, v in self.db.execute(
             "SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()}
 
+    def pages_overdue(self, now: float) -> int:
+        """Pages still waiting to be sent after their delivery deadline (for /metrics)."""
+        row = self.db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND purpose LIKE 'page:%'"
+                              " AND deliver_by <= ?", [now]).fetchone()
+        return int(row[0])
+
     def oldest_pending_at(self) -> float | None:
         row = self.db.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetchone()
         return None if row is None or row[0] is None else float(row[0])

@@ -107,6 +107,10 @@ class ComponentBot:
                 return
         raise AssertionError("the outbox never settled")
 
+    def metric(self, name: str) -> float | None:
+        """A sample without labels of the bot's /metrics, as the next scrape would read it."""
+        return self.app.metrics.registry.get_sample_value(name)
+
     # --- what people do ------------------------------------------------------------------------------------------
     def event(self, sender: str, room: str, body: str = "", reply_to: str | None = None, kind: str = "message",
               reacts_to: str | None = None, key: str = "", origin_ts: float | None = None,
