@@ -39,8 +39,9 @@ browser: $(CHROMIUM)
 $(CHROMIUM):
 	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }'
 
-# promtool, which checks and tests the alert rules in bot/deploy/alerts.yml, from Debian's prometheus package (the
-# daemon comes with it and is not used); sudo only when not root.
+# promtool, which checks and tests the alert rules in bot/deploy/alerts.yml, from Debian's prometheus package (Debian
+# has no package of promtool alone); sudo only when not root. On a machine that runs systemd the package also starts
+# Prometheus itself on port 9090, which the tests do not use: `systemctl disable --now prometheus` stops it.
 PROMTOOL := /usr/bin/promtool
 promtool: $(PROMTOOL)
 $(PROMTOOL):
