@@ -86,10 +86,16 @@ def test_wrong_config_is_refused_naming_file_line_and_key(tmp_path, text, expect
 def test_a_wrong_key_in_sms_is_reported_at_its_own_line_not_another_sections(tmp_path):
     """The issue's case: `enabled` is also a key of [web] and [monitoring], above [sms]; the old search for the key's
     name pointed at the first of them."""
-    text = MINIMAL + '\n[web]\nenabled = false\n\n[monitoring]\nenabled = true\n\n[sms]\nenabled = "yes"\nurl = 5\n'
+    text = MINIMAL + ('\n[web]\nenabled = false\ntimeout_s = 1\n\n[monitoring]\nenabled = true\n'
+                      '\n[sms]\nenabled = "yes"\nurl = 5\nenable = true\ntimeout_s = 0\n')
     assert problems_of(tmp_path, text) == [
-        "config.toml:13: [sms] enabled: expected true or false, got 'yes'",
-        "config.toml:14: [sms] url: expected a string, got 5",
+        "config.toml:8: [web] timeout_s: unknown key (known keys here: enabled, feed_days, host, idle_timeout_s,"
+        " link_ttl_s, port, public_url, session_ttl_s)",
+        "config.toml:14: [sms] enabled: expected true or false, got 'yes'",
+        "config.toml:15: [sms] url: expected a string, got 5",
+        "config.toml:16: [sms] enable: unknown key (known keys here: enabled, password_env, password_file, sender,"
+        " timeout_s, unseen_after_s, url, username_env, username_file)",
+        "config.toml:17: [sms] timeout_s: expected a positive number, got 0",
     ]
 
 
