@@ -157,6 +157,24 @@ def test_the_line_scanner_reads_past_multi_line_values():
     assert lines[("arr", 0, "k")] == 15 and lines[("arr", 1, "k")] == 17 and lines[("arr", 1, "sub", "m")] == 19
 
 
+def leaves(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key's path in a parsed TOML document, array-of-tables elements by position."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in leaves(v, (*path, k))] or [path]
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return [p for i, v in enumerate(value) for p in leaves(v, (*path, i))]
+    return [path]
+
+
+def test_the_line_scanner_places_every_key_of_the_example_where_it_is_written():
+    text = example_with_commented_tables_text()
+    lines = key_lines(text)
+    numbered = text.splitlines()
+    for path in leaves(tomllib.loads(text)):
+        line = numbered[lines[path] - 1]
+        assert re.match(rf"\s*{re.escape(str(path[-1]))}\s*=", line), (path, line)
+
+
 def test_invalid_toml_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="not valid TOML"):
         config_module.load(write(tmp_path, "[matrix\n"))
@@ -215,12 +233,16 @@ EXAMPLE_VALUES = {("bot", "allowed_inviters"), ("roles", "police"), ("roles", "p
 
 def example_with_commented_tables() -> dict[str, object]:
     """The example as TOML, with its commented-out tables ([[checkin]]) read too: they document keys as well."""
+    return tomllib.loads(example_with_commented_tables_text())
+
+
+def example_with_commented_tables_text() -> str:
     text = EXAMPLE.read_text()
     # A commented header and the commented `key = value` lines right under it.
     uncommented = re.sub(r"(?m)^# (\[\[?[\w.]+\]\]?\n)((?:# [a-z_]+ = .*\n)+)",
                          lambda m: m.group(1) + m.group(2).replace("# ", "", 1).replace("\n# ", "\n"), text)
     assert uncommented != text, "the example's commented [[checkin]] table was not found"
-    return tomllib.loads(uncommented)
+    return uncommented
 
 
 def drift(model: type[BaseModel], raw: dict[str, object], where: str) -> list[str]:
