@@ -148,7 +148,7 @@ class App:
             listeners.append(self.sms)  # after the alarm service's: it reads the alarm a failed page left
         self.sender = Sender(self.outbox, channels, DeliveryListeners(*listeners), self.matrix.ready, self.metrics)
         # What /healthz and the metrics call undelivered: the homeserver's (an SMS that fails is told in chat).
-        self.homeserver_kinds = tuple(kind for kind, channel in channels.items() if channel.lane == HOMESERVER)
+        self.homeserver_kinds = self.sender.kinds(HOMESERVER)
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
         self.web_auth = WebAuth(self.store, clock, AuthSettings(

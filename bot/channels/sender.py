@@ -200,9 +200,14 @@ class Sender:
                             row.target_kind, row.target, now - row.created_at)
 
     def homeserver_back(self) -> None:
-        """Messages that waited out an outage go now, not after their backoff: a page must not idle."""
+        """Messages that waited out an outage go now, not after their backoff: a page must not idle. (An SMS keeps
+        its backoff: the homeserver's outage says nothing of the gateway.)"""
         with self.store.transaction():
-            self.store.outbox.retry_all_now()
+            self.store.outbox.retry_all_now(self.kinds(HOMESERVER))
+
+    def kinds(self, lane: str) -> tuple[str, ...]:
+        """The target kinds whose channels send through `lane`."""
+        return tuple(kind for kind, channel in self.channels.items() if channel.lane == lane)
 
     def next_deadline(self) -> float | None:
         return self.store.outbox.next_deliver_by()

@@ -25,6 +25,7 @@ _VALUES = ("(txn_id, target_kind, target, event_type, content, status, attempts,
            " last_error, priority, deliver_by, overdue) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, '', ?, ?, 0)")
 _ADD = f"INSERT INTO outbox{_VALUES}"  # a second message of one cause and place is a bug: refused
 _ADD_ONCE = f"INSERT OR IGNORE INTO outbox{_VALUES}"
+_OF_KINDS = "target_kind IN (SELECT value FROM json_each(?))"  # the kinds as one JSON list
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,10 @@ class Outbox:
                         [seconds])
         self.db.changed(Topic.OUTBOX)
 
-    def retry_all_now(self) -> None:
-        self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'", [self.clock()])
+    def retry_all_now(self, kinds: Sequence[str]) -> None:
+        """Every message waiting for one of these target kinds is due now, its backoff forgotten."""
+        self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'"
+                        f" AND {_OF_KINDS}", [self.clock(), json.dumps(list(kinds))])
         self.db.changed(Topic.OUTBOX)
 
     def counts(self) -> dict[str, int]:
@@ -207,9 +210,8 @@ class Outbox:
 
     def oldest_pending_at(self, kinds: Sequence[str]) -> float | None:
         """When the oldest message still waiting for one of these target kinds was queued."""
-        row = self.db.execute(
-            "SELECT MIN(created_at) FROM outbox WHERE status = 'pending'"
-            " AND target_kind IN (SELECT value FROM json_each(?))", [json.dumps(list(kinds))]).fetchone()
+        row = self.db.execute(f"SELECT MIN(created_at) FROM outbox WHERE status = 'pending' AND {_OF_KINDS}",
+                              [json.dumps(list(kinds))]).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
     def outcomes(self, target_kind: str, purpose: str) -> list[Outcome]:

@@ -181,6 +181,22 @@ async def test_a_gateway_error_is_retried_and_reported_once_and_a_refused_number
         await bot.stop()
 
 
+async def test_the_homeserver_coming_back_does_not_hurry_a_failing_sms(tmp_path, gateway):
+    bot = await start(tmp_path, gateway, unseen_after_s=30)
+    try:
+        gateway.script = ["5xx"]
+        await bot.say(POLICE, "!larm Farsta")
+        await bot.advance(30)  # Anna's page unread: her SMS, and its first try fails
+        assert [r.answer for r in gateway.requests] == ["5xx"]
+        bot.matrix.homeserver_back(5.0)  # a blip of the homeserver's: what waited for it goes now
+        await bot.settle()
+        assert [r.answer for r in gateway.requests] == ["5xx"], "the gateway's backoff is its own"
+        await bot.advance(5)  # past the first backoff (at most 4 s)
+        assert [r.to for r in gateway.delivered] == [PHONES[ANNA]]
+    finally:
+        await bot.stop()
+
+
 async def test_a_queued_sms_survives_a_restart_and_one_the_gateway_took_is_not_sent_again(tmp_path, gateway):
     bot = await start(tmp_path, gateway, unseen_after_s=30)
     try:
