@@ -18,6 +18,9 @@ The listeners (`DeliveryListener`, told inside the transaction that records the 
 and state: the alarm service counts a page's person unreachable, the SMS channel sends a page by SMS instead, and
 tells the supervisors when an SMS fails.
 
+A row whose channel is not registered (its config section turned off) waits, never sent another way: turned on
+again, it goes if it is still needed.
+
 A third channel (a voice call, a push service) is one module that implements `Channel` (and `DeliveryListener` for
 what its outcomes mean), queues its rows with its own target kind (`Outbox.queue_once`), and one config section; the
 App registers it under that target kind when the section is enabled. Nothing in the sender or the store changes.

@@ -99,7 +99,10 @@ class Sender:
             if row.next_attempt_at > now:
                 next_at = row.next_attempt_at if next_at is None else min(next_at, row.next_attempt_at)
                 continue
-            lane = self._lane(row)
+            channel = self.channels.get(row.target_kind)
+            if channel is None:
+                continue  # its channel is turned off ([sms] enabled = false): it waits, never sent another way
+            lane = channel.lane
             if lane == HOMESERVER and not homeserver_ready:
                 continue  # woken when it is
             if urgency != PAGE and lane in paging:
@@ -112,7 +115,7 @@ class Sender:
                 limit -= self.settings.reserved_for_alarms
             if busy[lane] >= limit:
                 continue
-            task = asyncio.create_task(self._send(row), name=f"send {row.txn_id}")
+            task = asyncio.create_task(self._send(row, channel), name=f"send {row.txn_id}")
             self._in_flight[row.key] = task
             self._lane_of[row.key] = lane
             busy[lane] += 1
@@ -121,10 +124,6 @@ class Sender:
                 paging.add(lane)
             task.add_done_callback(self._done_callback(row.key))
         return next_at
-
-    def _lane(self, row: OutboxRow) -> str:
-        channel = self.channels.get(row.target_kind)
-        return HOMESERVER if channel is None else channel.lane
 
     def _done_callback(self, key: tuple[str, str]) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
@@ -144,29 +143,26 @@ class Sender:
                 return
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
 
-    async def _send(self, row: OutboxRow) -> None:
+    async def _send(self, row: OutboxRow, channel: Channel) -> None:
         try:
-            channel = self.channels.get(row.target_kind)
-            if channel is None:  # never guessed: "L1" is no user, a phone number no room
-                raise DeliveryFailure("rejected", f"no channel for {row.target_kind} targets")
             event_id = await channel.deliver(row)
         except DeliveryFailure as failure:
-            self._failed(row, failure)
+            self._failed(row, failure, channel.lane)
             return
         except asyncio.CancelledError:
             raise
         except Exception as err:  # whatever else went wrong, the message stays queued and is retried
             log.exception("outbox %s: unexpected error", row.txn_id)
-            self._failed(row, DeliveryFailure("server", f"{type(err).__name__}: {err}"))
+            self._failed(row, DeliveryFailure("server", f"{type(err).__name__}: {err}"), channel.lane)
             return
         at = self.clock()
         with self.store.transaction():
             self.store.outbox.sent(row.id, event_id)
             self.outbox.queue(self.listener.delivered(row, event_id, at), Origin(f"{row.txn_id}:delivered"))
 
-    def _failed(self, row: OutboxRow, failure: DeliveryFailure) -> None:
+    def _failed(self, row: OutboxRow, failure: DeliveryFailure, lane: str) -> None:
         now = self.clock()
-        if self._lane(row) == HOMESERVER:  # the figure is the homeserver's; other channels count their own
+        if lane == HOMESERVER:  # the figure is the homeserver's; other channels count their own
             self.metrics.send_failed(failure.reason)
         where = f"{row.target_kind}:{row.target}"
         if failure.reason == DROPPED:

@@ -213,6 +213,28 @@ async def test_a_queued_sms_survives_a_restart_and_one_the_gateway_took_is_not_s
         await bot.stop()
 
 
+async def test_an_sms_waits_while_sms_is_turned_off_and_goes_when_it_is_on_again_if_still_needed(tmp_path, gateway):
+    bot = await start(tmp_path, gateway, unseen_after_s=30)
+    try:
+        gateway.script = ["5xx"]
+        await bot.say(POLICE, "!larm Farsta")
+        await bot.advance(30)  # Anna's SMS fails once
+        await bot.stop()
+        config = bot.config_path.read_text()
+        bot.config_path.write_text(config.replace("[sms]\nenabled = true", "[sms]\nenabled = false"))
+        bot = await bot.restart()
+        await bot.advance(30)
+        assert sms_of(bot, "L1") == [(ANNA, "unseen", "pending", 1)], "not sent, and not failed either"
+        await bot.stop()
+        bot.config_path.write_text(config)
+        bot = await bot.restart()
+        await bot.advance(1)
+        assert [r.answer for r in gateway.requests] == ["5xx", "ok"]
+        assert sms_of(bot, "L1") == [(ANNA, "unseen", "sent", 2)]
+    finally:
+        await bot.stop()
+
+
 # --- after an outage ----------------------------------------------------------------------------------------------
 
 
