@@ -8,14 +8,14 @@ and the delivery deadlines are its, once, for every channel.
 A channel delivers one row and answers with a reference (the event id, the gateway's id), or raises DeliveryFailure:
 transient (tried again, in the target's order, with backoff) or permanent (never again). DROPPED is the permanent
 failure of a message its channel found no longer needed when its turn came (an SMS for a page that was read since):
-stored as "dropped", not "failed", and nobody is told.
+stored as "dropped", not "failed"; the listeners hear it with that reason, and tell no one.
 
 Each channel belongs to a lane: what it sends through. The sender's concurrency bound and its rule that a page goes
 out alone hold within a lane, and only the homeserver's lane waits for the bot's first sync: a hanging SMS gateway
 takes no slot a page needs, and an SMS never waits for a page or for the homeserver.
 
 The listeners (`DeliveryListener`, told inside the transaction that records the outcome) turn outcomes into effects
-and state: the alarm service counts a page's person unreachable, the SMS channel sends a page by SMS instead, and
+and state: the alarm service counts a page's person unreachable, the SMS channel sends that page by SMS as well, and
 tells the supervisors when an SMS fails.
 
 A row whose channel is not registered (its config section turned off) waits, never sent another way: turned on
