@@ -103,7 +103,9 @@ class ComponentBot:
         for _ in range(100):
             await self.app.sender.drain()
             await asyncio.sleep(0)
-            if not any(row.next_attempt_at <= self.now for row, _ in self.app.store.outbox.heads()):
+            channels = self.app.sender.channels  # a row whose channel is off waits for it (bot/channels/channel.py)
+            if not any(row.next_attempt_at <= self.now and row.target_kind in channels
+                       for row, _ in self.app.store.outbox.heads()):
                 return
         raise AssertionError("the outbox never settled")
 
