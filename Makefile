@@ -19,7 +19,7 @@ python-ok:
 	  echo "'$(PYTHON)' has no venv module (Debian splits it off): sudo apt-get install python3-venv"; exit 1; }
 
 node-ok:
-	@node -e 'process.exit(+process.versions.node.split(".")[0] < 20)' 2>/dev/null || { \
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || { \
 	  echo "the Element-stack test client (tests/js) needs Node.js >= 20 and npm; node is $$(node --version 2>&1 || echo missing)."; \
 	  echo "  Debian 12's nodejs is 18: install Node.js 20 or newer from nodejs.org or NodeSource (deb.nodesource.com),"; \
 	  echo "  or Debian 13: sudo apt-get install nodejs npm"; \

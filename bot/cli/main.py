@@ -15,6 +15,7 @@ from bot import config as config_module
 from bot.cli.audit import add_audit_parser
 from bot.cli.crosssign import add_crosssign_parser
 from bot.cli.keys import add_keys_parser
+from bot.cli.ports import Listener, listen_problems
 from bot.cli.roster import add_roster_parser
 from bot.cli.stats import add_stats_parser
 from bot.config.checks import checkin_problems
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
 
 def preflight(config: config_module.Config) -> list[str]:
-    """What would stop the bot, found before it touches the homeserver: secrets, rosters, the first login, storage."""
+    """What would stop the bot, found before it touches the homeserver: secrets, rosters, the first login, the ports
+    it listens on, storage."""
     problems: list[str] = []
     for secret in (config.pickle_key, config.data_key):
         try:
@@ -59,6 +61,10 @@ def preflight(config: config_module.Config) -> list[str]:
             config.sms_credentials()
         except config_module.ConfigError as err:
             problems.append(str(err))
+    problems.extend(listen_problems(
+        [Listener(key, section.host, section.port)
+         for key, section in (("[monitoring]", config.monitoring), ("[web]", config.web)) if section.enabled],
+        str(config.path)))
     state = config.state_dir
     probe = state if state.exists() else state.parent
     if not os.access(probe, os.W_OK):
