@@ -1,4 +1,4 @@
-"""`jourbot`: run | roster … | crosssign status | audit verify | keys new/rotate-data | stats | demo."""
+"""`jourbot`: run | roster … | crosssign status | audit verify | keys new/rotate-data | stats | demo | --version."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -129,8 +130,17 @@ def _demo(args: argparse.Namespace) -> int:
     return main(Path(args.root).resolve())
 
 
+def _version() -> str:
+    """The installed package's version (pyproject.toml's, as `make install` or the image installed it)."""
+    try:
+        return metadata.version("jourbot")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jourbot", description="Pages the social worker on call (Matrix bot).")
+    parser.add_argument("--version", action="version", version=f"jourbot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the bot")
