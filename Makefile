@@ -5,7 +5,7 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run test unit lint bench clean install synapse js browser screenshots lock python-ok node-ok
+.PHONY: run test unit lint bench clean install synapse js browser deploy-tools screenshots lock python-ok node-ok
 
 # What the code and its tests need from the machine, checked before anything is installed, so a machine that lacks
 # them is told what to install instead of failing later in a traceback. Debian 12 has Python 3.11 but Node 18.
@@ -68,12 +68,21 @@ else
 js:
 endif
 
+# Debian packages the tests need, installed when missing; sudo only when not root.
+APT_INSTALL = $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q $(1) || { apt-get update -q && apt-get install -y -q $(1); }'
+
 # Headless Chromium for the browser tests, from Debian's package (Playwright's own browser download is not
-# reachable everywhere); sudo only when not root.
+# reachable everywhere).
 CHROMIUM := /usr/bin/chromium
 browser: $(CHROMIUM)
 $(CHROMIUM):
-	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }'
+	$(call APT_INSTALL,chromium)
+
+# systemd's own checks of bot/deploy/jourbot.service (tests/deploy/test_systemd.py): Debian's systemd-analyze.
+SYSTEMD_ANALYZE := /usr/bin/systemd-analyze
+deploy-tools: $(SYSTEMD_ANALYZE)
+$(SYSTEMD_ANALYZE):
+	$(call APT_INSTALL,systemd)
 
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .
@@ -85,7 +94,7 @@ lint: install
 	$(VENV)/bin/python .ci/check_structure.py
 
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
-test: install synapse js browser lint
+test: install synapse js browser deploy-tools lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 

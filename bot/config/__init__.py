@@ -232,7 +232,7 @@ class Config:
         if env and os.environ.get(env):
             source = f"the environment variable {env}"
         elif file:
-            path = relative(self.path, file)
+            path = file_path(self.path, file)
             source = str(path)
             if problem := keys.file_problem(path):
                 raise ConfigError(f"{self.path}: [storage] {file_key}: {problem}")
@@ -251,7 +251,7 @@ class Config:
         """The bearer token /metrics asks for, or "" for none; a token file others can read is refused."""
         monitoring = self.monitoring
         if monitoring.metrics_token_file and not os.environ.get(monitoring.metrics_token_env or "-"):
-            path = relative(self.path, monitoring.metrics_token_file)
+            path = file_path(self.path, monitoring.metrics_token_file)
             if problem := keys.file_problem(path):
                 raise ConfigError(f"{self.path}: [monitoring] metrics_token_file: {problem}")
         return _secret("", monitoring.metrics_token_env, monitoring.metrics_token_file, self.path)
@@ -260,7 +260,7 @@ class Config:
         """The SMS gateway's (user, password); a credentials file others can read is refused."""
         sms = self.sms
         for file in (sms.username_file, sms.password_file):
-            path = relative(self.path, file) if file else None
+            path = file_path(self.path, file) if file else None
             if path is not None and path.exists() and path.stat().st_mode & 0o077:
                 raise ConfigError(f"{self.path}: [sms] {path} must be readable by the bot's user only (chmod 600)")
         user = _secret("", sms.username_env, sms.username_file, self.path)
@@ -276,13 +276,30 @@ def relative(config_path: Path, value: str) -> Path:
     return path if path.is_absolute() else (config_path.parent / path).resolve()
 
 
+_VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+
+
+def file_path(config_path: Path, value: str) -> Path:
+    """A `*_file` key's path, its environment variables expanded: under systemd the secrets are credentials, in the
+    folder the unit's ${CREDENTIALS_DIRECTORY} names (docs/operations.md, "As a service"). An unset variable is an
+    error, never an empty string: "${CREDENTIALS_DIRECTORY}/data-key" would otherwise read /data-key."""
+    for match in _VARIABLE.finditer(value):
+        name = match[1] or match[2]
+        if name not in os.environ:
+            hint = (" (systemd sets it for a unit with LoadCredential=; run outside systemd, name the file itself)"
+                    if name == "CREDENTIALS_DIRECTORY" else "")
+            raise ConfigError(f"{config_path}: {value!r} names the environment variable {name}, which is not"
+                              f" set{hint}")
+    return relative(config_path, os.path.expandvars(value))
+
+
 def _secret(inline: str, env: str, file: str, config_path: Path) -> str:
     if inline:
         return inline
     if env and os.environ.get(env):
         return os.environ[env]
     if file:
-        path = relative(config_path, file)
+        path = file_path(config_path, file)
         try:
             return path.read_text().strip()
         except OSError as err:

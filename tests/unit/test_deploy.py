@@ -8,13 +8,28 @@ import json
 import shlex
 from pathlib import Path
 
+import pytest
+
+from bot import config as config_module
 from bot.cli.main import EXIT_CONFIG, EXIT_REVOKED, build_parser
+from tests.harness.botrunner import REPO, TEST_DATA_KEY, TEST_PICKLE_KEY
 
 DEPLOY = Path(__file__).resolve().parents[2] / "bot" / "deploy"
 
 
+class _MultiDict(dict):  # type: ignore[type-arg]
+    """configparser's option store: a key set again is added on a new line instead of replacing the first value."""
+
+    def __setitem__(self, key: str, value: object) -> None:
+        if isinstance(value, list) and key in self and isinstance(self[key], list):
+            self[key].extend(value)
+        else:
+            super().__setitem__(key, value)
+
+
 def unit() -> configparser.SectionProxy:
-    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    # strict=False with a dict that joins repeats: a unit names LoadCredential= and SystemCallFilter= more than once.
+    parser = configparser.ConfigParser(interpolation=None, strict=False, dict_type=_MultiDict)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read_string((DEPLOY / "jourbot.service").read_text())
     return parser["Service"]
@@ -25,14 +40,55 @@ def test_the_systemd_unit_runs_the_bot_and_does_not_retry_what_a_retry_cannot_fi
     command = shlex.split(service["ExecStart"])
     assert Path(command[0]).name == "jourbot"
     args = build_parser().parse_args(command[1:])
-    assert args.command == "run" and args.config == Path("/srv/jourbot/config.toml")
+    assert args.command == "run" and args.config == Path("/etc/jourbot/config.toml")
     assert service["Restart"] == "on-failure"
     assert {int(c) for c in service["RestartPreventExitStatus"].split()} == {EXIT_CONFIG, EXIT_REVOKED}
     assert "-HUP" in service["ExecReload"], "systemctl reload re-reads the rosters (SIGHUP)"
     assert service["UMask"] == "0077", "the store and the keys the bot writes stay private"
-    assert service["ReadWritePaths"].startswith(service["WorkingDirectory"])
     # Ready after the first sync, and restarted when the watchdog stops hearing from it (bot/watch/service_manager.py).
     assert service["Type"] == "notify" and service["NotifyAccess"] == "main" and int(service["WatchdogSec"]) > 0
+
+
+def _service_example() -> str:
+    """The config.toml docs/operations.md gives for the unit: the first TOML block under "### systemd"."""
+    text = (DEPLOY.parents[1] / "docs" / "operations.md").read_text()
+    section = text[text.index("### systemd"):]
+    return section[section.index("```toml") + len("```toml"):section.index("```", section.index("```toml") + 7)]
+
+
+def test_the_documented_service_config_finds_the_units_credentials_and_state_directory(tmp_path, monkeypatch):
+    service = unit()
+    credentials = dict(line.split(":", 1) for line in _all(service, "LoadCredential"))
+    assert set(credentials) == {"pickle-key", "data-key", "matrix-password"}
+    assert all(Path(source).name == name for name, source in credentials.items()), (
+        "named as the credentials, so CREDENTIALS_DIRECTORY=/etc/jourbot works for a rotation run by hand")
+    state = Path("/var/lib") / service["StateDirectory"]
+    assert service["WorkingDirectory"] == str(state) and service["StateDirectoryMode"] == "0700"
+
+    path = tmp_path / "config.toml"
+    path.write_text(_service_example().replace("/etc/jourbot/rosters", str(REPO / "rosters" / "examples")))
+    config = config_module.load(path)
+    assert config.state_dir == state
+    # What systemd hands the service: each credential in a folder of its own, mode 0400.
+    folder = tmp_path / "credentials"
+    folder.mkdir()
+    keys = {"pickle-key": TEST_PICKLE_KEY, "data-key": TEST_DATA_KEY, "matrix-password": "the password"}
+    for name, value in keys.items():
+        (folder / name).write_text(value + "\n")
+        (folder / name).chmod(0o400)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(folder))
+    monkeypatch.delenv("JOURBOT_PASSWORD", raising=False)
+    assert (config.pickle_key(), config.data_key(), config.password()) == tuple(keys.values())
+
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    with pytest.raises(config_module.ConfigError, match="names the environment variable CREDENTIALS_DIRECTORY, which"
+                                                        " is not set .systemd sets it for a unit with LoadCredential="):
+        config.data_key()
+
+
+def _all(section: configparser.SectionProxy, key: str) -> list[str]:
+    """Every value of a key given more than once (configparser keeps them joined by newlines, see unit())."""
+    return [v for v in section[key].splitlines() if v]
 
 
 def test_the_container_image_runs_the_bot_with_the_mounted_config_and_installs_the_whole_package():
