@@ -78,11 +78,18 @@ browser: $(CHROMIUM)
 $(CHROMIUM):
 	$(call APT_INSTALL,chromium)
 
-# systemd's own checks of bot/deploy/jourbot.service (tests/deploy/test_systemd.py): Debian's systemd-analyze.
-SYSTEMD_ANALYZE := /usr/bin/systemd-analyze
-deploy-tools: $(SYSTEMD_ANALYZE)
-$(SYSTEMD_ANALYZE):
+# The deployment's own tools (tests/deploy/): systemd-analyze checks bot/deploy/jourbot.service; podman builds and
+# starts bot/deploy/Containerfile, with runc for the hosts where podman's default runtime fails, and debootstrap to
+# build a stand-in base image where no container registry answers.
+deploy-tools: /usr/bin/systemd-analyze /usr/bin/podman /usr/sbin/runc /usr/sbin/debootstrap
+/usr/bin/systemd-analyze:
 	$(call APT_INSTALL,systemd)
+/usr/bin/podman:
+	$(call APT_INSTALL,podman)
+/usr/sbin/runc:
+	$(call APT_INSTALL,runc)
+/usr/sbin/debootstrap:
+	$(call APT_INSTALL,debootstrap)
 
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .

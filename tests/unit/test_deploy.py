@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -100,3 +101,13 @@ def test_the_container_image_runs_the_bot_with_the_mounted_config_and_installs_t
     copied = {ln.split()[1] for ln in lines if ln.startswith("COPY ")}
     assert {"bot", "handlers", "rosters"} <= copied, "every package the installed bot imports"
     assert any(ln.startswith("USER ") and "root" not in ln for ln in lines), "the bot does not run as root"
+
+
+def test_the_image_base_is_pinned_by_digest_and_the_context_leaves_keys_and_the_demo_behind():
+    lines = [ln for ln in (DEPLOY / "Containerfile").read_text().splitlines() if ln and not ln.startswith("#")]
+    (base,) = [ln.split()[1] for ln in lines if ln.startswith("FROM ")]
+    assert re.fullmatch(r"[\w./:-]+@sha256:[0-9a-f]{64}", base), f"{base}: a tag moves; a digest does not"
+    assert any(ln.startswith("HEALTHCHECK ") and "healthz" in "\n".join(lines) for ln in lines)
+    ignored = (DEPLOY.parents[1] / ".dockerignore").read_text().splitlines()
+    for needed in ("var/", ".venv/", ".synapse-venv/", "**/node_modules/", "*.key", "*.password", ".git"):
+        assert needed in ignored, f".dockerignore lacks {needed}"

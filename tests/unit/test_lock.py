@@ -61,10 +61,13 @@ def test_the_runtime_lock_names_the_versions_the_tests_ran_with_and_nothing_for_
     assert not {"pytest", "mypy", "ruff", "playwright"} & runtime.keys(), "test tools do not belong in the image"
 
 
-def test_make_install_and_ci_install_from_the_lock_with_hashes():
+def test_make_install_ci_and_the_image_install_from_the_locks_with_hashes():
     makefile = (ROOT / "Makefile").read_text()
     stamp = re.search(r"^\$\(VENV\)/\.installed:(.*)$", makefile, re.M)
     assert stamp and "$(TEST_LOCK)" in stamp[1], "a changed lock must reinstall the venv"
     assert "pip install -q --require-hashes -r $(TEST_LOCK)" in makefile
     assert "--no-deps" in makefile, "the project itself must not pull unlocked packages"
+    containerfile = (ROOT / "bot" / "deploy" / "Containerfile").read_text()
+    assert "--require-hashes -r /app/requirements.lock" in containerfile
+    assert "--no-deps --no-build-isolation /app" in containerfile
     assert "make test" in (ROOT / ".ci" / "run").read_text()  # and `make test` depends on install
