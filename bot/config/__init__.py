@@ -282,7 +282,8 @@ _VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 def file_path(config_path: Path, value: str) -> Path:
     """A `*_file` key's path, its environment variables expanded: under systemd the secrets are credentials, in the
     folder the unit's ${CREDENTIALS_DIRECTORY} names (docs/operations.md, "As a service"). An unset variable is an
-    error, never an empty string: "${CREDENTIALS_DIRECTORY}/data-key" would otherwise read /data-key."""
+    error naming it: os.path.expandvars would leave it in the path (a shell would make "/data-key" of it), and the
+    operator would be told of a missing file instead of the missing variable."""
     for match in _VARIABLE.finditer(value):
         name = match[1] or match[2]
         if name not in os.environ:
