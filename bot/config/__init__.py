@@ -70,7 +70,9 @@ def _expand(value: str) -> str:
     missing = sorted({a or b for a, b in _ENV.findall(value) if (a or b) not in os.environ})
     if missing:
         raise PydanticCustomError("jourbot", "{message}", {
-            "message": f"the environment variable {', '.join(missing)} in {value!r} is not set"})
+            "message": f"the environment variable {', '.join(missing)} in {value!r} is not set" + (
+                " (systemd sets it for a unit with LoadCredential=; run outside systemd, name the file itself)"
+                if "CREDENTIALS_DIRECTORY" in missing else "")})
     return _ENV.sub(lambda m: os.environ[m.group(1) or m.group(2)], value)
 
 
@@ -349,7 +351,7 @@ class Config(Section):
         if env and os.environ.get(env):
             source = f"the environment variable {env}"
         elif file:
-            path = relative(self.path, file)
+            path = file_path(self.path, file)
             source = str(path)
             if problem := keys.file_problem(path):
                 raise ConfigError(f"{self.path}: [storage] {file_key}: {problem}")
@@ -368,7 +370,7 @@ class Config(Section):
         """The bearer token /metrics asks for, or "" for none; a token file others can read is refused."""
         monitoring = self.monitoring
         if monitoring.metrics_token_file and not os.environ.get(monitoring.metrics_token_env or "-"):
-            path = relative(self.path, monitoring.metrics_token_file)
+            path = file_path(self.path, monitoring.metrics_token_file)
             if problem := keys.file_problem(path):
                 raise ConfigError(f"{self.path}: [monitoring] metrics_token_file: {problem}")
         return _secret("", monitoring.metrics_token_env, monitoring.metrics_token_file, self.path)
@@ -377,7 +379,7 @@ class Config(Section):
         """The SMS gateway's (user, password); a credentials file others can read is refused."""
         sms = self.sms
         for file in (sms.username_file, sms.password_file):
-            path = relative(self.path, file) if file else None
+            path = file_path(self.path, file) if file else None
             if path is not None and path.exists() and path.stat().st_mode & 0o077:
                 raise ConfigError(f"{self.path}: [sms] {path} must be readable by the bot's user only (chmod 600)")
         user = _secret("", sms.username_env, sms.username_file, self.path)
@@ -393,13 +395,19 @@ def relative(config_path: Path, value: str) -> Path:
     return path if path.is_absolute() else (config_path.parent / path).resolve()
 
 
+def file_path(config_path: Path, value: str) -> Path:
+    """A `*_file` key's path, relative to the config's folder; its environment variables (systemd's
+    ${CREDENTIALS_DIRECTORY}) were expanded when the config was read, so an unset one was reported with its line."""
+    return relative(config_path, value)
+
+
 def _secret(inline: str, env: str, file: str, config_path: Path) -> str:
     if inline:
         return inline
     if env and os.environ.get(env):
         return os.environ[env]
     if file:
-        path = relative(config_path, file)
+        path = file_path(config_path, file)
         try:
             return path.read_text().strip()
         except OSError as err:

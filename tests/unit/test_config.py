@@ -211,7 +211,8 @@ def test_file_paths_name_environment_variables_and_an_unset_one_is_refused(tmp_p
     monkeypatch.delenv("CREDENTIALS_DIRECTORY")
     assert problems_of(tmp_path, text) == [
         "config.toml:8: [storage] pickle_key_file: the environment variable CREDENTIALS_DIRECTORY in"
-        " '${CREDENTIALS_DIRECTORY}/pickle.key' is not set"]
+        " '${CREDENTIALS_DIRECTORY}/pickle.key' is not set (systemd sets it for a unit with LoadCredential=; run"
+        " outside systemd, name the file itself)"]
 
 
 def test_check_in_and_readiness_settings_are_checked(tmp_path):
