@@ -214,7 +214,11 @@ class App:
 
     def _alarm_people(self, alarm_id: str) -> AlarmPeople | None:
         alarm = self.alarms.get(alarm_id)
-        return None if alarm is None else AlarmPeople(alarm.id, alarm.raised_by, alarm.accepted_by)
+        if alarm is None:
+            return None
+        # Everyone who ever held it: one who handed it on stays in the room, as does the second of two.
+        acceptors = tuple(dict.fromkeys([*(u for u, _ in alarm.acceptances), *alarm.holders]))
+        return AlarmPeople(alarm.id, alarm.raised_by, acceptors)
 
     def zone(self) -> tzinfo:
         """Where times not tied to one unit are shown (notices about commands): the rosters' main zone."""

@@ -53,11 +53,15 @@ class Ambiguous:
 def pick_alarm(open_alarms: Iterable[AlarmRecord], user: str, is_supervisor: bool) -> AlarmRecord | Ambiguous | None:
     """Which alarm a user means by `!ok` or `!nej` without an id.
 
-    A responder means the alarm they were paged for and have not declined, when there is exactly one. A supervisor
-    with no such page means the one alarm still waiting for someone, when there is exactly one.
+    A responder means the alarm they were paged for and have not declined, or were asked to take over, when there is
+    exactly one. A supervisor with no such page means the one alarm still waiting for someone, when there is exactly
+    one.
     """
-    waiting = sorted((a for a in open_alarms if a.awaiting), key=lambda a: a.number)
-    mine = [a for a in waiting if user in a.paged and user not in a.declined]
+    alarms = list(open_alarms)
+    waiting = sorted((a for a in alarms if a.awaiting), key=lambda a: a.number)
+    asked = [a for a in alarms if a.handoff_to == user]
+    mine = sorted(asked + [a for a in waiting if user in a.paged and user not in a.declined and user not in a.holders
+                           and a not in asked], key=lambda a: a.number)
     if not mine and is_supervisor:
         mine = waiting
     if not mine:
@@ -134,17 +138,21 @@ def status_line(alarm: AlarmRecord, lang: str, seen: Mapping[str, datetime] | No
         names = [t("alarmcmd.state.seen", lang, name=alarm.name_of(u), time=hhmm(seen[u], zone))
                  if seen and u in seen else alarm.name_of(u) for u in alarm.pending]
         state = t("alarmcmd.state.open", lang, names=listing(names, lang) or "—")
+        if alarm.holders:
+            state = t("alarmcmd.state.partial", lang, state=state, count=len(alarm.holders), needed=alarm.needed,
+                      names=listing([alarm.name_of(u) for u in alarm.holders], lang))
     elif alarm.status == "exhausted":
         state = t("alarmcmd.state.exhausted", lang)
     elif alarm.status == "accepted":
-        state = t("alarmcmd.state.accepted", lang, name=alarm.accepted_name or alarm.accepted_by or "",
+        state = t("alarmcmd.state.accepted", lang, name=listing([alarm.name_of(u) for u in alarm.holders], lang)
+                  or alarm.accepted_name or "",
                   time=hhmm(alarm.accepted_at or alarm.raised_at, zone))
     elif alarm.status == "cancelled":
         state = t("alarmcmd.state.cancelled", lang, time=hhmm(alarm.cancelled_at or alarm.raised_at, zone))
     else:
         state = t("alarmcmd.state.closed", lang, name=alarm.closed_name or alarm.closed_by or "",
                   time=hhmm(alarm.closed_at or alarm.raised_at, zone))
-    if phases and alarm.status in ("accepted", "closed"):
+    if phases and (alarm.holders or alarm.status == "closed"):
         state = t("alarmcmd.state.with_phases", lang, state=state, phases=phase_names(phases, lang))
     return t("alarmcmd.status_line", lang, id=alarm.id, area=alarm.area_name, time=hhmm(alarm.raised_at, zone),
              state=state)
@@ -256,7 +264,7 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         target = _target(ctx, command.sender, id_text, command.reply_to, "klar")
         if isinstance(target, list):
             return target
-        if command.sender == target.accepted_by or Role.SUPERVISOR in ctx.roles:
+        if command.sender in target.holders or Role.SUPERVISOR in ctx.roles:
             asked = closing_refusal(target, note, ctx)  # missing phases are asked for, not closed over in silence
             if asked:
                 return asked

@@ -58,6 +58,7 @@ _UNIT_KEYS = {
     "rotation",
     "override",
     "min_rest_hours",
+    "responders_needed",
 }
 _AREA_KEYS = {"id", "name", "aliases", "office_unit", "other_unit"}
 _ROTATION_KEYS = {"role", "members", "start", "every", "shift", "days", "until", "name", "change"}
@@ -184,8 +185,17 @@ def _read_unit(
         calendar=calendar_file,
         min_rest_s=_min_rest(entry),
         file=file,
+        responders_needed=_responders_needed(entry),
     )
     return list(read_overrides(entry, unit_id, file, tz, people, supervisors))
+
+
+def _responders_needed(entry: Entry) -> int:
+    value = entry.table.get("responders_needed", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        entry.error(f"'responders_needed' must be a whole number from 1 to 5, not {value!r}")
+        return 1
+    return value
 
 
 def _min_rest(entry: Entry) -> float | None:

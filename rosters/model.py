@@ -127,6 +127,7 @@ class Unit:
     calendar: str | None = None  # file name of an .ics in the roster folder
     min_rest_s: float | None = None  # `roster check` reports shorter rest before this unit's shifts
     file: str = ""  # the roster file it is written in, for messages
+    responders_needed: int = 1  # how many go out together: an alarm is taken when that many have accepted
 
 
 @dataclass(frozen=True)

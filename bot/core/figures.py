@@ -26,6 +26,11 @@ class Figures:
     median_s: float | None
     p90_s: float | None
     per_area: dict[str, AreaFigures] = field(default_factory=dict)
+    # Alarms of units that go out more than one together: how many, and the time to the last acceptance needed.
+    several: int = 0
+    filled: int = 0
+    filled_median_s: float | None = None
+    filled_p90_s: float | None = None
 
 
 @dataclass(frozen=True)

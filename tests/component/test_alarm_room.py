@@ -28,7 +28,7 @@ async def test_acceptance_opens_one_encrypted_room_with_officer_and_acceptor_and
         assert bot.matrix.rooms[room].encrypted
         assert bot.matrix.rooms[room].members == {"@jourbot:localhost", POLICE, ANNA}
         (facts,) = bot.matrix.to_room(room)
-        assert facts.body.startswith("🚨 L1 — Farsta, larm 14:02. Polis: @polis1:localhost. Tagit av Anna A")
+        assert facts.body.startswith("🚨 L1 — Farsta, larm 14:02. Polis: polis1. Tagit av Anna A")
         assert "pappan" not in facts.body  # the police's free text stays with the paged
         await bot.say(ANNA, "!ok L1", room=bot.dm_room(ANNA))  # a second acceptance is no new room
         assert alarm_rooms(bot) == [room] and len(bot.matrix.to_room(room)) == 1
