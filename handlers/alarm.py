@@ -78,6 +78,26 @@ def pick_refusal(result: Ambiguous | None, lang: str, command: str = "!ok") -> s
     return t("alarmcmd.none_open", lang, command=command)
 
 
+# The police's case number (händelsenummer) in `!larm`: after a marker word anywhere in the text ("hnr 5000-K123-26",
+# "HNR:5000-K123-26", "händelsenummer 5000-K123-26"), or without one as the text's last word when it has the police's
+# own form: four digits (the region), K and up to eight digits, two of the year ("5000-K123456-26").
+_CASE_MARKER = re.compile(r"(?:^|(?<=\s))(?:hnr|h[äa]ndelsen(?:umme)?r)\.?(?:\s*:\s*|\s+)"
+                          r"([0-9A-Za-z][0-9A-Za-z/-]{2,39})[.,;]?(?=\s|$)", re.IGNORECASE)
+_CASE_TRAILING = re.compile(r"(?:^|\s)(\d{4}-K\d{1,8}-\d{2})[.,;]?\s*$", re.IGNORECASE)
+
+
+def split_case_number(text: str) -> tuple[str | None, str]:
+    """'hnr 5000-K123456-26 två barn' → ('5000-K123456-26', 'två barn'); the text without it, as typed otherwise.
+
+    The police give their case number with the alarm so that both sides' records can be matched. It is taken out of
+    the free text (which only the paged read) and kept on its own, for the acceptor, the handover and the figures."""
+    found = _CASE_MARKER.search(text) or _CASE_TRAILING.search(text)
+    if found is None:
+        return None, text
+    rest = (text[:found.start()] + " " + text[found.end():]).strip()
+    return found.group(1).upper(), re.sub(r"[ \t]{2,}", " ", rest).strip(" ,;")
+
+
 def split_id(command: Command) -> tuple[str | None, str]:
     """'L42 sjuk' → ('L42', 'sjuk'); 'sjuk' → (None, 'sjuk'): the id may be left out."""
     if command.args and parse_alarm_id(command.args[0]):
@@ -203,7 +223,9 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
                 text = t("alarmcmd.unknown_area_list", ctx.lang, text=first, areas=shown)
             return [Reply(text, refusal=True)]
         area, details = found
-        return desk.raise_alarm(area, details, command.room_id, command.event_id, command.sender, ctx.now)
+        case_number, details = split_case_number(details)
+        return desk.raise_alarm(area, details, command.room_id, command.event_id, command.sender, ctx.now,
+                                case_number=case_number)
 
     @registry.command("ok", "ack", roles=ALARM_ROLES, usage="alarmcmd.usage.ok", limited=False)
     def ok(command: Command, ctx: Context) -> list[Effect]:

@@ -40,6 +40,7 @@ from rosters.toml_entry import Entry
 EXAMPLES_DIR = Path(__file__).parent / "examples"  # the fictional city used by the demo, docs and tests
 PEOPLE_FILE = "people.toml"
 AREAS_FILE = "areas.toml"
+POLICE_FILE = "police.toml"  # optional: officers' names and phone numbers, for the one who takes their alarm
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _SWEDISH_DAYS = ("man", "tis", "ons", "tor", "fre", "lor", "son")  # normalised: "mån" -> "man"
@@ -77,8 +78,9 @@ def load_dir(path: str | Path) -> Roster:
     calendars: dict[str, UnitCalendar] = {}
     overrides: list[Override] = []
     for file in sorted(folder.glob("*.toml")):
-        if file.name not in (PEOPLE_FILE, AREAS_FILE):
+        if file.name not in (PEOPLE_FILE, AREAS_FILE, POLICE_FILE):
             overrides += _read_unit(file, people, units, calendars, problems)
+    police = _read_police(folder / POLICE_FILE, problems)
     areas = _read_areas(folder / AREAS_FILE, units, problems)
     zone_of: dict[str, ZoneInfo] = {}
     for unit in units.values():
@@ -88,7 +90,7 @@ def load_dir(path: str | Path) -> Roster:
     leave = place_leave(raw_leave, zone_of, default_zone)
     if problems:
         raise RosterError(problems)
-    return Roster(units, areas, people, calendars, persons, overrides, leave)
+    return Roster(units, areas, people, calendars, persons, overrides, leave, police)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -127,6 +129,33 @@ def _read_people(path: Path, problems: list[str]) -> tuple[dict[str, Person], li
     if not people and not any(p.startswith(path.name) for p in problems):
         problems.append(f"{path.name}: no people under [people]")
     return people, read_leave(head, people)
+
+
+def _read_police(path: Path, problems: list[str]) -> dict[str, Person]:
+    """police.toml, if there is one: `[police]` with an officer per line, as in people.toml. Officers written here
+    get no role (roles.police in config.toml gives that); the one who takes their alarm sees their name and number."""
+    if not path.exists():
+        return {}
+    data = _read_toml(path, problems)
+    if data is None:
+        return {}
+    head = Entry(problems, path.name, "", data)
+    head.only({"police"})
+    table = data.get("police", {})
+    police: dict[str, Person] = {}
+    for user, value in table.items() if isinstance(table, dict) else ():
+        entry = head.child(f"officer {user}", value if isinstance(value, dict) else {})
+        if not is_matrix_user_id(user):
+            entry.error("not a Matrix user id like @polis1:example.org")
+        elif isinstance(value, dict):
+            person = _read_person(entry, user)
+            if person is not None:
+                police[user] = person
+        elif isinstance(value, str) and value.strip():
+            police[user] = Person(user, value.strip())
+        else:
+            entry.error('needs a name: "Per Polis", or { name = "Per Polis", phone = "+46701234567" }')
+    return police
 
 
 def _read_person(entry: Entry, user: str) -> Person | None:

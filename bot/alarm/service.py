@@ -293,8 +293,10 @@ class AlarmService:
                 )
             else:
                 self.store.alarms.update(alarm.id, alarm.status, state)
-            self.store.audit.append(actor, f"alarm.{outcome.event}", alarm.id,
-                                    {"status": alarm.status, "step": alarm.step})
+            data: dict[str, object] = {"status": alarm.status, "step": alarm.step}
+            if outcome.event == "handoff_asked" and alarm.handoff_to:
+                data["to"] = alarm.handoff_to
+            self.store.audit.append(actor, f"alarm.{outcome.event}", alarm.id, data)
             waited = (alarm.accepted_at - alarm.raised_at).total_seconds() if (
                 outcome.event == "accepted" and alarm.accepted_at) else None
             self.metrics.transition(outcome.event, waited)

@@ -49,7 +49,8 @@ DYNAMIC = {
     "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
                        "closed", "cancelled", "room_opened", "phase_en_route", "phase_arrived", "phase_assessment",
                        "phase_assessment_not", "phase_handed_over", "handover_listed", "handover_reminded",
-                       "handover_received", "seen", "sms_sent"),
+                       "handover_received", "seen", "sms_sent", "handoff_asked", "handed_off", "handoff_declined",
+                       "handoff_failed"),
 }
 
 
