@@ -117,7 +117,8 @@ class App:
             remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
             extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of, names=self.names)
         self.evaluation = EvaluationService(self.store, lambda: self.roster)
-        self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
+        self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s,
+                                                   config.alarms.repeat_window_s))
         # Seen pages and the second channel (SMS) sit between the outbox and the alarm service.
         sms = config.sms
         self.seen = SeenPages(self.store, self.alarms, sms.unseen_after_s if sms.enabled else None)

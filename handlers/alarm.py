@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.core.desks import AlarmRecord
 from bot.core.effects import Effect, Mention, Reply, SendRoom
-from bot.core.i18n import duration, either, listing, t, tn
+from bot.core.i18n import either, listing, t
 from bot.core.ids import parse_alarm_id
 from bot.core.roles import Role
 from handlers.handover import waiting_lines
@@ -33,10 +33,13 @@ ACCEPT_REACTIONS = ("✅", "✔", "👍")
 
 @dataclass(frozen=True)
 class AlarmLimits:
-    """How many alarms one officer may raise within a window before the bot asks them to phone instead."""
+    """How many alarms one officer raises within a window before the supervisors are told (every alarm is still
+    paged: an alarm is never refused for volume), and for how long the same area and text from the same officer is
+    the same alarm, not a new one."""
 
     count: int
     window_s: int
+    repeat_s: int = 300
 
 
 @dataclass(frozen=True)
@@ -207,11 +210,6 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         if not ctx.room_encrypted:
             return [Reply(t("alarmcmd.unencrypted", ctx.lang), refusal=True, area=area_id)]
         desk = ctx.services.alarms
-        recent = desk.raised_since(command.sender, ctx.now - timedelta(seconds=limits.window_s))
-        if recent >= limits.count:
-            log.warning("alarm from %s refused: rate limit", command.sender)
-            text = tn("alarmcmd.rate_limited", recent, ctx.lang, limit=duration(limits.window_s, ctx.lang))
-            return [Reply(text, refusal=True, area=area_id)]
         if found is None:
             first = command.args[0]
             suggestions = roster.suggest_areas(first)
@@ -224,8 +222,17 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
             return [Reply(text, refusal=True)]
         area, details = found
         case_number, details = split_case_number(details)
+        same = desk.same_alarm(command.sender, area.id, details, case_number,
+                               ctx.now - timedelta(seconds=limits.repeat_s))
+        if same is not None:
+            # Sent twice (a double tap, a resend when the answer was slow): the alarm stands, and it is this one.
+            log.info("alarm from %s is %s again", command.sender, same.id)
+            line = status_line(same, ctx.lang, phases=ctx.services.phases.recorded(same.id))
+            return [Reply(t("alarmcmd.repeat", ctx.lang, line=line, id=same.id), alarm=same.id, area=area.id)]
+        recent = desk.raised_since(command.sender, ctx.now - timedelta(seconds=limits.window_s))
+        volume = recent + 1 if recent >= limits.count else None  # past the limit: paged all the same, supervisors told
         return desk.raise_alarm(area, details, command.room_id, command.event_id, command.sender, ctx.now,
-                                case_number=case_number)
+                                case_number=case_number, volume=volume, window_s=limits.window_s)
 
     @registry.command("ok", "ack", roles=ALARM_ROLES, usage="alarmcmd.usage.ok", limited=False)
     def ok(command: Command, ctx: Context) -> list[Effect]:

@@ -29,7 +29,7 @@ from bot.alarm.stats import figures
 from bot.alarm.texts import facts_lines, handoff_text, page_text, reason_text, reminder_text, render
 from bot.core.effects import Effect, Mention, PageUser, Reply, SendRoom, SendUser
 from bot.core.figures import Figures
-from bot.core.i18n import t
+from bot.core.i18n import duration, t, tn
 from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
 from bot.names import Names
 from bot.store import OutboxRow, Store
@@ -97,8 +97,24 @@ class AlarmService:
         return figures((Alarm.from_dict(s) for s in rows), start, end)
 
     # --- commands -------------------------------------------------------------------------------------------------
+    def same_alarm(self, raised_by: str, area: str, details: str, case_number: str | None,
+                   since: datetime) -> Alarm | None:
+        """The alarm this `!larm` repeats: by the same officer since `since`, for the same area, with the same text
+        (case and spacing aside) and no other case number; a cancelled one is not repeated but raised anew."""
+        wanted = " ".join(details.casefold().split())
+        for alarm_id in self.store.alarms.raised_by_since(raised_by, since.timestamp()):
+            alarm = self.get(alarm_id)
+            if alarm is None or alarm.area != area or alarm.status == "cancelled":
+                continue
+            if case_number and alarm.case_number and case_number != alarm.case_number:
+                continue
+            if " ".join(self.store.alarms.details(alarm_id).casefold().split()) == wanted:
+                return alarm
+        return None
+
     def raise_alarm(self, area: Area, details: str, police_room: str, police_event: str, raised_by: str,
-                    now: datetime, case_number: str | None = None) -> list[Effect]:
+                    now: datetime, case_number: str | None = None, volume: int | None = None,
+                    window_s: int = 600) -> list[Effect]:
         roster = self.roster()
         chain = roster.who(area.id, now, self.store.overrides.active())
         wait = self.settings.step_wait_override_s
@@ -119,7 +135,25 @@ class AlarmService:
             # Right after the registration, so the police read it as part of the same answer.
             text = t("alarm.police_text_shortened", self.lang, id=outcome.alarm.id)
             effects.append(SendRoom(police_room, text, reply_to=police_event, alarm=outcome.alarm.id))
+        if volume is not None:
+            effects.extend(self._volume(outcome.alarm, volume, window_s, now))
         return effects
+
+    def _volume(self, alarm: Alarm, count: int, window_s: int, now: datetime) -> list[Effect]:
+        """An officer past their limit of alarms: the supervisors are told, once per window (a regional command
+        centre on a busy night raises many, and every one is paged; many from one account may also be a mistake or
+        a stolen login, which only a phone call settles)."""
+        since = now.timestamp() - window_s
+        told = [e for e in self.store.audit.about(alarm.raised_by)
+                if e["action"] == "alarm.volume" and float(e["at"]) > since]
+        if told:
+            return []
+        self.store.audit.append("timer", "alarm.volume", alarm.raised_by, {"alarm": alarm.id, "count": count})
+        log.warning("alarm %s: %s has raised %d alarms within %d s", alarm.id, alarm.raised_by, count, window_s)
+        officer = alarm.officer_name or self.names.name(alarm.raised_by, alarm.police_room)
+        text = tn("alarm.volume", count, self.lang, officer=officer, window=duration(window_s, self.lang),
+                  id=alarm.id, area=alarm.area_name)
+        return [SendUser(s, text, mentions=(self.names.mention(s),), alarm=alarm.id) for s in alarm.supervisors]
 
     def accept(self, alarm_id: str, user: str, now: datetime, is_supervisor: bool) -> list[Effect]:
         alarm = self._load(alarm_id)

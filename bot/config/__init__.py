@@ -84,8 +84,12 @@ class UnitRoomConfig:
 
 @dataclass(frozen=True)
 class AlarmConfig:
+    # An officer's alarms past this many within the window are paged all the same; the supervisors are told, once
+    # per window.
     rate_limit_count: int = 5
     rate_limit_window_s: int = 600
+    # The same area and text from the same officer within this many seconds is the same alarm, not a new one.
+    repeat_window_s: int = 300
     # Overrides every unit's step wait, for tests and demos; 0 keeps the rosters' policy.
     step_wait_override_s: int = 0
     # A page not delivered within this time counts as unreachable: the alarm moves on and the police are told.
@@ -305,6 +309,7 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         ("bot.stranger_quiet_s", config.bot.stranger_quiet_s),
         ("alarms.rate_limit_count", config.alarms.rate_limit_count),
         ("alarms.rate_limit_window_s", config.alarms.rate_limit_window_s),
+        ("alarms.repeat_window_s", config.alarms.repeat_window_s),
         ("matrix.sync_timeout_s", config.matrix.sync_timeout_s),
         ("alarms.page_delivery_s", config.alarms.page_delivery_s),
         ("web.link_ttl_s", config.web.link_ttl_s),

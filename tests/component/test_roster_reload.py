@@ -153,7 +153,7 @@ async def test_a_start_on_a_broken_folder_runs_on_the_last_good_roster_and_says_
         await bot.app.rosters.poll()
         await bot.settle()
         assert told_chef(bot)[-1] == "📋 Nytt schema gäller från 14:02 (ändrat: testjour.toml)."
-        await bot.say(POLICE, "!larm Farsta")
+        await bot.say(POLICE, "!larm Farsta hem 2")
         assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
     finally:
         await bot.stop()

@@ -78,7 +78,7 @@ async def test_reading_a_later_message_in_the_direct_room_counts_and_a_stale_rec
         # A receipt the client sent before the page arrived (the first sync after a start replays it): not seen.
         await bot.matrix.read(ANNA, page.room_id, "$older-message", bot.now - 600)
         assert bot.app.alarms.seen("L1") == {}
-        await bot.say(POLICE, "!larm Farsta")  # L2: Anna's direct room gets a second page after the first
+        await bot.say(POLICE, "!larm Farsta hem 2")  # L2: Anna's direct room gets a second page after the first
         later = bot.matrix.pages_to(ANNA)[1]
         await bot.advance(30)
         await bot.matrix.read(ANNA, later.room_id, later.event_id, bot.now)
@@ -135,7 +135,7 @@ async def test_the_fallback_goes_to_the_supervisors_phones_and_an_accepted_alarm
         await sms_round(bot)
         assert [(r.to, r.message) for r in gateway.delivered] == [
             (PHONES[CHEF], "Ingen har tagit larm L1 (Farsta). Öppna Element.")]
-        await bot.say(POLICE, "!larm Farsta")
+        await bot.say(POLICE, "!larm Farsta hem 2")
         bot.matrix.refuse[BERTIL] = DeliveryFailure("forbidden", "M_FORBIDDEN")
         gateway.script = ["5xx"]
         await bot.advance(60)  # L2: Bertil's page fails, his SMS is queued and its first try fails

@@ -146,10 +146,10 @@ async def test_someone_on_leave_made_in_the_browser_is_not_paged_the_next_in_tur
         # The leave survives a restart (it lives in the store), and is gone once removed.
         await web.close()
         bot = await bot.restart()
-        await bot.say(POLICE, "!larm Farsta")
+        await bot.say(POLICE, "!larm Farsta hem 2")
         assert bot.paged() == {"anna.a": 0, "bertil.b": 2, "chef.c": 0}
         bot.app.leave.remove("F1", CHEF, bot.app.store.leave.active()[0].start)
-        await bot.say(POLICE, "!larm Farsta")
+        await bot.say(POLICE, "!larm Farsta hem 3")
         assert bot.paged() == {"anna.a": 1, "bertil.b": 2, "chef.c": 0}
     finally:
         await web.close()
