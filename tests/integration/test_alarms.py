@@ -43,7 +43,7 @@ class Scene:
 
 async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: str = "", trust: str = "tofu",
                 police: Person | None = None, anna: Person | None = None, bertil: Person | None = None,
-                chef: Person | None = None, more_config: str = "") -> Scene:
+                chef: Person | None = None, more_config: str = "", rosters: Path = ROSTERS) -> Scene:
     """The police room, its officer, the three people on the test roster and the bot; people made beforehand (to
     cross-sign them first, say) may be given."""
     police = police or await people("polis1")
@@ -51,7 +51,7 @@ async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: st
         "chef.c")
     room = await police.create_room([BOT])
     config = write_config(
-        tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
+        tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=rosters,
         extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n{more_config}", bot_section=extra_bot, trust=trust,
     )
     bot = BotRunner(config)
@@ -122,7 +122,7 @@ async def test_accept_by_reaction_and_by_reply(people, synapse, tmp_path):
         await s.anna.react(page.room_id, page.event_id, "✅")
         await s.police.wait_for(bot_says(s, "L1 accepterat av Anna A", reply_to=first))
 
-        second = await s.police.send(s.room, "!larm Farsta")
+        second = await s.police.send(s.room, "!larm Farsta en annan adress")  # the same text would be the same alarm
         page2 = await s.anna.wait_for(is_page("L2"))
         await s.anna.send(page2.room_id, "ja", reply_to=page2.event_id)
         await s.police.wait_for(bot_says(s, "L2 accepterat av Anna A", reply_to=second))
@@ -300,19 +300,36 @@ async def test_escalation_due_during_outage_is_delivered_once_back(people, synap
         await s.bot.stop()
 
 
-async def test_alarms_per_sender_are_rate_limited(people, synapse, tmp_path):
-    s = await scene(people, synapse, tmp_path)
-    text = s.config.read_text().replace("step_wait_override_s = 60", "step_wait_override_s = 60\nrate_limit_count = 1")
-    s.config.write_text(text)
-    await s.bot.restart()
+async def test_an_officers_sixth_alarm_in_ten_minutes_is_paged_and_the_supervisors_told(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path, wait_s=600)
     try:
-        await s.police.send(s.room, "!larm Farsta")
-        await s.anna.wait_for(is_page("L1"))
-        again = await s.police.send(s.room, "!larm Farsta igen")
-        refusal = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == again)
-        assert "Inget nytt larm registrerat" in refusal.body
+        for k in range(1, 7):
+            larm = await s.police.send(s.room, f"!larm Farsta hem {k}")
+            await s.police.wait_for(bot_says(s, f"Larm L{k} (Farsta) registrerat", reply_to=larm))
+            await s.anna.wait_for(is_page(f"L{k}"))
+        told = await s.chef.wait_for(lambda m: m.sender == BOT and "har larmat 6 gånger på 10 minuter" in m.body)
+        assert told.encrypted and told.msgtype == "m.text" and s.chef.user_id in told.content["m.mentions"]["user_ids"]
+        assert "L6" in told.body and "hem 6" not in told.body, "never the police's free text"
+        assert "hem 6" in s.anna.pages(BOT)[-1].body
         await asyncio.sleep(1)
-        assert [a.id for a in s.bot.app.alarms.unfinished()] == ["L1"]
+        assert s.paged() == {"anna.a": 6, "bertil.b": 0, "chef.c": 0}
+        assert [m.body for m in s.chef.from_sender(BOT)] == [told.body], "told once, and paged for nothing"
+    finally:
+        await s.bot.stop()
+
+
+async def test_the_same_text_again_within_two_minutes_is_not_a_new_alarm(people, synapse, tmp_path):
+    s = await scene(people, synapse, tmp_path)
+    try:
+        first = await s.police.send(s.room, "!larm Farsta två barn, pappan hotfull")
+        await s.police.wait_for(bot_says(s, "Larm L1 (Farsta) registrerat", reply_to=first))
+        await s.anna.wait_for(is_page("L1"))
+        again = await s.police.send(s.room, "!larm Farsta två barn,  pappan hotfull")
+        answer = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == again)
+        assert answer.body.startswith("ℹ️ Samma larm som L1 Farsta") and "Inget nytt larm registrerat" in answer.body
+        assert answer.msgtype == "m.notice"
+        await asyncio.sleep(1)
+        assert [a.id for a in s.bot.app.alarms.all()] == ["L1"]
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await s.bot.stop()
