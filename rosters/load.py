@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from rosters.model import (
     DEFAULT_POLICY,
     DEFAULT_WAIT_S,
     DEFAULT_ZONE,
+    PAY_CATEGORIES,
     ROLES,
     STEP_ROLES,
     WEEKDAYS,
@@ -27,6 +29,7 @@ from rosters.model import (
     EscalationStep,
     OfficeHours,
     Override,
+    PayRules,
     Person,
     Rotation,
     Unit,
@@ -60,6 +63,7 @@ _UNIT_KEYS = {
     "override",
     "min_rest_hours",
     "responders_needed",
+    "pay",
 }
 _AREA_KEYS = {"id", "name", "aliases", "office_unit", "other_unit"}
 _ROTATION_KEYS = {"role", "members", "start", "every", "shift", "days", "until", "name", "change"}
@@ -215,8 +219,43 @@ def _read_unit(
         min_rest_s=_min_rest(entry),
         file=file,
         responders_needed=_responders_needed(entry),
+        pay=_read_pay(entry, unit_id),
     )
     return list(read_overrides(entry, unit_id, file, tz, people, supervisors))
+
+
+def _read_pay(entry: Entry, unit_id: str) -> PayRules:
+    """[pay]: which categories the unit's on-call hours are paid in, highest first, and its nights' and weekends'
+    hours; anything left out keeps the default (rosters/pay.py)."""
+    table = entry.table.get("pay")
+    if table is None:
+        return PayRules()
+    pay = entry.child(f"unit {unit_id} [pay]", table if isinstance(table, dict) else {})
+    if not isinstance(table, dict):
+        pay.error("must be a table")
+        return PayRules()
+    pay.only({"categories", "weekday_night", "weekend"})
+    rules = PayRules()
+    if "categories" in table:
+        named = pay.texts("categories")
+        unknown = [c for c in named if c not in PAY_CATEGORIES]
+        if unknown:
+            pay.error(f"unknown categories {', '.join(map(repr, unknown))} (known: {', '.join(PAY_CATEGORIES)})")
+        elif len(set(named)) != len(named):
+            pay.error("a category is named twice")
+        else:
+            rules = replace(rules, categories=tuple(named))
+    if "weekday_night" in table:
+        night = pay.window("weekday_night", table["weekday_night"])
+        if night is not None:
+            rules = replace(rules, night=night)
+    if "weekend" in table:
+        weekend = _weekend(str(table["weekend"]))
+        if weekend is None:
+            pay.error(f"'weekend': {table['weekend']!r} does not read as a span like \"fri 19:00 - mon 07:00\"")
+        else:
+            rules = replace(rules, weekend=weekend)
+    return rules
 
 
 def _responders_needed(entry: Entry) -> int:
@@ -432,3 +471,21 @@ def _check_unit_ref(
 
 def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
+
+
+def _weekend(text: str) -> tuple[int, time, int, time] | None:
+    """"fri 19:00 - mon 07:00" → (4, 19:00, 0, 07:00); None if it does not read."""
+    parts = [p.strip() for p in text.replace("–", "-").split("-")]
+    if len(parts) != 2:
+        return None
+    ends: list[tuple[int, time]] = []
+    for part in parts:
+        words = part.split()
+        if len(words) != 2 or words[0][:3].lower() not in WEEKDAYS:
+            return None
+        try:
+            clock = time.fromisoformat(words[1] if len(words[1]) == 5 else "0" + words[1])
+        except ValueError:
+            return None
+        ends.append((WEEKDAYS.index(words[0][:3].lower()), clock))
+    return ends[0][0], ends[0][1], ends[1][0], ends[1][1]

@@ -8,6 +8,8 @@ CSRF token. Pages are rendered on the server from the engine's own answers; ther
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from markupsafe import Markup
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
 from bot.core.effects import Effect, SendUser
-from bot.core.i18n import day, listing, moment, role_label, t, tn
+from bot.core.i18n import day, hours_text, listing, moment, month_name, role_label, t, tn
 from bot.core.phases import DECISIONS
 from bot.core.roles import Role
 from bot.duty.leave import StoredLeave
@@ -39,6 +41,7 @@ from handlers.registry import Command, Context
 from handlers.stats_evaluation import evaluation_lines
 from rosters import ROLES, Roster, UnknownUnit
 from rosters.findings import CHECK_DAYS
+from rosters.pay import categories_of, pay_hours
 from rosters.wallclock import day_start
 
 log = logging.getLogger(__name__)
@@ -130,6 +133,8 @@ class WebView:
             ("/overrides", self.overrides_page, True),
             ("/feeds", self.feeds_page, True),
             ("/leave", self.leave_page, True),
+            ("/hours", self.hours_page, True),
+            ("/hours.csv", self.hours_csv, True),
             ("/mine", self.mine_page, False),
         ):
             r.add_get(path, self._guard(page, supervisors_only))
@@ -554,6 +559,46 @@ class WebView:
         else:
             data = rosterdata.person_calendar(roster, found.subject, now, overrides, self.lang)
         return web.Response(body=data, content_type="text/calendar", charset="utf-8")
+
+    # --- on-call hours for pay ----------------------------------------------------------------------------------------
+    def _month(self, request: web.Request) -> date | None:
+        """The month asked for (?month=2026-12), or this one; None if it does not read or lies too far away."""
+        today = self._now().astimezone(self._roster().default_zone).date()
+        text = request.query.get("month", f"{today:%Y-%m}")
+        try:
+            month = date.fromisoformat(f"{text.strip()}-01")
+        except ValueError:
+            return None
+        return month if abs((month - today).days) <= 5 * 366 else None
+
+    async def hours_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        month = self._month(request)
+        if month is None:
+            return self._error(400, "webview.error.bad_month")
+        roster = self._roster()
+        rows = pay_hours(roster, month, self.services.overrides.active())
+        before = (month - timedelta(days=1)).replace(day=1)
+        after = (month + timedelta(days=32)).replace(day=1)
+        return self._render("hours.html", visitor, rows=rows, columns=categories_of(roster), month=f"{month:%Y-%m}",
+                            month_name=month_name(month, self.lang), before=f"{before:%Y-%m}",
+                            after=f"{after:%Y-%m}", unit_names={u.id: u.name for u in roster.units.values()},
+                            hours=lambda seconds: hours_text(seconds, self.lang))
+
+    async def hours_csv(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        """The same figures as the page, as `jourbot roster hours --csv` writes them."""
+        month = self._month(request)
+        if month is None:
+            return self._error(400, "webview.error.bad_month")
+        roster = self._roster()
+        columns = categories_of(roster)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["month", "user", "name", "unit", "role", "hours", *columns])
+        for row in pay_hours(roster, month, self.services.overrides.active()):
+            writer.writerow([f"{month:%Y-%m}", row.user, row.name, row.unit, row.role, f"{row.total / 3600:.2f}",
+                             *(f"{row.seconds.get(c, 0.0) / 3600:.2f}" for c in columns)])
+        return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8", headers={
+            "Content-Disposition": f'attachment; filename="jourtimmar-{month:%Y-%m}.csv"'})
 
     # --- a responder's own shifts ------------------------------------------------------------------------------------
     async def mine_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:

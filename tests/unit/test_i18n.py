@@ -45,6 +45,7 @@ DYNAMIC = {
                       "rejected", "timeout"),
     "handover.decision.": ("safety_plan", "relative", "emergency_placement", "other"),
     "webview.check.kind.": ("step", "overlap", "rest"),
+    "pay.category.": ("big_holiday", "holiday", "weekend", "weekday_night", "other"),
     "webview.status.": ("open", "exhausted", "accepted", "closed", "cancelled"),
     "webview.event.": ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable",
                        "closed", "cancelled", "room_opened", "phase_en_route", "phase_arrived", "phase_assessment",
