@@ -15,6 +15,7 @@ import pytest
 from rosters import Override, RosterError, load_dir
 from rosters.pay import OTHER, big_holidays, easter, pay_hours
 from tests.harness.rosters import at, build_roster, write_roster
+from tests.unit.test_rosters_cli import run
 
 H = 3600
 ANNA, BERTIL = "@anna.a:localhost", "@bertil.b:localhost"
@@ -96,3 +97,15 @@ def test_easter_and_the_big_holidays():
         date(2026, 1, 1), date(2026, 4, 3), date(2026, 4, 4), date(2026, 4, 5), date(2026, 4, 6),
         date(2026, 6, 19), date(2026, 6, 20), date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 26),
         date(2026, 12, 31)]
+
+
+def test_jourbot_roster_hours_prints_the_month_as_csv_and_refuses_a_bad_month(tmp_path, capsys):
+    folder = write_roster(tmp_path, natt_toml=NIGHTS)
+    code, out, err = run(capsys, "hours", "--month", "2026-10", "--unit", "natt", "--rosters", str(folder), "--csv")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "month,user,name,unit,role,hours,big_holiday,holiday,weekend,weekday_night,other",
+        "2026-10,@anna.a:localhost,Anna A,natt,primary,102.00,0.00,12.00,42.00,48.00,0.00",
+    ]
+    code, _, err = run(capsys, "hours", "--month", "oktober", "--rosters", str(folder))
+    assert code == 2 and "is not a month like 2026-12" in err
