@@ -25,6 +25,7 @@ from bot.matrix.port import DeliveryFailure, MatrixPort
 from bot.names import localpart
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.outbox import alarm_purpose
+from rosters.phones import spoken_phone
 from rosters.wallclock import hhmm, zone_named
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class AlarmRoomKeeper:
         zone = zone_named(alarm.tz)
         officer = alarm.officer_name or localpart(alarm.raised_by)
         if alarm.officer_phone:
-            officer = t("alarm.room.officer_phone", self.lang, name=officer, phone=alarm.officer_phone)
+            officer = t("alarm.room.officer_phone", self.lang, name=officer, phone=spoken_phone(alarm.officer_phone))
         return t("alarm.room.facts", self.lang, id=alarm.id, area=alarm.area_name, raised=hhmm(alarm.raised_at, zone),
                  officer=officer, name=listing(alarm.holder_names(), self.lang), unit=alarm.unit_name,
                  accepted=hhmm(alarm.accepted_at or alarm.raised_at, zone))

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.alarm.machine import Alarm, AnnounceUnit, Answer, Notify, local_time
 from bot.core.i18n import listing, role_label, t, tn
+from rosters.phones import spoken_phone
 
 
 def render(effect: Notify | Answer | AnnounceUnit, lang: str) -> str:
@@ -58,7 +59,7 @@ def facts_lines(alarm: Alarm, lang: str) -> list[str]:
         lines.append(t("alarm.fact.case_number", lang, case=alarm.case_number))
     officer = alarm.officer_name or ""
     if officer and alarm.officer_phone:
-        lines.append(t("alarm.fact.officer_phone", lang, officer=officer, phone=alarm.officer_phone))
+        lines.append(t("alarm.fact.officer_phone", lang, officer=officer, phone=spoken_phone(alarm.officer_phone)))
     elif officer:
         lines.append(t("alarm.fact.officer", lang, officer=officer))
     if alarm.needed > 1:
@@ -78,6 +79,9 @@ def _localize(params: dict[str, Any], lang: str) -> dict[str, Any]:
     for key in ("names", "name"):
         if isinstance(out.get(key), tuple | list):
             out[key] = listing(out[key], lang)
+    for key in ("phone", "own_phone"):
+        if isinstance(out.get(key), str):
+            out[key] = spoken_phone(out[key])  # 070-174 06 05, as Swedes write it
     if "reason" in out:
         out["reason"] = reason_text(str(out["reason"]), lang)
     return out

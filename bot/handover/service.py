@@ -30,6 +30,7 @@ from bot.store.handovers import HandoverRow, Opening
 from bot.store.phases import PhaseRecord
 from rosters import Roster, Unit
 from rosters.openings import is_open, next_opening
+from rosters.phones import spoken_phone
 from rosters.wallclock import hhmm, zone_named
 
 log = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ class HandoverService:
             duty = self._duty_unit(alarm, row, roster)
             to = sorted(roster.supervisors(duty)) if duty in roster.units else []
             text = t("handover.remind_duty", self.lang, id=row.alarm_id, area=area_name, time=listed,
-                     unit=office_name, phone=office.phone if office else "—")
+                     unit=office_name, phone=spoken_phone(office.phone) if office else "—")
             self.store.handovers.reminded(row.alarm_id, row.reminders + 1, None)
         self._audit("timer", "reminded", row.alarm_id, {"step": row.reminders + 1, "to": to})
         # The supervisors must act now (someone must receive the alarm): it rings.

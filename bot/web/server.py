@@ -42,6 +42,7 @@ from handlers.stats_evaluation import evaluation_lines
 from rosters import ROLES, Roster, UnknownUnit
 from rosters.findings import CHECK_DAYS
 from rosters.pay import categories_of, pay_hours
+from rosters.phones import spoken_phone
 from rosters.wallclock import day_start
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class WebView:
                                 tn=lambda key, n, **params: tn(key, n, self.lang, **params),
                                 listing=lambda items: listing(items, self.lang), role=self._role)
         self.env.filters.update(hm=lambda at: f"{at:%H:%M}", hms=lambda at: f"{at:%H:%M:%S}", day=self._day,
-                                stamp=self._stamp, seconds=self._seconds)
+                                stamp=self._stamp, seconds=self._seconds, tel=spoken_phone)
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
         self.readiness: ReadinessPage | None = None  # set by the App: it asks the homeserver as the daily report does

@@ -25,13 +25,13 @@ async def test_the_case_number_reaches_the_acceptor_and_the_handover_and_never_t
         (page,) = bot.matrix.pages_to(ANNA)
         assert "två barn, pappan hotfull" in page.body and "HNR" not in page.body.split("\n")[1]
         assert f"Händelsenummer: {CASE}" in page.body
-        assert "Polis: Per Polis, tel +46701740610" in page.body
+        assert "Polis: Per Polis, tel 070-174 06 10" in page.body
         await bot.say(ANNA, "!ok", room=page.room_id)
         accepted = bot.matrix.to_user(ANNA)[-1].body
         assert accepted.startswith("✅ Du har L1 (Farsta).") and f"Händelsenummer: {CASE}" in accepted
-        assert "Polis: Per Polis, tel +46701740610" in accepted
+        assert "Polis: Per Polis, tel 070-174 06 10" in accepted
         (room,) = bot.matrix.room_names
-        assert "Polis: Per Polis, tel +46701740610." in bot.matrix.to_room(room)[0].body
+        assert "Polis: Per Polis, tel 070-174 06 10." in bot.matrix.to_room(room)[0].body
         await advance_to(bot, local("2026-11-30T08:00"))
         (listing,) = bot.matrix.to_room(FARSTA_ROOM)
         assert listing.body.split("\n")[:2] == ["Cecilia C: 📋 Att ta över: L1 Farsta", f"Händelsenummer: {CASE}"]

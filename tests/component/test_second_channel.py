@@ -180,7 +180,7 @@ async def test_a_gateway_error_is_retried_and_reported_once_and_a_refused_number
         await sms_round(bot)
         assert [r.to for r in gateway.requests].count(PHONES[BERTIL]) == 1
         assert [s.body for s in bot.matrix.to_user(CHEF) if "avvisades" in s.body] == [
-            "⚠️ SMS om L1 till Bertil B (+46701740606) avvisades (numret godtogs inte). Kolla numret i personlistan"
+            "⚠️ SMS om L1 till Bertil B (070-174 06 06) avvisades (numret godtogs inte). Kolla numret i personlistan"
             " och ring själv."]
         assert bot.app.store.sms.status_of(f"page:L1:{BERTIL}") == ("failed", 1)
         trail = [(action, json.loads(data)) for action, data in bot.app.store.db.execute(

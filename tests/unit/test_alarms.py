@@ -721,9 +721,9 @@ def test_a_cancelled_alarm_round_trips_through_json():
 def test_the_police_get_the_acceptors_own_phone_number_when_the_roster_has_one():
     o = on_accept(raised().alarm, ANNA.user, at(1), is_supervisor=False, phone="+46701740605")
     assert police(o) == [
-        "✅ L42 accepterat av Anna A (Socialjouren) 14:03 — tel +46701740605 (Socialjouren: 08-600 00 00)"
+        "✅ L42 accepterat av Anna A (Socialjouren) 14:03 — tel 070-174 06 05 (Socialjouren: 08-600 00 00)"
     ]
     notify = next(e for e in o.effects if isinstance(e, Notify) and e.key == "alarm.accepted_direct")
     assert render(notify, "en") == (
-        "✅ L42 accepted by Anna A (Socialjouren) 14:03 — phone +46701740605 (Socialjouren: 08-600 00 00)"
+        "✅ L42 accepted by Anna A (Socialjouren) 14:03 — phone 070-174 06 05 (Socialjouren: 08-600 00 00)"
     )

@@ -31,6 +31,7 @@ from bot.matrix.port import backoff
 from bot.store import Store
 from bot.store.sms import NewSms, SmsRow
 from bot.watch.metrics import Metrics
+from rosters.phones import spoken_phone
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,8 @@ class SecondChannel:
                 self.store.sms.finished(row.id, "failed", str(failure))
                 self.store.audit.append("sms", "sms.refused", alarm.id,
                                         {"user": row.user_id, "why": row.why, "reason": failure.reason})
-                text = t("runtime.sms.rejected", lang, id=alarm.id, name=name, phone=row.phone, reason=reason)
+                text = t("runtime.sms.rejected", lang, id=alarm.id, name=name, phone=spoken_phone(row.phone),
+                         reason=reason)
                 self._tell_supervisors(alarm, text, f"sms:{row.key}:rejected")
             else:
                 delay = backoff(row.attempts + 1, 2.0, self.settings.retry_cap_s)
