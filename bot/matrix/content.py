@@ -11,7 +11,8 @@ from bot.core.effects import Mention
 
 
 def content_for(
-    text: str, notice: bool = True, reply_to: str | None = None, mentions: Sequence[Mention] = ()
+    text: str, notice: bool = True, reply_to: str | None = None, mentions: Sequence[Mention] = (),
+    html_text: str | None = None,
 ) -> dict[str, Any]:
     """m.room.message content: an m.notice, which clients keep quiet, unless it must ring.
 
@@ -30,6 +31,10 @@ def content_for(
         content["body"] = ", ".join(m.name for m in mentions) + ": " + text
     else:
         content["m.mentions"] = {}
+        if html_text is not None:
+            # The same message as HTML (a table lines up there); a client that shows no HTML reads `body`.
+            content["format"] = "org.matrix.custom.html"
+            content["formatted_body"] = html_text
     if reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content

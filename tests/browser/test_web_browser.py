@@ -89,7 +89,7 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
             assert "Anna A" in now and "Chef C" in now
             tomby = page.locator("#area-tomby")
             assert "gap" in (await tomby.get_attribute("class") or "")
-            assert "Ingen primär i tjänst" in await tomby.inner_text()
+            assert "Ingen primärjour i tjänst" in await tomby.inner_text()
             assert "Ingen primär" not in await page.locator("#area-farsta").inner_text()
 
             await page.goto(f"http://127.0.0.1:{port}/units/tomjour/week")
@@ -115,7 +115,7 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
             start = len(chef.received)
             asked = await chef.send(chef.received[-1].room_id, f"!schema testjouren {tomorrow}")
             table = await chef.wait_for(lambda m: m.sender == BOT and m.reply_to == asked, timeout=30, start=start)
-            assert re.search(r"08:00–20:00 +Primär +Bertil B \(byte\)", table.body), table.body
+            assert re.search(r"08:00–20:00 · Primärjour · Bertil B \(byte\)", table.body), table.body
 
             await page.goto(f"http://127.0.0.1:{port}/feeds")
             await page.select_option("select[name=whose]", "unit:testjour")

@@ -109,7 +109,7 @@ async def test_klar_asks_for_missing_phases_and_a_supervisor_may_close_anyway(tm
             "L1 saknar: framme, skyddsbedömning och överlämnat. Ange det först, sedan !klar L1."]
         chef = await bot.say(CHEF, "!klar L1", room=UNIT_ROOM)
         assert [s.body for s in bot.answers_to(chef)] == [
-            "L1 saknar: framme, skyddsbedömning och överlämnat. Stäng ändå med !klar L1 ändå."]
+            "L1 saknar: framme, skyddsbedömning och överlämnat. Som jourchef kan du avsluta ändå: !klar L1 ändå."]
         assert bot.app.alarms.get("L1").status == "accepted" and room not in bot.matrix.left
 
         await bot.say(CHEF, "!klar L1 ändå", room=UNIT_ROOM)

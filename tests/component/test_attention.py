@@ -99,7 +99,7 @@ async def test_who_could_not_be_reached_rings_the_officer_and_the_supervisors(tm
         bot.matrix.refuse[ANNA] = DeliveryFailure("forbidden", "M_FORBIDDEN")
         await bot.say(POLICE, "!larm Farsta")
         assert ringing(bot.matrix.to_room(POLICE_ROOM))[0] == (
-            f"{OFFICER}: ⚠️ L1: Anna A kunde inte nås (servern lät inte jourbot skriva dit).", [POLICE])
+            f"{OFFICER}: ⚠️ L1: Anna A kunde inte nås (servern lät inte jourboten skriva dit).", [POLICE])
         (told,) = bot.matrix.to_user(CHEF)
         assert (told.msgtype, told.mentions) == ("m.text", [CHEF])
         assert told.body.startswith("Chef C: ⚠️ L1 (Farsta): Anna A kunde inte nås")

@@ -116,7 +116,7 @@ async def test_statistik_for_an_area_gives_arrival_assessments_handovers_and_uni
         assert lines[1] == "Tid till accept: median 1 min 0 s, 90:e percentil 1 min 30 s."
         assert lines[-5:] == [
             "Tid till framme: median 30 minuter, 90:e percentil 40 minuter (3 larm).",
-            "Skyddsbedömning samma natt: 33\u00a0% (1 av 3).",  # a no-break space, as Swedish writes it
+            "Skyddsbedömning inom 12 timmar: 33\u00a0% (1 av 3).",  # a no-break space, as Swedish writes it
             "Beslut: hos anhörig 1, akutplacering 1.",
             "Överlämningar: 2, mottagna 2. Från öppning till mottagen: median 60 minuter.",
             "Hanterade av: Farsta stadsdelsförvaltning 1, Socialjouren 3.",

@@ -45,7 +45,7 @@ async def test_a_supervisor_logs_in_with_the_link_and_sees_who_is_on_call_and_th
         assert farsta.index("Anna A") < farsta.index("Bertil B") < farsta.index("Chef C")
         tomby = page[page.index('id="area-tomby"'):]
         assert 'class="card gap"' in page[page.index('id="area-tomby"') - 40:page.index('id="area-tomby"')]
-        assert "Ingen primär i tjänst" in tomby and "Ingen primär" not in farsta
+        assert "Ingen primärjour i tjänst" in tomby and "Ingen primärjour" not in farsta
         status, _, week = await web.get("/units/testjour/week")
         assert status == 200 and "ons 25/11" in week and "Anna A" in week
         status, _, tomjour = await web.get("/units/tomjour/week?d=2026-11-25")
@@ -139,7 +139,7 @@ async def test_an_override_from_the_browser_follows_the_rules_of_byt_and_reaches
         chef_room = bot.matrix.add_room("!chef-schema:localhost", CHEF)
         asked = await bot.say(CHEF, "!schema testjouren 2026-11-26", room=chef_room)
         (table,) = bot.answers_to(asked)
-        assert re.search(r"tors 26/11 08:00–20:00 +Primär +Bertil B \(byte\)", table.body), table.body
+        assert re.search(r"tors 26/11 08:00–20:00 · Primärjour · Bertil B \(byte\)", table.body), table.body
 
         _, _, feeds = await web.post("/feeds", {"csrf": csrf, "whose": "unit:testjour"})
         url = re.search(r'id="feed-url">([^<]+)<', feeds).group(1)  # type: ignore[union-attr]

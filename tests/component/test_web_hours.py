@@ -16,7 +16,7 @@ async def test_a_supervisor_reads_the_months_hours_and_downloads_them_and_a_resp
         # Anna is the test unit's primary round the clock: October has 745 hours (the clocks fall back on the 25th).
         anna = page[page.index("<td>Anna A</td>"):]
         anna = anna[:anna.index("</tr>")]
-        assert "<td>Testjouren</td><td>Primär</td>" in anna and ">745,00<" in anna
+        assert "<td>Testjouren</td><td>Primärjour</td>" in anna and ">745,00<" in anna
         assert "Storhelg" in page and "Vardagsnatt" in page and "Övrig jourtid" in page
         assert '<a href="?month=2026-09">' in page and '<a href="?month=2026-11">' in page
         status, _, csv = await web.get("/hours.csv?month=2026-10")

@@ -80,7 +80,7 @@ async def test_leave_from_the_browser_is_refused_when_wrong_and_audited_and_told
         assert "F1: Anna A ledig 2026-11-26 00:00 – 2026-11-28 00:00" in page and "(semester)" in page
         assert told_chef(bot, "ledighet") == [  # Anna A is the only one in turn: her leave leaves nobody primary
             "Chef C (webben) lade in ledighet F1: Anna A ledig 2026-11-26 00:00 – 2026-11-28 00:00\n⚠️ Det ger en"
-            " lucka: Farsta har ingen primär 2026-11-26 00:00–2026-11-28 00:00. Lägg in ett byte."]
+            " lucka: Farsta har ingen primärjour 2026-11-26 00:00–2026-11-28 00:00. Lägg in ett byte."]
         assert "semester" not in told_chef(bot, "ledighet")[0], "the reason stays on the page"
         added = bot.app.store.audit.entries(5)[0]
         assert (added["action"], added["actor"], added["subject"]) == ("leave.added", CHEF, "F1")
@@ -128,19 +128,19 @@ async def test_someone_on_leave_made_in_the_browser_is_not_paged_the_next_in_tur
         room = bot.matrix.add_room("!chef-leave:localhost", CHEF)
         (schema,) = bot.answers_to(await bot.say(CHEF, "!schema testjouren", room=room))
         lines = [" ".join(line.split()) for line in schema.body.splitlines()]
-        assert "ons 25/11 08:00–12:00 Primär Anna A" in lines
-        assert "ons 25/11 12:00 – tors 26/11 00:00 Primär Bertil B (för Anna A, ledig)" in lines
+        assert not any(line.startswith("ons 25/11 08:00–12:00") for line in lines), "over at 14:02: not shown"
+        assert "ons 25/11 12:00 – tors 26/11 00:00 · Primärjour · Bertil B (för Anna A, ledig)" in lines
         (jour,) = bot.answers_to(await bot.say(CHEF, "!jour Farsta", room=room))
-        assert "1. Primär: Bertil B" in jour.body and "Anna A" not in jour.body
+        assert "1. Primärjour: Bertil B" in jour.body and "Anna A" not in jour.body
 
         _, _, week = await web.get("/units/testjour/week")
         assert 'class="bar rotation leave"' in week
-        assert "Primär: Bertil B (för Anna A, ledig) ons 25/11 12:00 – tors 26/11 00:00" in week
+        assert "Primärjour: Bertil B (för Anna A, ledig) ons 25/11 12:00 – tors 26/11 00:00" in week
         _, _, feeds = await web.post("/feeds", {"csrf": csrf, "whose": "unit:testjour"})
         feed = re.search(r'id="feed-url">[^<]*?(/feed/[^<]+)<', feeds).group(1)  # type: ignore[union-attr]
         _, _, ics = await web.get(feed)
         unfolded = ics.replace("\r\n ", "")
-        assert "SUMMARY:Testjouren – primär (för Anna A\\, ledig): Bertil B\r\n" \
+        assert "SUMMARY:Testjouren – primärjour (för Anna A\\, ledig): Bertil B\r\n" \
                "DTSTART;TZID=Europe/Stockholm:20261125T120000" in unfolded
 
         # The leave survives a restart (it lives in the store), and is gone once removed.
@@ -215,7 +215,7 @@ async def test_the_night_check_in_asks_who_covers_for_someone_on_leave_made_in_t
                                     datetime(2026, 11, 26, 9, tzinfo=STOCKHOLM)), CHEF,
                               datetime.fromtimestamp(bot.now, STOCKHOLM))
         await bot.advance(local("2026-11-25T22:00") - bot.now)
-        assert bodies(bot, BERTIL) == ["Du har jour 22:00–08:00 (Testjouren, primär). Svara ✅ när du är redo."]
+        assert bodies(bot, BERTIL) == ["Du har jour 22:00–08:00 (Testjouren, primärjour). Svara ✅ när du är redo."]
         assert bodies(bot, ANNA) == [] and bodies(bot, CHEF) == []
     finally:
         await bot.stop()

@@ -69,11 +69,11 @@ async def test_a_supervisor_sees_who_cannot_be_reached_and_what_to_do_and_a_resp
         assert status == 200 and homeserver.asked == [{ANNA, BERTIL, CHEF}]
         assert "Beredskap ons 25/11 – tis 1/12: 2 av 3 på schemat kan inte säkert nås." in page
         anna = page[page.index('id="ready-anna.a"'):page.index('id="ready-bertil.b"')]
-        assert "Inte inloggad någonstans, så sidor kan inte nå hen." in anna
+        assert "Inte inloggad någonstans, så sökningar kan inte nå hen." in anna
         assert "Be hen logga in i Element på jourtelefonen och tillåta aviseringar." in anna
         assert "första pass" in anna and "Testjouren" in anna
         bertil = page[page.index('id="ready-bertil.b"'):]
-        assert "Har lämnat direktrummet med boten." in bertil and "be hen tacka ja och stanna kvar" in bertil
+        assert "Har lämnat direktrummet med jourboten." in bertil and "be hen tacka ja och stanna kvar" in bertil
         assert 'id="ready-chef.c"' not in page and "Kan nås: Chef C" in page
         assert "Kontrollerat 14:02." in page
 

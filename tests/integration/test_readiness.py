@@ -127,7 +127,7 @@ async def test_roster_ready_names_an_unverified_phone_a_left_room_and_a_missing_
         assert code == 1
         assert "3 av 4 på schemat kan inte säkert nås" in out
         dora_part = out[out.index("Dora D (@dora.d:localhost)"):].split("\n\n")[0]
-        assert ("Ingen inloggning som hen själv har verifierat, så sidor går inte att läsa. Be hen verifiera"
+        assert ("Ingen inloggning som hen själv har verifierat, så sökningar går inte att läsa. Be hen verifiera"
                 in dora_part)
 
         # The running bot was not disturbed: the same device, and it still reaches people.

@@ -242,7 +242,7 @@ def test_unreachable_only_target_moves_on_at_once_and_says_so_in_plain_words():
     o = on_unreachable(a, ANNA.user, "forbidden", at(0.1))
     assert pages(o) == [BO.user]
     assert police(o) == [
-        "⚠️ L42: Anna A kunde inte nås (servern lät inte jourbot skriva dit).",
+        "⚠️ L42: Anna A kunde inte nås (servern lät inte jourboten skriva dit).",
         "⏫ L42: ingen har tagit larmet än. Söker nu även: Bo B (Socialjouren).",
     ]
     assert dms(o, "alarm.unreachable_supervisor") == [CHEF]
@@ -514,7 +514,7 @@ def test_gap_at_the_primary_goes_straight_to_the_next_step():
     gap = [e for e in o.effects if isinstance(e, Notify) and e.key == "alarm.gap"]
     assert [e.to_user for e in gap] == [CHEF]
     assert render(gap[0], "sv") == (
-        "⚠️ L42 (Farsta): jourschemat har en lucka (primär). Larmet gick direkt vidare i kedjan."
+        "⚠️ L42 (Farsta): jourschemat har en lucka (primärjour). Larmet gick direkt vidare i kedjan."
     )
 
 

@@ -134,7 +134,7 @@ def test_both_catalogues_are_complete():
 
 def test_a_count_takes_the_form_its_number_calls_for():
     # "1 luckor" and "eskalerat 1 gånger" were wrong; 0 takes the plural in both languages.
-    assert tn("webview.check.gaps", 1, "sv", days=14) == "1 lucka de närmaste 14 dagarna: då finns ingen primär."
+    assert tn("webview.check.gaps", 1, "sv", days=14) == "1 lucka de närmaste 14 dagarna: då finns ingen primärjour."
     assert tn("webview.check.gaps", 3, "sv", days=14).startswith("3 luckor ")
     assert tn("webview.check.gaps", 1, "en", days=14).startswith("1 gap in ")
     assert [tn("webview.alarm.escalations", n, "sv") for n in (0, 1, 2)] == [
