@@ -4,7 +4,6 @@ nobody else was. (Volume and repeats: tests/integration/test_alarms.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from tests.harness import handover
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import settled
 from tests.integration.test_alarms import BOT, ROSTERS, bot_says, is_page, scene
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ async def test_a_two_person_unit_pages_on_until_the_second_acceptance(people, sy
         assert done.body.startswith("polis1: ✅ L1: Bertil B (Testjouren) accepterat")
         police_lines = [m.body for m in s.police.from_sender(BOT, s.room)]
         assert police_lines.index(first.body) < police_lines.index(done.body)
-        await asyncio.sleep(1)
+        await s.settled(late=[s.bertil])
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
         alarm = s.bot.app.alarms.get("L1")
         assert alarm is not None and alarm.status == "accepted" and alarm.holders == (s.anna.user_id, s.bertil.user_id)
@@ -73,7 +73,7 @@ async def test_lamna_moves_an_accepted_alarm_and_the_new_holders_framme_is_recor
         await s.police.wait_for(bot_says(s, "L1: Bertil B är framme"))
         phases = s.bot.app.store.phases.of("L1")
         assert [(p.phase, p.by) for p in phases] == [("en_route", s.anna.user_id), ("arrived", s.bertil.user_id)]
-        await asyncio.sleep(1)
+        await s.settled(late=[s.bertil])
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
     finally:
         await s.bot.stop()
@@ -106,7 +106,8 @@ async def test_a_case_number_reaches_the_acceptor_and_the_handover_listing_and_n
         listing = await cecilia.wait_for(lambda m: m.sender == BOT and m.room_id == office_room and "L1" in m.body,
                                          timeout=30)
         assert listing.body.split("\n")[:2] == ["Cecilia C: 📋 Att ta över: L1 Farsta", f"Händelsenummer: {CASE}"]
-        await asyncio.sleep(1)
+        assert bot.app is not None
+        await settled(bot.app, police, anna, chef, cecilia)
         said = [m.body for m in police.from_sender(BOT, police_room)]
         assert said and all(CASE not in line for line in said), "never in the police room"
         assert len(anna.pages(BOT)) == 1 and chef.pages(BOT) == [] and cecilia.pages(BOT) == []
