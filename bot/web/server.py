@@ -366,6 +366,8 @@ class WebView:
                             last=first + timedelta(days=count - 1), before=before, after=after, areas=areas,
                             gaps=gaps, overrides=[s for s in shifts if s.source == "override"],
                             covered=[s for s in shifts if s.covers], names=dict(roster.people),
+                            other=timeline.other_view(first, count, today),
+                            printed=moment(self._now().astimezone(unit.tz), self.lang, year=True),
                             roles=[r for r in ROLES if any(s.role == r for s in shifts)])
 
     # --- alarms ------------------------------------------------------------------------------------------------------

@@ -47,6 +47,15 @@ def month_span(day: date) -> tuple[date, int]:
     return first, (following - first).days
 
 
+def other_view(first: date, count: int, today: date) -> date:
+    """The day the week's "Månad" (or the month's "Vecka") link opens: today while it is shown; otherwise, from a
+    week, its Thursday (the month most of its days are in, as ISO weeks count), and from a month, its first day. A
+    week's Monday would open the month before for a week that begins in it."""
+    if first <= today < first + timedelta(days=count):
+        return today
+    return first + timedelta(days=3) if count == 7 else first
+
+
 def days(first: date, count: int, tz: tzinfo, shifts: Sequence[Shift], gaps: Sequence[Gap], today: date,
          names: Mapping[str, str] | None = None) -> list[Day]:
     names = names or {}

@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Page
 
 from tests.harness.botrunner import BotRunner, write_config
-from tests.harness.browser import chromium, screenshot_path
+from tests.harness.browser import ARTIFACTS, chromium, pdf_fill_colours, pdf_pages, screenshot_path
 from tests.harness.people import Person
 from tests.harness.synapse import PASSWORD
 
@@ -29,6 +29,7 @@ BOT = "@jourbot:localhost"
 ROSTERS = Path(__file__).resolve().parents[1] / "integration" / "rosters"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FREE_TEXT = "Pappan hotar med kniv"
+PRIMARY_LANE = (0x2F, 0x6D, 0xB5)  # --primary in bot/web/static/style.css
 pytestmark = pytest.mark.integration
 
 
@@ -223,5 +224,20 @@ async def test_screenshots_of_the_example_city(synapse, people, tmp_path):
             assert "Socialjouren" in week and await page.locator(".lane").count() > 0
             await page.goto(f"http://127.0.0.1:{port}/units/farsta/month?d={monday}")
             await shot(page, "example-month")
+
+            # Printed for the wall: one A4 page, the lanes still in colour, no navigation, and when it was taken.
+            await page.goto(f"http://127.0.0.1:{port}/units/socialjouren/week?d={monday}")
+            await page.emulate_media(media="print")
+            assert not await page.locator("header nav").is_visible() and not await page.locator(".pager").is_visible()
+            assert (await page.locator(".printed").inner_text()).startswith("Schemat som det såg ut ")
+            await page.set_viewport_size({"width": 1047, "height": 720})  # A4 landscape less the margins, at 96 dpi
+            await page.screenshot(path=screenshot_path("example-week-print"), full_page=True)
+            # As a print dialog's defaults have it: without "background graphics", which the lanes are made of.
+            pdf = await page.pdf(format="A4", prefer_css_page_size=True)
+            (ARTIFACTS / "example-week-print.pdf").write_bytes(pdf)
+            assert pdf_pages(pdf) == 1, "the week on one sheet"
+            assert PRIMARY_LANE in pdf_fill_colours(pdf), "the primary's lane printed in its colour"
+            await page.emulate_media(media="screen")
+            assert await page.locator("header nav").is_visible(), "the screen keeps its navigation"
     finally:
         await bot.stop()

@@ -51,6 +51,10 @@ async def test_a_supervisor_logs_in_with_the_link_and_sees_who_is_on_call_and_th
         status, _, tomjour = await web.get("/units/tomjour/week?d=2026-11-25")
         assert status == 200 and 'class="bar gap"' in tomjour and "Tomby: mån 23/11 00:00 – mån 30/11 00:00" in tomjour
         status, _, check = await web.get("/check")
+        # "Månad" opens this month (the week began on Monday the 23rd; the month is today's), and a printed week
+        # says when it was taken (the time is hidden on screen, shown on paper).
+        assert 'href="/units/testjour/month?d=2026-11-25" id="to-month"' in week
+        assert '<p class="printed">Schemat som det såg ut 2026-11-25 14:02</p>' in week
         assert status == 200 and "Tomby" in check and "Farsta" not in check.split("<table")[1]
     finally:
         await web.close()
