@@ -255,11 +255,14 @@ class WebView:
     async def login_confirm(self, request: web.Request) -> web.StreamResponse:
         # Using the link takes a click: a link preview or a virus scanner fetching the URL must not spend it.
         token = request.match_info["token"]
-        if self.auth.link_user(token) is None:
+        user = self.auth.link_user(token)
+        if user is None:
             return self._error(403, "webview.error.link")
         # The form's CSRF token is bound to a random value in a cookie set with it (login CSRF).
         nonce = request.cookies.get(self.login_cookie, "") or secrets.token_urlsafe(32)
-        response = self._render("login_confirm.html", None, token=token, csrf=login_csrf(nonce, token))
+        # Named, so that someone handed another's link (a shared phone, a forwarded message) sees whose it is.
+        response = self._render("login_confirm.html", None, token=token, csrf=login_csrf(nonce, token),
+                                name=self.services.name_of(user))
         self._set_cookie(response, self.login_cookie, nonce, self.auth.settings.link_ttl_s)
         return response
 

@@ -28,7 +28,10 @@ async def ask_link(bot: ComponentBot, user: str) -> str:
     room = bot.matrix.add_room(f"!own-{user[1:6]}:localhost", user)
     before = len([s for s in bot.matrix.to_user(user) if "/login/" in s.body])
     asked = await bot.say(user, "!webb", room=room)
-    assert [s.body for s in bot.answers_to(asked)] == ["Jag har skickat en inloggningslänk i vårt direktrum."]
+    # Asked in a room other than the direct one, the answer says whom the link went to, by name, never by Matrix id.
+    (answer,) = [s.body for s in bot.answers_to(asked)]
+    name = user[1:user.index(":")].replace(".", " ").title()  # @chef.c:localhost is Chef C in the rosters
+    assert answer == f"{name}: jag har skickat en inloggningslänk till dig i ditt direktrum med mig."
     (message,) = [s for s in bot.matrix.to_user(user) if "/login/" in s.body][before:]
     assert bot.matrix.rooms[message.room_id].encrypted
     return link_in(message.body)
@@ -48,6 +51,10 @@ async def test_a_supervisor_logs_in_with_the_link_and_sees_who_is_on_call_and_th
         assert "Ingen primärjour i tjänst" in tomby and "Ingen primärjour" not in farsta
         status, _, week = await web.get("/units/testjour/week")
         assert status == 200 and "ons 25/11" in week and "Anna A" in week
+        # "Månad" opens this month (the week began on Monday the 23rd; the month is today's), and a printed week
+        # says when it was taken (the time is hidden on screen, shown on paper).
+        assert 'href="/units/testjour/month?d=2026-11-25" id="to-month"' in week
+        assert '<p class="printed">Schemat som det såg ut 2026-11-25 14:02</p>' in week
         status, _, tomjour = await web.get("/units/tomjour/week?d=2026-11-25")
         assert status == 200 and 'class="bar gap"' in tomjour and "Tomby: mån 23/11 00:00 – mån 30/11 00:00" in tomjour
         status, _, check = await web.get("/check")
@@ -66,6 +73,7 @@ async def test_a_link_works_once_and_not_after_it_expires(tmp_path):
     try:
         link = await ask_link(bot, CHEF)
         first, _, page = await web.get(link)
+        assert "Du loggas in som Chef C." in page, "the page says whose link it is before it is used"
         token = link.rsplit("/", 1)[1]
         form = {"token": token, "csrf": csrf_in(page)}
         assert (await web.post("/login", form))[1] == "/"
