@@ -55,8 +55,8 @@ async def test_escalation_walks_the_chain_then_falls_back(tmp_path):
         await bot.advance(60)
         assert bot.police_lines() == [
             "🚨 Larm L1 (Farsta) registrerat 14:02. Söker: Anna A (Testjouren).",
-            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
-            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Chef C (Testjouren).",
+            "polis1: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Bertil B (Testjouren).",
+            "polis1: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Chef C (Testjouren).",
             "polis1: ⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22",
         ]
         assert any("Ingen har accepterat L1" in s.body for s in bot.matrix.to_user(CHEF))

@@ -33,7 +33,7 @@ async def test_a_two_person_unit_pages_on_until_the_second_accepts_and_both_are_
         (room,) = bot.matrix.room_names
         assert bot.matrix.rooms[room].members == {BOT, POLICE, ANNA, BERTIL}
         bodies = [s.body for s in bot.matrix.to_room(room)]
-        assert bodies[0].startswith("🚨 L1 — Farsta, larm 14:02. Polis: polis1. Tagit av Anna A (Testjouren)")
+        assert bodies[0].startswith("🚨 L1 — Farsta, larm 14:02. Polis: polis1. Accepterat av Anna A (Testjouren)")
         assert bodies[1] == "Bertil B har också tagit L1 (14:02), 2 av 2."
         # Either of the two records the phases.
         await bot.say(BERTIL, "!påväg", room=room)
@@ -68,7 +68,7 @@ async def test_lamna_hands_an_accepted_alarm_to_a_named_person_who_takes_it_and_
         assert [p.phase for p in bot.app.store.phases.of("L1")] == ["en_route", "arrived"]
         assert [p.by for p in bot.app.store.phases.of("L1")] == [ANNA, BERTIL]
         refused = await bot.say(ANNA, "!framme", room=room)
-        assert "Bara den som tog L1" in bot.answers_to(refused)[0].body
+        assert "Bara den som accepterade L1" in bot.answers_to(refused)[0].body
         actions = [e["action"] for e in bot.app.store.audit.about("L1")]
         assert "alarm.handoff_asked" in actions and "alarm.handed_off" in actions
         assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}

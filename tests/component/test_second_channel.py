@@ -134,7 +134,7 @@ async def test_the_fallback_goes_to_the_supervisors_phones_and_an_accepted_alarm
         await bot.advance(60)  # Anna, Bertil and Chef had their minute each: the chain is exhausted
         await sms_round(bot)
         assert [(r.to, r.message) for r in gateway.delivered] == [
-            (PHONES[CHEF], "Ingen har tagit larm L1 (Farsta). Öppna Element.")]
+            (PHONES[CHEF], "Ingen har accepterat larm L1 (Farsta). Öppna Element.")]
         await bot.say(POLICE, "!larm Farsta hem 2")
         bot.matrix.refuse[BERTIL] = DeliveryFailure("forbidden", "M_FORBIDDEN")
         gateway.script = ["5xx"]

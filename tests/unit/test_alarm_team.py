@@ -159,7 +159,7 @@ def test_the_case_number_and_the_officers_phone_are_in_the_page_and_never_in_the
     page = page_text(o.alarm, "sv", "två barn")
     assert "Händelsenummer: 5000-K123456-26" in page
     assert "Polis: Per Polis, tel 070-174 06 10" in page
-    assert "2 går ut tillsammans; 0 av 2 har tagit larmet." in page
+    assert "2 går ut tillsammans; 0 av 2 har accepterat larmet." in page
     first = on_accept(o.alarm, ANNA.user, at(1), False)
     second = on_accept(first.alarm, BO.user, at(2), False)
     rest = machine.on_close(second.alarm, ANNA.user, "", at(30), is_supervisor=False)

@@ -28,7 +28,7 @@ def test_each_sms_is_told_by_whom_why_and_how_it_went():
     assert [(line.name, line.why, line.outcome) for line in lines] == [
         ("Anna A", "sökningen inte läst i tid", "skickat 14:05"),
         ("Bo B", "sökningen gick inte fram", "gick inte att skicka: numret godtogs inte"),
-        ("Anna A", "ingen tog larmet", "försöker igen (2 försök hittills): SMS-tjänsten svarade inte"),
+        ("Anna A", "ingen accepterade larmet", "försöker igen (2 försök hittills): SMS-tjänsten svarade inte"),
         ("Bo B", "sökningen inte läst i tid", "väntar på att skickas"),
         ("Bo B", "sökningen inte läst i tid", "behövdes inte längre"),
     ]
