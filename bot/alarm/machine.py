@@ -222,13 +222,17 @@ class Alarm:
         return self.status == "open" and bool(self.current) and all(u in gone for u in self.current)
 
     def name_of(self, user: str, default: str | None = None) -> str:
+        """What people read for `user`: the chain's or a known name, the raising officer's, else `default`; never a
+        Matrix id (its localpart at the last), which a person does not read as anyone."""
         for person in self.chain.everyone():
             if person.user == user:
                 return person.name
         for known, name in self.known_names:
             if known == user:
                 return name
-        return default or user
+        if user == self.raised_by and self.officer_name:
+            return self.officer_name
+        return default or (user[1:].split(":", 1)[0] if user.startswith("@") else user)
 
     def holder_names(self) -> tuple[str, ...]:
         return tuple(self.name_of(u) for u in self.holders)

@@ -189,7 +189,8 @@ class AlarmService:
         """What of the police's text the acceptor's page could not hold, in messages that each fit."""
         details = self.store.alarms.details(alarm.id).strip()
         paged = user in alarm.paged or handoff
-        shown = self._fitting(alarm, Mention(user, alarm.name_of(user)), details, handoff=handoff) if paged else 0
+        reader = Mention(user, alarm.name_of(user, self.names.name(user)))
+        shown = self._fitting(alarm, reader, details, handoff=handoff) if paged else 0
         rest = details[shown:].strip()
         if not rest:
             return []
