@@ -25,6 +25,16 @@ class Bar:
     end: datetime
     covers: str = ""  # the name of whoever is on leave, when this is a turn taken for them
 
+    @property
+    def short(self) -> bool:
+        """Too narrow on a phone for a name (under three hours of the day): shown there by its initials."""
+        return self.width < 12.5
+
+    @property
+    def initials(self) -> str:
+        """"Anna A" → "AA": what a short bar on a phone can hold."""
+        return "".join(word[0] for word in self.label.split() if word[0].isalpha())
+
 
 @dataclass(frozen=True)
 class Day:

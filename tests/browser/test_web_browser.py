@@ -239,5 +239,28 @@ async def test_screenshots_of_the_example_city(synapse, people, tmp_path):
             assert PRIMARY_LANE in pdf_fill_colours(pdf), "the primary's lane printed in its colour"
             await page.emulate_media(media="screen")
             assert await page.locator("header nav").is_visible(), "the screen keeps its navigation"
+
+            # On a phone, as a supervisor's first hour found it wanting.
+            await police.wait_joined(room, BOT)
+            await police.send(room, "!larm Farsta")
+            await police.wait_for(lambda m: m.sender == BOT and "Larm L1 (Farsta) registrerat" in m.body, timeout=30)
+            await page.set_viewport_size({"width": 390, "height": 844})
+            await page.goto(f"http://127.0.0.1:{port}/")
+            await shot(page, "example-phone-now")
+            header = await page.locator("header").bounding_box()
+            assert header is not None and header["height"] <= 60, f"the navigation takes {header} of the screen"
+            phone = page.locator("#area-farsta .tel")
+            assert await phone.evaluate("e => e.getClientRects().length") == 1, "a phone number on one line"
+            await page.goto(f"http://127.0.0.1:{port}/alarms")
+            await shot(page, "example-phone-alarms")
+            status = page.locator("table.list tbody tr").first.locator("td").nth(3)
+            label = await status.evaluate("e => getComputedStyle(e, '::before').content")
+            assert label == '"Läge: "', "each value says which column it was"
+            await page.goto(f"http://127.0.0.1:{port}/units/socialjouren/week?d={monday}")
+            await shot(page, "example-phone-week")
+            # Socialjouren's evening shift (22:00–24:00) is a short bar: its initials, whole, not a clipped name.
+            short = page.locator(".lane.primary .bar.short").first
+            assert await short.inner_text() in {"AA", "BB"}
+            assert await short.evaluate("e => e.scrollWidth <= e.clientWidth"), "nothing cut off"
     finally:
         await bot.stop()
