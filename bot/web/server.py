@@ -118,7 +118,8 @@ class WebView:
                                 tn=lambda key, n, **params: tn(key, n, self.lang, **params),
                                 listing=lambda items: listing(items, self.lang), role=self._role)
         self.env.filters.update(hm=lambda at: f"{at:%H:%M}", hms=lambda at: f"{at:%H:%M:%S}", day=self._day,
-                                stamp=self._stamp, seconds=self._seconds, tel=spoken_phone)
+                                stamp=self._stamp, seconds=self._seconds, tel=spoken_phone,
+                                dated=lambda at: moment(at, self.lang, year=True))
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
         self.readiness: ReadinessPage | None = None  # set by the App: it asks the homeserver as the daily report does

@@ -139,7 +139,12 @@ async def test_an_override_from_the_browser_follows_the_rules_of_byt_and_reaches
         assert status == 400 and bot.app.store.overrides.active() == []
         assert "högst 31 dygn" in wrong, "the same answer as !byt gives"
 
-        status, path, week = await web.post("/overrides", {**override, "csrf": csrf})
+        # The fields are text in the form Swedes write, not the browser's date picker, which showed an English
+        # browser's 11/26/2026; typed with a space, as people do, the time is read the same.
+        _, _, form = await web.get("/overrides")
+        assert 'placeholder="ÅÅÅÅ-MM-DD TT:MM"' in form and "datetime-local" not in form
+        typed = {**override, "start": "2026-11-26 08:00", "end": "2026-11-26 20:00"}
+        status, path, week = await web.post("/overrides", {**typed, "csrf": csrf})
         assert (status, path) == (200, "/units/testjour/week")
         (stored,) = bot.app.store.overrides.active()
         assert (stored.user, stored.role, stored.start.isoformat()) == (BERTIL, "primary", "2026-11-26T08:00:00+01:00")

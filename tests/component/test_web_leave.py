@@ -219,3 +219,22 @@ async def test_the_night_check_in_asks_who_covers_for_someone_on_leave_made_in_t
         assert bodies(bot, ANNA) == [] and bodies(bot, CHEF) == []
     finally:
         await bot.stop()
+
+
+async def test_leave_written_in_the_files_is_listed_by_name_and_dates_with_their_year(tmp_path):
+    # A supervisor's first hour: "people.toml: leave #1" and dates without a year, for leave months away.
+    folder = tmp_path / "rosters"
+    shutil.copytree(ROSTERS, folder)
+    (folder / "people.toml").write_text((folder / "people.toml").read_text() + (
+        '\n[[leave]]\nperson = "@anna.a:localhost"\nfrom = 2027-01-04\nto = 2027-01-09\n'))
+    bot, web, _ = await start(tmp_path, rosters=folder)
+    try:
+        _, _, page = await web.get("/leave")
+        assert page.count('placeholder="ÅÅÅÅ-MM-DD"') == 2 and 'type="date"' not in page, "dates as Swedes write them"
+        written = page[page.index('<ul class="written">'):]
+        written = written[:written.index("</ul>")]
+        assert "<li>Anna A: 2027-01-04 00:00 – 2027-01-10 00:00</li>" in written  # to the end of the 9th
+        assert "leave #" not in page
+    finally:
+        await web.close()
+        await bot.stop()
