@@ -326,7 +326,12 @@ class WebView:
         open_alarms = [alarmview.summary(a) for a in self.alarms.unfinished() if self._sees(visitor, a)]
         checkins = checkinview.labels(chains, roster, self.services.checkins, self.lang)
         return self._render("now.html", visitor, chains=chains, now=now.astimezone(roster.default_zone),
-                            open_alarms=open_alarms, checkins=checkins)
+                            open_alarms=open_alarms, checkins=checkins, unreachable=self._unreachable())
+
+    def _unreachable(self) -> frozenset[str]:
+        """Who the readiness page last found cannot be reached for sure (nobody before it has been asked)."""
+        known = self.readiness.known() if self.readiness is not None else None
+        return frozenset(f.person.user for f in known.problems) if known is not None else frozenset()
 
     # --- week and month ----------------------------------------------------------------------------------------------
     async def week_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -411,7 +416,13 @@ class WebView:
         rows = [(roster.areas[g.subject].name, g.start.astimezone(tz), g.end.astimezone(tz),
                  (g.end.timestamp() - g.start.timestamp()) / 3600) for g in found if g.kind == "gap"]
         others = [(f.kind, f.text) for f in found if f.kind != "gap"]
-        return self._render("check.html", visitor, status=status, rows=rows, others=others,
+        # The roster can be whole while the people on it cannot be reached: say what Beredskap last found.
+        known = self.readiness.known() if self.readiness is not None else None
+        ready = None if known is None else (
+            [f for f in known.problems if scope.city_wide or any(scope.unit(u) for u in f.person.units)],
+            [f for f in known.findings if scope.city_wide or any(scope.unit(u) for u in f.person.units)],
+            self._stamp(known.checked_at.astimezone(tz)))
+        return self._render("check.html", visitor, status=status, rows=rows, others=others, ready=ready,
                             days=CHECK_DAYS, counts=(len(roster.areas), len(roster.units),
                                                                 len(roster.people)),
                             outcome=outcome, problems=list(problems))

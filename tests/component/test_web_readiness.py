@@ -162,3 +162,25 @@ async def test_a_changed_identity_is_listed_until_a_supervisor_confirms_it_with_
     finally:
         await web.close()
         await bot.stop()
+
+
+async def test_kontroll_and_nu_say_what_beredskap_found_instead_of_all_is_well(tmp_path, homeserver):
+    # A supervisor's first hour: Kontroll said all was well while Beredskap listed people who could not be reached,
+    # and Nu showed an unreachable primary without a word.
+    bot, web = await start(tmp_path)
+    try:
+        with_direct_rooms(bot)
+        _, _, now = await web.log_in(await ask_link(bot, CHEF))
+        _, _, check = await web.get("/check")
+        assert "Schemat säger inte om personerna på det kan nås" in check and homeserver.asked == [], "never waits"
+        await web.get("/readiness")
+        _, _, check = await web.get("/check")
+        assert "Men 2 av 3 på schemat kan inte säkert nås (kontrollerat ons 25/11 14:02)." in check
+        _, _, now = await web.get("/")
+        farsta = now[now.index('id="area-farsta"'):]
+        assert 'Anna A <a class="unreachable" href="/readiness">⚠️ kan inte säkert nås</a>' in farsta
+        assert "Chef C <a" not in farsta, "Chef C can be reached"
+        assert len(homeserver.asked) == 1, "Nu and Kontroll use what Beredskap found, and ask nothing themselves"
+    finally:
+        await web.close()
+        await bot.stop()
