@@ -108,9 +108,13 @@ def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def evaluate(rows: Iterable[AlarmFacts]) -> Evaluation:
+def evaluate(rows: Iterable[AlarmFacts], now: datetime | None = None) -> Evaluation:
+    """The figures after acceptance; with `now`, an alarm still within its SAME_NIGHT_S and not yet assessed is left
+    out of the share assessed in time (without, as for a month that is over, every one counts)."""
     chosen = list(rows)
     went_out = [f for f in chosen if f.accepted_after_s is not None and not f.cancelled]
+    assessable = [f for f in went_out if now is None or f.assessment
+                  or (now - f.raised_at).total_seconds() > SAME_NIGHT_S]
     arrivals = [f.arrived_after_s for f in went_out if f.arrived_after_s is not None]
     received = [f.handover_received_after_s for f in chosen if f.handover_received_after_s is not None]
     decisions = Counter(f.decision for f in chosen if f.decision in DECISIONS)
@@ -120,6 +124,7 @@ def evaluate(rows: Iterable[AlarmFacts]) -> Evaluation:
         arrival_median_s=_median(arrivals),
         arrival_p90_s=nearest_rank(arrivals, 0.9),
         assessed_same_night=sum(f.assessed_same_night for f in went_out),
+        assessable=len(assessable),
         decisions={d: decisions[d] for d in DECISIONS if decisions[d]},
         handovers=sum(f.handover_listed_at is not None for f in chosen),
         received=len(received),
