@@ -21,7 +21,14 @@ import pytest
 from playwright.async_api import Page
 
 from tests.harness.botrunner import BotRunner, write_config
-from tests.harness.browser import ARTIFACTS, chromium, pdf_fill_colours, pdf_pages, screenshot_path
+from tests.harness.browser import (
+    ARTIFACTS,
+    chromium,
+    pdf_fill_colours,
+    pdf_page_sizes,
+    pdf_pages,
+    screenshot_path,
+)
 from tests.harness.people import Person
 from tests.harness.synapse import PASSWORD
 
@@ -236,7 +243,14 @@ async def test_screenshots_of_the_example_city(synapse, people, tmp_path):
             pdf = await page.pdf(format="A4", prefer_css_page_size=True)
             (ARTIFACTS / "example-week-print.pdf").write_bytes(pdf)
             assert pdf_pages(pdf) == 1, "the week on one sheet"
+            assert all(w > h for w, h in pdf_page_sizes(pdf)), "the week on its side, the lanes wide"
             assert PRIMARY_LANE in pdf_fill_colours(pdf), "the primary's lane printed in its colour"
+            await page.goto(f"http://127.0.0.1:{port}/units/socialjouren/month?d={monday}")
+            month = await page.pdf(format="A4", prefer_css_page_size=True)
+            (ARTIFACTS / "example-month-print.pdf").write_bytes(month)
+            assert pdf_pages(month) <= 2, "a month on two sheets at most"
+            assert all(w < h for w, h in pdf_page_sizes(month)), "a month upright, its days down the page"
+            assert PRIMARY_LANE in pdf_fill_colours(month), "the month's lanes printed in colour too"
             await page.emulate_media(media="screen")
             assert await page.locator("header nav").is_visible(), "the screen keeps its navigation"
 

@@ -56,3 +56,8 @@ def pdf_fill_colours(pdf: bytes) -> set[tuple[int, int, int]]:
         for r, g, b in re.findall(rb"([0-9.]+) ([0-9.]+) ([0-9.]+) rg", text):
             colours.add((round(float(r) * 255), round(float(g) * 255), round(float(b) * 255)))
     return colours
+
+
+def pdf_page_sizes(pdf: bytes) -> list[tuple[float, float]]:
+    """Each page's (width, height) in points, from its MediaBox: A4 landscape is about (842, 595)."""
+    return [(float(w), float(h)) for w, h in re.findall(rb"/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", pdf)]
