@@ -126,6 +126,9 @@ screenshots: install synapse browser
 	cp var/test-artifacts/browser/example-now.png docs/screenshots/now.png
 	cp var/test-artifacts/browser/example-week.png docs/screenshots/week.png
 	cp var/test-artifacts/browser/example-month.png docs/screenshots/month.png
+	cp var/test-artifacts/browser/example-week-print.png docs/screenshots/week-print.png
+	cp var/test-artifacts/browser/example-week-print.pdf docs/screenshots/week-print.pdf
+	cp var/test-artifacts/browser/example-month-print.pdf docs/screenshots/month-print.pdf
 
 clean:
 	rm -rf $(VENV) $(SYNAPSE_VENV) var $(JS)/node_modules

@@ -123,7 +123,8 @@ class App:
             remind_after_s=config.handover.remind_after_s, duty_after_s=config.handover.duty_after_s,
             extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of, names=self.names)
         self.evaluation = EvaluationService(self.store, lambda: self.roster)
-        self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
+        self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s,
+                                                   config.alarms.repeat_window_s))
         # Seen pages sit between the outbox and the alarm service; the SMS channel, with [sms] on, beside them.
         sms = config.sms
         self.seen = SeenPages(self.store, self.alarms, sms.unseen_after_s if sms.enabled else None)
@@ -227,7 +228,11 @@ class App:
 
     def _alarm_people(self, alarm_id: str) -> AlarmPeople | None:
         alarm = self.alarms.get(alarm_id)
-        return None if alarm is None else AlarmPeople(alarm.id, alarm.raised_by, alarm.accepted_by)
+        if alarm is None:
+            return None
+        # Everyone who ever held it: one who handed it on stays in the room, as does the second of two.
+        acceptors = tuple(dict.fromkeys([*(u for u, _ in alarm.acceptances), *alarm.holders]))
+        return AlarmPeople(alarm.id, alarm.raised_by, acceptors)
 
     def zone(self) -> tzinfo:
         """Where times not tied to one unit are shown (notices about commands): the rosters' main zone."""

@@ -26,7 +26,7 @@ class Names:
         self.display_name = display_name
 
     def name(self, user_id: str, room_id: str | None = None) -> str:
-        known = self.roster().people.get(user_id)
+        known = self.roster().name(user_id)
         if known:
             return known
         shown = self.display_name(user_id, room_id) if self.display_name is not None else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import alarm, checkin_answers, handover, override, phases, roster_commands, stats, trust, web
+from handlers import alarm, checkin_answers, handoff, handover, override, phases, roster_commands, stats, trust, web
 from handlers import help as help_commands
 from handlers.alarm import AlarmLimits
 from handlers.registry import Registry
@@ -16,6 +16,7 @@ def build_registry(limits: AlarmLimits) -> Registry:
     override.register(registry)
     stats.register(registry)
     phases.register(registry)
+    handoff.register(registry)
     handover.register(registry)
     checkin_answers.register(registry)
     web.register(registry)

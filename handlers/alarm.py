@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.core.desks import AlarmRecord
 from bot.core.effects import Effect, Mention, Reply, SendRoom
-from bot.core.i18n import duration, either, listing, t, tn
+from bot.core.i18n import either, listing, t
 from bot.core.ids import parse_alarm_id
 from bot.core.roles import Role
 from handlers.handover import waiting_lines
@@ -33,10 +33,13 @@ ACCEPT_REACTIONS = ("✅", "✔", "👍")
 
 @dataclass(frozen=True)
 class AlarmLimits:
-    """How many alarms one officer may raise within a window before the bot asks them to phone instead."""
+    """How many alarms one officer raises within a window before the supervisors are told (every alarm is still
+    paged: an alarm is never refused for volume), and for how long the same area and text from the same officer is
+    the same alarm, not a new one."""
 
     count: int
     window_s: int
+    repeat_s: int = 300
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,15 @@ class Ambiguous:
 def pick_alarm(open_alarms: Iterable[AlarmRecord], user: str, is_supervisor: bool) -> AlarmRecord | Ambiguous | None:
     """Which alarm a user means by `!ok` or `!nej` without an id.
 
-    A responder means the alarm they were paged for and have not declined, when there is exactly one. A supervisor
-    with no such page means the one alarm still waiting for someone, when there is exactly one.
+    A responder means the alarm they were paged for and have not declined, or were asked to take over, when there is
+    exactly one. A supervisor with no such page means the one alarm still waiting for someone, when there is exactly
+    one.
     """
-    waiting = sorted((a for a in open_alarms if a.awaiting), key=lambda a: a.number)
-    mine = [a for a in waiting if user in a.paged and user not in a.declined]
+    alarms = list(open_alarms)
+    waiting = sorted((a for a in alarms if a.awaiting), key=lambda a: a.number)
+    asked = [a for a in alarms if a.handoff_to == user]
+    mine = sorted(asked + [a for a in waiting if user in a.paged and user not in a.declined and user not in a.holders
+                           and a not in asked], key=lambda a: a.number)
     if not mine and is_supervisor:
         mine = waiting
     if not mine:
@@ -72,6 +79,26 @@ def pick_refusal(result: Ambiguous | None, lang: str, command: str = "!ok") -> s
     if isinstance(result, Ambiguous):
         return t("alarmcmd.ambiguous", lang, ids=listing(result.ids, lang), command=command, example=result.ids[0])
     return t("alarmcmd.none_open", lang, command=command)
+
+
+# The police's case number (händelsenummer) in `!larm`: after a marker word anywhere in the text ("hnr 5000-K123-26",
+# "HNR:5000-K123-26", "händelsenummer 5000-K123-26"), or without one as the text's last word when it has the police's
+# own form: four digits (the region), K and up to eight digits, two of the year ("5000-K123456-26").
+_CASE_MARKER = re.compile(r"(?:^|(?<=\s))(?:hnr|h[äa]ndelsen(?:umme)?r)\.?(?:\s*:\s*|\s+)"
+                          r"([0-9A-Za-z][0-9A-Za-z/-]{2,39})[.,;]?(?=\s|$)", re.IGNORECASE)
+_CASE_TRAILING = re.compile(r"(?:^|\s)(\d{4}-K\d{1,8}-\d{2})[.,;]?\s*$", re.IGNORECASE)
+
+
+def split_case_number(text: str) -> tuple[str | None, str]:
+    """'hnr 5000-K123456-26 två barn' → ('5000-K123456-26', 'två barn'); the text without it, as typed otherwise.
+
+    The police give their case number with the alarm so that both sides' records can be matched. It is taken out of
+    the free text (which only the paged read) and kept on its own, for the acceptor, the handover and the figures."""
+    found = _CASE_MARKER.search(text) or _CASE_TRAILING.search(text)
+    if found is None:
+        return None, text
+    rest = (text[:found.start()] + " " + text[found.end():]).strip()
+    return found.group(1).upper(), re.sub(r"[ \t]{2,}", " ", rest).strip(" ,;")
 
 
 def split_id(command: Command) -> tuple[str | None, str]:
@@ -134,17 +161,21 @@ def status_line(alarm: AlarmRecord, lang: str, seen: Mapping[str, datetime] | No
         names = [t("alarmcmd.state.seen", lang, name=alarm.name_of(u), time=hhmm(seen[u], zone))
                  if seen and u in seen else alarm.name_of(u) for u in alarm.pending]
         state = t("alarmcmd.state.open", lang, names=listing(names, lang) or "—")
+        if alarm.holders:
+            state = t("alarmcmd.state.partial", lang, state=state, count=len(alarm.holders), needed=alarm.needed,
+                      names=listing([alarm.name_of(u) for u in alarm.holders], lang))
     elif alarm.status == "exhausted":
         state = t("alarmcmd.state.exhausted", lang)
     elif alarm.status == "accepted":
-        state = t("alarmcmd.state.accepted", lang, name=alarm.accepted_name or alarm.accepted_by or "",
+        state = t("alarmcmd.state.accepted", lang, name=listing([alarm.name_of(u) for u in alarm.holders], lang)
+                  or alarm.accepted_name or "",
                   time=hhmm(alarm.accepted_at or alarm.raised_at, zone))
     elif alarm.status == "cancelled":
         state = t("alarmcmd.state.cancelled", lang, time=hhmm(alarm.cancelled_at or alarm.raised_at, zone))
     else:
         state = t("alarmcmd.state.closed", lang, name=alarm.closed_name or alarm.closed_by or "",
                   time=hhmm(alarm.closed_at or alarm.raised_at, zone))
-    if phases and alarm.status in ("accepted", "closed"):
+    if phases and (alarm.holders or alarm.status == "closed"):
         state = t("alarmcmd.state.with_phases", lang, state=state, phases=phase_names(phases, lang))
     return t("alarmcmd.status_line", lang, id=alarm.id, area=alarm.area_name, time=hhmm(alarm.raised_at, zone),
              state=state)
@@ -179,11 +210,6 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         if not ctx.room_encrypted:
             return [Reply(t("alarmcmd.unencrypted", ctx.lang), refusal=True, area=area_id)]
         desk = ctx.services.alarms
-        recent = desk.raised_since(command.sender, ctx.now - timedelta(seconds=limits.window_s))
-        if recent >= limits.count:
-            log.warning("alarm from %s refused: rate limit", command.sender)
-            text = tn("alarmcmd.rate_limited", recent, ctx.lang, limit=duration(limits.window_s, ctx.lang))
-            return [Reply(text, refusal=True, area=area_id)]
         if found is None:
             first = command.args[0]
             suggestions = roster.suggest_areas(first)
@@ -195,7 +221,18 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
                 text = t("alarmcmd.unknown_area_list", ctx.lang, text=first, areas=shown)
             return [Reply(text, refusal=True)]
         area, details = found
-        return desk.raise_alarm(area, details, command.room_id, command.event_id, command.sender, ctx.now)
+        case_number, details = split_case_number(details)
+        same = desk.same_alarm(command.sender, area.id, details, case_number,
+                               ctx.now - timedelta(seconds=limits.repeat_s))
+        if same is not None:
+            # Sent twice (a double tap, a resend when the answer was slow): the alarm stands, and it is this one.
+            log.info("alarm from %s is %s again", command.sender, same.id)
+            line = status_line(same, ctx.lang, phases=ctx.services.phases.recorded(same.id))
+            return [Reply(t("alarmcmd.repeat", ctx.lang, line=line, id=same.id), alarm=same.id, area=area.id)]
+        recent = desk.raised_since(command.sender, ctx.now - timedelta(seconds=limits.window_s))
+        volume = recent + 1 if recent >= limits.count else None  # past the limit: paged all the same, supervisors told
+        return desk.raise_alarm(area, details, command.room_id, command.event_id, command.sender, ctx.now,
+                                case_number=case_number, volume=volume, window_s=limits.window_s)
 
     @registry.command("ok", "ack", roles=ALARM_ROLES, usage="alarmcmd.usage.ok", limited=False)
     def ok(command: Command, ctx: Context) -> list[Effect]:
@@ -256,7 +293,7 @@ def register(registry: Registry, limits: AlarmLimits) -> None:
         target = _target(ctx, command.sender, id_text, command.reply_to, "klar")
         if isinstance(target, list):
             return target
-        if command.sender == target.accepted_by or Role.SUPERVISOR in ctx.roles:
+        if command.sender in target.holders or Role.SUPERVISOR in ctx.roles:
             asked = closing_refusal(target, note, ctx)  # missing phases are asked for, not closed over in silence
             if asked:
                 return asked

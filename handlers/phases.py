@@ -90,7 +90,7 @@ def find_unit(roster: Roster, text: str) -> str | None:
     return None
 
 
-def _alarm_for(command: Command, ctx: Context, args: Sequence[str]) -> tuple[AlarmRecord | list[Effect],
+def alarm_for(command: Command, ctx: Context, args: Sequence[str]) -> tuple[AlarmRecord | list[Effect],
                                                                              tuple[str, ...]]:
     """The alarm a phase command means, and the words after its id: the id typed, the alarm room it was said in, or
     the sender's one accepted alarm."""
@@ -106,7 +106,7 @@ def _alarm_for(command: Command, ctx: Context, args: Sequence[str]) -> tuple[Ala
         found = desk.get(in_room)
         if found is not None:
             return found, tuple(args)
-    mine = sorted((a for a in desk.unfinished() if a.status == "accepted" and a.accepted_by == command.sender),
+    mine = sorted((a for a in desk.unfinished() if a.taken and command.sender in a.holders),
                   key=lambda a: a.number)
     if len(mine) == 1:
         return mine[0], tuple(args)
@@ -121,9 +121,9 @@ def _may_set(alarm: AlarmRecord, command: Command, ctx: Context) -> list[Effect]
     """A refusal, unless the sender may set this alarm's phases now."""
     if alarm.status in ("closed", "cancelled"):
         return [Reply(t("alarm.phase.finished", ctx.lang, id=alarm.id), refusal=True)]
-    if alarm.status != "accepted":
+    if not alarm.taken:
         return [Reply(t("alarm.phase.not_accepted", ctx.lang, id=alarm.id), refusal=True)]
-    if command.sender != alarm.accepted_by and Role.SUPERVISOR not in ctx.roles:
+    if command.sender not in alarm.holders and Role.SUPERVISOR not in ctx.roles:
         return [Reply(t("alarm.phase.not_yours", ctx.lang, id=alarm.id), refusal=True)]
     return None
 
@@ -131,7 +131,7 @@ def _may_set(alarm: AlarmRecord, command: Command, ctx: Context) -> list[Effect]
 def closing_refusal(alarm: AlarmRecord, note: str, ctx: Context) -> list[Effect] | None:
     """!klar on an accepted alarm with phases missing asks for them first; a supervisor may close anyway by adding
     "ändå" ("anyway")."""
-    if alarm.status != "accepted":
+    if not alarm.taken:
         return None
     missing = missing_phases(ctx.services.phases.recorded(alarm.id))
     if not missing:
@@ -151,7 +151,7 @@ def register(registry: Registry) -> None:
 
     @phase_command("påväg", "enroute", "onmyway", usage="alarmcmd.usage.pavag")
     def pavag(command: Command, ctx: Context) -> list[Effect]:
-        alarm, words = _alarm_for(command, ctx, command.args)
+        alarm, words = alarm_for(command, ctx, command.args)
         if isinstance(alarm, list):
             return alarm
         minutes = parse_minutes(words)
@@ -166,7 +166,7 @@ def register(registry: Registry) -> None:
 
     @phase_command("framme", "arrived", usage="alarmcmd.usage.framme")
     def framme(command: Command, ctx: Context) -> list[Effect]:
-        alarm, words = _alarm_for(command, ctx, command.args)
+        alarm, words = alarm_for(command, ctx, command.args)
         if isinstance(alarm, list):
             return alarm
         if words:
@@ -178,7 +178,7 @@ def register(registry: Registry) -> None:
 
     @phase_command("skydd", "protection", "assessment", usage="alarmcmd.usage.skydd")
     def skydd(command: Command, ctx: Context) -> list[Effect]:
-        alarm, words = _alarm_for(command, ctx, command.args)
+        alarm, words = alarm_for(command, ctx, command.args)
         if isinstance(alarm, list):
             return alarm
         parsed = parse_assessment(words)
@@ -193,7 +193,7 @@ def register(registry: Registry) -> None:
 
     @phase_command("överlämnad", "overlamnat", "handedover", "handover", usage="alarmcmd.usage.overlamnad")
     def overlamnad(command: Command, ctx: Context) -> list[Effect]:
-        alarm, words = _alarm_for(command, ctx, command.args)
+        alarm, words = alarm_for(command, ctx, command.args)
         if isinstance(alarm, list):
             return alarm
         roster = ctx.services.roster
@@ -229,16 +229,16 @@ def register(registry: Registry) -> None:
         alarm = ctx.services.alarms.get(parse_alarm_id(command.args[0]) or "")
         if alarm is None:
             return [Reply(t("alarmcmd.no_such_alarm", ctx.lang, id=command.args[0]), refusal=True)]
-        if alarm.status != "accepted" or alarm.accepted_by is None:
+        if not alarm.taken:
             return [Reply(t("alarm.relay.not_open", ctx.lang, id=alarm.id), refusal=True)]
         if not ctx.services.phases.relaying(alarm.id):
             return [Reply(t("alarm.relay.use_room", ctx.lang, id=alarm.id), refusal=True)]
         text = command.rest.split(None, 1)[1]
         if command.sender == alarm.raised_by:
             line = t("alarm.relay.from_police", ctx.lang, id=alarm.id, text=text)
-            return [SendUser(alarm.accepted_by, line, alarm=alarm.id), Reply(t("alarm.relay.sent", ctx.lang))]
-        if command.sender == alarm.accepted_by:
-            name = alarm.accepted_name or alarm.accepted_by
+            return [*(SendUser(h, line, alarm=alarm.id) for h in alarm.holders), Reply(t("alarm.relay.sent", ctx.lang))]
+        if command.sender in alarm.holders:
+            name = alarm.name_of(command.sender)
             line = t("alarm.relay.from_responder", ctx.lang, id=alarm.id, name=name, text=text)
             return [SendRoom(alarm.police_room, line, alarm=alarm.id), Reply(t("alarm.relay.sent", ctx.lang))]
         return [Reply(t("alarm.relay.not_yours", ctx.lang, id=alarm.id), refusal=True)]

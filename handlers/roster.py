@@ -6,13 +6,16 @@ Pure functions from words and the clock to one reply text; the runtime checks ro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from html import escape
 
 from bot.core.desks import CheckinDesk
 from bot.core.i18n import day_range, either, listing, long_day, moment, role_label, t
 from handlers.checkin import state_text
 from rosters import Area, Chain, Override, Roster, Shift, TimeError, Unit
 from rosters.names import normalize
+from rosters.phones import spoken_phone
 from rosters.wallclock import day_start, parse_instant
 
 MAX_SCHEMA_DAYS = 3 * 365  # further than this, a roster says nothing worth showing (and dates run out at year 9999)
@@ -54,27 +57,46 @@ def jour_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequen
     return _area_text(roster, area, at, overrides, lang, checkins)
 
 
-def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str) -> str:
-    """Shifts for one unit (or all) over a day, a week or a given date, after overrides."""
+@dataclass(frozen=True)
+class Schedule:
+    """`!schema`'s answer: plain text for the body, and a table (HTML) that lines up in a client that shows it."""
+
+    text: str
+    html: str | None = None
+
+
+def schema_reply(args: list[str], now: datetime, roster: Roster, overrides: Sequence[Override], lang: str,
+                 user: str | None = None) -> Schedule:
+    """Shifts for one unit over a day, a week or a given date, after overrides; without a unit, those of the units
+    `user` works in or supervises (every unit for someone in none). Today's shifts that have ended are left out."""
     words = list(args)
     unit = _take_unit(words, roster)
     if unit is None and words and _period(words[0]) is None and not _is_date(words[0]):
         known = listing([u.name for u in roster.units.values()], lang)
-        return t("roster.unknown_unit", lang, text=words[0], units=known)
+        return Schedule(t("roster.unknown_unit", lang, text=words[0], units=known))
     if len(words) > 1:
-        return t("roster.schema.usage", lang)
-    units = [unit] if unit else list(roster.units.values())
-    blocks = []
+        return Schedule(t("roster.schema.usage", lang))
+    units = [unit] if unit else _own_units(roster, user)
+    texts, tables = [], []
     for shown in units:
         span = _span(words[0] if words else "dag", now, shown.tz)
         if span is None:
-            return t("roster.schema.usage", lang)
+            return Schedule(t("roster.schema.usage", lang))
         first, days = span
         if abs((first - now.astimezone(shown.tz).date()).days) > MAX_SCHEMA_DAYS:
-            return t("roster.schema.too_far", lang, text=words[0], years=MAX_SCHEMA_DAYS // 365)
+            return Schedule(t("roster.schema.too_far", lang, text=words[0], years=MAX_SCHEMA_DAYS // 365))
         start, end = day_start(first, shown.tz), day_start(first + timedelta(days=days), shown.tz)
-        blocks.append(_table(shown, roster, roster.shifts(shown.id, start, end, overrides), first, days, lang))
-    return "\n\n".join(blocks)
+        shifts = [s for s in roster.shifts(shown.id, start, end, overrides) if s.end > now]  # not those over
+        text, table = _table(shown, roster, shifts, first, days, lang)
+        texts.append(text)
+        tables.append(table)
+    return Schedule("\n\n".join(texts), "".join(tables))
+
+
+def _own_units(roster: Roster, user: str | None) -> list[Unit]:
+    """The units `user` is a member or a supervisor of; every unit for someone in none (a city-wide supervisor)."""
+    own = [u for u in roster.units.values() if user is not None and (user in u.members or user in u.supervisors)]
+    return own or list(roster.units.values())
 
 
 def time_error_text(err: TimeError, lang: str) -> str:
@@ -100,14 +122,16 @@ def _area_text(roster: Roster, area: Area, at: datetime, overrides: Sequence[Ove
 
 def _chain_text(chain: Chain, tz: tzinfo, lang: str, checkins: CheckinDesk | None = None) -> str:
     when = _when(chain.at.astimezone(tz), lang)
-    lines = [t("roster.jour.head", lang, area=chain.area_name, when=when, unit=chain.unit_name, phone=chain.unit_phone)]
+    lines = [t("roster.jour.head", lang, area=chain.area_name, when=when, unit=chain.unit_name,
+               phone=spoken_phone(chain.unit_phone))]
     for number, step in enumerate(chain.steps, start=1):
         if not step.people and step.role == "unit":
             continue  # everyone in the unit was already paged by an earlier step
         if step.people:
             who = listing([p.name + _checkin(checkins, chain, step.role, p.user, tz, lang) for p in step.people], lang)
         else:
-            who = t("roster.jour.gap" if step.role == "primary" else "roster.jour.nobody", lang)
+            who = (t("roster.jour.gap", lang, next=role_label(chain.first_role or "supervisor", lang).lower())
+                   if step.role == "primary" else t("roster.jour.nobody", lang))
         lines.append(f"{number}. {role_label(step.role, lang)}: {who}")
     return "\n".join(lines)
 
@@ -161,16 +185,21 @@ def _span(word: str, now: datetime, tz: tzinfo) -> tuple[date, int] | None:
     return None
 
 
-def _table(unit: Unit, roster: Roster, shifts: list[Shift], first: date, days: int, lang: str) -> str:
+def _table(unit: Unit, roster: Roster, shifts: list[Shift], first: date, days: int, lang: str) -> tuple[str, str]:
+    """The plain text (one shift a line, its parts apart by " · ": spaces do not line up in a chat client's font)
+    and the same as an HTML table."""
     period = long_day(first, lang) if days == 1 else day_range(first, first + timedelta(days=days - 1), lang)
-    lines = [t("roster.schema.head", lang, unit=unit.name, period=period)]
-    if not shifts:
-        lines.append(t("roster.schema.empty", lang))
+    head = t("roster.schema.head", lang, unit=unit.name, period=period)
     rows = [(_span_text(s, lang), role_label(s.role, lang), _person(s, roster, lang)) for s in shifts]
-    width_when = max((len(r[0]) for r in rows), default=0)
-    width_role = max((len(r[1]) for r in rows), default=0)
-    lines += [f"{when:<{width_when}}  {role:<{width_role}}  {person}" for when, role, person in rows]
-    return "\n".join(lines)
+    lines = [head, *([" · ".join(row) for row in rows] or [t("roster.schema.empty", lang)])]
+    if not rows:
+        return "\n".join(lines), f"<p><strong>{escape(head)}</strong><br>{escape(t('roster.schema.empty', lang))}</p>"
+    columns = "".join(f"<th>{escape(t(key, lang))}</th>" for key in ("roster.schema.when", "roster.schema.role",
+                                                                     "roster.schema.who"))
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    table = (f"<p><strong>{escape(head)}</strong></p>"
+             f"<table><thead><tr>{columns}</tr></thead><tbody>{body}</tbody></table>")
+    return "\n".join(lines), table
 
 
 def _person(shift: Shift, roster: Roster, lang: str) -> str:

@@ -21,5 +21,6 @@ def register(registry: Registry) -> None:
                       usage="roster.schema.usage")
     def schema(command: Command, ctx: Context) -> list[Effect]:
         services = ctx.services
-        text = schema_reply(list(command.args), ctx.now, services.roster, services.overrides.active(), ctx.lang)
-        return [Reply(text)]
+        shown = schema_reply(list(command.args), ctx.now, services.roster, services.overrides.active(), ctx.lang,
+                             command.sender)
+        return [Reply(shown.text, html=shown.html)]

@@ -45,6 +45,9 @@ def register(registry: Registry) -> None:
               p90=_duration(figures.p90_s, lang), escalated=tn("count.alarms", figures.escalated, lang),
               escalations=tn("stats.steps", figures.escalations, lang), fallbacks=figures.fallbacks)
         ]
+        if figures.several:
+            lines.append(t("stats.to_last", lang, alarms=tn("count.alarms", figures.several, lang),
+                           median=_duration(figures.filled_median_s, lang), p90=_duration(figures.filled_p90_s, lang)))
         for entry in sorted(figures.per_area.values(), key=lambda a: a.name):
             lines.append(t("stats.area", lang, name=entry.name, alarms=tn("count.alarms", entry.count, lang),
                            accepted=tn("stats.accepted", entry.accepted, lang)))

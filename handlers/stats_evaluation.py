@@ -14,11 +14,11 @@ def _time(seconds: float | None, lang: str) -> str:
 
 def evaluation_lines(evaluation: Evaluation, lang: str) -> list[str]:
     e = evaluation
-    share = t("stats.no_value", lang) if not e.accepted else percent(e.assessed_same_night / e.accepted, lang)
+    share = t("stats.no_value", lang) if not e.assessable else percent(e.assessed_same_night / e.assessable, lang)
     lines = [
         t("stats.arrival", lang, median=_time(e.arrival_median_s, lang), p90=_time(e.arrival_p90_s, lang),
           alarms=tn("count.alarms", e.arrival_n, lang)),
-        t("stats.assessed", lang, share=share, made=e.assessed_same_night, accepted=e.accepted),
+        t("stats.assessed", lang, share=share, made=e.assessed_same_night, accepted=e.assessable),
     ]
     if e.decisions:
         lines.append(t("stats.decisions", lang, decisions=", ".join(

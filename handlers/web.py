@@ -18,5 +18,7 @@ def register(registry: Registry) -> None:
         # The link is a key to the view: it goes only to the person's own encrypted direct room, never a shared one.
         out: list[Effect] = [SendUser(command.sender, t("webview.link", ctx.lang, url=link, minutes=web.link_minutes))]
         if not web.is_direct_room(command.room_id, command.sender):
-            out.append(Reply(t("webview.sent", ctx.lang)))
+            # In a shared room, say whom: "Jag har skickat en länk" alone leaves everyone there wondering whose.
+            name = ctx.services.name_of(command.sender, command.room_id)
+            out.append(Reply(t("webview.sent", ctx.lang, name=name)))
         return out

@@ -43,6 +43,11 @@ class Chain:
     def has_primary(self) -> bool:
         return any(step.role == "primary" and step.people for step in self.steps)
 
+    @property
+    def first_role(self) -> str | None:
+        """The role of the first step that pages someone: where an alarm goes when the primary is missing."""
+        return next((step.role for step in self.steps if step.people), None)
+
     def everyone(self) -> list[OnCall]:
         """Every person in the chain once, in escalation order."""
         seen: set[str] = set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from rosters.model import (
     DEFAULT_POLICY,
     DEFAULT_WAIT_S,
     DEFAULT_ZONE,
+    PAY_CATEGORIES,
     ROLES,
     STEP_ROLES,
     WEEKDAYS,
@@ -27,6 +29,7 @@ from rosters.model import (
     EscalationStep,
     OfficeHours,
     Override,
+    PayRules,
     Person,
     Rotation,
     Unit,
@@ -40,6 +43,7 @@ from rosters.toml_entry import Entry
 EXAMPLES_DIR = Path(__file__).parent / "examples"  # the fictional city used by the demo, docs and tests
 PEOPLE_FILE = "people.toml"
 AREAS_FILE = "areas.toml"
+POLICE_FILE = "police.toml"  # optional: officers' names and phone numbers, for the one who takes their alarm
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _SWEDISH_DAYS = ("man", "tis", "ons", "tor", "fre", "lor", "son")  # normalised: "mån" -> "man"
@@ -58,6 +62,8 @@ _UNIT_KEYS = {
     "rotation",
     "override",
     "min_rest_hours",
+    "responders_needed",
+    "pay",
 }
 _AREA_KEYS = {"id", "name", "aliases", "office_unit", "other_unit"}
 _ROTATION_KEYS = {"role", "members", "start", "every", "shift", "days", "until", "name", "change"}
@@ -76,8 +82,9 @@ def load_dir(path: str | Path) -> Roster:
     calendars: dict[str, UnitCalendar] = {}
     overrides: list[Override] = []
     for file in sorted(folder.glob("*.toml")):
-        if file.name not in (PEOPLE_FILE, AREAS_FILE):
+        if file.name not in (PEOPLE_FILE, AREAS_FILE, POLICE_FILE):
             overrides += _read_unit(file, people, units, calendars, problems)
+    police = _read_police(folder / POLICE_FILE, problems)
     areas = _read_areas(folder / AREAS_FILE, units, problems)
     zone_of: dict[str, ZoneInfo] = {}
     for unit in units.values():
@@ -87,7 +94,7 @@ def load_dir(path: str | Path) -> Roster:
     leave = place_leave(raw_leave, zone_of, default_zone)
     if problems:
         raise RosterError(problems)
-    return Roster(units, areas, people, calendars, persons, overrides, leave)
+    return Roster(units, areas, people, calendars, persons, overrides, leave, police)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -126,6 +133,33 @@ def _read_people(path: Path, problems: list[str]) -> tuple[dict[str, Person], li
     if not people and not any(p.startswith(path.name) for p in problems):
         problems.append(f"{path.name}: no people under [people]")
     return people, read_leave(head, people)
+
+
+def _read_police(path: Path, problems: list[str]) -> dict[str, Person]:
+    """police.toml, if there is one: `[police]` with an officer per line, as in people.toml. Officers written here
+    get no role (roles.police in config.toml gives that); the one who takes their alarm sees their name and number."""
+    if not path.exists():
+        return {}
+    data = _read_toml(path, problems)
+    if data is None:
+        return {}
+    head = Entry(problems, path.name, "", data)
+    head.only({"police"})
+    table = data.get("police", {})
+    police: dict[str, Person] = {}
+    for user, value in table.items() if isinstance(table, dict) else ():
+        entry = head.child(f"officer {user}", value if isinstance(value, dict) else {})
+        if not is_matrix_user_id(user):
+            entry.error("not a Matrix user id like @polis1:example.org")
+        elif isinstance(value, dict):
+            person = _read_person(entry, user)
+            if person is not None:
+                police[user] = person
+        elif isinstance(value, str) and value.strip():
+            police[user] = Person(user, value.strip())
+        else:
+            entry.error('needs a name: "Per Polis", or { name = "Per Polis", phone = "+46701234567" }')
+    return police
 
 
 def _read_person(entry: Entry, user: str) -> Person | None:
@@ -184,8 +218,52 @@ def _read_unit(
         calendar=calendar_file,
         min_rest_s=_min_rest(entry),
         file=file,
+        responders_needed=_responders_needed(entry),
+        pay=_read_pay(entry, unit_id),
     )
     return list(read_overrides(entry, unit_id, file, tz, people, supervisors))
+
+
+def _read_pay(entry: Entry, unit_id: str) -> PayRules:
+    """[pay]: which categories the unit's on-call hours are paid in, highest first, and its nights' and weekends'
+    hours; anything left out keeps the default (rosters/pay.py)."""
+    table = entry.table.get("pay")
+    if table is None:
+        return PayRules()
+    pay = entry.child(f"unit {unit_id} [pay]", table if isinstance(table, dict) else {})
+    if not isinstance(table, dict):
+        pay.error("must be a table")
+        return PayRules()
+    pay.only({"categories", "weekday_night", "weekend"})
+    rules = PayRules()
+    if "categories" in table:
+        named = pay.texts("categories")
+        unknown = [c for c in named if c not in PAY_CATEGORIES]
+        if unknown:
+            pay.error(f"unknown categories {', '.join(map(repr, unknown))} (known: {', '.join(PAY_CATEGORIES)})")
+        elif len(set(named)) != len(named):
+            pay.error("a category is named twice")
+        else:
+            rules = replace(rules, categories=tuple(named))
+    if "weekday_night" in table:
+        night = pay.window("weekday_night", table["weekday_night"])
+        if night is not None:
+            rules = replace(rules, night=night)
+    if "weekend" in table:
+        weekend = _weekend(str(table["weekend"]))
+        if weekend is None:
+            pay.error(f"'weekend': {table['weekend']!r} does not read as a span like \"fri 19:00 - mon 07:00\"")
+        else:
+            rules = replace(rules, weekend=weekend)
+    return rules
+
+
+def _responders_needed(entry: Entry) -> int:
+    value = entry.table.get("responders_needed", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        entry.error(f"'responders_needed' must be a whole number from 1 to 5, not {value!r}")
+        return 1
+    return value
 
 
 def _min_rest(entry: Entry) -> float | None:
@@ -393,3 +471,21 @@ def _check_unit_ref(
 
 def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
+
+
+def _weekend(text: str) -> tuple[int, time, int, time] | None:
+    """"fri 19:00 - mon 07:00" → (4, 19:00, 0, 07:00); None if it does not read."""
+    parts = [p.strip() for p in text.replace("–", "-").split("-")]
+    if len(parts) != 2:
+        return None
+    ends: list[tuple[int, time]] = []
+    for part in parts:
+        words = part.split()
+        if len(words) != 2 or words[0][:3].lower() not in WEEKDAYS:
+            return None
+        try:
+            clock = time.fromisoformat(words[1] if len(words[1]) == 5 else "0" + words[1])
+        except ValueError:
+            return None
+        ends.append((WEEKDAYS.index(words[0][:3].lower()), clock))
+    return ends[0][0], ends[0][1], ends[1][0], ends[1][1]

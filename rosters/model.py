@@ -35,6 +35,19 @@ class EscalationStep:
 DEFAULT_POLICY = tuple(EscalationStep(role) for role in STEP_ROLES)
 
 
+PAY_CATEGORIES = ("big_holiday", "holiday", "weekend", "weekday_night")  # highest first (rosters/pay.py)
+
+
+@dataclass(frozen=True)
+class PayRules:
+    """How a unit's on-call hours are paid: its categories, highest first, and the hours of its nights and weekends
+    on its wall clock (rosters/pay.py)."""
+
+    categories: tuple[str, ...] = PAY_CATEGORIES
+    night: tuple[time, time] = (time(19), time(7))  # from an evening to the next morning
+    weekend: tuple[int, time, int, time] = (4, time(19), 0, time(7))  # Friday 19:00 to Monday 07:00 (Monday = 0)
+
+
 @dataclass(frozen=True)
 class OfficeHours:
     """When a district office answers: per weekday, closed on holidays, optionally closing early the day before one."""
@@ -127,6 +140,8 @@ class Unit:
     calendar: str | None = None  # file name of an .ics in the roster folder
     min_rest_s: float | None = None  # `roster check` reports shorter rest before this unit's shifts
     file: str = ""  # the roster file it is written in, for messages
+    responders_needed: int = 1  # how many go out together: an alarm is taken when that many have accepted
+    pay: PayRules = PayRules()  # how its on-call hours are split for pay
 
 
 @dataclass(frozen=True)

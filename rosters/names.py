@@ -70,8 +70,10 @@ def is_matrix_user_id(text: str) -> bool:
 _ROLE_WORDS = {
     "primary": "primary",
     "primar": "primary",
+    "primarjour": "primary",
     "secondary": "secondary",
     "sekundar": "secondary",
+    "bakjour": "secondary",
     "supervisor": "supervisor",
     "jourchef": "supervisor",
     "chef": "supervisor",

@@ -30,8 +30,11 @@ class Roster:
         persons: Mapping[str, Person] | None = None,
         overrides: Sequence[Override] = (),
         leave: Sequence[Leave] = (),
+        police: Mapping[str, Person] | None = None,
     ) -> None:
         calendars = calendars or {}
+        # Officers from police.toml: a name and a phone number for whoever takes their alarm, and no role.
+        self.police: Mapping[str, Person] = MappingProxyType(dict(police or {}))
         self.file_overrides: tuple[Override, ...] = tuple(overrides)  # written in the unit files
         self.leave: tuple[Leave, ...] = tuple(leave)  # written in people.toml
         self._leave = LeaveBook(self.leave)
@@ -70,7 +73,7 @@ class Roster:
             return self
         calendars = {uid: duty.calendar for uid, duty in self._duty.items() if duty.calendar is not None}
         return Roster(self.units, self.areas, self.people, calendars, self.persons, self.file_overrides,
-                      (*self.leave, *extra))
+                      (*self.leave, *extra), self.police)
 
     # -- areas and units by name --------------------------------------------------------------------------------
 
@@ -118,9 +121,17 @@ class Roster:
     # -- people -------------------------------------------------------------------------------------------------
 
     def phone(self, user: str) -> str | None:
-        """`user`'s own phone number (E.164) from people.toml, if one is given."""
-        person = self.persons.get(user)
+        """`user`'s own phone number (E.164) from people.toml, or for an officer from police.toml, if one is given."""
+        person = self.persons.get(user) or self.police.get(user)
         return person.phone if person else None
+
+    def name(self, user: str) -> str | None:
+        """What people call `user`: their name in people.toml, or for an officer in police.toml."""
+        known = self.people.get(user)
+        if known:
+            return known
+        officer = self.police.get(user)
+        return officer.name if officer else None
 
     def supervisors(self, unit: str | None = None) -> set[str]:
         """The static supervisors of `unit`, or of every unit; supervisor rotations only ever hold these people."""

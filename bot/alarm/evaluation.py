@@ -51,6 +51,9 @@ class AlarmFacts:
     handover_listed_at: datetime | None
     handover_received_after_s: float | None  # from the office's opening to `!mottaget`
     responder: str  # the acceptor's Matrix id; never written unless asked for
+    responders_needed: int = 1  # how many go out together
+    all_accepted_after_s: float | None = None  # until the last of them accepted
+    case_number: str = ""  # the police's händelsenummer, to match their records
 
 
 def facts(alarm: Alarm, phases: Sequence[PhaseRecord], handover: HandoverRow | None,
@@ -89,6 +92,9 @@ def facts(alarm: Alarm, phases: Sequence[PhaseRecord], handover: HandoverRow | N
         handover_received_after_s=None if handover is None or handover.received_at is None
         else round(handover.received_at - handover.opened_at, 1),
         responder=alarm.accepted_by or "",
+        responders_needed=alarm.needed,
+        all_accepted_after_s=None if alarm.filled_at is None else round(alarm.filled_at.timestamp() - raised, 1),
+        case_number=alarm.case_number or "",
     )
 
 
@@ -102,9 +108,13 @@ def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def evaluate(rows: Iterable[AlarmFacts]) -> Evaluation:
+def evaluate(rows: Iterable[AlarmFacts], now: datetime | None = None) -> Evaluation:
+    """The figures after acceptance; with `now`, an alarm still within its SAME_NIGHT_S and not yet assessed is left
+    out of the share assessed in time (without, as for a month that is over, every one counts)."""
     chosen = list(rows)
     went_out = [f for f in chosen if f.accepted_after_s is not None and not f.cancelled]
+    assessable = [f for f in went_out if now is None or f.assessment
+                  or (now - f.raised_at).total_seconds() > SAME_NIGHT_S]
     arrivals = [f.arrived_after_s for f in went_out if f.arrived_after_s is not None]
     received = [f.handover_received_after_s for f in chosen if f.handover_received_after_s is not None]
     decisions = Counter(f.decision for f in chosen if f.decision in DECISIONS)
@@ -114,6 +124,7 @@ def evaluate(rows: Iterable[AlarmFacts]) -> Evaluation:
         arrival_median_s=_median(arrivals),
         arrival_p90_s=nearest_rank(arrivals, 0.9),
         assessed_same_night=sum(f.assessed_same_night for f in went_out),
+        assessable=len(assessable),
         decisions={d: decisions[d] for d in DECISIONS if decisions[d]},
         handovers=sum(f.handover_listed_at is not None for f in chosen),
         received=len(received),
@@ -138,7 +149,8 @@ def month_figures(alarms: Sequence[Alarm], rows: Sequence[AlarmFacts]) -> dict[s
 CSV_COLUMNS = (
     "alarm", "area", "raised_at", "unit", "office_hours", "status", "accepted_after_s", "escalations", "fallback",
     "cancelled", "on_the_way_after_s", "eta_minutes", "arrived_after_s", "assessment", "assessed_same_night",
-    "decision", "handed_over_after_s", "handover_listed_at", "handover_received_after_s",
+    "decision", "handed_over_after_s", "handover_listed_at", "handover_received_after_s", "responders_needed",
+    "all_accepted_after_s", "case_number",
 )
 
 
@@ -157,7 +169,8 @@ def csv_row(row: AlarmFacts, with_responder: bool = False) -> list[str]:
     values = [row.alarm, row.area, row.raised_at, row.unit, row.office, row.status, row.accepted_after_s,
               row.escalations, row.fallback, row.cancelled, row.on_the_way_after_s, row.eta_minutes,
               row.arrived_after_s, row.assessment, row.assessed_same_night, row.decision, row.handed_over_after_s,
-              row.handover_listed_at, row.handover_received_after_s]
+              row.handover_listed_at, row.handover_received_after_s, row.responders_needed,
+              row.all_accepted_after_s, row.case_number]
     if with_responder:
         values.append(row.responder)
     return [text(v) for v in values]

@@ -53,7 +53,7 @@ class EvaluationService:
     def evaluate(self, start: datetime, end: datetime, area: str | None,
                  only: frozenset[str] | None = None) -> tuple[Figures, Evaluation]:
         alarms, rows = self.facts_between(start, end, area, only)
-        return figures(alarms, start, end), evaluate(rows)
+        return figures(alarms, start, end), evaluate(rows, now=end)  # both callers ask up to now
 
     def keep_months(self, now: float, retention_days: int) -> list[str]:
         """Store the figures of every month that is over (or about to lose alarms to the purge) and not yet kept,

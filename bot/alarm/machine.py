@@ -25,7 +25,7 @@ rendered in any language later.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -44,24 +44,26 @@ FINISHED: frozenset[str] = frozenset({"closed", "cancelled"})
 # but a responder who answers late must still be able to take it.
 AWAITING: frozenset[str] = frozenset({"open", "exhausted"})
 
-_FORMAT_VERSION = 3
-# Version 1 had no delivery or reachability fields, version 2 no repeat: they default to empty (no repeat).
-_READABLE_VERSIONS = (1, 2, 3)
-
-
-
+_FORMAT_VERSION = 4
+# Version 1 had no delivery or reachability fields, version 2 no repeat: they default to empty (no repeat). Version
+# 3 had one acceptor and no hand-over, case number or officer's phone: its acceptor is its one holder.
+_READABLE_VERSIONS = (1, 2, 3, 4)
 
 # ---------------------------------------------------------------------------------------------------------- effects
 
 
 @dataclass(frozen=True)
 class Page:
-    """Send the page (an encrypted DM that mentions `user`, text from `page_text`) to one responder."""
+    """Send the page (an encrypted DM that mentions `user`, text from `page_text`) to one responder.
+
+    `handoff`: not a page of the chain but the holder's request that `user` take the alarm over (`!lämna`); its step
+    is the alarm's, and its delivery starts no wait."""
 
     alarm_id: str
     user: str
     name: str
     step: int
+    handoff: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,9 +169,20 @@ class Alarm:
     repeat_at: datetime | None = None  # when the current step's unanswered pages are repeated; None: not (any more)
     escalations: int = 0  # times the alarm moved on because nobody took it (deadline or declines)
     fallback_at: datetime | None = None
-    accepted_by: str | None = None
+    accepted_by: str | None = None  # who holds it now, the first of `holders`
     accepted_name: str | None = None
-    accepted_at: datetime | None = None
+    accepted_at: datetime | None = None  # the first acceptance: time to acceptance runs to it
+    needed: int = 1  # how many go out together (the unit's responders_needed): taken when that many hold it
+    holders: tuple[str, ...] = ()  # who holds the alarm now, in the order they took it
+    acceptances: tuple[tuple[str, str], ...] = ()  # (user, ISO time) of every acceptance, take-overs included
+    filled_at: datetime | None = None  # when it first had all `needed` holders: time to the last acceptance
+    known_names: tuple[tuple[str, str], ...] = ()  # (user, name) of those outside the chain who took part
+    case_number: str | None = None  # the police's händelsenummer: for the acceptor, never the police room's lines
+    officer_name: str | None = None  # the raising officer, as the acceptor reads them
+    officer_phone: str | None = None  # their own number, from the police file or the people file
+    handoff_from: str | None = None  # a hand-over asked for (`!lämna`): from this holder …
+    handoff_to: str | None = None  # … to this person, who has not taken it yet
+    handoff_at: datetime | None = None
     closed_by: str | None = None
     closed_name: str | None = None
     closed_at: datetime | None = None
@@ -184,8 +197,13 @@ class Alarm:
 
     @property
     def pending(self) -> tuple[str, ...]:
-        """Paged and not declined: who could still answer."""
-        return tuple(u for u in self.paged if u not in self.declined)
+        """Paged, not declined and not holding it: who could still answer."""
+        return tuple(u for u in self.paged if u not in self.declined and u not in self.holders)
+
+    @property
+    def taken(self) -> bool:
+        """Someone holds it, and it is not over: the phases may be recorded."""
+        return bool(self.holders) and self.status not in FINISHED
 
     @property
     def next_due(self) -> datetime | None:
@@ -200,14 +218,24 @@ class Alarm:
     @property
     def step_failed(self) -> bool:
         """Everyone the current step paged has declined or cannot be reached: waiting longer helps nobody."""
-        gone = self.declined | self.unreachable_users
+        gone = self.declined | self.unreachable_users | set(self.holders)
         return self.status == "open" and bool(self.current) and all(u in gone for u in self.current)
 
     def name_of(self, user: str, default: str | None = None) -> str:
+        """What people read for `user`: the chain's or a known name, the raising officer's, else `default`; never a
+        Matrix id (its localpart at the last), which a person does not read as anyone."""
         for person in self.chain.everyone():
             if person.user == user:
                 return person.name
-        return default or user
+        for known, name in self.known_names:
+            if known == user:
+                return name
+        if user == self.raised_by and self.officer_name:
+            return self.officer_name
+        return default or (user[1:].split(":", 1)[0] if user.startswith("@") else user)
+
+    def holder_names(self) -> tuple[str, ...]:
+        return tuple(self.name_of(u) for u in self.holders)
 
     def to_dict(self) -> dict[str, Any]:
         """One JSON-safe row. It holds people's own words (decline reasons, a close note, a cancel reason): the store
@@ -268,6 +296,7 @@ class Alarm:
             accepted_by=data["accepted_by"],
             accepted_name=data["accepted_name"],
             accepted_at=when("accepted_at"),
+            **_holding(data, when),
             closed_by=data["closed_by"],
             closed_name=data["closed_name"],
             closed_at=when("closed_at"),
@@ -276,6 +305,28 @@ class Alarm:
             cancelled_at=when("cancelled_at"),
             cancel_reason=data.get("cancel_reason"),
         )
+
+
+def _holding(data: dict[str, Any], when: Callable[[str], datetime | None]) -> dict[str, Any]:
+    """The fields version 4 added. An older alarm had one acceptor: they hold it, and it was full when they took it."""
+    if data["v"] < 4:
+        acceptor, accepted_at = data["accepted_by"], data["accepted_at"]
+        return {"holders": (acceptor,) if acceptor else (),
+                "acceptances": ((acceptor, accepted_at),) if acceptor and accepted_at else (),
+                "filled_at": when("accepted_at")}
+    return {
+        "needed": int(data["needed"]),
+        "holders": tuple(data["holders"]),
+        "acceptances": tuple((u, at) for u, at in data["acceptances"]),
+        "filled_at": when("filled_at"),
+        "known_names": tuple((u, n) for u, n in data["known_names"]),
+        "case_number": data["case_number"],
+        "officer_name": data["officer_name"],
+        "officer_phone": data["officer_phone"],
+        "handoff_from": data["handoff_from"],
+        "handoff_to": data["handoff_to"],
+        "handoff_at": when("handoff_at"),
+    }
 
 
 def chain_to_dict(chain: Chain) -> dict[str, Any]:
@@ -342,10 +393,17 @@ def raise_alarm(
     now: datetime,
     delivery_s: int = 60,
     repeat_share: float = 0.0,
+    needed: int = 1,
+    case_number: str | None = None,
+    officer_name: str | None = None,
+    officer_phone: str | None = None,
 ) -> Outcome:
     """Register an alarm and page the first step that has someone in it.
 
-    `repeat_share`: the share of a step's wait after which its unanswered pages are repeated (0: never)."""
+    `repeat_share`: the share of a step's wait after which its unanswered pages are repeated (0: never). `needed`:
+    how many the unit sends out together; paging goes on until that many have accepted. `case_number`: the police's
+    own reference, for the acceptor and the records, never in the police room's lines; `officer_name` and
+    `officer_phone`: how the acceptor reaches the officer who raised it."""
     _require_aware(now)
     alarm = Alarm(
         id=alarm_id(number),
@@ -364,6 +422,10 @@ def raise_alarm(
         supervisors=tuple(dict.fromkeys(supervisors)),
         delivery_s=delivery_s,
         repeat_share=repeat_share,
+        needed=max(1, needed),
+        case_number=case_number or None,
+        officer_name=officer_name,
+        officer_phone=officer_phone or None,
     )
     step = _next_step(alarm, now)
     alarm = step.alarm
@@ -405,62 +467,184 @@ def on_deadline(alarm: Alarm, now: datetime, due: datetime | None = None) -> Out
 
 def on_accept(alarm: Alarm, user: str, now: datetime, is_supervisor: bool, name: str | None = None,
               phone: str | None = None) -> Outcome:
-    """A paged responder or a supervisor takes the alarm; the first one wins.
+    """A paged responder or a supervisor takes the alarm; the first ones win.
 
+    The alarm is taken when `needed` people hold it; until then each acceptance is told to the police ("1 av 2")
+    and paging goes on: at once to the next step when nobody of the current one is left to answer, else at its
+    deadline. The person a holder asked to take over (`!lämna`) takes it by accepting, whatever its state.
     `name` is used when the user is not in the chain (a supervisor accepting from outside it). `phone`: the
     acceptor's own number from the roster, if they have one; the police get it beside the unit's.
     """
     _require_aware(now)
+    if alarm.handoff_to == user and alarm.holders and alarm.status not in FINISHED:
+        return _take_over(alarm, user, now, name, phone)
     # Who may act is checked before the state is revealed, so a stranger learns nothing about the alarm.
     if user not in alarm.paged and not is_supervisor:
         return _refuse(alarm, "alarm.not_paged")
     if alarm.status in FINISHED:
         return _refuse_finished(alarm)
+    if user in alarm.holders:
+        return _refuse(alarm, "alarm.already_yours")
     if alarm.status == "accepted":
-        if user == alarm.accepted_by:
-            return _refuse(alarm, "alarm.already_yours")
         return _refuse_taken(alarm)
 
     who = alarm.name_of(user, name)
+    holders = alarm.holders + (user,)
+    full = len(holders) >= alarm.needed
     new = replace(
         alarm,
-        status="accepted",
-        accepted_by=user,
-        accepted_name=who,
-        accepted_at=now,
-        deadline=None,
-        repeat_at=None,
+        holders=holders,
+        accepted_by=holders[0],
+        accepted_name=alarm.accepted_name if alarm.holders else who,
+        accepted_at=alarm.accepted_at or now,
+        acceptances=alarm.acceptances + ((user, now.isoformat()),),
+        known_names=_knowing(alarm, user, who),
+    )
+    if full:
+        new = replace(new, status="accepted", deadline=None, repeat_at=None, filled_at=now)
+    base = _base_params(new)
+    time = local_time(new, now)
+    effects: list[Effect] = []
+    if full and alarm.next_due is not None:
+        effects.append(ClearDeadline(new.id))
+    effects.append(_accepted_line(new, who, time, phone, count=len(holders)))
+    effects.append(Answer(new.id, "alarm.accept_ok" if full else "alarm.accept_ok_partial",
+                          {**base, "count": len(holders), "needed": new.needed}))
+    if not full:
+        effects.append(_unit(new, "alarm.unit.accepted_partial", **base, name=who, time=time, count=len(holders),
+                             needed=new.needed))
+        if new.step_failed:
+            # Nobody of this step is left to answer: the next one is paged now, not at the step's deadline.
+            return _seek_more(new, now, effects)
+        return Outcome(new, tuple(effects), "accepted", changed=True)
+    # Supervisors who got the fallback were asked to act; they must hear that someone did.
+    told = list(alarm.pending) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])
+    names = new.holder_names()
+    for other in dict.fromkeys(told):
+        if other not in holders:
+            effects.append(_dm(new, other, "alarm.taken", **base, name=_names_param(names), time=time))
+    effects.append(_unit(new, "alarm.unit.accepted", **base, name=_names_param(names), time=time))
+    return Outcome(new, tuple(effects), "accepted", changed=True)
+
+
+def _accepted_line(alarm: Alarm, who: str, time: str, phone: str | None, count: int) -> Notify:
+    """The police room's line for one acceptance: who, when, how to reach them; "1 av 2" when more are needed."""
+    base = _base_params(alarm)
+    if alarm.needed > 1:
+        key = "alarm.accepted_n_direct" if phone else "alarm.accepted_n"
+        return _police(alarm, key, **base, ring=True, name=who, time=time, count=count, needed=alarm.needed,
+                       phone=alarm.unit_phone, **({"own_phone": phone} if phone else {}))
+    if phone:
+        return _police(alarm, "alarm.accepted_direct", **base, ring=True, name=who, time=time, own_phone=phone,
+                       phone=alarm.unit_phone)
+    return _police(alarm, "alarm.accepted", **base, ring=True, name=who, time=time, phone=alarm.unit_phone)
+
+
+def _seek_more(alarm: Alarm, now: datetime, effects: list[Effect]) -> Outcome:
+    """Some, not all, of those needed hold the alarm and nobody of the current step is left: page the next step
+    (not an escalation: someone did take it), or, with the chain run out, tell the police and supervisors."""
+    step = _next_step(alarm, now)
+    new = step.alarm
+    out = list(effects) + list(step.pages)
+    base = _base_params(new)
+    if step.paged:
+        out.append(_police(new, "alarm.seeking_more", **base, names=_names(step.paged), count=len(new.holders),
+                           needed=new.needed))
+        out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
+        assert new.deadline is not None
+        out.append(SetDeadline(new.id, new.deadline))
+    out.extend(_gap_notices(new, step.gaps))
+    if not step.paged:
+        if alarm.next_due is not None:
+            out.append(ClearDeadline(new.id))
+        out.extend(_fallback(new))
+    return Outcome(new, tuple(out), "accepted", changed=True)
+
+
+def _take_over(alarm: Alarm, user: str, now: datetime, name: str | None, phone: str | None) -> Outcome:
+    """The person a holder asked (`!lämna`) takes the alarm over: they hold it in the giver's place, with the
+    phases recorded so far; the police, the giver and the unit are told."""
+    who = alarm.name_of(user, name)
+    giver = alarm.handoff_from if alarm.handoff_from in alarm.holders else alarm.holders[0]
+    giver_name = alarm.name_of(giver)
+    holders = tuple(user if h == giver else h for h in alarm.holders)
+    new = replace(
+        alarm,
+        holders=holders,
+        accepted_by=holders[0],
+        accepted_name=who if holders[0] == user else alarm.accepted_name,
+        acceptances=alarm.acceptances + ((user, now.isoformat()),),
+        known_names=_knowing(alarm, user, who),
+        handoff_from=None,
+        handoff_to=None,
+        handoff_at=None,
     )
     base = _base_params(new)
     time = local_time(new, now)
     effects: list[Effect] = []
-    if alarm.next_due is not None:
-        effects.append(ClearDeadline(new.id))
     if phone:
-        effects.append(_police(new, "alarm.accepted_direct", **base, ring=True, name=who, time=time,
-                               own_phone=phone, phone=new.unit_phone))
+        effects.append(_police(new, "alarm.handed_off_direct", **base, ring=True, name=who, giver=giver_name,
+                               time=time, own_phone=phone, phone=new.unit_phone))
     else:
-        effects.append(_police(new, "alarm.accepted", **base, ring=True, name=who, time=time, phone=new.unit_phone))
-    effects.append(Answer(new.id, "alarm.accept_ok", {**base}))
-    # Supervisors who got the fallback were asked to act; they must hear that someone did.
-    told = list(alarm.paged) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])
-    for other in dict.fromkeys(told):
-        if other != user:
-            effects.append(_dm(new, other, "alarm.taken", **base, name=who, time=time))
-    effects.append(_unit(new, "alarm.unit.accepted", **base, name=who, time=time))
-    return Outcome(new, tuple(effects), "accepted", changed=True)
+        effects.append(_police(new, "alarm.handed_off", **base, ring=True, name=who, giver=giver_name, time=time,
+                               phone=new.unit_phone))
+    effects.append(Answer(new.id, "alarm.handoff_accept_ok", {**base, "giver": giver_name}))
+    effects.append(_dm(new, giver, "alarm.handoff_done", **base, name=who, time=time))
+    effects.append(_unit(new, "alarm.unit.handed_off", **base, name=who, giver=giver_name, time=time))
+    return Outcome(new, tuple(effects), "handed_off", changed=True)
+
+
+def on_handoff(alarm: Alarm, by: str, to: str, to_name: str, now: datetime, is_supervisor: bool) -> Outcome:
+    """A holder (or a supervisor, for the first holder) asks `to` to take the alarm over: `to` is paged and takes
+    it by accepting; until then the holder keeps it. A later request replaces an earlier one not yet taken."""
+    _require_aware(now)
+    if by not in alarm.holders and not is_supervisor:
+        return _refuse(alarm, "alarm.handoff_forbidden")
+    if alarm.status in FINISHED:
+        return _refuse_finished(alarm)
+    if not alarm.holders:
+        return _refuse(alarm, "alarm.handoff_not_taken")
+    if to in alarm.holders:
+        return _refuse(alarm, "alarm.handoff_holds", name=alarm.name_of(to, to_name))
+    giver = by if by in alarm.holders else alarm.holders[0]
+    new = replace(alarm, handoff_from=giver, handoff_to=to, handoff_at=now, known_names=_knowing(alarm, to, to_name))
+    name = new.name_of(to, to_name)
+    effects: list[Effect] = [
+        Page(new.id, to, name, new.step, handoff=True),
+        Answer(new.id, "alarm.handoff_asked", {**_base_params(new), "name": name}),
+    ]
+    return Outcome(new, tuple(effects), "handoff_asked", changed=True)
+
+
+def _knowing(alarm: Alarm, user: str, name: str) -> tuple[tuple[str, str], ...]:
+    """The alarm's names with `user`'s, when the chain does not have it."""
+    if any(p.user == user for p in alarm.chain.everyone()) or any(u == user for u, _ in alarm.known_names):
+        return alarm.known_names
+    return alarm.known_names + ((user, name),)
+
+
+def _names_param(names: Sequence[str]) -> str | tuple[str, ...]:
+    """One name as it is; several as a tuple, which bot.alarm.texts lists as the reader's language does."""
+    return names[0] if len(names) == 1 else tuple(names)
 
 
 def on_decline(alarm: Alarm, user: str, reason: str, now: datetime) -> Outcome:
-    """A paged responder says no. When everyone the current step paged has said no, move on at once."""
+    """A paged responder says no. When everyone the current step paged has said no, move on at once. The one asked
+    to take an alarm over may say no too: the holder keeps it, and is told."""
     _require_aware(now)
+    if alarm.handoff_to == user and alarm.handoff_from and alarm.status not in FINISHED:
+        new = replace(alarm, handoff_from=None, handoff_to=None, handoff_at=None)
+        holder = _dm(new, alarm.handoff_from, "alarm.handoff_declined", ring=True, **_base_params(new),
+                     name=new.name_of(user))
+        return Outcome(new, (Answer(new.id, "alarm.decline_ok", {"id": new.id}), holder), "handoff_declined",
+                       changed=True)
     if user not in alarm.paged:
         return _refuse(alarm, "alarm.not_paged")
     if alarm.status in FINISHED:
         return _refuse_finished(alarm)
+    if user in alarm.holders:
+        return _refuse(alarm, "alarm.decline_own")
     if alarm.status == "accepted":
-        if user == alarm.accepted_by:
-            return _refuse(alarm, "alarm.decline_own")
         return _refuse_taken(alarm)
     if user in alarm.declined:
         return _refuse(alarm, "alarm.declined_already")
@@ -482,7 +666,7 @@ def on_close(
 ) -> Outcome:
     """The acceptor or a supervisor closes the alarm; a supervisor may also close one nobody took."""
     _require_aware(now)
-    allowed = is_supervisor or (alarm.accepted_by is not None and user == alarm.accepted_by)
+    allowed = is_supervisor or user in alarm.holders
     if not allowed:
         if alarm.status in FINISHED and user in alarm.paged:
             return _refuse_finished(alarm)
@@ -501,6 +685,9 @@ def on_close(
         close_note=note or None,
         deadline=None,
         repeat_at=None,
+        handoff_from=None,
+        handoff_to=None,
+        handoff_at=None,
     )
     base = _base_params(new)
     time = local_time(new, now)
@@ -509,11 +696,8 @@ def on_close(
         effects.append(ClearDeadline(new.id))
     effects.append(_police(new, "alarm.closed", **base, name=who, time=time))
     effects.append(Answer(new.id, "alarm.close_ok", {"id": new.id}))
-    if alarm.accepted_by is not None:
-        told: list[str] = [alarm.accepted_by]
-    else:
-        # Nobody took it: everyone still asked to act must hear that they no longer need to.
-        told = list(alarm.pending) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])
+    # Whoever holds it, and while it still waited for more, everyone still asked to act: they no longer need to.
+    told = _still_asked(alarm)
     for other in dict.fromkeys(told):
         if other != user:
             effects.append(_dm(new, other, "alarm.closed_for_you", **base, name=who, time=time))
@@ -533,7 +717,8 @@ def on_cancel(alarm: Alarm, user: str, reason: str, now: datetime, allowed: bool
     if alarm.status in FINISHED:
         return _refuse_finished(alarm)
     new = replace(alarm, status="cancelled", cancelled_by=user, cancelled_at=now,
-                  cancel_reason=reason.strip() or None, deadline=None, repeat_at=None)
+                  cancel_reason=reason.strip() or None, deadline=None, repeat_at=None, handoff_from=None,
+                  handoff_to=None, handoff_at=None)
     base = _base_params(new)
     time = local_time(new, now)
     effects: list[Effect] = []
@@ -543,13 +728,20 @@ def on_cancel(alarm: Alarm, user: str, reason: str, now: datetime, allowed: bool
     # they just typed tells them nothing.
     effects.append(_police(new, "alarm.cancelled", **base, ring=user != alarm.raised_by, time=time))
     effects.append(Answer(new.id, "alarm.cancel_ok", {"id": new.id}))
-    told = ([alarm.accepted_by] if alarm.accepted_by else list(alarm.pending)) + (
-        list(alarm.supervisors) if alarm.fallback_at is not None else [])
-    for other in dict.fromkeys(told):
+    for other in _still_asked(alarm):
         if other != user:
             effects.append(_dm(new, other, "alarm.cancelled_for_you", **base, time=time))
     effects.append(_unit(new, "alarm.unit.cancelled", **base, time=time))
     return Outcome(new, tuple(effects), "cancelled", changed=True)
+
+
+def _still_asked(alarm: Alarm) -> list[str]:
+    """Everyone expected to act on the alarm now: its holders, the one asked to take it over, and while it waits for
+    someone to take it, the paged who have not declined, and the supervisors once the fallback went to them."""
+    told = list(alarm.holders) + ([alarm.handoff_to] if alarm.handoff_to else [])
+    if alarm.awaiting:
+        told += list(alarm.pending) + (list(alarm.supervisors) if alarm.fallback_at is not None else [])
+    return list(dict.fromkeys(told))
 
 
 def on_page_delivered(alarm: Alarm, user: str, step: int, at: datetime) -> Outcome:
@@ -595,6 +787,12 @@ def on_unreachable(alarm: Alarm, user: str, reason: str, now: datetime) -> Outco
     alarm moves on at once, as after declines.
     """
     _require_aware(now)
+    if alarm.handoff_to == user and alarm.status not in FINISHED and alarm.handoff_from:
+        # The one asked to take it over cannot be reached: the holder keeps it, and learns so.
+        new = replace(alarm, handoff_from=None, handoff_to=None, handoff_at=None)
+        holder = _dm(new, alarm.handoff_from, "alarm.handoff_unreachable", ring=True, **_base_params(new),
+                     name=new.name_of(user), reason=reason)
+        return Outcome(new, (holder,), "handoff_failed", changed=True)
     if alarm.status != "open" or user not in alarm.paged or user in alarm.unreachable_users:
         return Outcome(alarm)
     new = replace(alarm, unreachable=alarm.unreachable + ((user, reason),))
@@ -622,7 +820,7 @@ class _Step:
 def _next_step(alarm: Alarm, now: datetime) -> _Step:
     """Page the next step that has someone not yet paged or declined; mark the alarm exhausted if none is left."""
     gaps: list[str] = []
-    reached = set(alarm.paged) | alarm.declined | alarm.unreachable_users
+    reached = set(alarm.paged) | alarm.declined | alarm.unreachable_users | set(alarm.holders)
     for index in range(alarm.step + 1, len(alarm.chain.steps)):
         step = alarm.chain.steps[index]
         if not step.people:
@@ -651,7 +849,13 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
     new = step.alarm
     out: list[Effect] = list(effects) + list(step.pages)
     base = _base_params(new)
-    if step.paged:
+    if step.paged and new.holders:
+        out.append(_police(new, "alarm.seeking_more", **base, names=_names(step.paged), count=len(new.holders),
+                           needed=new.needed))
+        out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
+        assert new.deadline is not None
+        out.append(SetDeadline(new.id, new.deadline))
+    elif step.paged:
         out.append(_police(new, "alarm.escalated", **base, ring=True, names=_names(step.paged)))
         out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
         assert new.deadline is not None
@@ -668,7 +872,7 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
 
 def _repeat(alarm: Alarm) -> Outcome:
     """The step's repeat has come: page once more everyone of it who has their page and has not answered."""
-    gone = alarm.declined | alarm.unreachable_users
+    gone = alarm.declined | alarm.unreachable_users | set(alarm.holders)
     again = [u for u in alarm.current if u in alarm.delivered and u not in gone]
     new = replace(alarm, repeat_at=None)
     effects: list[Effect] = [Repeat(new.id, u, new.name_of(u), new.step) for u in again]
@@ -678,11 +882,13 @@ def _repeat(alarm: Alarm) -> Outcome:
 
 
 def _fallback(alarm: Alarm) -> list[Effect]:
-    key = "alarm.fallback" if alarm.paged else "alarm.fallback_nobody"
+    key = "alarm.fallback_partial" if alarm.holders else "alarm.fallback" if alarm.paged else "alarm.fallback_nobody"
     params = {**_base_params(alarm), "phone": alarm.unit_phone}
+    if alarm.holders:
+        params.update(count=len(alarm.holders), needed=alarm.needed, names=alarm.holder_names())
     out: list[Effect] = [_police(alarm, key, ring=True, **params)]
     out.extend(_dm(alarm, sup, key, ring=True, **params) for sup in alarm.supervisors)
-    out.append(_unit(alarm, "alarm.unit.fallback", **params))
+    out.append(_unit(alarm, "alarm.unit.fallback_partial" if alarm.holders else "alarm.unit.fallback", **params))
     return out
 
 

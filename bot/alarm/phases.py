@@ -50,8 +50,8 @@ class PhaseService:
         zone = zone_named(alarm.tz)
         time = hhmm(now, zone)
         # The police learn where the one who took the alarm is, also when a supervisor records it for them.
-        doer = alarm.accepted_by or user
-        name = alarm.accepted_name or alarm.name_of(doer, self.roster().people.get(doer))
+        doer = user if user in alarm.holders else alarm.accepted_by or user
+        name = alarm.name_of(doer, self.roster().people.get(doer))
         line = self._police_line(record, alarm.id, name, time, zone)
         full = self.alarms(alarm.id)
         reply_to = full.police_event or None if full is not None else None

@@ -20,11 +20,13 @@ from typing import Protocol
 from bot.alarm.machine import Alarm
 from bot.channels.channel import HOMESERVER
 from bot.core.effects import Effect, SendRoom, SendUser
-from bot.core.i18n import t
+from bot.core.i18n import listing, t
 from bot.matrix.content import content_for
 from bot.matrix.port import DeliveryFailure, MatrixPort
+from bot.names import localpart
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.outbox import alarm_purpose
+from rosters.phones import spoken_phone
 from rosters.wallclock import hhmm, zone_named
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,21 @@ class AlarmRoomKeeper:
 
     # --- inside the transaction of the alarm's change ------------------------------------------------------------
     def follow(self, alarm: Alarm, event: str) -> None:
-        """The alarm service's changes: an acceptance opens the room, a close or a cancellation ends it."""
-        if event == "accepted":
+        """The alarm service's changes: the first acceptance opens the room, a later one (the second of two, or the
+        one who takes it over) brings its person in, a close or a cancellation ends it."""
+        if event == "accepted" and len(alarm.acceptances) == 1:
             self._add(alarm.id, [("m.room.message", content_for(self._facts(alarm)))], f"alarmroom:{alarm.id}:open")
+        elif event in ("accepted", "handed_off") and alarm.acceptances:
+            user = alarm.acceptances[-1][0]
+            zone = zone_named(alarm.tz)
+            at = hhmm(datetime.fromisoformat(alarm.acceptances[-1][1]), zone)
+            if event == "accepted":
+                line = t("alarm.room.joined", self.lang, id=alarm.id, name=alarm.name_of(user), time=at,
+                         count=len(alarm.holders), needed=alarm.needed)
+            else:
+                line = t("alarm.room.handed_off", self.lang, id=alarm.id, name=alarm.name_of(user), time=at)
+            self._add(alarm.id, [(INVITE, {"user": user}), ("m.room.message", content_for(line))],
+                      f"alarmroom:{alarm.id}:took:{len(alarm.acceptances)}")
         elif event in ("closed", "cancelled") and alarm.accepted_by is not None:
             state = self.store.alarm_rooms.state(alarm.id)
             if state is not None and not state[0]:
@@ -84,8 +98,11 @@ class AlarmRoomKeeper:
 
     def _facts(self, alarm: Alarm) -> str:
         zone = zone_named(alarm.tz)
+        officer = alarm.officer_name or localpart(alarm.raised_by)
+        if alarm.officer_phone:
+            officer = t("alarm.room.officer_phone", self.lang, name=officer, phone=spoken_phone(alarm.officer_phone))
         return t("alarm.room.facts", self.lang, id=alarm.id, area=alarm.area_name, raised=hhmm(alarm.raised_at, zone),
-                 officer=alarm.raised_by, name=alarm.accepted_name or alarm.accepted_by or "", unit=alarm.unit_name,
+                 officer=officer, name=listing(alarm.holder_names(), self.lang), unit=alarm.unit_name,
                  accepted=hhmm(alarm.accepted_at or alarm.raised_at, zone))
 
     # --- the outbox's delivery of a row for ("alarm", id) --------------------------------------------------------
@@ -123,10 +140,11 @@ class AlarmRoomKeeper:
 
     async def _create(self, alarm_id: str) -> str:
         alarm = self.alarms(alarm_id)
-        if alarm is None or alarm.accepted_by is None:
+        if alarm is None or not alarm.acceptances:
             raise DeliveryFailure("room_gone", f"{alarm_id} is gone or was never accepted")
         name = f"{alarm.id} {alarm.area_name} {hhmm(alarm.raised_at, zone_named(alarm.tz))}"
-        people = list(dict.fromkeys([alarm.raised_by, alarm.accepted_by]))
+        # The officer and the first to accept; whoever takes it later is invited by a row of their own.
+        people = list(dict.fromkeys([alarm.raised_by, alarm.acceptances[0][0]]))
         try:
             room = await self.matrix.create_alarm_room(name, people)
         except DeliveryFailure as failure:
@@ -144,8 +162,7 @@ class AlarmRoomKeeper:
         log.warning("alarm %s: no alarm room (%s); relaying instead", alarm.id, reason)
         text = t("alarm.relay.started", self.lang, id=alarm.id)
         effects: list[Effect] = [SendRoom(alarm.police_room, text, alarm=alarm.id)]
-        if alarm.accepted_by:
-            effects.append(SendUser(alarm.accepted_by, text, alarm=alarm.id))
+        effects.extend(SendUser(holder, text, alarm=alarm.id) for holder in alarm.holders)
         with self.store.transaction():
             self.store.alarm_rooms.set_relay(alarm.id)
             self.store.audit.append("outbox", "alarmroom.refused", alarm.id, {"reason": reason})

@@ -26,10 +26,10 @@ from bot.alarm.machine import (
     SetDeadline,
 )
 from bot.alarm.stats import figures
-from bot.alarm.texts import page_text, reason_text, reminder_text, render
+from bot.alarm.texts import facts_lines, handoff_text, page_text, reason_text, reminder_text, render
 from bot.core.effects import Effect, Mention, PageUser, Reply, SendRoom, SendUser
 from bot.core.figures import Figures
-from bot.core.i18n import t
+from bot.core.i18n import duration, t, tn
 from bot.matrix.content import chunks_that_fit, content_for, longest_fitting
 from bot.names import Names
 from bot.store import OutboxRow, Store
@@ -38,6 +38,8 @@ from bot.watch.metrics import Metrics
 from rosters import Area, Roster
 
 log = logging.getLogger(__name__)
+# The answers to whoever takes an alarm, to which the facts they need are added.
+_TAKING = frozenset({"alarm.accept_ok", "alarm.accept_ok_partial", "alarm.handoff_accept_ok"})
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,24 @@ class AlarmService:
         return figures((Alarm.from_dict(s) for s in rows), start, end)
 
     # --- commands -------------------------------------------------------------------------------------------------
+    def same_alarm(self, raised_by: str, area: str, details: str, case_number: str | None,
+                   since: datetime) -> Alarm | None:
+        """The alarm this `!larm` repeats: by the same officer since `since`, for the same area, with the same text
+        (case and spacing aside) and no other case number; a cancelled one is not repeated but raised anew."""
+        wanted = " ".join(details.casefold().split())
+        for alarm_id in self.store.alarms.raised_by_since(raised_by, since.timestamp()):
+            alarm = self.get(alarm_id)
+            if alarm is None or alarm.area != area or alarm.status == "cancelled":
+                continue
+            if case_number and alarm.case_number and case_number != alarm.case_number:
+                continue
+            if " ".join(self.store.alarms.details(alarm_id).casefold().split()) == wanted:
+                return alarm
+        return None
+
     def raise_alarm(self, area: Area, details: str, police_room: str, police_event: str, raised_by: str,
-                    now: datetime) -> list[Effect]:
+                    now: datetime, case_number: str | None = None, volume: int | None = None,
+                    window_s: int = 600) -> list[Effect]:
         roster = self.roster()
         chain = roster.who(area.id, now, self.store.overrides.active())
         wait = self.settings.step_wait_override_s
@@ -105,15 +123,37 @@ class AlarmService:
         supervisors = sorted(roster.supervisors(chain.unit) | set(self.settings.extra_supervisors))
         number = self.store.sequences.next("alarm")
         repeat = 0.0 if chain.unit in self.settings.no_repeat_units else self.settings.repeat_share
+        unit = roster.units.get(chain.unit)
         outcome = machine.raise_alarm(number, chain, police_room, police_event, raised_by, supervisors, now,
-                                      delivery_s=self.settings.delivery_s, repeat_share=repeat)
+                                      delivery_s=self.settings.delivery_s, repeat_share=repeat,
+                                      needed=unit.responders_needed if unit else 1, case_number=case_number,
+                                      officer_name=self.names.name(raised_by, police_room),
+                                      officer_phone=roster.phone(raised_by))
         log.info("alarm %s raised for area %s by %s", outcome.alarm.id, area.id, raised_by)
         effects = self._carry_out(outcome, raised_by, details)
         if any(isinstance(e, PageUser) and e.shortened for e in effects):
             # Right after the registration, so the police read it as part of the same answer.
             text = t("alarm.police_text_shortened", self.lang, id=outcome.alarm.id)
             effects.append(SendRoom(police_room, text, reply_to=police_event, alarm=outcome.alarm.id))
+        if volume is not None:
+            effects.extend(self._volume(outcome.alarm, volume, window_s, now))
         return effects
+
+    def _volume(self, alarm: Alarm, count: int, window_s: int, now: datetime) -> list[Effect]:
+        """An officer past their limit of alarms: the supervisors are told, once per window (a regional command
+        centre on a busy night raises many, and every one is paged; many from one account may also be a mistake or
+        a stolen login, which only a phone call settles)."""
+        since = now.timestamp() - window_s
+        told = [e for e in self.store.audit.about(alarm.raised_by)
+                if e["action"] == "alarm.volume" and float(e["at"]) > since]
+        if told:
+            return []
+        self.store.audit.append("timer", "alarm.volume", alarm.raised_by, {"alarm": alarm.id, "count": count})
+        log.warning("alarm %s: %s has raised %d alarms within %d s", alarm.id, alarm.raised_by, count, window_s)
+        officer = alarm.officer_name or self.names.name(alarm.raised_by, alarm.police_room)
+        text = tn("alarm.volume", count, self.lang, officer=officer, window=duration(window_s, self.lang),
+                  id=alarm.id, area=alarm.area_name)
+        return [SendUser(s, text, mentions=(self.names.mention(s),), alarm=alarm.id) for s in alarm.supervisors]
 
     def accept(self, alarm_id: str, user: str, now: datetime, is_supervisor: bool) -> list[Effect]:
         alarm = self._load(alarm_id)
@@ -121,14 +161,36 @@ class AlarmService:
         outcome = machine.on_accept(alarm, user, now, is_supervisor, name=roster.people.get(user),
                                     phone=roster.phone(user))
         effects = self._carry_out(outcome, user)
-        if outcome.event == "accepted":
-            effects.extend(self._rest_of_the_text(outcome.alarm, user))
+        if outcome.event in ("accepted", "handed_off"):
+            effects.extend(self._rest_of_the_text(outcome.alarm, user, handoff=outcome.event == "handed_off"))
         return effects
 
-    def _rest_of_the_text(self, alarm: Alarm, user: str) -> list[Effect]:
+    def handoff(self, alarm_id: str, by: str, to: str | None, now: datetime, is_supervisor: bool) -> list[Effect]:
+        """`by` asks `to` — or, without one, whoever is on call now for the alarm's area — to take the alarm over."""
+        alarm = self._load(alarm_id)
+        if to is None:
+            to = self._on_call_now(alarm, by, now)
+            if to is None:
+                return [Reply(t("alarm.handoff_nobody", self.lang, id=alarm.id), refusal=True, alarm=alarm.id)]
+        return self._carry_out(machine.on_handoff(alarm, by, to, self.names.name(to), now, is_supervisor), by)
+
+    def _on_call_now(self, alarm: Alarm, by: str, now: datetime) -> str | None:
+        """Who takes over an alarm handed on without a name: the first primary or secondary on call for its area
+        now who does not already hold it (at 08:00, the day shift)."""
+        chain = self.roster().who(alarm.area, now, self.store.overrides.active())
+        for step in chain.steps:
+            if step.role in ("primary", "secondary"):
+                for person in step.people:
+                    if person.user not in alarm.holders and person.user != by:
+                        return person.user
+        return None
+
+    def _rest_of_the_text(self, alarm: Alarm, user: str, handoff: bool = False) -> list[Effect]:
         """What of the police's text the acceptor's page could not hold, in messages that each fit."""
         details = self.store.alarms.details(alarm.id).strip()
-        shown = self._fitting(alarm, Mention(user, alarm.name_of(user)), details) if user in alarm.paged else 0
+        paged = user in alarm.paged or handoff
+        reader = Mention(user, alarm.name_of(user, self.names.name(user)))
+        shown = self._fitting(alarm, reader, details, handoff=handoff) if paged else 0
         rest = details[shown:].strip()
         if not rest:
             return []
@@ -140,9 +202,10 @@ class AlarmService:
         return [SendUser(user, t("alarm.text_continued", self.lang, id=alarm.id, part=k, parts=len(pieces), text=p),
                          alarm=alarm.id) for k, p in enumerate(pieces, start=1)]
 
-    def _fitting(self, alarm: Alarm, reader: Mention, details: str, reminder: bool = False) -> int:
+    def _fitting(self, alarm: Alarm, reader: Mention, details: str, reminder: bool = False,
+                 handoff: bool = False) -> int:
         """How much of `details` the page (or its reminder) to `reader` holds so that it fits the homeserver's limit."""
-        text = reminder_text if reminder else page_text
+        text = handoff_text if handoff else reminder_text if reminder else page_text
 
         def render(shown: str) -> dict[str, Any]:
             return content_for(text(alarm, self.lang, shown, shortened=True), mentions=(reader,))
@@ -265,8 +328,10 @@ class AlarmService:
                 )
             else:
                 self.store.alarms.update(alarm.id, alarm.status, state)
-            self.store.audit.append(actor, f"alarm.{outcome.event}", alarm.id,
-                                    {"status": alarm.status, "step": alarm.step})
+            data: dict[str, object] = {"status": alarm.status, "step": alarm.step}
+            if outcome.event == "handoff_asked" and alarm.handoff_to:
+                data["to"] = alarm.handoff_to
+            self.store.audit.append(actor, f"alarm.{outcome.event}", alarm.id, data)
             waited = (alarm.accepted_at - alarm.raised_at).total_seconds() if (
                 outcome.event == "accepted" and alarm.accepted_at) else None
             self.metrics.transition(outcome.event, waited)
@@ -279,8 +344,11 @@ class AlarmService:
             if isinstance(effect, Page | Repeat):
                 out.append(self._page(alarm, effect, (details or "").strip()))
             elif isinstance(effect, Answer):
-                out.append(Reply(render(effect, self.lang), alarm=alarm.id, refusal=outcome.event == "refused",
-                                 area=alarm.area))
+                text = render(effect, self.lang)
+                if effect.key in _TAKING:
+                    # Whoever takes it gets what they need besides: the case number, the officer's phone.
+                    text = "\n".join([text, *facts_lines(alarm, self.lang)])
+                out.append(Reply(text, alarm=alarm.id, refusal=outcome.event == "refused", area=alarm.area))
             elif isinstance(effect, Notify):
                 text = render(effect, self.lang)
                 if effect.to_room:
@@ -303,9 +371,11 @@ class AlarmService:
         """The page, or its reminder, to one person, holding as much of the police's text as fits."""
         reader = Mention(effect.user, effect.name)
         reminder = isinstance(effect, Repeat)
-        shown = self._fitting(alarm, reader, details, reminder)
+        handoff = isinstance(effect, Page) and effect.handoff
+        shown = self._fitting(alarm, reader, details, reminder, handoff)
         shortened = shown < len(details)
-        text = (reminder_text if reminder else page_text)(alarm, self.lang, details[:shown], shortened=shortened)
+        render_page = handoff_text if handoff else reminder_text if reminder else page_text
+        text = render_page(alarm, self.lang, details[:shown], shortened=shortened)
         log.info("alarm %s: %s %s (step %d)", alarm.id, "reminding" if reminder else "paging", effect.user,
                  effect.step)
         return PageUser(effect.user, effect.name, text, alarm.id, effect.step, shortened=shortened, reminder=reminder)

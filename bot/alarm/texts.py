@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.alarm.machine import Alarm, AnnounceUnit, Answer, Notify, local_time
-from bot.core.i18n import listing, role_label, t
+from bot.core.i18n import listing, role_label, t, tn
+from rosters.phones import spoken_phone
 
 
 def render(effect: Notify | Answer | AnnounceUnit, lang: str) -> str:
@@ -22,9 +23,6 @@ def render(effect: Notify | Answer | AnnounceUnit, lang: str) -> str:
 def page_text(alarm: Alarm, lang: str, details: str, shortened: bool = False) -> str:
     """The page sent to one responder: area, when it was raised (local HH:MM), the police's details, how to answer.
     `shortened`: `details` is only the beginning of the police's text, and the page says so."""
-    details = details.strip() or t("alarm.page_no_details", lang)
-    if shortened:
-        details += " " + t("alarm.page_shortened", lang)
     return t(
         "alarm.page",
         lang,
@@ -32,8 +30,41 @@ def page_text(alarm: Alarm, lang: str, details: str, shortened: bool = False) ->
         area=alarm.area_name,
         unit=alarm.unit_name,
         time=local_time(alarm, alarm.raised_at),
-        details=details,
+        details=_details(alarm, lang, details, shortened),
     )
+
+
+def handoff_text(alarm: Alarm, lang: str, details: str, shortened: bool = False) -> str:
+    """The page asking someone to take over an alarm a holder is leaving (`!lämna`): who asks, the alarm as its page
+    has it, and how to take it."""
+    giver = alarm.name_of(alarm.handoff_from) if alarm.handoff_from else alarm.accepted_name or ""
+    return t("alarm.handoff_page", lang, id=alarm.id, area=alarm.area_name, unit=alarm.unit_name, giver=giver,
+             time=local_time(alarm, alarm.raised_at), details=_details(alarm, lang, details, shortened))
+
+
+def _details(alarm: Alarm, lang: str, details: str, shortened: bool) -> str:
+    """The police's text, then what the one who takes the alarm needs besides: the police's case number, how to
+    reach the officer, how many go out together."""
+    details = details.strip() or t("alarm.page_no_details", lang)
+    if shortened:
+        details += " " + t("alarm.page_shortened", lang)
+    return "\n".join([details, *facts_lines(alarm, lang)])
+
+
+def facts_lines(alarm: Alarm, lang: str) -> list[str]:
+    """The case number, the officer and their phone, and the unit going out two by two, each on a line of its own,
+    for the responders only (never the police room)."""
+    lines = []
+    if alarm.case_number:
+        lines.append(t("alarm.fact.case_number", lang, case=alarm.case_number))
+    officer = alarm.officer_name or ""
+    if officer and alarm.officer_phone:
+        lines.append(t("alarm.fact.officer_phone", lang, officer=officer, phone=spoken_phone(alarm.officer_phone)))
+    elif officer:
+        lines.append(t("alarm.fact.officer", lang, officer=officer))
+    if alarm.needed > 1:
+        lines.append(tn("alarm.fact.needed", alarm.needed, lang, count=len(alarm.holders)))
+    return lines
 
 
 def reminder_text(alarm: Alarm, lang: str, details: str, shortened: bool = False) -> str:
@@ -45,8 +76,12 @@ def _localize(params: dict[str, Any], lang: str) -> dict[str, Any]:
     out = dict(params)
     if "roles" in out:
         out["roles"] = listing([_role(r, lang) for r in out["roles"]], lang)
-    if isinstance(out.get("names"), tuple | list):
-        out["names"] = listing(out["names"], lang)
+    for key in ("names", "name"):
+        if isinstance(out.get(key), tuple | list):
+            out[key] = listing(out[key], lang)
+    for key in ("phone", "own_phone"):
+        if isinstance(out.get(key), str):
+            out[key] = spoken_phone(out[key])  # 070-174 06 05, as Swedes write it
     if "reason" in out:
         out["reason"] = reason_text(str(out["reason"]), lang)
     return out

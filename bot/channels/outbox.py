@@ -72,11 +72,17 @@ class Outbox:
             if origin.room_id is None:
                 raise ValueError(f"a Reply needs the room of a command ({origin.cause})")
             alarm_room_of = self.store.alarm_rooms.alarm_of_open_room(origin.room_id)
+            reply = effect
+
+            def answer(text: str) -> dict[str, Any]:
+                # The HTML goes with the whole text only: a shortened message is read as plain text.
+                html = reply.html if text == reply.text else None
+                return content_for(text, reply.notice, reply_to=origin.event_id, html_text=html)
+
+            content = _fitted(effect.text, answer)
             if alarm_room_of is not None:
                 # In an alarm room the answer keeps one order with the room's own rows: before the farewell.
-                content = _fitted(effect.text, lambda text: content_for(text, effect.notice, reply_to=origin.event_id))
                 return NewMessage("alarm", alarm_room_of, content, alarm_purpose(alarm_room_of), ALARM, later)
-            content = _fitted(effect.text, lambda text: content_for(text, effect.notice, reply_to=origin.event_id))
             return NewMessage("room", origin.room_id, content, purpose if effect.alarm else "reply", priority, later)
         if isinstance(effect, SendRoom):
             content = _fitted(effect.text, lambda text: content_for(text, reply_to=effect.reply_to,

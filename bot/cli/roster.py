@@ -7,6 +7,7 @@ Exit codes: 0 fine, 1 the roster has errors or gaps (or cannot be read), 2 a usa
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sqlite3
@@ -35,6 +36,7 @@ from rosters import (
 from rosters.findings import CHECK_DAYS, check_roster
 from rosters.ics import person_ics, unit_ics
 from rosters.load import EXAMPLES_DIR
+from rosters.pay import categories_of, pay_hours
 from rosters.wallclock import day_start, parse_instant
 
 ROSTERS_ENV = "JOURBOT_ROSTERS"
@@ -85,6 +87,12 @@ def add_roster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     _add_rosters_option(ics)
     ics.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
 
+    hours = sub.add_parser("hours", help="on-call hours per person for a month, split the way on-call pay is counted")
+    hours.add_argument("--month", required=True, metavar="YYYY-MM", help="the month, e.g. 2026-12")
+    hours.add_argument("--unit", help="one unit only (default: every unit)")
+    _add_rosters_option(hours)
+    hours.add_argument("--csv", action="store_true", help="print CSV: one row per person, unit and role")
+
     add_ready_parser(sub)  # `roster ready`: its own module and its own func
 
 
@@ -116,6 +124,7 @@ def run_roster(args: argparse.Namespace) -> int:
         "who": _who,
         "show": _show,
         "ics": _ics,
+        "hours": _hours,
     }
     try:
         return commands[args.roster_command](args)
@@ -300,6 +309,40 @@ def _ics(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return 0
+
+
+# -- hours ----------------------------------------------------------------------------------------------------------
+
+
+def _hours(args: argparse.Namespace) -> int:
+    try:
+        month = date.fromisoformat(f"{args.month.strip()}-01")
+    except ValueError:
+        raise UsageError(f"--month {args.month!r} is not a month like 2026-12") from None
+    roster = _roster(args)
+    units = [roster.unit(args.unit).id] if args.unit else None
+    rows = pay_hours(roster, month, _chat_overrides(args), units)
+    columns = categories_of(roster, units)
+    if args.csv:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["month", "user", "name", "unit", "role", "hours", *columns])
+        for row in rows:
+            out.writerow([f"{month:%Y-%m}", row.user, row.name, row.unit, row.role, pay_figure(row.total),
+                          *(pay_figure(row.seconds.get(c, 0.0)) for c in columns)])
+        return 0
+    print(f"On-call hours in {month:%Y-%m}" + (f", {roster.units[units[0]].name}" if units else ""))
+    print(f"  {'name':<20} {'unit':<14} {'role':<10} {'hours':>8}" + "".join(f" {c:>14}" for c in columns))
+    for row in rows:
+        print(f"  {row.name:<20} {row.unit:<14} {row.role:<10} {pay_figure(row.total):>8}"
+              + "".join(f" {pay_figure(row.seconds.get(c, 0.0)):>14}" for c in columns))
+    if not rows:
+        print("  (no shifts)")
+    return 0
+
+
+def pay_figure(seconds: float) -> str:
+    """Hours with two decimals ("12.50"): shifts begin and end on whole minutes, so this is exact to the minute."""
+    return f"{seconds / 3600:.2f}"
 
 
 def _range(args: argparse.Namespace, tz: tzinfo) -> tuple[datetime, datetime]:

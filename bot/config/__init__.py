@@ -177,8 +177,12 @@ class UnitRoomConfig(Section):
 
 
 class AlarmConfig(Section):
+    # An officer's alarms past this many within the window are paged all the same; the supervisors are told, once
+    # per window.
     rate_limit_count: Positive = 5
     rate_limit_window_s: Positive = 600
+    # The same area and text from the same officer within this many seconds is the same alarm, not a new one.
+    repeat_window_s: Positive = 300
     # Overrides every unit's step wait, for tests and demos; 0 keeps the rosters' policy.
     step_wait_override_s: Annotated[int, _rule(lambda v: v >= 0, "expected 0 (the rosters' waits) or more seconds,"
                                                                  " got {value}")] = 0

@@ -45,6 +45,17 @@ class AlarmRecord(Protocol):
     @property
     def accepted_by(self) -> str | None: ...
     @property
+    def holders(self) -> tuple[str, ...]:
+        """Who holds the alarm now, in the order they took it (two, where the unit goes out two by two)."""
+    @property
+    def needed(self) -> int: ...
+    @property
+    def handoff_to(self) -> str | None:
+        """Whom a holder asked to take the alarm over, until they have."""
+    @property
+    def taken(self) -> bool:
+        """Someone holds it and it is not over."""
+    @property
     def accepted_name(self) -> str | None: ...
     @property
     def accepted_at(self) -> datetime | None: ...
@@ -75,11 +86,19 @@ class AlarmDesk(Protocol):
     def raised_since(self, user: str, since: datetime) -> int: ...
     def figures(self, start: datetime, end: datetime) -> Figures: ...
     def raise_alarm(self, area: Area, details: str, police_room: str, police_event: str, raised_by: str,
-                    now: datetime) -> list[Effect]: ...
+                    now: datetime, case_number: str | None = None, volume: int | None = None,
+                    window_s: int = 600) -> list[Effect]:
+        """`volume`: the officer's alarms within `window_s` with this one, when past their limit: it is paged as any
+        other, and the supervisors are told (once per window)."""
+    def same_alarm(self, raised_by: str, area: str, details: str, case_number: str | None,
+                   since: datetime) -> AlarmRecord | None:
+        """An alarm `raised_by` raised since `since` for the same area with the same text, not cancelled."""
     def accept(self, alarm_id: str, user: str, now: datetime, is_supervisor: bool) -> list[Effect]: ...
     def decline(self, alarm_id: str, user: str, reason: str, now: datetime) -> list[Effect]: ...
     def close(self, alarm_id: str, user: str, note: str, now: datetime, is_supervisor: bool) -> list[Effect]: ...
     def cancel(self, alarm_id: str, user: str, reason: str, now: datetime, allowed: bool) -> list[Effect]: ...
+    def handoff(self, alarm_id: str, by: str, to: str | None, now: datetime, is_supervisor: bool) -> list[Effect]:
+        """`by` asks `to` (None: whoever is on call now) to take the alarm over; they take it by accepting."""
 
 
 class OverrideBook(Protocol):

@@ -27,6 +27,7 @@ class Reply:
     alarm: str | None = None
     refusal: bool = False
     area: str | None = None
+    html: str | None = None  # the same as HTML (a table that lines up), sent beside `text` as formatted_body
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,11 @@ class Figures:
     median_s: float | None
     p90_s: float | None
     per_area: dict[str, AreaFigures] = field(default_factory=dict)
+    # Alarms of units that go out more than one together: how many, and the time to the last acceptance needed.
+    several: int = 0
+    filled: int = 0
+    filled_median_s: float | None = None
+    filled_p90_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,9 @@ class Evaluation:
     arrival_median_s: float | None = None  # from the alarm to `!framme`
     arrival_p90_s: float | None = None
     assessed_same_night: int = 0  # a protection assessment made within SAME_NIGHT_S of the alarm
+    # Of `accepted`, those whose twelve hours are over or that have an assessment: an alarm still within its hours
+    # (an open daytime alarm) is not yet one that was not assessed in time.
+    assessable: int = 0
     decisions: dict[str, int] = field(default_factory=dict)  # decision → alarms, over every assessment made
     handovers: int = 0  # listed for a district office
     received: int = 0

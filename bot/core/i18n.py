@@ -167,6 +167,16 @@ def moment(at: datetime, lang: str, *, weekday: bool = True, year: bool = False)
     return format_datetime(at, pattern, locale=locale)
 
 
+def month_name(month: date, lang: str) -> str:
+    """A month with its year: "december 2026", "December 2026"."""
+    return format_skeleton("yMMMM", month, locale=_locale(lang))
+
+
+def hours_text(seconds: float, lang: str) -> str:
+    """Hours with two decimals as the language writes them: "12,50" in Swedish, "12.50" in English."""
+    return format_decimal(seconds / 3600, format="0.00", locale=_locale(lang))
+
+
 def role_label(role: str, lang: str) -> str:
     """A roster role as people name it ("Primär", "Primary")."""
     return t(f"roster.role.{role}", lang)

@@ -30,6 +30,7 @@ from bot.store.handovers import HandoverRow, Opening
 from bot.store.phases import PhaseRecord
 from rosters import Roster, Unit
 from rosters.openings import is_open, next_opening
+from rosters.phones import spoken_phone
 from rosters.wallclock import hhmm, zone_named
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,14 @@ def phase_text(phases: Sequence[PhaseRecord], zone: str, lang: str, unit_names: 
             unit = (unit_names or {}).get(p.unit or "", p.unit or "—")
             parts.append(t("handover.phase.handed_over", lang, time=time, unit=unit))
     return listing(parts, lang) if parts else t("handover.phase.none", lang)
+
+
+def with_case_number(text: str, alarm: Alarm, lang: str) -> str:
+    """A listing with the police's case number after its first line, for the office to match the police's records."""
+    if not alarm.case_number:
+        return text
+    head, _, rest = text.partition("\n")
+    return "\n".join([head, t("alarm.fact.case_number", lang, case=alarm.case_number), *([rest] if rest else [])])
 
 
 class HandoverService:
@@ -198,15 +207,16 @@ class HandoverService:
         state = (t("handover.state.closed", self.lang, time=hhmm(alarm.closed_at, tz)) if alarm.closed_at
                  else t("handover.state.open", self.lang))
         if alarm.accepted_at is None:
-            return t("handover.listing_untaken", self.lang, id=alarm.id, area=alarm.area_name,
-                     raised=day_and_time(alarm.raised_at, zone, self.lang), unit=alarm.unit_name,
-                     fallback=hhmm(alarm.fallback_at or alarm.raised_at, tz))
+            return with_case_number(t("handover.listing_untaken", self.lang, id=alarm.id, area=alarm.area_name,
+                                      raised=day_and_time(alarm.raised_at, zone, self.lang), unit=alarm.unit_name,
+                                      fallback=hhmm(alarm.fallback_at or alarm.raised_at, tz)), alarm, self.lang)
         accepted = alarm.accepted_at
-        return t("handover.listing", self.lang, id=alarm.id, area=alarm.area_name,
+        text = t("handover.listing", self.lang, id=alarm.id, area=alarm.area_name,
                  raised=day_and_time(alarm.raised_at, zone, self.lang), accepted=hhmm(accepted, tz),
-                 name=alarm.accepted_name or alarm.accepted_by or "—", unit=alarm.unit_name,
+                 name=listing(alarm.holder_names(), self.lang) or alarm.accepted_name or "—", unit=alarm.unit_name,
                  phases=phase_text(self.phases(alarm.id), zone, self.lang,
                                    {u.id: u.name for u in self.roster().units.values()}), state=state)
+        return with_case_number(text, alarm, self.lang)
 
     def _remind(self, row: HandoverRow, now: float) -> list[Effect]:
         roster = self.roster()
@@ -224,7 +234,7 @@ class HandoverService:
             duty = self._duty_unit(alarm, row, roster)
             to = sorted(roster.supervisors(duty)) if duty in roster.units else []
             text = t("handover.remind_duty", self.lang, id=row.alarm_id, area=area_name, time=listed,
-                     unit=office_name, phone=office.phone if office else "—")
+                     unit=office_name, phone=spoken_phone(office.phone) if office else "—")
             self.store.handovers.reminded(row.alarm_id, row.reminders + 1, None)
         self._audit("timer", "reminded", row.alarm_id, {"step": row.reminders + 1, "to": to})
         # The supervisors must act now (someone must receive the alarm): it rings.

@@ -31,6 +31,7 @@ from bot.trust.senders import Origin as SenderOrigin
 from bot.trust.senders import SenderTrust
 from bot.trust.senders import Verdict as TrustVerdict
 from handlers.registry import Command, Context, Passive, PassiveKind, Registry, is_command, parse
+from rosters.phones import spoken_phone
 from rosters.wallclock import hhmm
 
 log = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ class Inbox:
         if room_id not in self.settings.police_rooms:
             return None
         name, phone = self.services.contact(area, datetime.fromtimestamp(self.clock(), UTC))
-        return t("runtime.call", self.settings.lang, unit=name, phone=phone)
+        return t("runtime.call", self.settings.lang, unit=name, phone=spoken_phone(phone))
 
     @staticmethod
     def _passive(event: StoredEvent, sent_at: datetime) -> Passive:

@@ -4,8 +4,9 @@
   the window has room again.
 - Someone with no role gets at most one answer (a refusal, or the help text) per `stranger_quiet_s`.
 
-The limits live in memory: after a restart everyone starts afresh, which errs on the side of answering. `!larm` has a
-limit of its own besides (alarms.rate_limit_*), kept in the store because alarms are.
+The limits live in memory: after a restart everyone starts afresh, which errs on the side of answering. `!larm` is
+never held back: past its own limit (alarms.rate_limit_*, counted in the store because alarms are) the supervisors
+are told, and the alarm is paged all the same.
 """
 
 from __future__ import annotations

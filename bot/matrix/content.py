@@ -8,10 +8,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.core.effects import Mention
+from bot.names import localpart
 
 
 def content_for(
-    text: str, notice: bool = True, reply_to: str | None = None, mentions: Sequence[Mention] = ()
+    text: str, notice: bool = True, reply_to: str | None = None, mentions: Sequence[Mention] = (),
+    html_text: str | None = None,
 ) -> dict[str, Any]:
     """m.room.message content: an m.notice, which clients keep quiet, unless it must ring.
 
@@ -23,13 +25,20 @@ def content_for(
     content: dict[str, Any] = {"msgtype": "m.notice" if notice and not mentions else "m.text", "body": text}
     if mentions:
         content["m.mentions"] = {"user_ids": list(dict.fromkeys(m.user_id for m in mentions))}
-        pills = ", ".join(f'<a href="https://matrix.to/#/{html.escape(m.user_id)}">{html.escape(m.name)}</a>'
-                          for m in mentions)
+        # A name that is only a Matrix id (someone on no roster, without a display name) is read by its localpart:
+        # "@bertil.b:localhost:" at the head of a page reads as nobody.
+        names = [localpart(m.name) if m.name.startswith("@") else m.name for m in mentions]
+        pills = ", ".join(f'<a href="https://matrix.to/#/{html.escape(m.user_id)}">{html.escape(name)}</a>'
+                          for m, name in zip(mentions, names, strict=True))
         content["format"] = "org.matrix.custom.html"
         content["formatted_body"] = pills + ": " + html.escape(text).replace("\n", "<br>")
-        content["body"] = ", ".join(m.name for m in mentions) + ": " + text
+        content["body"] = ", ".join(names) + ": " + text
     else:
         content["m.mentions"] = {}
+        if html_text is not None:
+            # The same message as HTML (a table lines up there); a client that shows no HTML reads `body`.
+            content["format"] = "org.matrix.custom.html"
+            content["formatted_body"] = html_text
     if reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content

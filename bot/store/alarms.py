@@ -75,6 +75,13 @@ class Alarms:
         row = self.db.execute("SELECT id FROM alarms WHERE police_event = ?", [event_id]).fetchone()
         return str(row[0]) if row else None
 
+    def raised_by_since(self, user: str, since: float) -> list[str]:
+        """The ids of the alarms `user` raised after `since`, newest first."""
+        rows = self.db.execute(
+            "SELECT id FROM alarms WHERE raised_by = ? AND raised_at > ? ORDER BY number DESC", [user, since]
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def count_raised_by(self, user: str, since: float) -> int:
         row = self.db.execute(
             "SELECT COUNT(*) FROM alarms WHERE raised_by = ? AND raised_at > ?", [user, since]

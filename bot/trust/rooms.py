@@ -36,7 +36,7 @@ class AlarmPeople:
 
     alarm_id: str
     officer: str
-    acceptor: str | None
+    acceptors: tuple[str, ...]  # everyone who took it: two who go out together, one who handed it on
 
 
 class RoomGuard:
@@ -65,7 +65,7 @@ class RoomGuard:
         if alarm_id is None:
             return None
         people = self.alarm_people(alarm_id)
-        base = set() if people is None else {people.officer, *([people.acceptor] if people.acceptor else [])}
+        base = set() if people is None else {people.officer, *people.acceptors}
         return frozenset(base | self.store.identities.admitted(room_id))
 
     def admit(self, room_id: str, user_id: str) -> None:

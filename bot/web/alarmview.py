@@ -17,7 +17,8 @@ from bot.alarm.machine import Alarm
 # Events shown on a timeline; any other alarm.* action (one added later) is shown by its name.
 KNOWN = ("raised", "escalated", "exhausted", "accepted", "declined", "delivered", "unreachable", "closed", "cancelled",
          "room_opened", "phase_en_route", "phase_arrived", "phase_assessment", "phase_assessment_not",
-         "phase_handed_over", "handover_listed", "handover_reminded", "handover_received", "seen", "sms_sent")
+         "phase_handed_over", "handover_listed", "handover_reminded", "handover_received", "seen", "sms_sent",
+         "handoff_asked", "handed_off", "handoff_declined", "handoff_failed")
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,17 @@ class AlarmSummary:
     accepted_name: str | None
     accepted_at: datetime | None
     escalations: int
+    case_number: str = ""  # the police's händelsenummer: for social services' own records, never the police room
+    needed: int = 1
+    holders: int = 0
 
 
 def summary(alarm: Alarm) -> AlarmSummary:
     tz = ZoneInfo(alarm.tz)
+    names = ", ".join(alarm.holder_names()) or alarm.accepted_name
     return AlarmSummary(alarm.id, alarm.area_name, alarm.unit_name, alarm.status, alarm.raised_at.astimezone(tz),
-                        alarm.accepted_name,
-                        alarm.accepted_at.astimezone(tz) if alarm.accepted_at else None, alarm.escalations)
+                        names, alarm.accepted_at.astimezone(tz) if alarm.accepted_at else None, alarm.escalations,
+                        alarm.case_number or "", alarm.needed, len(alarm.holders))
 
 
 def moments(alarm: Alarm, entries: Sequence[dict[str, Any]], unit_names: Mapping[str, str]) -> list[Moment]:
@@ -93,7 +98,8 @@ def moments(alarm: Alarm, entries: Sequence[dict[str, Any]], unit_names: Mapping
             paged = tuple(p.name for i in range(step + 1, new_step + 1) for p in alarm.chain.steps[i].people
                           if p.user in alarm.paged)
             step = new_step
-        out.append(Moment(at, event, who, paged))
+        detail = alarm.name_of(str(data["to"])) if event == "handoff_asked" and data.get("to") else ""
+        out.append(Moment(at, event, who, paged, detail))
     out.sort(key=lambda m: m.at)  # a receipt's time may come before the entries written just ahead of it
     return out
 

@@ -78,6 +78,11 @@ class ReadinessPage:
             return Readiness(datetime.fromtimestamp(now, UTC), datetime.fromtimestamp(now, UTC), self.days, (),
                              asked=False)
 
+    def known(self) -> Readiness | None:
+        """The last answer the homeserver gave, however old, without asking again: for pages that must not wait on
+        it (Nu, Kontroll), which then agree with Beredskap instead of saying all is well beside it."""
+        return self._last if self._last is not None and self._last.asked else None
+
     async def stop(self) -> None:
         """A lookup still running when the bot stops is abandoned: nothing waits for it."""
         if self._task is not None and not self._task.done():

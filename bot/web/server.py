@@ -10,6 +10,8 @@ a pre-login cookie. Pages are rendered on the server from the engine's own answe
 
 from __future__ import annotations
 
+import csv
+import io
 import ipaddress
 import logging
 import secrets
@@ -29,7 +31,7 @@ from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
 from bot.channels.sms.channel import outcomes as sms_outcomes
 from bot.core.effects import Effect, SendUser
-from bot.core.i18n import day, listing, moment, role_label, t, tn
+from bot.core.i18n import day, hours_text, listing, moment, month_name, role_label, t, tn
 from bot.core.phases import DECISIONS
 from bot.core.roles import Role
 from bot.duty.leave import StoredLeave
@@ -47,6 +49,8 @@ from handlers.registry import Command, Context
 from handlers.stats_evaluation import evaluation_lines
 from rosters import ROLES, Roster, UnknownUnit
 from rosters.findings import CHECK_DAYS
+from rosters.pay import PayRow, categories_of, pay_hours
+from rosters.phones import spoken_phone
 from rosters.wallclock import day_start
 
 log = logging.getLogger(__name__)
@@ -115,7 +119,8 @@ class WebView:
                                 tn=lambda key, n, **params: tn(key, n, self.lang, **params),
                                 listing=lambda items: listing(items, self.lang), role=self._role)
         self.env.filters.update(hm=lambda at: f"{at:%H:%M}", hms=lambda at: f"{at:%H:%M:%S}", day=self._day,
-                                stamp=self._stamp, seconds=self._seconds)
+                                stamp=self._stamp, seconds=self._seconds, tel=spoken_phone,
+                                dated=lambda at: moment(at, self.lang, year=True))
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
         self.readiness: ReadinessPage | None = None  # set by the App: it asks the homeserver as the daily report does
@@ -141,6 +146,8 @@ class WebView:
             ("/overrides", self.overrides_page, True),
             ("/feeds", self.feeds_page, True),
             ("/leave", self.leave_page, True),
+            ("/hours", self.hours_page, True),
+            ("/hours.csv", self.hours_csv, True),
             ("/mine", self.mine_page, False),
         ):
             r.add_get(path, self._guard(page, supervisors_only))
@@ -250,11 +257,14 @@ class WebView:
     async def login_confirm(self, request: web.Request) -> web.StreamResponse:
         # Using the link takes a click: a link preview or a virus scanner fetching the URL must not spend it.
         token = request.match_info["token"]
-        if self.auth.link_user(token) is None:
+        user = self.auth.link_user(token)
+        if user is None:
             return self._error(403, "webview.error.link")
         # The form's CSRF token is bound to a random value in a cookie set with it (login CSRF).
         nonce = request.cookies.get(self.login_cookie, "") or secrets.token_urlsafe(32)
-        response = self._render("login_confirm.html", None, token=token, csrf=login_csrf(nonce, token))
+        # Named, so that someone handed another's link (a shared phone, a forwarded message) sees whose it is.
+        response = self._render("login_confirm.html", None, token=token, csrf=login_csrf(nonce, token),
+                                name=self.services.name_of(user))
         self._set_cookie(response, self.login_cookie, nonce, self.auth.settings.link_ttl_s)
         return response
 
@@ -317,7 +327,12 @@ class WebView:
         open_alarms = [alarmview.summary(a) for a in self.alarms.unfinished() if self._sees(visitor, a)]
         checkins = checkinview.labels(chains, roster, self.services.checkins, self.lang)
         return self._render("now.html", visitor, chains=chains, now=now.astimezone(roster.default_zone),
-                            open_alarms=open_alarms, checkins=checkins)
+                            open_alarms=open_alarms, checkins=checkins, unreachable=self._unreachable())
+
+    def _unreachable(self) -> frozenset[str]:
+        """Who the readiness page last found cannot be reached for sure (nobody before it has been asked)."""
+        known = self.readiness.known() if self.readiness is not None else None
+        return frozenset(f.person.user for f in known.problems) if known is not None else frozenset()
 
     # --- week and month ----------------------------------------------------------------------------------------------
     async def week_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -361,6 +376,8 @@ class WebView:
                             last=first + timedelta(days=count - 1), before=before, after=after, areas=areas,
                             gaps=gaps, overrides=[s for s in shifts if s.source == "override"],
                             covered=[s for s in shifts if s.covers], names=dict(roster.people),
+                            other=timeline.other_view(first, count, today),
+                            printed=moment(self._now().astimezone(unit.tz), self.lang, year=True),
                             roles=[r for r in ROLES if any(s.role == r for s in shifts)])
 
     # --- alarms ------------------------------------------------------------------------------------------------------
@@ -400,7 +417,13 @@ class WebView:
         rows = [(roster.areas[g.subject].name, g.start.astimezone(tz), g.end.astimezone(tz),
                  (g.end.timestamp() - g.start.timestamp()) / 3600) for g in found if g.kind == "gap"]
         others = [(f.kind, f.text) for f in found if f.kind != "gap"]
-        return self._render("check.html", visitor, status=status, rows=rows, others=others,
+        # The roster can be whole while the people on it cannot be reached: say what Beredskap last found.
+        known = self.readiness.known() if self.readiness is not None else None
+        ready = None if known is None else (
+            [f for f in known.problems if scope.city_wide or any(scope.unit(u) for u in f.person.units)],
+            [f for f in known.findings if scope.city_wide or any(scope.unit(u) for u in f.person.units)],
+            self._stamp(known.checked_at.astimezone(tz)))
+        return self._render("check.html", visitor, status=status, rows=rows, others=others, ready=ready,
                             days=CHECK_DAYS, counts=(len(roster.areas), len(roster.units),
                                                                 len(roster.people)),
                             outcome=outcome, problems=list(problems))
@@ -666,6 +689,51 @@ class WebView:
         else:
             data = rosterdata.person_calendar(roster, found.subject, now, overrides, self.lang)
         return web.Response(body=data, content_type="text/calendar", charset="utf-8")
+
+    # --- on-call hours for pay ----------------------------------------------------------------------------------------
+    def _month(self, request: web.Request) -> date | None:
+        """The month asked for (?month=2026-12), or this one; None if it does not read or lies too far away."""
+        today = self._now().astimezone(self._roster().default_zone).date()
+        text = request.query.get("month", f"{today:%Y-%m}")
+        try:
+            month = date.fromisoformat(f"{text.strip()}-01")
+        except ValueError:
+            return None
+        return month if abs((month - today).days) <= 5 * 366 else None
+
+    def _pay_rows(self, visitor: Visitor, roster: Roster, month: date) -> list[PayRow]:
+        """The month's pay rows of the units the visitor supervises: pay is as private as the rest of a unit."""
+        return [row for row in pay_hours(roster, month, self.services.overrides.active())
+                if visitor.scope.unit(row.unit)]
+
+    async def hours_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        month = self._month(request)
+        if month is None:
+            return self._error(400, "webview.error.bad_month")
+        roster = self._roster()
+        rows = self._pay_rows(visitor, roster, month)
+        before = (month - timedelta(days=1)).replace(day=1)
+        after = (month + timedelta(days=32)).replace(day=1)
+        return self._render("hours.html", visitor, rows=rows, columns=categories_of(roster), month=f"{month:%Y-%m}",
+                            month_name=month_name(month, self.lang), before=f"{before:%Y-%m}",
+                            after=f"{after:%Y-%m}", unit_names={u.id: u.name for u in roster.units.values()},
+                            hours=lambda seconds: hours_text(seconds, self.lang))
+
+    async def hours_csv(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        """The same figures as the page, as `jourbot roster hours --csv` writes them."""
+        month = self._month(request)
+        if month is None:
+            return self._error(400, "webview.error.bad_month")
+        roster = self._roster()
+        columns = categories_of(roster)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["month", "user", "name", "unit", "role", "hours", *columns])
+        for row in self._pay_rows(visitor, roster, month):
+            writer.writerow([f"{month:%Y-%m}", row.user, row.name, row.unit, row.role, f"{row.total / 3600:.2f}",
+                             *(f"{row.seconds.get(c, 0.0) / 3600:.2f}" for c in columns)])
+        return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8", headers={
+            "Content-Disposition": f'attachment; filename="jourtimmar-{month:%Y-%m}.csv"'})
 
     def _people(self, visitor: Visitor, roster: Roster) -> list[tuple[str, str]]:
         """The people a supervisor may choose in a form: those of the units they supervise, by name."""

@@ -25,6 +25,16 @@ class Bar:
     end: datetime
     covers: str = ""  # the name of whoever is on leave, when this is a turn taken for them
 
+    @property
+    def short(self) -> bool:
+        """Too narrow on a phone for a name (under three hours of the day): shown there by its initials."""
+        return self.width < 12.5
+
+    @property
+    def initials(self) -> str:
+        """"Anna A" → "AA": what a short bar on a phone can hold."""
+        return "".join(word[0] for word in self.label.split() if word[0].isalpha())
+
 
 @dataclass(frozen=True)
 class Day:
@@ -45,6 +55,15 @@ def month_span(day: date) -> tuple[date, int]:
     first = day.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return first, (following - first).days
+
+
+def other_view(first: date, count: int, today: date) -> date:
+    """The day the week's "Månad" (or the month's "Vecka") link opens: today while it is shown; otherwise, from a
+    week, its Thursday (the month most of its days are in, as ISO weeks count), and from a month, its first day. A
+    week's Monday would open the month before for a week that begins in it."""
+    if first <= today < first + timedelta(days=count):
+        return today
+    return first + timedelta(days=3) if count == 7 else first
 
 
 def days(first: date, count: int, tz: tzinfo, shifts: Sequence[Shift], gaps: Sequence[Gap], today: date,

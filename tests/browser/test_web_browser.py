@@ -21,7 +21,14 @@ import pytest
 from playwright.async_api import Page
 
 from tests.harness.botrunner import BotRunner, write_config
-from tests.harness.browser import chromium, screenshot_path
+from tests.harness.browser import (
+    ARTIFACTS,
+    chromium,
+    pdf_fill_colours,
+    pdf_page_sizes,
+    pdf_pages,
+    screenshot_path,
+)
 from tests.harness.people import Person
 from tests.harness.synapse import PASSWORD
 
@@ -29,6 +36,7 @@ BOT = "@jourbot:localhost"
 ROSTERS = Path(__file__).resolve().parents[1] / "integration" / "rosters"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FREE_TEXT = "Pappan hotar med kniv"
+PRIMARY_LANE = (0x2F, 0x6D, 0xB5)  # --primary in bot/web/static/style.css
 pytestmark = pytest.mark.integration
 
 
@@ -89,7 +97,7 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
             assert "Anna A" in now and "Chef C" in now
             tomby = page.locator("#area-tomby")
             assert "gap" in (await tomby.get_attribute("class") or "")
-            assert "Ingen primär i tjänst" in await tomby.inner_text()
+            assert "Ingen primärjour i tjänst" in await tomby.inner_text()
             assert "Ingen primär" not in await page.locator("#area-farsta").inner_text()
 
             await page.goto(f"http://127.0.0.1:{port}/units/tomjour/week")
@@ -115,7 +123,7 @@ async def test_a_supervisor_in_a_real_browser(synapse, people, tmp_path):
             start = len(chef.received)
             asked = await chef.send(chef.received[-1].room_id, f"!schema testjouren {tomorrow}")
             table = await chef.wait_for(lambda m: m.sender == BOT and m.reply_to == asked, timeout=30, start=start)
-            assert re.search(r"08:00–20:00 +Primär +Bertil B \(byte\)", table.body), table.body
+            assert re.search(r"08:00–20:00 · Primärjour · Bertil B \(byte\)", table.body), table.body
 
             await page.goto(f"http://127.0.0.1:{port}/feeds")
             await page.select_option("select[name=whose]", "unit:testjour")
@@ -223,5 +231,50 @@ async def test_screenshots_of_the_example_city(synapse, people, tmp_path):
             assert "Socialjouren" in week and await page.locator(".lane").count() > 0
             await page.goto(f"http://127.0.0.1:{port}/units/farsta/month?d={monday}")
             await shot(page, "example-month")
+
+            # Printed for the wall: one A4 page, the lanes still in colour, no navigation, and when it was taken.
+            await page.goto(f"http://127.0.0.1:{port}/units/socialjouren/week?d={monday}")
+            await page.emulate_media(media="print")
+            assert not await page.locator("header nav").is_visible() and not await page.locator(".pager").is_visible()
+            assert (await page.locator(".printed").inner_text()).startswith("Schemat som det såg ut ")
+            await page.set_viewport_size({"width": 1047, "height": 720})  # A4 landscape less the margins, at 96 dpi
+            await page.screenshot(path=screenshot_path("example-week-print"), full_page=True)
+            # As a print dialog's defaults have it: without "background graphics", which the lanes are made of.
+            pdf = await page.pdf(format="A4", prefer_css_page_size=True)
+            (ARTIFACTS / "example-week-print.pdf").write_bytes(pdf)
+            assert pdf_pages(pdf) == 1, "the week on one sheet"
+            assert all(w > h for w, h in pdf_page_sizes(pdf)), "the week on its side, the lanes wide"
+            assert PRIMARY_LANE in pdf_fill_colours(pdf), "the primary's lane printed in its colour"
+            await page.goto(f"http://127.0.0.1:{port}/units/socialjouren/month?d={monday}")
+            month = await page.pdf(format="A4", prefer_css_page_size=True)
+            (ARTIFACTS / "example-month-print.pdf").write_bytes(month)
+            assert pdf_pages(month) <= 2, "a month on two sheets at most"
+            assert all(w < h for w, h in pdf_page_sizes(month)), "a month upright, its days down the page"
+            assert PRIMARY_LANE in pdf_fill_colours(month), "the month's lanes printed in colour too"
+            await page.emulate_media(media="screen")
+            assert await page.locator("header nav").is_visible(), "the screen keeps its navigation"
+
+            # On a phone, as a supervisor's first hour found it wanting.
+            await police.wait_joined(room, BOT)
+            await police.send(room, "!larm Farsta")
+            await police.wait_for(lambda m: m.sender == BOT and "Larm L1 (Farsta) registrerat" in m.body, timeout=30)
+            await page.set_viewport_size({"width": 390, "height": 844})
+            await page.goto(f"http://127.0.0.1:{port}/")
+            await shot(page, "example-phone-now")
+            header = await page.locator("header").bounding_box()
+            assert header is not None and header["height"] <= 60, f"the navigation takes {header} of the screen"
+            phone = page.locator("#area-farsta .tel")
+            assert await phone.evaluate("e => e.getClientRects().length") == 1, "a phone number on one line"
+            await page.goto(f"http://127.0.0.1:{port}/alarms")
+            await shot(page, "example-phone-alarms")
+            status = page.locator("table.list tbody tr").first.locator("td").nth(3)
+            label = await status.evaluate("e => getComputedStyle(e, '::before').content")
+            assert label == '"Läge: "', "each value says which column it was"
+            await page.goto(f"http://127.0.0.1:{port}/units/socialjouren/week?d={monday}")
+            await shot(page, "example-phone-week")
+            # Socialjouren's evening shift (22:00–24:00) is a short bar: its initials, whole, not a clipped name.
+            short = page.locator(".lane.primary .bar.short").first
+            assert await short.inner_text() in {"AA", "BB"}
+            assert await short.evaluate("e => e.scrollWidth <= e.clientWidth"), "nothing cut off"
     finally:
         await bot.stop()

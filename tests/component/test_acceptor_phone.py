@@ -19,7 +19,7 @@ async def test_acceptance_tells_the_police_the_acceptors_own_number(tmp_path):
         page = bot.matrix.pages_to(ANNA)[0]
         await bot.react(ANNA, page.room_id, page.event_id, "✅")
         assert [s.body for s in bot.answers_to(larm)][-1] == (
-            "polis1: ✅ L1 accepterat av Anna A (Testjouren) 14:02 — tel +46701740605 (Testjouren: 08-000 111 22)"
+            "polis1: ✅ L1 accepterat av Anna A (Testjouren) 14:02 — tel 070-174 06 05 (Testjouren: 08-000 111 22)"
         )
         assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:

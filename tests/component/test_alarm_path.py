@@ -31,7 +31,7 @@ async def test_a_checkmark_on_the_page_accepts_and_an_ok_reply_to_another_page_t
         await bot.react(ANNA, page.room_id, page.event_id, "✅")
         assert "polis1: ✅ L1 accepterat av Anna A (Testjouren) 14:02 — tel 08-000 111 22" in [
             s.body for s in bot.answers_to(first)]
-        second = await bot.say(POLICE, "!larm Farsta")
+        second = await bot.say(POLICE, "!larm Farsta hem 2")
         page2 = bot.matrix.pages_to(ANNA)[1]
         await bot.say(ANNA, "Ja!", room=page2.room_id, reply_to=page2.event_id)
         assert any("L2 accepterat av Anna A" in s.body for s in bot.answers_to(second))
@@ -55,8 +55,8 @@ async def test_escalation_walks_the_chain_then_falls_back(tmp_path):
         await bot.advance(60)
         assert bot.police_lines() == [
             "🚨 Larm L1 (Farsta) registrerat 14:02. Söker: Anna A (Testjouren).",
-            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
-            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Chef C (Testjouren).",
+            "polis1: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Bertil B (Testjouren).",
+            "polis1: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Chef C (Testjouren).",
             "polis1: ⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22",
         ]
         assert any("Ingen har accepterat L1" in s.body for s in bot.matrix.to_user(CHEF))

@@ -28,7 +28,7 @@ async def test_acceptance_opens_one_encrypted_room_with_officer_and_acceptor_and
         assert bot.matrix.rooms[room].encrypted
         assert bot.matrix.rooms[room].members == {"@jourbot:localhost", POLICE, ANNA}
         (facts,) = bot.matrix.to_room(room)
-        assert facts.body.startswith("🚨 L1 — Farsta, larm 14:02. Polis: @polis1:localhost. Tagit av Anna A")
+        assert facts.body.startswith("🚨 L1 — Farsta, larm 14:02. Polis: polis1. Accepterat av Anna A")
         assert "pappan" not in facts.body  # the police's free text stays with the paged
         await bot.say(ANNA, "!ok L1", room=bot.dm_room(ANNA))  # a second acceptance is no new room
         assert alarm_rooms(bot) == [room] and len(bot.matrix.to_room(room)) == 1
@@ -92,7 +92,7 @@ async def test_bad_arguments_and_other_people_are_answered_and_change_nothing(tm
         assert answers["!framme nu"] == "Skriv bara !framme, utan något efter. Inget är ändrat."
         assert "!skydd gjord eller !skydd ej" in answers["!skydd gjord hos mormor"]
         assert "Tomjouren" in answers["!överlämnad"] and "”Mars”" in answers["!överlämnad Mars"]
-        assert answers["!framme L1"] == "Bara den som tog L1, eller en jourchef, kan ange hur det går."
+        assert answers["!framme L1"] == "Bara den som accepterade L1, eller en jourchef, kan ange hur det går."
         assert answers["!framme"] == "Tyvärr, !framme är inte tillgängligt för dig."
     finally:
         await bot.stop()
@@ -109,7 +109,7 @@ async def test_klar_asks_for_missing_phases_and_a_supervisor_may_close_anyway(tm
             "L1 saknar: framme, skyddsbedömning och överlämnat. Ange det först, sedan !klar L1."]
         chef = await bot.say(CHEF, "!klar L1", room=UNIT_ROOM)
         assert [s.body for s in bot.answers_to(chef)] == [
-            "L1 saknar: framme, skyddsbedömning och överlämnat. Stäng ändå med !klar L1 ändå."]
+            "L1 saknar: framme, skyddsbedömning och överlämnat. Som jourchef kan du avsluta ändå: !klar L1 ändå."]
         assert bot.app.alarms.get("L1").status == "accepted" and room not in bot.matrix.left
 
         await bot.say(CHEF, "!klar L1 ändå", room=UNIT_ROOM)
@@ -208,7 +208,7 @@ async def test_a_supervisor_the_homeserver_will_not_invite_is_told_to_phone(tmp_
         await bot.say(CHEF, "!anslut L1", room=UNIT_ROOM)
         assert CHEF not in bot.matrix.rooms[room].members
         assert bot.matrix.to_user(CHEF)[-1].body == (
-            "Jag kunde inte bjuda in dig till larmrummet för L1. Ring den som tog larmet.")
+            "Jag kunde inte bjuda in dig till larmrummet för L1. Ring den som accepterade larmet.")
     finally:
         await bot.stop()
 

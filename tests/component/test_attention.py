@@ -49,7 +49,7 @@ async def test_the_page_escalation_and_acceptance_ring_the_right_phones_and_the_
         await bot.advance(120)
         await bot.say(BERTIL, "!ok L1", room=bot.dm_room(BERTIL))
         assert ringing(bot.matrix.to_room(POLICE_ROOM)) == [
-            (f"{OFFICER}: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).", [POLICE]),
+            (f"{OFFICER}: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Bertil B (Testjouren).", [POLICE]),
             (f"{OFFICER}: ✅ L1 accepterat av Bertil B (Testjouren) 14:04 — tel 08-000 111 22", [POLICE]),
         ]
         assert all(s.reply_to == larm for s in bot.matrix.to_room(POLICE_ROOM)), "each line answers the alarm"
@@ -99,7 +99,7 @@ async def test_who_could_not_be_reached_rings_the_officer_and_the_supervisors(tm
         bot.matrix.refuse[ANNA] = DeliveryFailure("forbidden", "M_FORBIDDEN")
         await bot.say(POLICE, "!larm Farsta")
         assert ringing(bot.matrix.to_room(POLICE_ROOM))[0] == (
-            f"{OFFICER}: ⚠️ L1: Anna A kunde inte nås (servern lät inte jourbot skriva dit).", [POLICE])
+            f"{OFFICER}: ⚠️ L1: Anna A kunde inte nås (servern lät inte jourboten skriva dit).", [POLICE])
         (told,) = bot.matrix.to_user(CHEF)
         assert (told.msgtype, told.mentions) == ("m.text", [CHEF])
         assert told.body.startswith("Chef C: ⚠️ L1 (Farsta): Anna A kunde inte nås")
@@ -131,6 +131,7 @@ async def test_an_officer_without_a_display_name_is_called_by_the_localpart(tmp_
         await bot.say(POLICE, "!larm Farsta")
         await bot.advance(60)
         (line,) = ringing(bot.matrix.to_room(POLICE_ROOM))
-        assert line == ("polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).", [POLICE])
+        assert line == ("polis1: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Bertil B (Testjouren).",
+                        [POLICE])
     finally:
         await bot.stop()

@@ -12,7 +12,7 @@ from tests.harness.botrunner import write_config
 from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, ROSTERS, UNIT_ROOM, ComponentBot
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-ASK = "Du har jour 22:00–08:00 (Testjouren, primär). Svara ✅ när du är redo."
+ASK = "Du har jour 22:00–08:00 (Testjouren, primärjour). Svara ✅ när du är redo."
 NIGHTS = """
 [[rotation]]
 role = "primary"
@@ -116,7 +116,7 @@ async def test_unanswered_the_supervisor_is_told_at_22_30_once_across_a_restart(
         assert bot.metric("jourbot_checkins_unanswered") == 1  # /metrics, for the alert JourbotCheckinUnanswered
         told = bodies(bot, CHEF)
         assert len(told) == 1 and told[0].startswith("⚠️ Anna A har inte svarat på incheckningen till jouren"
-                                                      " 22:00–08:00 (Testjouren, primär), frågan skickades 22:00.")
+                                                      " 22:00–08:00 (Testjouren, primärjour), frågan skickades 22:00.")
         assert bodies(bot, ANNA) == [ASK], "asked once, not again after the restart"
         assert bodies(bot, BERTIL) == []
         for _ in range(3):
@@ -152,15 +152,15 @@ async def test_jour_shows_the_check_in_state(tmp_path):
     try:
         await advance_to(bot, "2026-11-25T22:05")
         asked = await bot.say(CHEF, "!jour Farsta", room=UNIT_ROOM)
-        assert "Primär: Anna A (väntar på incheckning sedan 22:05)" in bot.answers_to(asked)[0].body
+        assert "Primärjour: Anna A (väntar på incheckning sedan 22:05)" in bot.answers_to(asked)[0].body
         await advance_to(bot, "2026-11-25T22:36")
         asked = await bot.say(CHEF, "!jour Farsta", room=UNIT_ROOM)
-        assert "Primär: Anna A (⚠️ har inte checkat in, frågad 22:05)" in bot.answers_to(asked)[0].body
+        assert "Primärjour: Anna A (⚠️ har inte checkat in, frågad 22:05)" in bot.answers_to(asked)[0].body
         await bot.react(ANNA, bot.dm_room(ANNA), bot.matrix.to_user(ANNA)[0].event_id)
         asked = await bot.say(CHEF, "!jour Farsta", room=UNIT_ROOM)
-        assert "Primär: Anna A (incheckad 22:36)" in bot.answers_to(asked)[0].body
+        assert "Primärjour: Anna A (incheckad 22:36)" in bot.answers_to(asked)[0].body
         asked = await bot.say(POLICE, "!jour Farsta")
-        assert "Primär: Anna A\n" in bot.answers_to(asked)[0].body + "\n", "the police see the chain only"
+        assert "Primärjour: Anna A\n" in bot.answers_to(asked)[0].body + "\n", "the police see the chain only"
     finally:
         await bot.stop()
 
@@ -185,8 +185,9 @@ async def test_a_question_that_cannot_reach_its_person_is_the_supervisors_at_onc
     try:
         await advance_to(bot, "2026-11-25T22:00")
         (told,) = bodies(bot, CHEF)
-        assert told == ("⚠️ Incheckningen till jouren 22:00–08:00 (Testjouren, primär) kunde inte nå Anna A: hen har"
-                        " ingen inloggning som hen själv har verifierat. Ring hen innan ett larm kommer.")
+        assert told == ("⚠️ Incheckningen till jouren 22:00–08:00 (Testjouren, primärjour) kunde inte nå Anna A:"
+                        " personens telefon är inte verifierad för krypterade meddelanden. Ring hen innan ett larm"
+                        " kommer.")
         await advance_to(bot, "2026-11-25T22:45")
         assert len(bodies(bot, CHEF)) == 1, "not told again at the answer deadline"
         assert audit_actions(bot) == ["checkin.asked", "checkin.undelivered"]
@@ -201,7 +202,7 @@ async def test_an_override_made_after_planning_is_asked_with_its_own_hours(tmp_p
                               room=UNIT_ROOM)
         assert "B1" in bot.answers_to(asked)[0].body
         await advance_to(bot, "2026-11-25T22:00")
-        assert bodies(bot, BERTIL) == ["Du har jour 22:00–02:00 (Testjouren, primär). Svara ✅ när du är redo."]
+        assert bodies(bot, BERTIL) == ["Du har jour 22:00–02:00 (Testjouren, primärjour). Svara ✅ när du är redo."]
         assert bodies(bot, ANNA) == []
     finally:
         await bot.stop()

@@ -116,11 +116,20 @@ async def test_statistik_for_an_area_gives_arrival_assessments_handovers_and_uni
         assert lines[1] == "Tid till accept: median 1 min 0 s, 90:e percentil 1 min 30 s."
         assert lines[-5:] == [
             "Tid till framme: median 30 minuter, 90:e percentil 40 minuter (3 larm).",
-            "Skyddsbedömning samma natt: 33\u00a0% (1 av 3).",  # a no-break space, as Swedish writes it
+            "Skyddsbedömning inom 12 timmar: 33\u00a0% (1 av 3).",  # a no-break space, as Swedish writes it
             "Beslut: hos anhörig 1, akutplacering 1.",
             "Överlämningar: 2, mottagna 2. Från öppning till mottagen: median 60 minuter.",
             "Hanterade av: Farsta stadsdelsförvaltning 1, Socialjouren 3.",
         ]
+        # A daytime alarm accepted an hour ago and not yet assessed is not one missed: it counts once its twelve
+        # hours are over (a supervisor's first hour found open daytime alarms counted against "samma natt").
+        await accepted(bot, local("2026-02-16T12:05"), 6, CECILIA, 30)
+        await advance_to(bot, local("2026-02-16T13:00"))
+        asked = await bot.say(CHEF, "!statistik 10 Farsta", room=UNIT_ROOM)
+        assert "Skyddsbedömning inom 12 timmar: 33\u00a0% (1 av 3)." in bot.answers_to(asked)[0].body
+        await advance_to(bot, local("2026-02-17T00:10"))
+        asked = await bot.say(CHEF, "!statistik 11 Farsta", room=UNIT_ROOM)  # from 6 Feb 00:10: L2 to L6
+        assert "Skyddsbedömning inom 12 timmar: 25\u00a0% (1 av 4)." in bot.answers_to(asked)[0].body
         unknown = await bot.say(CHEF, "!statistik vecka Atlantis", room=UNIT_ROOM)
         assert [s.body for s in bot.answers_to(unknown)] == [
             'Okänt område "Atlantis". Skriv t.ex. !statistik månad Farsta.']

@@ -244,7 +244,7 @@ async def test_an_alarm_nobody_took_at_night_is_handed_over_too(tmp_path):
         await advance_to(bot, local("2026-11-30T08:00"))
         (listing,) = farsta_lines(bot)
         assert listing.startswith("Cecilia C: 📋 Att ta över: L1 Farsta\nLarm 27/11 23:10 — ingen på"
-                                  " Socialjouren tog larmet; reservlarmet gick "), listing
+                                  " Socialjouren accepterade larmet; polisen fick enhetens nummer "), listing
         assert "hotfull" not in listing
         assert nothing_direct(bot) == {}, "the listing goes to the office's room, nobody is messaged directly"
         received = await bot.say(CECILIA, "!mottaget L1", room=FARSTA_ROOM)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.component import ANNA, POLICE, POLICE_ROOM, ComponentBot
+from tests.harness.component import ANNA, CHEF, POLICE, POLICE_ROOM, ComponentBot
 
 
 async def test_a_replayed_event_has_no_second_effect(tmp_path):
@@ -97,14 +97,48 @@ async def test_an_undecryptable_command_is_retried_when_its_key_arrives(tmp_path
 
 
 @pytest.mark.parametrize("count", [5])
-async def test_the_rate_limit_refuses_the_sixth_alarm_and_pages_nobody_for_it(tmp_path, count):
-    bot = await ComponentBot.start(tmp_path)
+async def test_an_alarm_past_the_limit_is_paged_and_the_supervisors_told_once_per_window(tmp_path, count):
+    bot = await ComponentBot.start(tmp_path, wait_s=3600)
     try:
-        for _ in range(count):
-            await bot.say(POLICE, "!larm Farsta")
-        refused = await bot.say(POLICE, "!larm Farsta igen")
-        assert "Inget nytt larm registrerat" in bot.answers_to(refused)[0].body
-        assert bot.paged()["anna.a"] == count and len(bot.app.alarms.unfinished()) == count
-        assert not bot.matrix.pages_to(ANNA)[-1].body.count("igen")
+        for k in range(count):
+            await bot.say(POLICE, f"!larm Farsta hem {k}")
+        assert bot.matrix.to_user(CHEF) == []
+        sixth = await bot.say(POLICE, "!larm Farsta hem 5")
+        assert bot.answers_to(sixth)[0].body.startswith("🚨 Larm L6 (Farsta) registrerat")
+        assert bot.paged() == {"anna.a": count + 1, "bertil.b": 0, "chef.c": 0}
+        assert "hem 5" in bot.matrix.pages_to(ANNA)[-1].body
+        (told,) = bot.matrix.to_user(CHEF)
+        assert told.body == ("Chef C: ⚠️ polis1 har larmat 6 gånger på 10 minuter (senast L6, Farsta). Alla larm söks"
+                             " som vanligt; ring polisen om något verkar fel.")
+        assert told.content["m.mentions"] == {"user_ids": [CHEF]}
+        await bot.say(POLICE, "!larm Farsta hem 6")
+        assert len(bot.matrix.to_user(CHEF)) == 1, "once per window"
+        await bot.advance(601)
+        for k in range(7, 12):
+            await bot.say(POLICE, f"!larm Farsta hem {k}")
+        assert len(bot.matrix.to_user(CHEF)) == 1, "five in the new window: within the limit"
+        await bot.say(POLICE, "!larm Farsta hem 12")
+        assert len(bot.matrix.to_user(CHEF)) == 2
+        assert bot.paged() == {"anna.a": 13, "bertil.b": 0, "chef.c": 0}
+    finally:
+        await bot.stop()
+
+
+async def test_the_same_area_and_text_again_within_minutes_is_the_same_alarm(tmp_path):
+    bot = await ComponentBot.start(tmp_path, wait_s=3600)
+    try:
+        await bot.say(POLICE, "!larm Farsta två barn, pappan hotfull")
+        again = await bot.say(POLICE, "!larm farsta  Två barn, pappan hotfull")
+        assert bot.answers_to(again)[0].body.startswith(
+            "ℹ️ Samma larm som L1 Farsta 14:02 — söker: Anna A. Inget nytt larm registrerat.")
+        other = await bot.say(POLICE, "!larm Farsta två barn, pappan hotfull, Storgatan 3")
+        assert bot.answers_to(other)[0].body.startswith("🚨 Larm L2 (Farsta)")
+        await bot.advance(301)
+        later = await bot.say(POLICE, "!larm Farsta två barn, pappan hotfull")
+        assert bot.answers_to(later)[0].body.startswith("🚨 Larm L3 (Farsta)")
+        await bot.say(POLICE, "!avbryt L3 fel")
+        anew = await bot.say(POLICE, "!larm Farsta två barn, pappan hotfull")
+        assert bot.answers_to(anew)[0].body.startswith("🚨 Larm L4 (Farsta)"), "a cancelled one is raised anew"
+        assert bot.paged() == {"anna.a": 4, "bertil.b": 0, "chef.c": 0}
     finally:
         await bot.stop()

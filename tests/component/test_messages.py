@@ -161,7 +161,7 @@ async def test_a_long_report_is_paged_shortened_and_the_acceptor_gets_all_of_it(
         larm = await bot.say(POLICE, f"!larm Farsta {report}")
         (page,) = bot.matrix.pages_to(ANNA)
         assert content_size(page.content) <= MAX_CONTENT_BYTES
-        assert "rad0-åäö" in page.body and "den som tar larmet får resten" in page.body
+        assert "rad0-åäö" in page.body and "den som accepterar larmet får resten" in page.body
         assert any("fritexten var för lång" in s.body for s in bot.answers_to(larm))
         await bot.say(ANNA, "!ok", room=page.room_id)
         rest = [s for s in bot.matrix.to_user(ANNA) if "fortsättning" in s.body]

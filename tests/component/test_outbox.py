@@ -31,8 +31,8 @@ async def test_an_outage_keeps_every_targets_order_and_gives_each_page_its_whole
         assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
         assert bot.police_lines() == [
             "🚨 Larm L1 (Farsta) registrerat 14:02. Söker: Anna A (Testjouren).",
-            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
-            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Chef C (Testjouren).",
+            "polis1: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Bertil B (Testjouren).",
+            "polis1: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Chef C (Testjouren).",
         ]
     finally:
         await bot.stop()
@@ -62,7 +62,7 @@ async def test_a_page_the_homeserver_refuses_for_good_moves_on_at_once_and_says_
         assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
         assert bot.police_lines()[1:] == [
             "polis1: ⚠️ L1: Anna A kunde inte nås (meddelandet var för stort för servern).",
-            "polis1: ⏫ L1: ingen har tagit larmet än. Söker nu även: Bertil B (Testjouren).",
+            "polis1: ⏫ L1: ingen har accepterat larmet än. Söker nu även: Bertil B (Testjouren).",
         ]
         assert any("Anna A kunde inte nås" in s.body for s in bot.matrix.to_user(CHEF))
         tries = [a for a in bot.matrix.attempts if a[0] == bot.dm_room(ANNA)]

@@ -36,7 +36,7 @@ async def test_an_unanswered_page_is_repeated_once_half_way_and_the_wait_goes_on
         assert again.room_id == page.room_id, "in the same direct room"
         assert (again.msgtype, again.mentions) == ("m.text", [ANNA])
         first, rest = again.body.split("\n", 1)
-        assert first == "Anna A: 🔁 Påminnelse: du har inte svarat på L1 än, och ingen har tagit det."
+        assert first == "Anna A: 🔁 Påminnelse: du har inte svarat på L1 än, och ingen har accepterat det."
         assert rest == page.text, "then the page as it was, free text and how to answer"
         assert paged(bot) == {"anna.a": 1, "bertil.b": 0, "chef.c": 0, "dora.d": 0}, "a reminder, not a new step"
         assert bot.app.alarms.get("L1").escalations == 0

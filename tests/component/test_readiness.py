@@ -72,8 +72,9 @@ async def test_at_nine_the_supervisor_hears_who_cannot_be_reached_and_what_to_do
         assert report.startswith("Beredskap tors 26/11 – ons 2/12: 2 av 3 på schemat kan inte säkert nås.")
         anna = report.index("Anna A (@anna.a:localhost)")
         bertil = report.index("Bertil B (@bertil.b:localhost)")
-        assert "Inte inloggad någonstans, så sidor kan inte nå hen. Be hen logga in i Element" in report[anna:bertil]
-        assert "Har lämnat direktrummet med boten. Boten bjuder in på nytt" in report[bertil:]
+        assert ("Inte inloggad någonstans, så sökningar kan inte nå hen. Be hen logga in i Element"
+                in report[anna:bertil])
+        assert "Har lämnat direktrummet med jourboten. Jourboten bjuder in på nytt" in report[bertil:]
         assert "Chef C" not in report
         assert sent_to(bot, ANNA) == [] and sent_to(bot, BERTIL) == [] and bot.police_lines() == []
         assert [e["action"] for e in bot.app.store.audit.entries()][0] == "readiness.reported"

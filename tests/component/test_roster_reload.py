@@ -138,7 +138,7 @@ async def test_a_start_on_a_broken_folder_runs_on_the_last_good_roster_and_says_
         await bot.settle()
         (told,) = told_chef(bot)
         assert told.startswith(f"⚠️ Schemat i {folder} kan inte användas (1 fel):\n• testjour.toml: unit testjour:")
-        assert "Boten använder det senast godkända schemat (sparat 2026-11-25 14:02)." in told
+        assert "Jourboten använder det senast godkända schemat (sparat 2026-11-25 14:02)." in told
         await bot.say(POLICE, "!larm Farsta")
         assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
         # Put back as it was: the supervisors hear that the folder can be used again.
@@ -151,7 +151,7 @@ async def test_a_start_on_a_broken_folder_runs_on_the_last_good_roster_and_says_
         await bot.app.rosters.poll()
         await bot.settle()
         assert told_chef(bot)[-1] == "📋 Nytt schema gäller från 14:02 (ändrat: testjour.toml)."
-        await bot.say(POLICE, "!larm Farsta")
+        await bot.say(POLICE, "!larm Farsta hem 2")
         assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
     finally:
         await bot.stop()

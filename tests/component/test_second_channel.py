@@ -77,7 +77,7 @@ async def test_reading_a_later_message_in_the_direct_room_counts_and_a_stale_rec
         # A receipt the client sent before the page arrived (the first sync after a start replays it): not seen.
         await bot.matrix.read(ANNA, page.room_id, "$older-message", bot.now - 600)
         assert bot.app.alarms.seen("L1") == {}
-        await bot.say(POLICE, "!larm Farsta")  # L2: Anna's direct room gets a second page after the first
+        await bot.say(POLICE, "!larm Farsta hem 2")  # L2: Anna's direct room gets a second page after the first
         later = bot.matrix.pages_to(ANNA)[1]
         await bot.advance(30)
         await bot.matrix.read(ANNA, later.room_id, later.event_id, bot.now)
@@ -127,8 +127,8 @@ async def test_the_fallback_goes_to_the_supervisors_phones_and_an_accepted_alarm
         await bot.advance(60)
         await bot.advance(60)  # Anna, Bertil and Chef had their minute each: the chain is exhausted
         assert [(r.to, r.message) for r in gateway.delivered] == [
-            (PHONES[CHEF], "Ingen har tagit larm L1 (Farsta). Öppna Element.")]
-        await bot.say(POLICE, "!larm Farsta")
+            (PHONES[CHEF], "Ingen har accepterat larm L1 (Farsta). Öppna Element.")]
+        await bot.say(POLICE, "!larm Farsta hem 2")
         bot.matrix.refuse[BERTIL] = DeliveryFailure("forbidden", "M_FORBIDDEN")
         gateway.script = ["5xx"]
         await bot.advance(60)  # L2: Bertil's page fails, his SMS is queued and its first try fails
@@ -167,7 +167,7 @@ async def test_a_gateway_error_is_retried_and_reported_once_and_a_refused_number
         await bot.advance(120)
         assert [r.to for r in gateway.requests].count(PHONES[BERTIL]) == 1
         assert [s.body for s in bot.matrix.to_user(CHEF) if "avvisades" in s.body] == [
-            "⚠️ SMS om L1 till Bertil B (+46701740606) avvisades (numret godtogs inte). Kolla numret i personlistan"
+            "⚠️ SMS om L1 till Bertil B (070-174 06 06) avvisades (numret godtogs inte). Kolla numret i personlistan"
             " och ring själv."]
         assert sms_of(bot, "L1") == [(ANNA, "unseen", "sent", 3), (BERTIL, "unseen", "failed", 1)]
         trail = [(e["action"], json.loads(e["data"])) for e in reversed(bot.app.store.audit.entries(1000))

@@ -149,7 +149,7 @@ async def test_a_reset_identity_stops_pages_moves_the_chain_on_and_a_supervisor_
         assert [e["action"] for e in bot.app.store.audit.about(ANNA)][-2:] == ["identity.changed",
                                                                                "identity.confirmed"]
         await say(bot, BERTIL, "!ok L1", room=dm_bertil)
-        await say(bot, POLICE, "!larm Farsta")
+        await say(bot, POLICE, "!larm Farsta hem 2")
         assert alarm_pages(bot) == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
         # Only supervisors may confirm.
         refused = await say(bot, ANNA, f"!litar {ANNA}", room=bot.dm_room(ANNA), device=reset)
@@ -232,7 +232,7 @@ async def test_a_direct_room_others_could_change_is_replaced_at_start_with_a_lin
         assert fresh != old and old in bot.matrix.left
         (why,) = [s.body for s in bot.matrix.to_room(fresh)]
         assert "fler än jourboten bjuda in" in why
-        await say(bot, POLICE, "!larm Farsta")
+        await say(bot, POLICE, "!larm Farsta hem 2")
         assert [p.room_id for p in bot.matrix.pages_to(ANNA)][-1] == fresh
     finally:
         await bot.stop()

@@ -28,7 +28,10 @@ async def ask_link(bot: ComponentBot, user: str) -> str:
     room = bot.matrix.add_room(f"!own-{user[1:6]}:localhost", user)
     before = len([s for s in bot.matrix.to_user(user) if "/login/" in s.body])
     asked = await bot.say(user, "!webb", room=room)
-    assert [s.body for s in bot.answers_to(asked)] == ["Jag har skickat en inloggningslänk i vårt direktrum."]
+    # Asked in a room other than the direct one, the answer says whom the link went to, by name, never by Matrix id.
+    (answer,) = [s.body for s in bot.answers_to(asked)]
+    name = user[1:user.index(":")].replace(".", " ").title()  # @chef.c:localhost is Chef C in the rosters
+    assert answer == f"{name}: jag har skickat en inloggningslänk till dig i ditt direktrum med mig."
     (message,) = [s for s in bot.matrix.to_user(user) if "/login/" in s.body][before:]
     assert bot.matrix.rooms[message.room_id].encrypted
     return link_in(message.body)
@@ -45,12 +48,20 @@ async def test_a_supervisor_logs_in_with_the_link_and_sees_who_is_on_call_and_th
         assert farsta.index("Anna A") < farsta.index("Bertil B") < farsta.index("Chef C")
         tomby = page[page.index('id="area-tomby"'):]
         assert 'class="card gap"' in page[page.index('id="area-tomby"') - 40:page.index('id="area-tomby"')]
-        assert "Ingen primär i tjänst" in tomby and "Ingen primär" not in farsta
+        assert "Ingen primärjour i tjänst" in tomby and "Ingen primärjour" not in farsta
         status, _, week = await web.get("/units/testjour/week")
         assert status == 200 and "ons 25/11" in week and "Anna A" in week
+        # "Månad" opens this month (the week began on Monday the 23rd; the month is today's), and a printed week
+        # says when it was taken (the time is hidden on screen, shown on paper).
+        assert 'href="/units/testjour/month?d=2026-11-25" id="to-month"' in week
+        assert '<p class="printed">Schemat som det såg ut 2026-11-25 14:02</p>' in week
         status, _, tomjour = await web.get("/units/tomjour/week?d=2026-11-25")
         assert status == 200 and 'class="bar gap"' in tomjour and "Tomby: mån 23/11 00:00 – mån 30/11 00:00" in tomjour
         status, _, check = await web.get("/check")
+        # "Månad" opens this month (the week began on Monday the 23rd; the month is today's), and a printed week
+        # says when it was taken (the time is hidden on screen, shown on paper).
+        assert 'href="/units/testjour/month?d=2026-11-25" id="to-month"' in week
+        assert '<p class="printed">Schemat som det såg ut 2026-11-25 14:02</p>' in week
         assert status == 200 and "Tomby" in check and "Farsta" not in check.split("<table")[1]
     finally:
         await web.close()
@@ -62,6 +73,7 @@ async def test_a_link_works_once_and_not_after_it_expires(tmp_path):
     try:
         link = await ask_link(bot, CHEF)
         first, _, page = await web.get(link)
+        assert "Du loggas in som Chef C." in page, "the page says whose link it is before it is used"
         token = link.rsplit("/", 1)[1]
         form = {"token": token, "csrf": csrf_in(page)}
         assert (await web.post("/login", form))[1] == "/"
@@ -127,7 +139,12 @@ async def test_an_override_from_the_browser_follows_the_rules_of_byt_and_reaches
         assert status == 400 and bot.app.store.overrides.active() == []
         assert "högst 31 dygn" in wrong, "the same answer as !byt gives"
 
-        status, path, week = await web.post("/overrides", {**override, "csrf": csrf})
+        # The fields are text in the form Swedes write, not the browser's date picker, which showed an English
+        # browser's 11/26/2026; typed with a space, as people do, the time is read the same.
+        _, _, form = await web.get("/overrides")
+        assert 'placeholder="ÅÅÅÅ-MM-DD TT:MM"' in form and "datetime-local" not in form
+        typed = {**override, "start": "2026-11-26 08:00", "end": "2026-11-26 20:00"}
+        status, path, week = await web.post("/overrides", {**typed, "csrf": csrf})
         assert (status, path) == (200, "/units/testjour/week")
         (stored,) = bot.app.store.overrides.active()
         assert (stored.user, stored.role, stored.start.isoformat()) == (BERTIL, "primary", "2026-11-26T08:00:00+01:00")
@@ -139,7 +156,7 @@ async def test_an_override_from_the_browser_follows_the_rules_of_byt_and_reaches
         chef_room = bot.matrix.add_room("!chef-schema:localhost", CHEF)
         asked = await bot.say(CHEF, "!schema testjouren 2026-11-26", room=chef_room)
         (table,) = bot.answers_to(asked)
-        assert re.search(r"tors 26/11 08:00–20:00 +Primär +Bertil B \(byte\)", table.body), table.body
+        assert re.search(r"tors 26/11 08:00–20:00 · Primärjour · Bertil B \(byte\)", table.body), table.body
 
         _, _, feeds = await web.post("/feeds", {"csrf": csrf, "whose": "unit:testjour"})
         url = re.search(r'id="feed-url">([^<]+)<', feeds).group(1)  # type: ignore[union-attr]

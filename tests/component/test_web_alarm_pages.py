@@ -60,14 +60,14 @@ async def test_the_timeline_shows_who_read_their_page_and_each_sms_but_never_its
         assert status == 200
         timeline = shown[shown.index('<ol class="moments">'):shown.index("</ol>")]
         assert "Sökte: Anna A (sedd 14:03)" in timeline and "Sökte: Bertil B</li>" in timeline.replace("\n", "")
-        seen = re.search(r"<time>[^<]* 14:03:00</time> <strong>Sidan sedd</strong>\s+— Anna A", timeline)
+        seen = re.search(r"<time>[^<]* 14:03:00</time> <strong>Sökningen sedd</strong>\s+— Anna A", timeline)
         sent = re.search(r"<time>[^<]* 14:02:30</time> <strong>SMS skickat</strong>\s+— Anna A"
-                         r" \(sidan inte läst i tid\)", timeline)
+                         r" \(sökningen inte läst i tid\)", timeline)
         assert seen and sent and sent.start() < seen.start()
         assert "Accepterat" in timeline and "Skyddsbedömning gjord" in timeline
         sms = [re.sub(r"<[^>]+>", "|", row).strip("|") for row in re.findall(r'<tr class="sms [a-z]+">.*?</tr>', shown)]
-        assert sms == ["Anna A||sidan inte läst i tid||skickat 14:02",
-                       "Bertil B||sidan inte läst i tid||gick inte att skicka: numret godtogs inte"]
+        assert sms == ["Anna A||sökningen inte läst i tid||skickat 14:02",
+                       "Bertil B||sökningen inte läst i tid||gick inte att skicka: numret godtogs inte"]
         for secret in ("Öppna Element", PHONES[ANNA], PHONES[BERTIL], "kniv", "nhörig"):
             assert secret not in shown, secret
     finally:
@@ -100,7 +100,7 @@ async def test_after_the_merges_every_page_renders_phases_and_the_handover_but_n
             pages[path] = body
         moments = re.sub(r"<[^>]+>", "", pages["/alarms/L1"].split('<ol class="moments">')[1].split("</ol>")[0])
         order = ["Larmat", "Accepterat", "På väg", "Framme", "Skyddsbedömning gjord", "Överlämnat", "Avslutat",
-                 "Listat för distriktskontoret", "Mottaget av distriktskontoret"]
+                 "Listat för stadsdelsförvaltningen", "Mottaget av stadsdelsförvaltningen"]
         assert [moments.index(word) for word in order] == sorted(moments.index(word) for word in order), moments
         assert "Beslut efter skyddsbedömning" in pages["/stats"], "the decisions only as figures"
         for path, body in pages.items():

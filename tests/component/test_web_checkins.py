@@ -29,7 +29,7 @@ async def night_bot(tmp_path: Path, at: str) -> ComponentBot:
 
 def primary_in_farsta(page: str) -> str:
     card = page[page.index('id="area-farsta"'):page.index('id="area-tomby"')]
-    found = re.search(r"Primär</span>\s*(.*?)</li>", card, re.S)
+    found = re.search(r"Primärjour</span>\s*(.*?)</li>", card, re.S)
     assert found, card
     return re.sub(r"\s+", " ", found.group(1)).strip()
 

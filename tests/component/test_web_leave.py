@@ -80,7 +80,7 @@ async def test_leave_from_the_browser_is_refused_when_wrong_and_audited_and_told
         assert "F1: Anna A ledig 2026-11-26 00:00 – 2026-11-28 00:00" in page and "(semester)" in page
         assert told_chef(bot, "ledighet") == [  # Anna A is the only one in turn: her leave leaves nobody primary
             "Chef C (webben) lade in ledighet F1: Anna A ledig 2026-11-26 00:00 – 2026-11-28 00:00\n⚠️ Det ger en"
-            " lucka: Farsta har ingen primär 2026-11-26 00:00–2026-11-28 00:00. Lägg in ett byte."]
+            " lucka: Farsta har ingen primärjour 2026-11-26 00:00–2026-11-28 00:00. Lägg in ett byte."]
         assert "semester" not in told_chef(bot, "ledighet")[0], "the reason stays on the page"
         added = bot.app.store.audit.entries(5)[0]
         assert (added["action"], added["actor"], added["subject"]) == ("leave.added", CHEF, "F1")
@@ -128,28 +128,28 @@ async def test_someone_on_leave_made_in_the_browser_is_not_paged_the_next_in_tur
         room = bot.matrix.add_room("!chef-leave:localhost", CHEF)
         (schema,) = bot.answers_to(await bot.say(CHEF, "!schema testjouren", room=room))
         lines = [" ".join(line.split()) for line in schema.body.splitlines()]
-        assert "ons 25/11 08:00–12:00 Primär Anna A" in lines
-        assert "ons 25/11 12:00 – tors 26/11 00:00 Primär Bertil B (för Anna A, ledig)" in lines
+        assert not any(line.startswith("ons 25/11 08:00–12:00") for line in lines), "over at 14:02: not shown"
+        assert "ons 25/11 12:00 – tors 26/11 00:00 · Primärjour · Bertil B (för Anna A, ledig)" in lines
         (jour,) = bot.answers_to(await bot.say(CHEF, "!jour Farsta", room=room))
-        assert "1. Primär: Bertil B" in jour.body and "Anna A" not in jour.body
+        assert "1. Primärjour: Bertil B" in jour.body and "Anna A" not in jour.body
 
         _, _, week = await web.get("/units/testjour/week")
         assert 'class="bar rotation leave"' in week
-        assert "Primär: Bertil B (för Anna A, ledig) ons 25/11 12:00 – tors 26/11 00:00" in week
+        assert "Primärjour: Bertil B (för Anna A, ledig) ons 25/11 12:00 – tors 26/11 00:00" in week
         _, _, feeds = await web.post("/feeds", {"csrf": csrf, "whose": "unit:testjour"})
         feed = re.search(r'id="feed-url">[^<]*?(/feed/[^<]+)<', feeds).group(1)  # type: ignore[union-attr]
         _, _, ics = await web.get(feed)
         unfolded = ics.replace("\r\n ", "")
-        assert "SUMMARY:Testjouren – primär (för Anna A\\, ledig): Bertil B\r\n" \
+        assert "SUMMARY:Testjouren – primärjour (för Anna A\\, ledig): Bertil B\r\n" \
                "DTSTART;TZID=Europe/Stockholm:20261125T120000" in unfolded
 
         # The leave survives a restart (it lives in the store), and is gone once removed.
         await web.close()
         bot = await bot.restart()
-        await bot.say(POLICE, "!larm Farsta")
+        await bot.say(POLICE, "!larm Farsta hem 2")
         assert bot.paged() == {"anna.a": 0, "bertil.b": 2, "chef.c": 0}
         bot.app.leave.remove("F1", CHEF, bot.app.store.leave.active()[0].start)
-        await bot.say(POLICE, "!larm Farsta")
+        await bot.say(POLICE, "!larm Farsta hem 3")
         assert bot.paged() == {"anna.a": 1, "bertil.b": 2, "chef.c": 0}
     finally:
         await web.close()
@@ -215,7 +215,26 @@ async def test_the_night_check_in_asks_who_covers_for_someone_on_leave_made_in_t
                                     datetime(2026, 11, 26, 9, tzinfo=STOCKHOLM)), CHEF,
                               datetime.fromtimestamp(bot.now, STOCKHOLM))
         await bot.advance(local("2026-11-25T22:00") - bot.now)
-        assert bodies(bot, BERTIL) == ["Du har jour 22:00–08:00 (Testjouren, primär). Svara ✅ när du är redo."]
+        assert bodies(bot, BERTIL) == ["Du har jour 22:00–08:00 (Testjouren, primärjour). Svara ✅ när du är redo."]
         assert bodies(bot, ANNA) == [] and bodies(bot, CHEF) == []
     finally:
+        await bot.stop()
+
+
+async def test_leave_written_in_the_files_is_listed_by_name_and_dates_with_their_year(tmp_path):
+    # A supervisor's first hour: "people.toml: leave #1" and dates without a year, for leave months away.
+    folder = tmp_path / "rosters"
+    shutil.copytree(ROSTERS, folder)
+    (folder / "people.toml").write_text((folder / "people.toml").read_text() + (
+        '\n[[leave]]\nperson = "@anna.a:localhost"\nfrom = 2027-01-04\nto = 2027-01-09\n'))
+    bot, web, _ = await start(tmp_path, rosters=folder)
+    try:
+        _, _, page = await web.get("/leave")
+        assert page.count('placeholder="ÅÅÅÅ-MM-DD"') == 2 and 'type="date"' not in page, "dates as Swedes write them"
+        written = page[page.index('<ul class="written">'):]
+        written = written[:written.index("</ul>")]
+        assert "<li>Anna A: 2027-01-04 00:00 – 2027-01-10 00:00</li>" in written  # to the end of the 9th
+        assert "leave #" not in page
+    finally:
+        await web.close()
         await bot.stop()

@@ -72,11 +72,11 @@ async def test_a_supervisor_sees_who_cannot_be_reached_and_what_to_do_and_a_resp
         assert status == 200 and homeserver.asked == [{ANNA, BERTIL, CHEF}]
         assert "Beredskap ons 25/11 – tis 1/12: 2 av 3 på schemat kan inte säkert nås." in page
         anna = page[page.index('id="ready-anna.a"'):page.index('id="ready-bertil.b"')]
-        assert "Inte inloggad någonstans, så sidor kan inte nå hen." in anna
+        assert "Inte inloggad någonstans, så sökningar kan inte nå hen." in anna
         assert "Be hen logga in i Element på jourtelefonen och tillåta aviseringar." in anna
         assert "första pass" in anna and "Testjouren" in anna
         bertil = page[page.index('id="ready-bertil.b"'):]
-        assert "Har lämnat direktrummet med boten." in bertil and "be hen tacka ja och stanna kvar" in bertil
+        assert "Har lämnat direktrummet med jourboten." in bertil and "be hen tacka ja och stanna kvar" in bertil
         assert 'id="ready-chef.c"' not in page and "Kan nås: Chef C" in page
         assert "Kontrollerat 14:02." in page
 
@@ -159,6 +159,28 @@ async def test_a_changed_identity_is_listed_until_a_supervisor_confirms_it_with_
         assert [e["action"] for e in bot.app.store.audit.about(ANNA)][-1] == "identity.confirmed"
         await bot.settle()
         assert any("bekräftade Anna As" in s.body for s in bot.matrix.to_user(CHEF))
+    finally:
+        await web.close()
+        await bot.stop()
+
+
+async def test_kontroll_and_nu_say_what_beredskap_found_instead_of_all_is_well(tmp_path, homeserver):
+    # A supervisor's first hour: Kontroll said all was well while Beredskap listed people who could not be reached,
+    # and Nu showed an unreachable primary without a word.
+    bot, web = await start(tmp_path)
+    try:
+        with_direct_rooms(bot)
+        _, _, now = await web.log_in(await ask_link(bot, CHEF))
+        _, _, check = await web.get("/check")
+        assert "Schemat säger inte om personerna på det kan nås" in check and homeserver.asked == [], "never waits"
+        await web.get("/readiness")
+        _, _, check = await web.get("/check")
+        assert "Men 2 av 3 på schemat kan inte säkert nås (kontrollerat ons 25/11 14:02)." in check
+        _, _, now = await web.get("/")
+        farsta = now[now.index('id="area-farsta"'):]
+        assert 'Anna A <a class="unreachable" href="/readiness">⚠️ kan inte säkert nås</a>' in farsta
+        assert "Chef C <a" not in farsta, "Chef C can be reached"
+        assert len(homeserver.asked) == 1, "Nu and Kontroll use what Beredskap found, and ask nothing themselves"
     finally:
         await web.close()
         await bot.stop()

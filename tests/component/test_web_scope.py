@@ -237,3 +237,21 @@ async def test_200_junk_logins_in_a_second_are_refused_without_a_write_and_witho
                         " bot's target: it adds < 50 ms to a page)"
     lags.sort()
     assert lags[int(0.95 * len(lags))] < 0.05, f"the event loop ran late: {lags[-10:]}"
+
+
+async def test_the_pay_hours_show_only_the_units_the_supervisor_supervises(tmp_path):
+    # Pay is as private as the rest of a unit: Frida F (Skärholmen) does not read Farsta's or Socialjouren's hours.
+    bot, _ = await example_city(tmp_path)
+    frida = WebClient(bot.app.web.bound_port)  # type: ignore[union-attr]
+    try:
+        await frida.log_in(await ask_link(bot, FRIDA))
+        _, _, page = await frida.get("/hours?month=2026-12")
+        page = re.sub(r' data-label="[^"]*"', "", page)  # each cell's column name, for a phone
+        assert "<td>Skärholmens stadsdelsförvaltning</td>" in page
+        assert "<td>Socialjouren</td>" not in page and "<td>Farsta stadsdelsförvaltning</td>" not in page
+        _, _, csv = await frida.get("/hours.csv?month=2026-12")
+        units = {line.split(",")[3] for line in csv.splitlines()[1:]}
+        assert units == {"skarholmen"}
+    finally:
+        await frida.close()
+        await bot.stop()

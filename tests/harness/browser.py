@@ -4,7 +4,9 @@ reachable here). A missing browser is a failure, never a skip: `make test` insta
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,3 +37,27 @@ async def chromium() -> AsyncIterator[Browser]:
 def screenshot_path(name: str) -> str:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return str(ARTIFACTS / f"{name}.png")
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """How many pages Chromium's PDF has: its page objects are written uncompressed, one `/Type /Page` each."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+
+
+def pdf_fill_colours(pdf: bytes) -> set[tuple[int, int, int]]:
+    """The RGB colours (0-255) the PDF fills with (`r g b rg`), read from its compressed content streams: what reaches
+    the paper, since a print without background graphics drops them."""
+    colours: set[tuple[int, int, int]] = set()
+    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, flags=re.S):
+        try:
+            text = zlib.decompress(raw)
+        except zlib.error:
+            continue  # an image or a font, not drawing
+        for r, g, b in re.findall(rb"([0-9.]+) ([0-9.]+) ([0-9.]+) rg", text):
+            colours.add((round(float(r) * 255), round(float(g) * 255), round(float(b) * 255)))
+    return colours
+
+
+def pdf_page_sizes(pdf: bytes) -> list[tuple[float, float]]:
+    """Each page's (width, height) in points, from its MediaBox: A4 landscape is about (842, 595)."""
+    return [(float(w), float(h)) for w, h in re.findall(rb"/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", pdf)]

@@ -30,8 +30,8 @@ def unit_rooms(socialjouren: str, farsta: str) -> str:
     return f'\n[units.socialjouren]\nroom = "{socialjouren}"\n\n[units.farsta]\nroom = "{farsta}"\n'
 
 
-async def start(tmp_path: Path, at: float, extra: str = "") -> ComponentBot:
-    write_config(tmp_path / "bot", "http://127.0.0.1:9", "unused", [POLICE_ROOM], [POLICE], rosters=ROSTERS,
+async def start(tmp_path: Path, at: float, extra: str = "", rosters: Path = ROSTERS) -> ComponentBot:
+    write_config(tmp_path / "bot", "http://127.0.0.1:9", "unused", [POLICE_ROOM], [POLICE], rosters=rosters,
                  extra=unit_rooms(UNIT_ROOM, FARSTA_ROOM) + extra)
     matrix = FakeMatrix()
     matrix.add_room(FARSTA_ROOM, CECILIA, DAVID, EVA)

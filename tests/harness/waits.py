@@ -119,6 +119,16 @@ async def delivered(app: App, *people: Person, timeout: float = 30.0) -> None:
     await until(lambda: not missing(), timeout, lambda: f"messages to reach their readers: {missing()}")
 
 
+async def direct_delivered(app: App, *people: Person, timeout: float = 30.0) -> None:
+    """Until every message the bot has sent to one of `people` directly (a page, an answer in their direct room) has
+    reached them: for someone who joined an alarm's room late, whose history before the join they never see."""
+    def missing() -> list[tuple[str, str]]:
+        return [(person.user_id, event_id) for kind, target, event_id in sent_messages(app) for person in people
+                if kind == "user" and target == person.user_id and not person.has_received(event_id)]
+
+    await until(lambda: not missing(), timeout, lambda: f"direct messages to reach their readers: {missing()}")
+
+
 async def settled(app: App, *people: Person, timeout: float = 30.0) -> None:
     """Until the bot has nothing left to send and all it sent has reached `people`: what they received is then
     everything the bot has said to them so far, and a message they lack was never sent."""

@@ -133,7 +133,7 @@ async def test_roster_ready_names_an_unverified_phone_a_left_room_and_a_missing_
         assert code == 1
         assert "3 av 4 på schemat kan inte säkert nås" in out
         dora_part = out[out.index("Dora D (@dora.d:localhost)"):].split("\n\n")[0]
-        assert ("Ingen inloggning som hen själv har verifierat, så sidor går inte att läsa. Be hen verifiera"
+        assert ("Ingen inloggning som hen själv har verifierat, så sökningar går inte att läsa. Be hen verifiera"
                 in dora_part)
 
         # The running bot was not disturbed: the same device, and it still reaches people.
@@ -165,13 +165,13 @@ async def test_an_unanswered_night_check_in_reaches_the_supervisor(synapse, peop
         moved[0] = local("2026-11-24T22:00")
         asked = await dora.wait_for(lambda m: m.sender == BOT and "Du har jour" in m.body, 30)
         assert asked.encrypted and asked.body.endswith(
-            "Du har jour 22:00–08:00 (Readyjouren, primär). Svara ✅ när du är redo.")
+            "Du har jour 22:00–08:00 (Readyjouren, primärjour). Svara ✅ när du är redo.")
         assert dora.user_id in asked.content["m.mentions"]["user_ids"]  # her phone notifies
         moved[0] = local("2026-11-24T22:29:59")
         await swept_past(app, moved[0])  # the bot looked at the check-in a second before its answer was due
         moved[0] = local("2026-11-24T22:30")
         told = await frida.wait_for(lambda m: m.sender == BOT and "Dora D har inte svarat" in m.body, 30)
-        assert told.encrypted and "22:00–08:00 (Readyjouren, primär)" in told.body
+        assert told.encrypted and "22:00–08:00 (Readyjouren, primärjour)" in told.body
         # Messages to Frida keep their order: one sent at 22:29:59 would have come before this one.
         assert frida.from_sender(BOT) == [told]
         moved[0] += 1  # a second later the bot has swept again, and all it said has arrived: nothing comes twice

@@ -46,7 +46,7 @@ async def test_unsigned_responder_gets_no_readable_page_and_supervisor_is_told(s
         await police.wait_joined(room, BOT)
         await police.send(room, "!larm Farsta två barn")
         told = await chef.wait_for(lambda m: m.sender == BOT and "Anna A kunde inte nås" in m.body, 30)
-        assert told.encrypted and "ingen inloggning som hen själv har verifierat" in told.body
+        assert told.encrypted and "personens telefon är inte verifierad för krypterade meddelanden" in told.body
         police_told = await police.wait_for(lambda m: m.sender == BOT and "Anna A kunde inte nås" in m.body, 30)
         assert "L1" in police_told.body
         page = await bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", 30)

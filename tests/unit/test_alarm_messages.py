@@ -62,7 +62,7 @@ def test_gap_notice_names_the_roles_in_the_readers_language():
     gap = next(e for e in o.effects if isinstance(e, Notify) and e.key == "alarm.gap")
     assert gap.to_user == CHEF
     assert "(primary and secondary)" in render(gap, "en")
-    assert "(primär och sekundär)" in render(gap, "sv")
+    assert "(primärjour och bakjour)" in render(gap, "sv")
 
 
 def test_render_refuses_a_page_because_only_the_runtime_has_the_details():

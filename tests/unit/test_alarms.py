@@ -143,7 +143,7 @@ def test_deadline_pages_the_next_step_only_and_tells_the_police():
     a = raised().alarm
     o = on_deadline(a, at(2))
     assert pages(o) == [BO.user]
-    assert police(o) == ["⏫ L42: ingen har tagit larmet än. Söker nu även: Bo B (Socialjouren)."]
+    assert police(o) == ["⏫ L42: ingen har accepterat larmet än. Söker nu även: Bo B (Socialjouren)."]
     assert o.alarm.deadline == at(4)
     assert o.alarm.paged == (ANNA.user, BO.user)
     assert o.alarm.escalations == 1
@@ -242,8 +242,8 @@ def test_unreachable_only_target_moves_on_at_once_and_says_so_in_plain_words():
     o = on_unreachable(a, ANNA.user, "forbidden", at(0.1))
     assert pages(o) == [BO.user]
     assert police(o) == [
-        "⚠️ L42: Anna A kunde inte nås (servern lät inte jourbot skriva dit).",
-        "⏫ L42: ingen har tagit larmet än. Söker nu även: Bo B (Socialjouren).",
+        "⚠️ L42: Anna A kunde inte nås (servern lät inte jourboten skriva dit).",
+        "⏫ L42: ingen har accepterat larmet än. Söker nu även: Bo B (Socialjouren).",
     ]
     assert dms(o, "alarm.unreachable_supervisor") == [CHEF]
     assert o.event == "unreachable" and o.alarm.unreachable == ((ANNA.user, "forbidden"),)
@@ -302,7 +302,7 @@ def test_decline_by_the_only_current_target_escalates_at_once():
     o = on_decline(a, ANNA.user, "sjuk", at(0.5))
     assert pages(o) == [BO.user]
     assert replies(o) == ["alarm.decline_ok"]
-    assert police(o) == ["⏫ L42: ingen har tagit larmet än. Söker nu även: Bo B (Socialjouren)."]
+    assert police(o) == ["⏫ L42: ingen har accepterat larmet än. Söker nu även: Bo B (Socialjouren)."]
     assert o.alarm.deadline == at(2.5)
     assert o.alarm.declined == {ANNA.user}
     assert o.alarm.decline_reasons == ((ANNA.user, "sjuk"),)
@@ -365,7 +365,7 @@ def test_decline_of_a_taken_alarm_is_refused():
     assert_refused(taken, on_decline(taken, BO.user, "", at(4)), "alarm.decline_own")
     o = on_decline(taken, ANNA.user, "", at(4))
     assert_refused(taken, o, "alarm.already_taken")
-    assert render(o.effects[0], "sv") == "L42 är redan taget av Bo B (14:05)."
+    assert render(o.effects[0], "sv") == "L42 är redan accepterat av Bo B (14:05)."
 
 
 def test_last_decliners_exhaust_the_chain_and_police_get_the_fallback():
@@ -397,7 +397,7 @@ def test_other_responder_is_told_who_took_it():
     a = on_deadline(raised().alarm, at(2)).alarm
     o = on_accept(a, ANNA.user, at(2.5), is_supervisor=False)
     taken = next(e for e in o.effects if isinstance(e, Notify) and e.key == "alarm.taken")
-    assert render(taken, "sv") == "L42 (Farsta) är taget av Anna A (Socialjouren) 14:04. Du behöver inte svara."
+    assert render(taken, "sv") == "L42 (Farsta) är accepterat av Anna A (Socialjouren) 14:04. Du behöver inte svara."
 
 
 def test_accept_by_a_supervisor_outside_the_chain_uses_their_given_name():
@@ -422,7 +422,7 @@ def test_two_acceptances_first_wins_second_is_told_who_won():
     second = on_accept(first.alarm, ANNA.user, at(1), is_supervisor=False)
     assert first.alarm.accepted_by == BO.user
     assert_refused(first.alarm, second, "alarm.already_taken")
-    assert render(second.effects[0], "en") == "L42 has already been taken by Bo B (14:03)."
+    assert render(second.effects[0], "en") == "L42 has already been accepted by Bo B (14:03)."
 
 
 def test_accepting_twice_is_answered_and_changes_nothing():
@@ -514,7 +514,7 @@ def test_gap_at_the_primary_goes_straight_to_the_next_step():
     gap = [e for e in o.effects if isinstance(e, Notify) and e.key == "alarm.gap"]
     assert [e.to_user for e in gap] == [CHEF]
     assert render(gap[0], "sv") == (
-        "⚠️ L42 (Farsta): jourschemat har en lucka (primär). Larmet gick direkt vidare i kedjan."
+        "⚠️ L42 (Farsta): jourschemat har en lucka (primärjour). Larmet gick direkt vidare i kedjan."
     )
 
 
@@ -721,9 +721,9 @@ def test_a_cancelled_alarm_round_trips_through_json():
 def test_the_police_get_the_acceptors_own_phone_number_when_the_roster_has_one():
     o = on_accept(raised().alarm, ANNA.user, at(1), is_supervisor=False, phone="+46701740605")
     assert police(o) == [
-        "✅ L42 accepterat av Anna A (Socialjouren) 14:03 — tel +46701740605 (Socialjouren: 08-600 00 00)"
+        "✅ L42 accepterat av Anna A (Socialjouren) 14:03 — tel 070-174 06 05 (Socialjouren: 08-600 00 00)"
     ]
     notify = next(e for e in o.effects if isinstance(e, Notify) and e.key == "alarm.accepted_direct")
     assert render(notify, "en") == (
-        "✅ L42 accepted by Anna A (Socialjouren) 14:03 — phone +46701740605 (Socialjouren: 08-600 00 00)"
+        "✅ L42 accepted by Anna A (Socialjouren) 14:03 — phone 070-174 06 05 (Socialjouren: 08-600 00 00)"
     )

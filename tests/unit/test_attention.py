@@ -93,3 +93,10 @@ def test_a_person_is_called_by_the_rosters_name_then_the_display_name_then_the_l
     assert names.name(COP, POLICE_ROOM) == "Per Polis"
     assert names.name(COP, "!elsewhere:localhost") == "polis.per"
     assert localpart("@polis1:example.org") == "polis1"
+
+
+def test_a_mention_without_a_name_reads_the_localpart_never_the_matrix_id():
+    # A supervisor's first hour: a page began "@bertil.b:localhost:", which reads as nobody.
+    content = content_for("🚨 L1 Farsta", mentions=(Mention("@bertil.b:localhost", "@bertil.b:localhost"),))
+    assert content["body"] == "bertil.b: 🚨 L1 Farsta"
+    assert ">bertil.b</a>" in content["formatted_body"]

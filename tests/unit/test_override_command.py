@@ -60,8 +60,12 @@ def test_confirmation_names_the_role_in_the_readers_language():
 
     result = parse("@anna.a:localhost 22:00 08:00 socialjouren sekundär")
     assert isinstance(result, Override)
-    assert "sekundär i socialjouren" in describe(result, "sv")
+    assert "bakjour i socialjouren" in describe(result, "sv")
     assert "secondary in socialjouren" in describe(result, "en")
+    # The words the confirmation uses are words a supervisor may type back.
+    spoken = parse("@anna.a:localhost 22:00 08:00 socialjouren bakjour")
+    assert isinstance(spoken, Override) and spoken.role == "secondary"
+    assert isinstance(parse("@anna.a:localhost 22:00 08:00 socialjouren primärjour"), Override)
 
 
 def test_a_date_and_a_time_typed_apart_are_one_instant():

@@ -23,8 +23,8 @@ def test_jour_for_an_area_now_lists_the_chain_in_order(city):
     reply = jour_reply(["farsta"], NOW, city, [], "sv")
     assert reply.splitlines() == [
         "Jour för Farsta ons 17/6 10:05: Farsta stadsdelsförvaltning, tel 08-508 000 10",
-        "1. Primär: Bertil B",
-        "2. Sekundär: Anna A",
+        "1. Primärjour: Bertil B",
+        "2. Bakjour: Anna A",
         "3. Jourchef: Chef C",
     ]
 
@@ -53,14 +53,16 @@ def test_jour_with_a_date_and_time_and_an_override(city):
     overrides = [Override(EVA, "Eva E", "socialjouren", "primary", at("2026-06-19 02:00"), at("2026-06-19 04:00"))]
     reply = jour_reply(["skarholmen", "2026-06-19", "03:00"], NOW, city, overrides, "sv")
     assert "fre 19/6 03:00: Socialjouren" in reply
-    assert "1. Primär: Eva E" in reply
+    assert "1. Primärjour: Eva E" in reply
 
 
 def test_jour_tells_about_a_gap(tmp_path):
     from tests.harness.rosters import NO_SUNDAY_NIGHT, build_roster
 
     roster = build_roster(tmp_path, jour_toml=NO_SUNDAY_NIGHT)
-    assert "1. Primär: ⚠️ ingen — lucka i schemat" in jour_reply(["centrum", "2026-06-22T03:00"], NOW, roster, [], "sv")
+    assert "1. Primärjour: ⚠️ ingen — lucka i schemat" in jour_reply(
+        ["centrum", "2026-06-22T03:00"], NOW, roster, [], "sv"
+    )
     assert "1. Primary: ⚠️ nobody — a gap in the roster" in jour_reply(
         ["centrum", "2026-06-22T03:00"], NOW, roster, [], "en"
     )
@@ -86,28 +88,48 @@ def test_jour_explains_bad_input_in_one_line(city, args, lang, expected):
 
 def test_schema_for_a_unit_today_marks_overrides(city):
     overrides = [Override(EVA, "Eva E", "socialjouren", "primary", at("2026-06-17 12:00"), at("2026-06-17 14:00"))]
-    lines = schema_reply(["socialjouren"], NOW, city, overrides, "sv").splitlines()
+    lines = schema_reply(["socialjouren"], NOW, city, overrides, "sv").text.splitlines()
     assert lines[0] == "Schema Socialjouren, ons 17 juni 2026"
-    assert any(re.fullmatch(r"ons 17/6 12:00–14:00 +Primär +Eva E \(byte\)", line) for line in lines), lines
-    assert any(re.fullmatch(r"ons 17/6 14:00–22:00 +Primär +Bertil B", line) for line in lines), lines
-    assert any(re.fullmatch(r"ons 17/6 22:00 – tors 18/6 08:00 +Primär +Anna A", line) for line in lines), (
+    assert any(re.fullmatch(r"ons 17/6 12:00–14:00 · Primärjour · Eva E \(byte\)", line) for line in lines), lines
+    assert any(re.fullmatch(r"ons 17/6 14:00–22:00 · Primärjour · Bertil B", line) for line in lines), lines
+    assert any(re.fullmatch(r"ons 17/6 22:00 – tors 18/6 08:00 · Primärjour · Anna A", line) for line in lines), (
         lines
     )
 
 
 def test_schema_week_in_english_and_a_date(city):
-    week = schema_reply(["farsta", "week"], NOW, city, [], "en")
+    week = schema_reply(["farsta", "week"], NOW, city, [], "en").text
     assert week.splitlines()[0] == "Roster Farsta stadsdelsförvaltning, 17\u2009–\u200923 Jun 2026"
     assert "Thu 18/06, 08:00–13:00" in week and "Fri 19/06" not in week  # early closing, midsommarafton
-    midsummer = schema_reply(["farsta", "2026-06-19"], NOW, city, [], "sv")
+    midsummer = schema_reply(["farsta", "2026-06-19"], NOW, city, [], "sv").text
     assert midsummer.splitlines() == ["Schema Farsta stadsdelsförvaltning, fre 19 juni 2026", "inga pass"]
 
 
 def test_schema_without_unit_shows_every_unit_and_refuses_nonsense(city):
-    everything = schema_reply([], NOW, city, [], "sv")
+    everything = schema_reply([], NOW, city, [], "sv").text
     assert everything.count("Schema ") == 3
-    assert schema_reply(["nope"], NOW, city, [], "sv").startswith("Okänd enhet: nope. Enheter: Farsta")
-    assert schema_reply(["farsta", "månad"], NOW, city, [], "en").startswith("!roster [unit]")
+    assert schema_reply(["nope"], NOW, city, [], "sv").text.startswith("Okänd enhet: nope. Enheter: Farsta")
+    assert schema_reply(["farsta", "månad"], NOW, city, [], "en").text.startswith("!roster [unit]")
+
+
+def test_schema_without_unit_shows_the_senders_own_units_and_not_the_shifts_that_have_ended(city):
+    # A supervisor's first hour: `!schema` listed the ended shifts of every unit. Chef C supervises Farsta and
+    # Socialjouren, not Skärholmen; at 10:05 the night that ended at 08:00 is over.
+    mine = schema_reply([], NOW, city, [], "sv", user="@chef.c:localhost").text
+    assert [line for line in mine.splitlines() if line.startswith("Schema ")] == [
+        "Schema Farsta stadsdelsförvaltning, ons 17 juni 2026", "Schema Socialjouren, ons 17 juni 2026"]
+    assert "tis 16/6" not in mine, "a shift that ended before now"
+    assert "ons 17/6 08:00–22:00 · Primärjour · Bertil B" in mine.splitlines(), "a shift going on now"
+    assert "– ons 17/6 08:00" not in mine
+
+
+def test_schema_is_a_table_in_html_beside_the_plain_text(city):
+    shown = schema_reply(["socialjouren"], NOW, city, [], "sv")
+    assert shown.html is not None and shown.html.startswith("<p><strong>Schema Socialjouren, ons 17 juni 2026</strong>")
+    assert "<th>Tid</th><th>Roll</th><th>Vem</th>" in shown.html
+    rows = shown.html.count("<tr>") - 1
+    assert rows == len(shown.text.splitlines()) - 1 and rows > 0
+    assert "<td>Primärjour</td>" in shown.html and "  " not in shown.text, "no padding with spaces"
 
 
 def test_every_roster_text_exists_in_both_languages_with_the_same_placeholders():
@@ -122,11 +144,11 @@ def test_schema_and_jour_show_leave_and_an_override_written_in_the_files():
     # The examples: David D is away 5-25 July 2027, so Cecilia C takes his turns at Skärholmen; Anna A and Bertil
     # B swap the night of 19 February 2027 in socialjouren.toml.
     city = load_dir(EXAMPLES)
-    summer = schema_reply(["skarholmen", "2027-07-06"], at("2027-07-06 09:00"), city, [], "sv").splitlines()
-    assert any(re.fullmatch(r"tis 6/7 08:00–16:30 +Primär +Cecilia C \(för David D, ledig\)", line)
+    summer = schema_reply(["skarholmen", "2027-07-06"], at("2027-07-06 09:00"), city, [], "sv").text.splitlines()
+    assert any(re.fullmatch(r"tis 6/7 08:00–16:30 · Primärjour · Cecilia C \(för David D, ledig\)", line)
                for line in summer), summer
-    swap = schema_reply(["socialjouren", "2027-02-19"], at("2027-02-19 09:00"), city, [], "en").splitlines()
-    assert any(re.fullmatch(r"Fri 19/02, 22:00 – Sat 20/02, 08:00 +Primary +Anna A \(override\)", line)
+    swap = schema_reply(["socialjouren", "2027-02-19"], at("2027-02-19 09:00"), city, [], "en").text.splitlines()
+    assert any(re.fullmatch(r"Fri 19/02, 22:00 – Sat 20/02, 08:00 · Primary · Anna A \(override\)", line)
                for line in swap), swap
     night = jour_reply(["farsta", "2027-02-19", "23:00"], at("2027-02-19 09:00"), city, [], "sv").splitlines()
-    assert night[1:3] == ["1. Primär: Anna A", "2. Sekundär: Bertil B"]
+    assert night[1:3] == ["1. Primärjour: Anna A", "2. Bakjour: Bertil B"]

@@ -71,7 +71,8 @@ def test_export_is_readable_by_a_calendar_program():
     (zone,) = icalendar.Calendar.from_ical(data).walk("VTIMEZONE")
     assert str(zone["TZID"]) == "Europe/Stockholm"
     summaries = sorted(str(e["SUMMARY"]) for e in events)
-    assert "Socialjouren – primär, dag: Bertil B" in summaries and "Socialjouren – sekundär, dag: Anna A" in summaries
+    assert "Socialjouren – primärjour, dag: Bertil B" in summaries
+    assert "Socialjouren – bakjour, dag: Anna A" in summaries
     assert data == unit_ics(
         city, "socialjouren", at("2026-06-15 00:00"), at("2026-06-16 00:00"), SV, stamp=utc("2026-01-01 00:00")
     )
@@ -83,7 +84,7 @@ def test_person_export_gathers_shifts_from_every_unit():
     events = icalendar.Calendar.from_ical(data).walk("VEVENT")
     units = {str(e["SUMMARY"]).split(" – ")[0] for e in events}
     assert units == {"Socialjouren", "Farsta stadsdelsförvaltning"}
-    assert "Socialjouren – sekundär, dag" in {str(e["SUMMARY"]) for e in events}  # her own: no name after it
+    assert "Socialjouren – bakjour, dag" in {str(e["SUMMARY"]) for e in events}  # her own: no name after it
     assert all(str(e["X-JOURBOT-USER"]) == ANNA for e in events)
 
 
@@ -200,10 +201,10 @@ members = ["@anna.a:localhost", "@bertil.b:localhost"]
     data = unit_ics(roster, "jour", at("2026-10-25 00:00"), at("2026-10-27 00:00"), SV, chat, utc("2026-01-01 00:00"))
     events = sorted(icalendar.Calendar.from_ical(data).walk("VEVENT"), key=lambda e: e.decoded("DTSTART"))
     assert [(str(e["SUMMARY"]), e["DTSTART"].to_ical().decode(), e["DTEND"].to_ical().decode()) for e in events] == [
-        ("Socialjouren – primär, dag (för Anna A, ledig): Bertil B", "20261025T080000", "20261025T200000"),
-        ("Socialjouren – primär, dag: Anna A", "20261026T080000", "20261026T100000"),
-        ("Socialjouren – primär (byte): Eva E", "20261026T100000", "20261026T120000"),
-        ("Socialjouren – primär, dag: Anna A", "20261026T120000", "20261026T200000"),
+        ("Socialjouren – primärjour, dag (för Anna A, ledig): Bertil B", "20261025T080000", "20261025T200000"),
+        ("Socialjouren – primärjour, dag: Anna A", "20261026T080000", "20261026T100000"),
+        ("Socialjouren – primärjour (byte): Eva E", "20261026T100000", "20261026T120000"),
+        ("Socialjouren – primärjour, dag: Anna A", "20261026T120000", "20261026T200000"),
     ]
     assert events[0].decoded("DTSTART") == utc("2026-10-25 07:00")  # 08:00 CET, the day the clocks went back
     english = unit_ics(roster, "jour", at("2026-10-25 00:00"), at("2026-10-26 00:00"), calendar_words("en"))
@@ -211,8 +212,8 @@ members = ["@anna.a:localhost", "@bertil.b:localhost"]
     assert str(event["SUMMARY"]) == "Socialjouren – primary, dag (for Anna A, on leave): Bertil B"
     mine = person_ics(roster, ANNA, at("2026-10-25 00:00"), at("2026-10-27 00:00"), SV, chat)
     assert [str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(mine).walk("VEVENT")] == [
-        "Socialjouren – primär, dag",
-        "Socialjouren – primär, dag",
+        "Socialjouren – primärjour, dag",
+        "Socialjouren – primärjour, dag",
     ]  # not the Sunday she is away
 
 

@@ -4,6 +4,7 @@ phases and handover after acceptance — never a decline reason, a close note or
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from bot.alarm import machine
 from bot.web.alarmview import moments
@@ -31,17 +32,24 @@ def test_the_timeline_names_who_was_paged_at_each_step_and_who_acted():
     ]
     shown = moments(alarm, entries, {"farsta": "Farsta stadsdelskontor"})
     assert [(m.event, m.who, m.paged, m.detail) for m in shown] == [
-        ("raised", COP, ("Anna A",), ""),  # the police are in no roster: shown by their Matrix id
+        ("raised", "polis.per", ("Anna A",), ""),  # an officer on no roster and of no name: the localpart, no Matrix id
         ("declined", "Anna A", ("Bo B",), ""),
         ("accepted", "Bo B", (), ""),
         ("room_opened", "", (), ""),
         ("phase_en_route", "Bo B", (), "≈ 20 min"),
         ("phase_assessment", "Bo B", (), ""),
         ("handover_listed", "", (), "Farsta stadsdelskontor"),
-        ("handover_received", "@kontor.k:localhost", (), "Farsta stadsdelskontor"),
+        ("handover_received", "kontor.k", (), "Farsta stadsdelskontor"),
     ]
     assert f"{shown[0].at:%H:%M}" == "14:02", "times in the unit's zone"
     assert not any("feber" in str(m) or "relative" in str(m) for m in shown)
+
+
+def test_the_officer_is_shown_by_name_where_the_alarm_knows_it():
+    # A supervisor's first hour: the alarm page said "Polis: @polis1:localhost" although the officer had a name.
+    alarm = replace(raised().alarm, officer_name="Per Polis")
+    (shown,) = moments(alarm, [entry(0, COP, "alarm.raised", status="open", step=0)], {})
+    assert shown.who == "Per Polis"
 
 
 def test_an_assessment_not_made_is_not_shown_as_made():
@@ -59,7 +67,7 @@ def test_a_read_page_shows_at_the_receipts_time_and_an_sms_by_whom_and_why_never
         {**entry(3, ANNA.user, "page.seen"), "data": json.dumps({"at": at(2).timestamp()})},
     ]
     shown = moments(alarm, entries, {})
-    assert [(m.event, m.who, m.why) for m in shown] == [("raised", COP, ""), ("sms_sent", "Anna A", "unseen"),
+    assert [(m.event, m.who, m.why) for m in shown] == [("raised", "polis.per", ""), ("sms_sent", "Anna A", "unseen"),
                                                         ("seen", "Anna A", "")]
     assert shown[2].at == at(2)
     assert not any("Element" in str(m) for m in shown)

@@ -26,11 +26,11 @@ def test_each_sms_is_told_by_whom_why_and_how_it_went():
         outcome(BO.user, "dropped", failure="the alarm no longer needs it"),
     ], STOCKHOLM, "sv")
     assert [(line.name, line.why, line.outcome) for line in lines] == [
-        ("Anna A", "sidan inte läst i tid", "skickat 14:05"),
-        ("Bo B", "sidan gick inte fram", "gick inte att skicka: numret godtogs inte"),
-        ("Anna A", "ingen tog larmet", "försöker igen (2 försök hittills): SMS-tjänsten svarade inte"),
-        ("Bo B", "sidan inte läst i tid", "väntar på att skickas"),
-        ("Bo B", "sidan inte läst i tid", "behövdes inte längre"),
+        ("Anna A", "sökningen inte läst i tid", "skickat 14:05"),
+        ("Bo B", "sökningen gick inte fram", "gick inte att skicka: numret godtogs inte"),
+        ("Anna A", "ingen accepterade larmet", "försöker igen (2 försök hittills): SMS-tjänsten svarade inte"),
+        ("Bo B", "sökningen inte läst i tid", "väntar på att skickas"),
+        ("Bo B", "sökningen inte läst i tid", "behövdes inte längre"),
     ]
     assert sms_lines(alarm, [outcome(ANNA.user, "sent", sent=at(3).timestamp())], STOCKHOLM, "en")[0].outcome \
         == "sent 14:05"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.web.timeline import days, month_span, week_start
+from bot.web.timeline import days, month_span, other_view, week_start
 from rosters import Gap, Shift
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -44,3 +44,14 @@ def test_an_override_keeps_its_mark_and_weeks_and_months_start_where_people_expe
     assert week_start(date(2026, 11, 26)) == date(2026, 11, 23)  # a Monday
     assert month_span(date(2026, 2, 14)) == (date(2026, 2, 1), 28)
     assert month_span(date(2028, 2, 14)) == (date(2028, 2, 1), 29)
+
+
+def test_month_from_this_week_opens_the_month_of_today_not_of_the_weeks_monday():
+    # A supervisor's first hour: on Thursday 3 December, "Månad" on the week of Mon 30 November opened November.
+    monday, today = date(2026, 11, 30), date(2026, 12, 3)
+    assert other_view(monday, 7, today) == today
+    # Another week that begins in one month and ends in the next: its Thursday decides, as ISO weeks count.
+    assert other_view(date(2027, 3, 29), 7, today) == date(2027, 4, 1)
+    # From a month that is not this one, "Vecka" opens the month's first week; from this month, this week.
+    assert other_view(date(2027, 1, 1), 31, today) == date(2027, 1, 1)
+    assert other_view(date(2026, 12, 1), 31, today) == today

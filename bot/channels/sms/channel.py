@@ -35,6 +35,7 @@ from bot.matrix.port import DeliveryFailure
 from bot.store import NewMessage, OutboxRow, Store
 from bot.store.outbox import alarm_purpose
 from bot.watch.metrics import Metrics
+from rosters.phones import spoken_phone
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class SmsChannel:
         self.store.audit.append("sms", "sms.refused", alarm.id, {"user": sms.user_id, "why": sms.why, "reason": reason})
         lang = self.settings.lang
         name = alarm.name_of(sms.user_id)
-        text = t("runtime.sms.rejected", lang, id=alarm.id, name=name, phone=sms.phone,
+        text = t("runtime.sms.rejected", lang, id=alarm.id, name=name, phone=spoken_phone(sms.phone),
                  reason=reason_text(reason, lang))
         return self._to_supervisors(alarm, text)
 
