@@ -5,7 +5,7 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run test unit lint bench clean install synapse js browser screenshots
+.PHONY: run test unit lint bench clean install synapse js browser postgres screenshots
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -39,6 +39,14 @@ browser: $(CHROMIUM)
 $(CHROMIUM):
 	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }'
 
+# PostgreSQL from Debian's package, for the store's tests in its second dialect (tests/harness/postgres.py starts a
+# throwaway server of its own; the package's own cluster is not used); sudo only when not root.
+POSTGRES_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+postgres:
+ifeq ($(POSTGRES_INITDB),)
+	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q postgresql || { apt-get update -q && apt-get install -y -q postgresql; }'
+endif
+
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .
 
@@ -49,7 +57,7 @@ lint: install
 	$(VENV)/bin/python .ci/check_structure.py
 
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
-test: install synapse js browser lint
+test: install synapse js browser postgres lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 

@@ -53,6 +53,9 @@ class StorageConfig:
     data_key_env: str = "JOURBOT_DATA_KEY"
     data_key_file: str = ""
     retention_days: int = 365
+    # "" keeps the database in `dir` (SQLite); a postgresql:// URL puts it on a PostgreSQL server, which instances on
+    # several machines can share (docs/design.md, "Availability beyond one machine").
+    database: str = ""
 
 
 @dataclass(frozen=True)
@@ -353,6 +356,12 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
             problems.append((key, f"expected a positive number, got {value}"))
     if config.storage.retention_days < 1:
         problems.append(("storage.retention_days", f"expected at least 1 day, got {config.storage.retention_days}"))
+    if config.storage.database and not re.fullmatch(r"postgres(ql)?://\S*", config.storage.database):
+        problems.append(("storage.database", "expected a postgresql:// URL (its password in PGPASSWORD or ~/.pgpass,"
+                                             " not here), or nothing for SQLite in storage.dir"))
+    elif re.match(r"postgres(ql)?://[^/@]*:[^/@]*@", config.storage.database):
+        problems.append(("storage.database", "the URL holds a password: put it in PGPASSWORD or ~/.pgpass (mode"
+                                             " 0600), not in the configuration"))
     if config.sms.enabled and not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.sms.url):
         problems.append(("sms.url", "expected a URL such as https://api.46elks.com/a1/sms"))
     elif config.sms.enabled and not _private_or_tls(config.sms.url):

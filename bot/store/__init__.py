@@ -1,4 +1,5 @@
-"""The bot's single source of truth: one SQLite database. Every SQL statement of the bot lives in this package.
+"""The bot's single source of truth: one database, SQLite by default or PostgreSQL where instances share it (`[storage]
+database = "postgresql://…"`). Every SQL statement of the bot lives in this package.
 
 `Store` opens the database, brings its schema up to date and hands out one repository per table family. Writes that
 belong together go through `store.transaction()`; see bot/store/db.py for what runs after a commit.
@@ -19,7 +20,7 @@ from bot.store.alarms import Alarms
 from bot.store.area_months import AreaMonths
 from bot.store.audit import Audit
 from bot.store.checkins import Checkins
-from bot.store.db import Database
+from bot.store.db import Database, SqliteDatabase
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
 from bot.store.events import Events, StoredEvent, WaitingEvent
@@ -87,9 +88,25 @@ def _salt(db: Database, meta: Meta) -> bytes:
     return salt
 
 
+def is_postgres(database: str) -> bool:
+    return database.startswith(("postgresql://", "postgres://"))
+
+
+def open_database(path: Path, database: str = "") -> Database:
+    """SQLite at `path`, or the PostgreSQL database `database` names; `path` is then only where the files kept beside
+    the database go (its salt, the audit head). psycopg is imported only then: the embedded default never loads it."""
+    if not database:
+        return SqliteDatabase(path)
+    if not is_postgres(database):
+        raise ValueError("[storage] database: expected a postgresql:// URL, or nothing for SQLite in the state folder")
+    from bot.store.postgres import PostgresDatabase
+
+    return PostgresDatabase(database, path)
+
+
 class Store:
-    def __init__(self, path: Path, box: SecretBox, clock: Callable[[], float] = time.time) -> None:
-        self.db = Database(path)
+    def __init__(self, path: Path, box: SecretBox, clock: Callable[[], float] = time.time, database: str = "") -> None:
+        self.db = open_database(path, database)
         self.clock = clock
         try:
             migrate(self.db)

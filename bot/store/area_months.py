@@ -18,7 +18,8 @@ class AreaMonths:
 
     def keep(self, area: str, month: str, figures: dict[str, Any], at: float) -> None:
         """Store the figures of `area` in `month` ("2026-11") unless they are stored already."""
-        self.db.execute("INSERT OR IGNORE INTO area_months(area, month, figures, computed_at) VALUES (?, ?, ?, ?)",
+        self.db.execute("INSERT INTO area_months(area, month, figures, computed_at) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT DO NOTHING",
                         [area, month, json.dumps(figures, sort_keys=True), at])
 
     def is_kept(self, month: str) -> bool:

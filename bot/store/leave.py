@@ -26,7 +26,7 @@ class LeaveEntries:
     def add(self, leave: Leave, by: str, now: datetime) -> Leave:
         stored = replace(leave, entry=f"{PREFIX}{self.sequences.next('leave')}")
         self.db.execute(
-            "INSERT INTO leave_entries(id, user_id, start, end, reason, created_by, created_at, removed_at)"
+            "INSERT INTO leave_entries(id, user_id, start, \"end\", reason, created_by, created_at, removed_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
             [stored.entry, stored.user, stored.start.isoformat(), stored.end.isoformat(), stored.reason, by,
              now.timestamp()],
@@ -48,7 +48,8 @@ class LeaveEntries:
         return _leave(self.db.execute(_ACTIVE).fetchall())
 
 
-_ACTIVE = "SELECT id, user_id, start, end, reason FROM leave_entries WHERE removed_at IS NULL ORDER BY start, id"
+_ACTIVE = ('SELECT id, user_id, start, "end", reason FROM leave_entries WHERE removed_at IS NULL'
+           ' ORDER BY start, id')
 
 
 def _leave(rows: Iterable[Sequence[str]]) -> list[Leave]:

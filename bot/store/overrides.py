@@ -21,7 +21,7 @@ class Overrides:
     def add(self, override: Override, by: str, now: datetime) -> Override:
         stored = replace(override, id=f"B{self.sequences.next('override')}")
         self.db.execute(
-            "INSERT INTO overrides(id, user_id, name, unit, role, start, end, created_by, created_at, removed_at,"
+            "INSERT INTO overrides(id, user_id, name, unit, role, start, \"end\", created_by, created_at, removed_at,"
             " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
             [stored.id, stored.user, stored.name, stored.unit, stored.role, stored.start.isoformat(),
              stored.end.isoformat(), by, now.timestamp(), stored.reason],
@@ -39,7 +39,7 @@ class Overrides:
         return _overrides(self.db.execute(_ACTIVE).fetchall())
 
 
-_ACTIVE = ("SELECT id, user_id, name, unit, role, start, end, reason FROM overrides WHERE removed_at IS NULL"
+_ACTIVE = ("SELECT id, user_id, name, unit, role, start, \"end\", reason FROM overrides WHERE removed_at IS NULL"
            " ORDER BY start")
 
 

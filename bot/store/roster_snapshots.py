@@ -30,7 +30,9 @@ class RosterSnapshots:
     def save(self, snapshot: RosterSnapshot) -> None:
         files = json.dumps({name: base64.b64encode(data).decode("ascii") for name, data in snapshot.files.items()})
         self.db.execute(
-            "INSERT OR REPLACE INTO roster_snapshots(key, digest, saved_at, folder, files) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO roster_snapshots(key, digest, saved_at, folder, files) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key)"
+            " DO UPDATE SET digest = excluded.digest, saved_at = excluded.saved_at, folder = excluded.folder,"
+            " files = excluded.files",
             [_KEY, snapshot.digest, snapshot.saved_at, snapshot.folder, files],
         )
 

@@ -45,8 +45,9 @@ class SmsQueue:
     def add(self, sms: NewSms, now: float) -> bool:
         """Queue `sms` unless its key was queued before; True if queued now."""
         added = self.db.execute(
-            "INSERT OR IGNORE INTO sms(key, alarm_id, user_id, phone, text, why, status, attempts, next_attempt_at,"
-            " created_at, reported, last_error) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, '')",
+            "INSERT INTO sms(key, alarm_id, user_id, phone, text, why, status, attempts, next_attempt_at,"
+            " created_at, reported, last_error) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 0, '')"
+            " ON CONFLICT DO NOTHING",
             [sms.key, sms.alarm_id, sms.user_id, sms.phone, sms.text, sms.why, now, now],
         ).rowcount == 1
         if added:

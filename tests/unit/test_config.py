@@ -28,6 +28,13 @@ def test_minimal_config_loads_with_defaults(tmp_path):
     assert config.bot.catchup_window_s == 900
     assert config.matrix.trust == "tofu"
     assert config.state_dir == (tmp_path / "var/jourbot").resolve()
+    assert config.storage.database == ""  # SQLite in the state folder
+
+
+def test_a_postgresql_database_is_taken_as_written(tmp_path):
+    url = "postgresql://jourbot@db1,db2/jourbot?target_session_attrs=read-write"
+    config = config_module.load(write(tmp_path, MINIMAL + f"\n[storage]\ndatabase = '{url}'\n"))
+    assert config.storage.database == url
 
 
 def test_example_config_is_valid():
@@ -45,6 +52,9 @@ def test_example_config_is_valid():
         (MINIMAL.replace("@jourbot:example.org", "jourbot"), "matrix.user_id: expected a Matrix user id"),
         (MINIMAL + "\n[roles]\npolice = ['polis']\n", "roles.police: expected Matrix user ids"),
         (MINIMAL + "\n[matrix.extra]\n", "matrix.extra: unknown key"),
+        (MINIMAL + "\n[storage]\ndatabase = 'mysql://db/jour'\n", "storage.database: expected a postgresql:// URL"),
+        (MINIMAL + "\n[storage]\ndatabase = 'postgresql://bot:hemligt@db/jour'\n",
+         "storage.database: the URL holds a password"),
     ],
 )
 def test_wrong_config_is_refused_naming_file_and_key(tmp_path, text, expected):
