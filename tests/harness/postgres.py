@@ -22,6 +22,24 @@ import psycopg
 SUPERUSER = "jourbot"
 
 
+# Set to a server's URL (postgresql://user@host:port/), every bot the harness configures (write_config) gets a
+# database of its own there instead of SQLite: `JOURBOT_TEST_POSTGRES=… pytest tests/component` runs the component
+# tier against PostgreSQL, a wider net for dialect differences than the store's own tests (issue 21).
+TEST_POSTGRES = "JOURBOT_TEST_POSTGRES"
+_made = itertools.count(1)
+
+
+def database_for_a_test_bot() -> str:
+    """"" (SQLite), or a new database on the server JOURBOT_TEST_POSTGRES names."""
+    server = os.environ.get(TEST_POSTGRES, "")
+    if not server:
+        return ""
+    name = f"bot{os.getpid()}_{next(_made)}"
+    with psycopg.connect(server.rstrip("/") + "/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE template0 STRATEGY FILE_COPY")
+    return server.rstrip("/") + "/" + name
+
+
 def postgres_bin() -> Path | None:
     """The newest PostgreSQL of Debian's package, if installed."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
