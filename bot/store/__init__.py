@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.store.acting import Acting
 from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
 from bot.store.area_months import AreaMonths
@@ -65,9 +66,22 @@ def salt_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".salt")
 
 
+SALT_VALUE_KEY = "data_salt_value"  # meta, on PostgreSQL: the salt itself
+
+
+def _shared_salt(db: Database, meta: Meta) -> bytes:
+    """On PostgreSQL the salt is kept in the database itself: the instances sharing it have state folders of their
+    own on machines of their own, and the salt is not secret. Two instances starting at once agree on the first."""
+    with db.transaction():
+        meta.set_once(SALT_VALUE_KEY, os.urandom(SALT_BYTES).hex())
+    return bytes.fromhex(meta.get(SALT_VALUE_KEY) or "")
+
+
 def _salt(db: Database, meta: Meta) -> bytes:
     """The salt the data key is stretched with: read from beside the database, made there on first use. Not secret,
     but needed: without it nothing sealed since can be read, so a missing one stops the store from opening."""
+    if db.dialect != "sqlite":
+        return _shared_salt(db, meta)
     path = salt_path(db.path)
     known = meta.get(SALT_KEY)
     if path.exists():
@@ -147,6 +161,7 @@ class Store:
         self.web = WebAccess(self.db)
         self.leave = LeaveEntries(self.db, self.sequences)
         self.identities = Identities(self.db)
+        self.acting = Acting(self.db, clock)
         self.db.private_side_files()
 
     @property

@@ -68,6 +68,10 @@ class Topic(enum.Enum):
     AUDIT = "audit"  # entries appended: the head goes to its file outside the database
 
 
+class Fenced(Exception):
+    """Another instance took over acting (the fencing epoch moved on): this one may commit nothing more."""
+
+
 class Database:
     """What both dialects share: transactions with savepoints, the topics a commit changed, and the work that must come
     last in a transaction. A dialect gives `execute`, `executemany` and how a transaction begins and ends."""
@@ -113,6 +117,15 @@ class Database:
     def exclusive(self) -> bool:
         raise NotImplementedError
 
+    # --- acting, where instances share the database (bot/store/acting.py) -------------------------------------------
+    def try_acting_lock(self) -> bool:
+        """Take the lock that decides which instance acts, if free. One process has a SQLite database to itself:
+        it always acts, and its transactions pay for no fencing."""
+        return True
+
+    def fence(self, epoch: int | None) -> None:
+        """From now on every transaction first checks that the fencing epoch is still `epoch` (None: no check)."""
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -150,25 +163,32 @@ class Database:
             return
         self._last_words.append((self._depth, work))
 
+    def _control(self, sql: str) -> None:
+        """A statement of the transaction's own (BEGIN, COMMIT, SAVEPOINT …): never translated, never fenced."""
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        self._control(self._BEGIN)
+
     # --- transactions ------------------------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
         if self._depth:
             name = f"sp{self._depth}"
-            self.execute(f"SAVEPOINT {name}")
+            self._control(f"SAVEPOINT {name}")
             self._depth += 1
             try:
                 yield
             except BaseException:
-                self.execute(f"ROLLBACK TO {name}")
-                self.execute(f"RELEASE {name}")
+                self._control(f"ROLLBACK TO {name}")
+                self._control(f"RELEASE {name}")
                 self._last_words = [(d, w) for d, w in self._last_words if d < self._depth]
                 raise
             finally:
                 self._depth -= 1
-            self.execute(f"RELEASE {name}")
+            self._control(f"RELEASE {name}")
             return
-        self.execute(self._BEGIN)
+        self._begin()
         self._depth = 1
         try:
             yield
@@ -180,15 +200,15 @@ class Database:
             self._depth = 0
             self._changed.clear()
             self._last_words = []
-            self.execute("ROLLBACK")
+            self._control("ROLLBACK")
             raise
         self._depth = 0
         try:
-            self.execute("COMMIT")
+            self._control("COMMIT")
         except BaseException:
             self._changed.clear()
             if self._open_on_server():
-                self.execute("ROLLBACK")
+                self._control("ROLLBACK")
             raise
         self._announce()
 
@@ -231,6 +251,9 @@ class SqliteDatabase(Database):
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> sqlite3.Cursor:
         return self.conn.executemany(sql, rows)
+
+    def _control(self, sql: str) -> None:
+        self.conn.execute(sql)
 
     def _open_on_server(self) -> bool:
         return self.conn.in_transaction

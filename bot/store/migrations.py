@@ -287,9 +287,17 @@ def _step_14(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE web_feeds SET expires_at = created_at + 365 * 86400")
 
 
+def _step_15(db: sqlite_utils.Database) -> None:
+    """Which instance acts where several share the database, and its fencing epoch (bot/store/acting.py): one row,
+    raised at every takeover. A lone SQLite bot never takes over; the table is kept for the dialects' one schema."""
+    db.execute("CREATE TABLE acting (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL,"
+               " holder TEXT NOT NULL, since REAL NOT NULL)")
+    db.execute("INSERT INTO acting(id, epoch, holder, since) VALUES (1, 0, '', 0)")
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
     _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11, _step_12,
-    _step_13, _step_14,
+    _step_13, _step_14, _step_15,
 ]
 
 
@@ -424,6 +432,11 @@ PG_STEPS: list[tuple[str, ...]] = [
         "UPDATE web_sessions SET last_seen_at = created_at",
         "ALTER TABLE web_feeds ADD COLUMN expires_at DOUBLE PRECISION",
         "UPDATE web_feeds SET expires_at = created_at + 365 * 86400",
+    ),
+    (  # 15
+        "CREATE TABLE acting (id BIGINT PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL, holder TEXT NOT NULL,"
+        " since DOUBLE PRECISION NOT NULL)",
+        "INSERT INTO acting(id, epoch, holder, since) VALUES (1, 0, '', 0)",
     ),
 ]
 

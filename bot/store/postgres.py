@@ -6,7 +6,14 @@ translated here, once per statement text (the texts are constants, so the cache 
 - a list passed as JSON to SQLite's `json_each` is unnested with `jsonb_array_elements_text`.
 
 The connection is in autocommit mode and `Database.transaction()` sends BEGIN/SAVEPOINT/COMMIT itself, as on SQLite.
-READ COMMITTED is enough while one process writes; the acting lock (issue 21, step 3) keeps it so.
+READ COMMITTED is enough while one process writes; the acting lock keeps it so.
+
+Acting (bot/store/acting.py): an advisory lock held on this connection decides which instance acts; it goes with the
+connection, so a dead instance's lock is free as soon as the server notices. The taker raises the fencing epoch, and
+once fenced (`fence`) every transaction opens by reading the epoch FOR SHARE in the same round trip as its BEGIN: a
+changed epoch refuses the transaction (`Fenced`), and a takeover's UPDATE of the epoch waits for the transactions in
+flight that read it, so each of them commits wholly before the takeover or not at all. Outside a transaction, a
+fenced connection runs each statement in one of its own, so nothing escapes the check.
 
 What SQLite does beside the database has no counterpart here: no file is made private (the server's own files are
 the server's), and a purge's dead rows are left to autovacuum rather than handed back at once (see `reclaim`).
@@ -18,11 +25,12 @@ import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from bot.store.db import Cursor, Database, Params
+from bot.store.db import Cursor, Database, Fenced, Params
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +42,10 @@ _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # `:cutoff`, not the `::` of 
 # Every user of the database (the bot, `audit verify`, `roster ready`) holds this advisory lock shared while it has
 # the database open; `keys rotate-data` needs it alone (`exclusive`), as the lock file beside SQLite's database.
 USERS_LOCK = 0x6A6F7572  # "jour"
+ACTING_LOCK = 0x6A6F75726163  # "jourac": held by the instance that acts
 COLLATIONS_LIKE_SQLITE = ("C", "POSIX", "C.UTF-8", "C.utf8")
+# The BEGIN of a fenced connection: one round trip (the simple query protocol takes both statements, no parameters).
+BEGIN_FENCED = "BEGIN; SELECT epoch FROM acting WHERE id = 1 FOR SHARE"
 
 
 def translate(sql: str) -> str:
@@ -52,14 +63,31 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, path: Path) -> None:
         super().__init__()
         self.path = path
-        self.conn = psycopg.connect(url, autocommit=True)
+        self._url = url
         self._translated: dict[str, str] = {}
-        self.conn.execute("SELECT pg_advisory_lock_shared(%s)", [USERS_LOCK])
+        self._epoch: int | None = None
+        self.conn = self._connect()
         row = self.conn.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
         if row and row[0] not in COLLATIONS_LIKE_SQLITE:
             # Text sorts by bytes in SQLite; a language's collation orders ids and times otherwise ("L10" vs "L9").
             log.warning("the database sorts text by %s, not by bytes as SQLite does: create it with LC_COLLATE 'C'",
                         row[0])
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        conn = psycopg.connect(self._url, autocommit=True)
+        conn.execute("SELECT pg_advisory_lock_shared(%s)", [USERS_LOCK])
+        return conn
+
+    def reconnect(self) -> None:
+        """A new connection after the old one was lost (the server restarted, a replica was promoted). The acting
+        lock went with the old one and is not taken again here; the fence stays, so if another instance took over
+        meanwhile, this one's next transaction is refused."""
+        if not self.conn.closed:
+            self.conn.close()
+        self._depth = 0
+        self._changed.clear()
+        self._last_words = []
+        self.conn = self._connect()
 
     def _sql(self, sql: str) -> str:
         try:
@@ -69,7 +97,24 @@ class PostgresDatabase(Database):
             return done
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
+        if self._epoch is not None and self._depth == 0:
+            with self.transaction():
+                return self.conn.execute(self._sql(sql), params)
         return self.conn.execute(self._sql(sql), params)
+
+    def _control(self, sql: str) -> None:
+        self.conn.execute(sql)
+
+    def _begin(self) -> None:
+        if self._epoch is None:
+            self.conn.execute("BEGIN")
+            return
+        cur = self.conn.execute(BEGIN_FENCED)
+        cur.nextset()  # past BEGIN's result, to the epoch's
+        row = cur.fetchone()
+        if row is None or int(row[0]) != self._epoch:
+            self.conn.execute("ROLLBACK")
+            raise Fenced(f"another instance acts now (fencing epoch {row[0] if row else '?'}, ours {self._epoch})")
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> Cursor:
         cur = self.conn.cursor()
@@ -101,6 +146,27 @@ class PostgresDatabase(Database):
             return True
         self.conn.execute("SELECT pg_advisory_lock_shared(%s)", [USERS_LOCK])
         return False
+
+    def try_acting_lock(self) -> bool:
+        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", [ACTING_LOCK]).fetchone()
+        return bool(row and row[0])
+
+    def holds_acting_lock(self) -> bool:
+        """Whether this connection still holds the acting lock (False once the connection is gone)."""
+        if self.conn.closed:
+            return False
+        try:
+            row = self.conn.execute(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+                " AND mode = 'ExclusiveLock' AND objsubid = 1"
+                " AND ((classid::bigint << 32) | objid::bigint) = %s", [ACTING_LOCK]
+            ).fetchone()
+        except psycopg.OperationalError:
+            return False
+        return row is not None
+
+    def fence(self, epoch: int | None) -> None:
+        self._epoch = epoch
 
     def close(self) -> None:
         self.conn.close()

@@ -1,0 +1,130 @@
+"""Which instance acts (bot/store/acting.py): two stores on one PostgreSQL database, as two instances would be. One
+acts; the other takes over once the first's connection is gone; the first, back with a new connection, commits
+nothing more; and a takeover waits for a transaction in flight rather than slipping in under it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.store import Store
+from bot.store.db import Fenced
+from bot.store.secretbox import SecretBox
+from tests.harness.postgres import PostgresServer
+
+T0 = 1_790_000_000.0
+
+
+@pytest.fixture
+def url(postgres: PostgresServer):
+    made = postgres.create_database()
+    yield made
+    postgres.drop_database(made)
+
+
+def instance(tmp_path: Path, name: str, url: str, clock: list[float]) -> Store:
+    return Store(tmp_path / name / "jourbot.db", SecretBox("k"), clock=lambda: clock[0], database=url)
+
+
+def cut_off(url: str, store: Store) -> None:
+    """The server drops the store's connection, as when its instance dies or the network between them fails."""
+    pid = store.db.conn.info.backend_pid
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 10  # the backend ends, and frees its locks, a moment after the signal
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+            assert time.monotonic() < deadline, "the server did not end the connection"
+            time.sleep(0.01)
+
+
+def waiting_on_a_lock(url: str, pid: int) -> bool:
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+def test_one_instance_acts_and_the_other_takes_over_once_the_first_is_cut_off(tmp_path, url):
+    clock = [T0]
+    first, second = instance(tmp_path, "a", url, clock), instance(tmp_path, "b", url, clock)
+    try:
+        assert first.acting.take("DEVICEA") and first.db.holds_acting_lock()
+        assert not second.acting.take("DEVICEB"), "the first holds the lock"
+        with first.transaction():
+            first.meta.set("handled", "$e1")
+        assert second.meta.get("handled") == "$e1"
+
+        cut_off(url, first)
+        assert not first.db.holds_acting_lock()
+        clock[0] += 7
+        assert second.acting.take("DEVICEB")
+        holder = second.acting.current()
+        assert (holder.epoch, holder.holder, holder.since) == (first.acting.epoch + 1, "DEVICEB", T0 + 7)
+        with second.transaction():
+            second.meta.set("handled", "$e2")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_instance_that_lost_the_lock_commits_nothing_more_after_reconnecting(tmp_path, url):
+    clock = [T0]
+    first, second = instance(tmp_path, "a", url, clock), instance(tmp_path, "b", url, clock)
+    try:
+        assert first.acting.take("DEVICEA")
+        cut_off(url, first)
+        assert second.acting.take("DEVICEB")
+
+        first.db.reconnect()  # it was only cut off, and comes back believing it still acts
+        with pytest.raises(Fenced), first.transaction():
+            first.meta.set("handled", "$late")
+        with pytest.raises(Fenced):
+            first.meta.set("handled", "$late outside a transaction")
+        assert second.meta.get("handled") is None
+        assert not first.acting.take("DEVICEA"), "the lock is the second's"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_takeover_waits_for_the_transaction_in_flight_which_commits_wholly_before_it(tmp_path, url):
+    clock = [T0]
+    first, second = instance(tmp_path, "a", url, clock), instance(tmp_path, "b", url, clock)
+    took: list[bool] = []
+    try:
+        assert first.acting.take("DEVICEA")
+        cut_off(url, first)
+        first.db.reconnect()  # nobody took over yet: its epoch still stands
+        taker = threading.Thread(target=lambda: took.append(second.acting.take("DEVICEB")))
+        with first.transaction():
+            first.meta.set("handled", "$e1")
+            taker.start()
+            deadline = time.monotonic() + 10
+            while not waiting_on_a_lock(url, second.db.conn.info.backend_pid):
+                assert time.monotonic() < deadline, "the takeover never came to wait on the epoch's row"
+                time.sleep(0.01)
+            first.meta.set("answered", "$e1")
+        taker.join(10)
+        assert took == [True]
+        assert (second.meta.get("handled"), second.meta.get("answered")) == ("$e1", "$e1")
+        with pytest.raises(Fenced), first.transaction():
+            first.meta.set("handled", "$e2")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_lone_sqlite_bot_always_acts_and_pays_no_fence(tmp_path):
+    store = Store(tmp_path / "jourbot.db", SecretBox("k"))
+    try:
+        assert store.acting.take("DEVICEA") and store.acting.take("DEVICEA")
+        statements: list[str] = []
+        store.db.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        with store.transaction():
+            store.meta.set("handled", "$e1")
+        assert statements[0] == "BEGIN IMMEDIATE" and len(statements) == 3, statements
+    finally:
+        store.close()
