@@ -140,7 +140,9 @@ def _roster(args: argparse.Namespace) -> Roster:
     config = _config(args)
     folder = args.rosters or (config.rosters_dir if config else None)
     roster = load_dir(folder or os.environ.get(ROSTERS_ENV) or EXAMPLES_DIR)
-    return roster.with_leave(read_leave(config.state_dir / DATABASE_FILE)) if config else roster
+    if config is None:
+        return roster
+    return roster.with_leave(read_leave(config.state_dir / DATABASE_FILE, config.storage.database))
 
 
 def _config(args: argparse.Namespace) -> Config | None:
@@ -151,7 +153,7 @@ def _chat_overrides(args: argparse.Namespace) -> list[Override]:
     """The overrides made in chat (`!byt`), when the bot's config says where its database is; those written in
     the roster files the Roster applies by itself."""
     config = _config(args)
-    return read_active(config.state_dir / DATABASE_FILE) if config else []
+    return read_active(config.state_dir / DATABASE_FILE, config.storage.database) if config else []
 
 
 # -- check ----------------------------------------------------------------------------------------------------------

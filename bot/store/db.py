@@ -68,6 +68,10 @@ class Topic(enum.Enum):
     AUDIT = "audit"  # entries appended: the head goes to its file outside the database
 
 
+class Unreadable(Exception):
+    """The database could not be read (PostgreSQL unreachable, say), where a reader can do without it."""
+
+
 class Fenced(Exception):
     """Another instance took over acting (the fencing epoch moved on): this one may commit nothing more."""
 

@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from bot.store.db import Cursor, Database, Fenced, Params
+from bot.store.db import Cursor, Database, Fenced, Params, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ ACTING_LOCK = 0x6A6F75726163  # "jourac": held by the instance that acts
 COLLATIONS_LIKE_SQLITE = ("C", "POSIX", "C.UTF-8", "C.utf8")
 # The BEGIN of a fenced connection: one round trip (the simple query protocol takes both statements, no parameters).
 BEGIN_FENCED = "BEGIN; SELECT epoch FROM acting WHERE id = 1 FOR SHARE"
+
+
+HAS_TABLE = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = %s"
 
 
 def translate(sql: str) -> str:
@@ -125,9 +128,7 @@ class PostgresDatabase(Database):
         return self.conn.info.transaction_status != TransactionStatus.IDLE
 
     def has_table(self, name: str) -> bool:
-        return self.conn.execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = %s", [name]
-        ).fetchone() is not None
+        return self.conn.execute(HAS_TABLE, [name]).fetchone() is not None
 
     @property
     def where(self) -> str:
@@ -170,3 +171,14 @@ class PostgresDatabase(Database):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def read_rows(url: str, table: str, sql: str, params: Sequence[object]) -> list[Any]:
+    """bot/store/readonly.py on PostgreSQL: a connection of its own whose transactions cannot write."""
+    try:
+        with psycopg.connect(url, autocommit=True, options="-c default_transaction_read_only=on") as conn:
+            if conn.execute(HAS_TABLE, [table]).fetchone() is None:
+                return []
+            return conn.execute(translate(sql), params).fetchall()
+    except psycopg.Error as err:
+        raise Unreadable(f"the PostgreSQL database cannot be read: {err}") from err

@@ -137,3 +137,24 @@ def test_another_user_of_the_database_keeps_it_from_being_held_alone(tmp_path, d
         assert first.db.exclusive()
     finally:
         first.close()
+
+
+def test_jourbot_roster_and_the_preflight_read_the_database_without_opening_the_store(tmp_path, database):
+    from bot.store.leave import read_active as read_leave
+    from bot.store.overrides import read_active as read_overrides
+    from bot.store.roster_snapshots import read_last
+
+    path = tmp_path / "state" / "jourbot.db"
+    assert (read_leave(path, database), read_overrides(path, database), read_last(path, database)) == ([], [], None)
+    store = Store(path, SecretBox("k"), database=database)
+    try:
+        with store.transaction():
+            store.overrides.add(Override("@a:x", "A", "jour", "primary", NOW, NOW + timedelta(hours=8)), "@c:x", NOW)
+            store.leave.add(Leave("@b:x", NOW, NOW + timedelta(days=2)), "@c:x", NOW)
+            store.roster_snapshots.save(RosterSnapshot("d1", T0, "/r", {"a.toml": b"1"}))
+        assert [o.user for o in read_overrides(path, database)] == ["@a:x"]
+        assert [entry.user for entry in read_leave(path, database)] == ["@b:x"]
+        last = read_last(path, database)
+        assert last is not None and last.files == {"a.toml": b"1"}
+    finally:
+        store.close()
