@@ -10,9 +10,11 @@ READ COMMITTED is enough while one process writes; the acting lock keeps it so.
 
 Acting (bot/store/acting.py): an advisory lock held on this connection decides which instance acts; it goes with the
 connection, so a dead instance's lock is free as soon as the server notices. The taker raises the fencing epoch, and
-once fenced (`fence`) every transaction opens by reading the epoch FOR SHARE in the same round trip as its BEGIN: a
-changed epoch refuses the transaction (`Fenced`), and a takeover's UPDATE of the epoch waits for the transactions in
-flight that read it, so each of them commits wholly before the takeover or not at all. Outside a transaction, a
+once fenced (`fence`) every transaction opens by reading the epoch in the same round trip as its BEGIN: a changed
+epoch refuses the transaction (`Fenced`). The read holds the table's ACCESS SHARE lock to the transaction's end, and a
+takeover locks the table ACCESS EXCLUSIVE before it raises the epoch, so it waits for the transactions in flight,
+each of which commits wholly before the takeover or not at all. A plain read, not FOR SHARE: a row lock would write
+to the row (and the WAL) in every transaction. Outside a transaction, a
 fenced connection runs each statement in one of its own, so nothing escapes the check.
 
 What SQLite does beside the database has no counterpart here: no file is made private (the server's own files are
@@ -45,7 +47,7 @@ USERS_LOCK = 0x6A6F7572  # "jour"
 ACTING_LOCK = 0x6A6F75726163  # "jourac": held by the instance that acts
 COLLATIONS_LIKE_SQLITE = ("C", "POSIX", "C.UTF-8", "C.utf8")
 # The BEGIN of a fenced connection: one round trip (the simple query protocol takes both statements, no parameters).
-BEGIN_FENCED = "BEGIN; SELECT epoch FROM acting WHERE id = 1 FOR SHARE"
+BEGIN_FENCED = "BEGIN; SELECT epoch FROM acting WHERE id = 1"
 
 
 HAS_TABLE = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = %s"
