@@ -91,3 +91,22 @@ def test_statements_are_translated_to_postgresql_words():
         "SELECT a FROM t WHERE b = %s AND c IN (SELECT jsonb_array_elements_text(%s::jsonb))"
     assert translate("DELETE FROM t WHERE at < :cutoff AND x LIKE '10%'") == \
         "DELETE FROM t WHERE at < %(cutoff)s AND x LIKE '10%%'"
+
+
+def test_a_lost_peer_is_given_up_within_seconds_on_both_sides_unless_the_url_says_otherwise(tmp_path, postgres):
+    url = postgres.create_database()
+    try:
+        ours = Store(tmp_path / "a" / "jourbot.db", SecretBox("k"), database=url)
+        theirs = Store(tmp_path / "b" / "jourbot.db", SecretBox("k"),
+                       database=url + "?keepalives_idle=30&options=-c%20tcp_keepalives_idle%3D40")
+        try:
+            assert ours.db.execute("SHOW tcp_keepalives_idle").fetchone()[0] == "5"
+            assert ours.db.execute("SHOW tcp_user_timeout").fetchone()[0] == "10000"
+            assert ours.db.conn.info.get_parameters()["keepalives_idle"] == "5"
+            assert theirs.db.execute("SHOW tcp_keepalives_idle").fetchone()[0] == "40"
+            assert theirs.db.conn.info.get_parameters()["keepalives_idle"] == "30"
+        finally:
+            ours.close()
+            theirs.close()
+    finally:
+        postgres.drop_database(url)
