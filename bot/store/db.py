@@ -127,6 +127,11 @@ class Database:
         it always acts, and its transactions pay for no fencing."""
         return True
 
+    def end_acting_holder(self) -> None:
+        """End the server process of the connection that holds the acting lock (a silent instance's), waiting
+        until it is gone."""
+        raise NotImplementedError
+
     def fence(self, epoch: int | None) -> None:
         """From now on every transaction first checks that the fencing epoch is still `epoch` (None: no check)."""
 

@@ -289,10 +289,11 @@ def _step_14(db: sqlite_utils.Database) -> None:
 
 def _step_15(db: sqlite_utils.Database) -> None:
     """Which instance acts where several share the database, and its fencing epoch (bot/store/acting.py): one row,
-    raised at every takeover. A lone SQLite bot never takes over; the table is kept for the dialects' one schema."""
+    raised at every takeover, with the acting instance's heartbeat count. A lone SQLite bot
+    never takes over; the table is kept for the dialects' one schema."""
     db.execute("CREATE TABLE acting (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL,"
-               " holder TEXT NOT NULL, since REAL NOT NULL)")
-    db.execute("INSERT INTO acting(id, epoch, holder, since) VALUES (1, 0, '', 0)")
+               " holder TEXT NOT NULL, since REAL NOT NULL, beats INTEGER NOT NULL)")
+    db.execute("INSERT INTO acting(id, epoch, holder, since, beats) VALUES (1, 0, '', 0, 0)")
 
 
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
@@ -435,8 +436,8 @@ PG_STEPS: list[tuple[str, ...]] = [
     ),
     (  # 15
         "CREATE TABLE acting (id BIGINT PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL, holder TEXT NOT NULL,"
-        " since DOUBLE PRECISION NOT NULL)",
-        "INSERT INTO acting(id, epoch, holder, since) VALUES (1, 0, '', 0)",
+        " since DOUBLE PRECISION NOT NULL, beats BIGINT NOT NULL)",
+        "INSERT INTO acting(id, epoch, holder, since, beats) VALUES (1, 0, '', 0, 0)",
     ),
 ]
 

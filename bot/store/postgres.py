@@ -59,6 +59,9 @@ KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 5, "keepalives
                           "keepalives_count": 3, "tcp_user_timeout": 10000}
 SERVER_KEEPALIVES = ("-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
                      " -c tcp_user_timeout=10000")
+# The row of pg_locks of whoever holds the acting lock (a bigint key is split over classid and objid).
+_HOLDS_ACTING = ("locktype = 'advisory' AND granted AND mode = 'ExclusiveLock' AND objsubid = 1"
+                 " AND ((classid::bigint << 32) | objid::bigint) = %s")
 HAS_TABLE = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = %s"
 
 
@@ -177,14 +180,18 @@ class PostgresDatabase(Database):
         if self.conn.closed:
             return False
         try:
-            row = self.conn.execute(
-                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
-                " AND mode = 'ExclusiveLock' AND objsubid = 1"
-                " AND ((classid::bigint << 32) | objid::bigint) = %s", [ACTING_LOCK]
-            ).fetchone()
+            row = self.conn.execute(f"SELECT 1 FROM pg_locks WHERE {_HOLDS_ACTING} AND pid = pg_backend_pid()",
+                                    [ACTING_LOCK]).fetchone()
         except psycopg.OperationalError:
             return False
         return row is not None
+
+    def end_acting_holder(self) -> None:
+        # The holder as the server knows it, not as a row says: a process id is reused once its process is gone.
+        # Waits up to 5 s for the process to end, and with it its lock; not gone by then, the next try takes it.
+        # Allowed on connections of the bot's own role without superuser rights.
+        self.conn.execute(f"SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE {_HOLDS_ACTING}",
+                          [ACTING_LOCK])
 
     def fence(self, epoch: int | None) -> None:
         self._epoch = epoch

@@ -117,6 +117,36 @@ def test_a_takeover_waits_for_the_transaction_in_flight_which_commits_wholly_bef
         second.close()
 
 
+def test_a_holder_whose_beats_stand_still_is_cut_off_and_its_lock_taken(tmp_path, url):
+    """A paused instance (SIGSTOP, a frozen VM) keeps its connection open, and with it the lock: only its silence
+    tells. The clocks are each instance's own and need not agree."""
+    first_clock, second_clock = [T0], [T0 + 3600.0]  # an hour apart
+    first, second = instance(tmp_path, "a", url, first_clock), instance(tmp_path, "b", url, second_clock)
+    try:
+        assert first.acting.take("DEVICEA")
+        for _ in range(12):  # beating: the standby waits, however long
+            first.acting.beat()
+            second_clock[0] += 1
+            assert not second.acting.take("DEVICEB", silent_after=5)
+        for _ in range(4):  # paused: not yet silent long enough
+            second_clock[0] += 1
+            assert not second.acting.take("DEVICEB", silent_after=5)
+        assert first.db.holds_acting_lock(), "the paused instance's connection is alive and holds the lock"
+        second_clock[0] += 1
+        assert second.acting.take("DEVICEB", silent_after=5)
+        assert second.acting.current().holder == "DEVICEB"
+        with pytest.raises(psycopg.OperationalError):  # it wakes up: its connection was ended
+            first.acting.beat()
+        first.db.reconnect()
+        with pytest.raises(Fenced):
+            first.acting.beat()
+        second.acting.beat()
+        assert second.acting.current().beats == 1
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_lone_sqlite_bot_always_acts_and_pays_no_fence(tmp_path):
     store = Store(tmp_path / "jourbot.db", SecretBox("k"))
     try:
