@@ -89,6 +89,8 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, path: Path) -> None:
         super().__init__()
         self.path = path
+        # The state folder holds what this instance keeps beside the database (the audit head), as with SQLite.
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._url = url
         self._translated: dict[str, str] = {}
         self._epoch: int | None = None

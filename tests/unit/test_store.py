@@ -33,6 +33,17 @@ def test_database_is_migrated(store):
     assert store.schema_version == len(STEPS)
 
 
+def test_the_audit_head_is_kept_in_a_state_folder_made_for_it(tmp_path, database):
+    store = Store(tmp_path / "new" / "state" / "jourbot.db", SecretBox("k"), database=database)
+    try:
+        with store.transaction():
+            store.audit.append("@p:x", "alarm.raised", "L1")
+        assert store.audit.head_from_file() == store.audit.head() and store.audit.head() is not None
+        assert stat.S_IMODE((tmp_path / "new" / "state").stat().st_mode) == 0o700
+    finally:
+        store.close()
+
+
 def test_sqlite_database_is_private(tmp_path):
     Store(tmp_path / "state" / "jourbot.db", SecretBox("k")).close()
     assert stat.S_IMODE((tmp_path / "state" / "jourbot.db").stat().st_mode) == 0o600
