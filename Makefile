@@ -61,7 +61,7 @@ test: install synapse js browser postgres lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 
-unit: install
+unit: install postgres
 	$(VENV)/bin/python -m pytest -q tests/unit
 
 bench: install synapse
