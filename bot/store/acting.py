@@ -70,10 +70,9 @@ class Acting:
 
     def _take_over(self, holder: str) -> None:
         self.db.fence(None)  # an epoch of an earlier turn must not refuse the takeover itself
+        # Its BEGIN waits for the transaction in flight, which read the old epoch (one transaction at a time, as on
+        # SQLite: bot/store/postgres.py): each old transaction commits wholly before the takeover, or not at all.
         with self.db.transaction():
-            # After the transactions in flight that read the epoch (they hold ACCESS SHARE on the table to their end),
-            # before any that would read it next: each old transaction commits wholly before the takeover, or not.
-            self.db.execute("LOCK TABLE acting IN ACCESS EXCLUSIVE MODE")
             row = self.db.execute("UPDATE acting SET epoch = epoch + 1, holder = ?, since = ?, beats = 0 WHERE id = 1"
                                   " RETURNING epoch", [holder, self.clock()]).fetchone()
         self.epoch = int(row[0])

@@ -462,6 +462,8 @@ def migrate(db: Database) -> int:
         if number <= version:
             continue
         with db.transaction():
+            if schema_version(db) >= number:  # another instance, starting at the same time, took this step first
+                continue
             step()
             db.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)"
                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value", [str(number)])

@@ -6,16 +6,18 @@ translated here, once per statement text (the texts are constants, so the cache 
 - a list passed as JSON to SQLite's `json_each` is unnested with `jsonb_array_elements_text`.
 
 The connection is in autocommit mode and `Database.transaction()` sends BEGIN/SAVEPOINT/COMMIT itself, as on SQLite.
-READ COMMITTED is enough while one process writes; the acting lock keeps it so.
+The repositories were written for SQLite, whose BEGIN IMMEDIATE lets one transaction at a time write: they read and
+then write on what they read (the audit chain's head, a login link not yet used, a sequence). So every transaction
+here opens by taking a transaction-scoped advisory lock (WRITERS_LOCK), in the same round trip as its BEGIN: one at a
+time, as on SQLite, whichever process runs it (the bot, `jourbot ready`, another instance). Reads outside a
+transaction run beside them, as on SQLite's WAL.
 
 Acting (bot/store/acting.py): an advisory lock held on this connection decides which instance acts; it goes with the
 connection, so a dead instance's lock is free as soon as the server notices. The taker raises the fencing epoch, and
 once fenced (`fence`) every transaction opens by reading the epoch in the same round trip as its BEGIN: a changed
-epoch refuses the transaction (`Fenced`). The read holds the table's ACCESS SHARE lock to the transaction's end, and a
-takeover locks the table ACCESS EXCLUSIVE before it raises the epoch, so it waits for the transactions in flight,
-each of which commits wholly before the takeover or not at all. A plain read, not FOR SHARE: a row lock would write
-to the row (and the WAL) in every transaction. Outside a transaction, a
-fenced connection runs each statement in one of its own, so nothing escapes the check.
+epoch refuses the transaction (`Fenced`). Transactions run one at a time (WRITERS_LOCK), so a takeover waits for
+the one in flight, which commits wholly before the takeover or not at all, and the next reads the new epoch. Outside
+a transaction, a fenced connection runs each statement in one of its own, so nothing escapes the check.
 
 What SQLite does beside the database has no counterpart here: no file is made private (the server's own files are
 the server's), and a purge's dead rows are left to autovacuum rather than handed back at once (see `reclaim`).
@@ -48,7 +50,9 @@ USERS_LOCK = 0x6A6F7572  # "jour"
 ACTING_LOCK = 0x6A6F75726163  # "jourac": held by the instance that acts
 COLLATIONS_LIKE_SQLITE = ("C", "POSIX", "C.UTF-8", "C.utf8")
 # The BEGIN of a fenced connection: one round trip (the simple query protocol takes both statements, no parameters).
-BEGIN_FENCED = "BEGIN; SELECT epoch FROM acting WHERE id = 1"
+WRITERS_LOCK = 0x6A6F75727772  # "jourwr": held by the one transaction that runs, as SQLite's BEGIN IMMEDIATE would
+BEGIN_SERIAL = f"BEGIN; SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
+BEGIN_FENCED = f"{BEGIN_SERIAL}; SELECT epoch FROM acting WHERE id = 1"
 
 
 # How soon each side gives a silent peer up (a machine lost, a cable cut: no FIN ever comes), unless the URL says
@@ -135,10 +139,11 @@ class PostgresDatabase(Database):
 
     def _begin(self) -> None:
         if self._epoch is None:
-            self.conn.execute("BEGIN")
+            self.conn.execute(BEGIN_SERIAL)
             return
         cur = self.conn.execute(BEGIN_FENCED)
-        cur.nextset()  # past BEGIN's result, to the epoch's
+        cur.nextset()  # past BEGIN's result and the lock's, to the epoch's
+        cur.nextset()
         row = cur.fetchone()
         if row is None or int(row[0]) != self._epoch:
             self.conn.execute("ROLLBACK")

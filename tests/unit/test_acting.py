@@ -158,3 +158,31 @@ def test_a_lone_sqlite_bot_always_acts_and_pays_no_fence(tmp_path):
         assert statements[0] == "BEGIN IMMEDIATE" and len(statements) == 3, statements
     finally:
         store.close()
+
+
+def test_transactions_of_two_processes_run_one_at_a_time_so_the_audit_chain_holds(tmp_path, url):
+    """As SQLite's BEGIN IMMEDIATE would have it: `jourbot ready` appending to the audit trail while the bot does
+    must not chain both entries to the same head."""
+    clock = [T0]
+    bot, tool = instance(tmp_path, "a", url, clock), instance(tmp_path, "b", url, clock)
+    try:
+        def report() -> None:
+            with tool.transaction():
+                tool.audit.append("readiness", "readiness.reported")
+
+        appended = threading.Thread(target=report)
+        with bot.transaction():
+            bot.audit.append("@p:x", "alarm.raised", "L1")
+            appended.start()
+            deadline = time.monotonic() + 10
+            while not waiting_on_a_lock(url, tool.db.conn.info.backend_pid):
+                assert time.monotonic() < deadline, "the second transaction never came to wait for the first"
+                time.sleep(0.01)
+            bot.audit.append("@a:x", "alarm.accepted", "L1")
+        appended.join(10)
+        assert [e["action"] for e in bot.audit.entries()][::-1] == \
+            ["alarm.raised", "alarm.accepted", "readiness.reported"]
+        assert bot.audit.verify() == (True, 3, "")
+    finally:
+        bot.close()
+        tool.close()

@@ -109,6 +109,27 @@ def test_a_rolled_back_number_comes_back_so_redone_work_gets_the_same_id(store):
         assert store.sequences.next("alarm") == 1
 
 
+def test_a_step_another_instance_took_meanwhile_is_not_taken_again(tmp_path, monkeypatch, database):
+    import bot.store.migrations as migrations
+
+    other = open_database(tmp_path / "db.sqlite", database)
+    db = open_database(tmp_path / "db.sqlite", database)
+    real = migrations.schema_version
+    first_look = [True]
+
+    def version(d: object) -> int:
+        if d is db and first_look[0]:  # this instance finds no schema; then the other, starting too, makes it all
+            first_look[0] = False
+            migrate(other)
+            return 0
+        return real(d)
+
+    monkeypatch.setattr(migrations, "schema_version", version)
+    assert migrate(db) == len(STEPS) and real(db) == len(STEPS)
+    db.close()
+    other.close()
+
+
 # SQLite only: no PostgreSQL database predates the step that keeps numbering (bot/store/migrations.py, PG_STEPS).
 def test_upgrading_an_old_database_continues_numbering_past_purged_alarms(tmp_path, monkeypatch):
     path = tmp_path / "db.sqlite"
