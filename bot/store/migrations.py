@@ -3,13 +3,16 @@ mid-upgrade leaves the database at the last completed step; a database newer tha
 
 from __future__ import annotations
 
-import functools
+import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlite_utils
 
 from bot.store.db import Database, SqliteDatabase
+from bot.store.outbox import alarm_purpose, txn_id
+from bot.store.secretbox import SecretBox
 
 
 class SchemaTooNew(Exception):
@@ -287,7 +290,37 @@ def _step_14(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE web_feeds SET expires_at = created_at + 365 * 86400")
 
 
-def _step_15(db: sqlite_utils.Database) -> None:
+def _step_15(db: sqlite_utils.Database, box: SecretBox) -> None:
+    """SMS are outbox rows (target kind "sms", bot/channels/sms/channel.py): one send loop carries every channel. Each
+    row of the old table moves, its phone number and text sealed like any message's content, so a pending one is still
+    sent (and a re-queued cause still finds it: the same transaction id) and the browser view still shows the rest."""
+    rows = db.execute(
+        "SELECT key, alarm_id, user_id, phone, text, why, status, attempts, next_attempt_at, created_at, sent_at,"
+        " gateway_id, last_error FROM sms ORDER BY id").fetchall()
+    for (key, alarm_id, user_id, phone, text, why, status, attempts, next_attempt_at, created_at, sent_at,
+         gateway_id, last_error) in rows:
+        txn = txn_id("sms:" + key, 0)  # the cause the SMS channel queues it under
+        failure = {"failed": (last_error or "").partition(":")[0] or "rejected", "dropped": "dropped"}.get(status)
+        db.execute(
+            "INSERT OR IGNORE INTO outbox(txn_id, target_kind, target, event_type, content, status, attempts,"
+            " next_attempt_at, created_at, sent_at, sent_event_id, purpose, last_error, priority, deliver_by,"
+            " overdue, failure) VALUES (?, 'sms', ?, 'sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            [txn, user_id, box.seal(json.dumps({"phone": phone, "text": text, "why": why}), txn), status, attempts,
+             next_attempt_at, created_at, sent_at, gateway_id, alarm_purpose(alarm_id), last_error or "",
+             created_at + 900.0, int(status != "pending"), failure],
+        )
+    db.execute("DROP TABLE sms")
+    db.execute("CREATE INDEX outbox_by_purpose ON outbox(purpose, target_kind)")
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """A step that seals what it writes: it runs once the data key is at hand (bot/store/__init__.py)."""
+
+    step: Callable[[sqlite_utils.Database, SecretBox], None]
+
+
+def _step_16(db: sqlite_utils.Database) -> None:
     """Which instance acts where several share the database, and its fencing epoch (bot/store/acting.py): one row,
     raised at every takeover, with the acting instance's heartbeat count. A lone SQLite bot
     never takes over; the table is kept for the dialects' one schema."""
@@ -296,9 +329,9 @@ def _step_15(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO acting(id, epoch, holder, since, beats) VALUES (1, 0, '', 0, 0)")
 
 
-STEPS: list[Callable[[sqlite_utils.Database], None]] = [
+STEPS: list[Callable[[sqlite_utils.Database], None] | Sealing] = [
     _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11, _step_12,
-    _step_13, _step_14, _step_15,
+    _step_13, _step_14, Sealing(_step_15), _step_16,
 ]
 
 
@@ -434,7 +467,11 @@ PG_STEPS: list[tuple[str, ...]] = [
         "ALTER TABLE web_feeds ADD COLUMN expires_at DOUBLE PRECISION",
         "UPDATE web_feeds SET expires_at = created_at + 365 * 86400",
     ),
-    (  # 15
+    (  # 15: no PostgreSQL database ever held an sms table's rows (they were moved into the outbox in SQLite)
+        "DROP TABLE sms",
+        "CREATE INDEX outbox_by_purpose ON outbox(purpose, target_kind)",
+    ),
+    (  # 16
         "CREATE TABLE acting (id BIGINT PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL, holder TEXT NOT NULL,"
         " since DOUBLE PRECISION NOT NULL, beats BIGINT NOT NULL)",
         "INSERT INTO acting(id, epoch, holder, since, beats) VALUES (1, 0, '', 0, 0)",
@@ -449,36 +486,32 @@ def schema_version(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(db: Database) -> int:
-    """Bring the schema up to date, one step per transaction; returns the version reached."""
+def migrate(db: Database, box: SecretBox | None = None) -> int:
+    """Bring the schema up to date, one step per transaction; returns the version reached. Without `box` it stops
+    before the first step that seals: the data key's salt is kept in the database's meta table, made by step 1."""
     version = schema_version(db)
-    run = _sqlite_steps(db) if db.dialect == "sqlite" else _postgres_steps(db)
-    if version > len(run):
+    count = len(STEPS) if db.dialect == "sqlite" else len(PG_STEPS)
+    if version > count:
         raise SchemaTooNew(
-            f"{db.where} has schema version {version}, but this jourbot knows only up to {len(run)}: it was written"
+            f"{db.where} has schema version {version}, but this jourbot knows only up to {count}: it was written"
             " by a newer jourbot. Run that version again, or restore the backup taken before the upgrade."
         )
-    for number, step in enumerate(run, start=1):
-        if number <= version:
-            continue
+    wrapped = sqlite_utils.Database(db.conn) if isinstance(db, SqliteDatabase) else None
+    for number in range(version + 1, count + 1):
+        step = STEPS[number - 1] if wrapped is not None else None
+        if isinstance(step, Sealing) and box is None:
+            return number - 1
         with db.transaction():
             if schema_version(db) >= number:  # another instance, starting at the same time, took this step first
                 continue
-            step()
+            if wrapped is None:  # PostgreSQL's steps are plain statements, none of them seals
+                for statement in PG_STEPS[number - 1]:
+                    db.execute(statement)
+            elif isinstance(step, Sealing):
+                assert box is not None
+                step.step(wrapped, box)
+            elif step is not None:
+                step(wrapped)
             db.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)"
                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value", [str(number)])
-    return len(run)
-
-
-def _sqlite_steps(db: Database) -> list[Callable[[], None]]:
-    assert isinstance(db, SqliteDatabase)
-    wrapped = sqlite_utils.Database(db.conn)
-    return [functools.partial(step, wrapped) for step in STEPS]
-
-
-def _postgres_steps(db: Database) -> list[Callable[[], None]]:
-    def run(statements: tuple[str, ...]) -> None:
-        for statement in statements:
-            db.execute(statement)
-
-    return [functools.partial(run, statements) for statements in PG_STEPS]
+    return count

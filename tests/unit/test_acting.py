@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -30,6 +31,16 @@ def instance(tmp_path: Path, name: str, url: str, clock: list[float]) -> Store:
     return Store(tmp_path / name / "jourbot.db", SecretBox("k"), clock=lambda: clock[0], database=url)
 
 
+@pytest.fixture
+def pair(tmp_path: Path, url: str) -> Iterator[tuple[Store, Store, list[float]]]:
+    """Two instances on one database, as on two machines, sharing a clock the test moves."""
+    clock = [T0]
+    first, second = instance(tmp_path, "a", url, clock), instance(tmp_path, "b", url, clock)
+    yield first, second, clock
+    first.close()
+    second.close()
+
+
 def cut_off(url: str, store: Store) -> None:
     """The server drops the store's connection, as when its instance dies or the network between them fails."""
     pid = store.db.conn.info.backend_pid
@@ -47,74 +58,59 @@ def waiting_on_a_lock(url: str, pid: int) -> bool:
     return row is not None and row[0] == "Lock"
 
 
-def test_one_instance_acts_and_the_other_takes_over_once_the_first_is_cut_off(tmp_path, url):
-    clock = [T0]
-    first, second = instance(tmp_path, "a", url, clock), instance(tmp_path, "b", url, clock)
-    try:
-        assert first.acting.take("DEVICEA") and first.db.holds_acting_lock()
-        assert not second.acting.take("DEVICEB"), "the first holds the lock"
-        with first.transaction():
-            first.meta.set("handled", "$e1")
-        assert second.meta.get("handled") == "$e1"
+def test_one_instance_acts_and_the_other_takes_over_once_the_first_is_cut_off(url, pair):
+    first, second, clock = pair
+    assert first.acting.take("DEVICEA") and first.db.holds_acting_lock()
+    assert not second.acting.take("DEVICEB"), "the first holds the lock"
+    with first.transaction():
+        first.meta.set("handled", "$e1")
+    assert second.meta.get("handled") == "$e1"
 
-        cut_off(url, first)
-        assert not first.db.holds_acting_lock()
-        clock[0] += 7
-        assert second.acting.take("DEVICEB")
-        holder = second.acting.current()
-        assert (holder.epoch, holder.holder, holder.since) == (first.acting.epoch + 1, "DEVICEB", T0 + 7)
-        with second.transaction():
-            second.meta.set("handled", "$e2")
-    finally:
-        first.close()
-        second.close()
+    cut_off(url, first)
+    assert not first.db.holds_acting_lock()
+    clock[0] += 7
+    assert second.acting.take("DEVICEB")
+    holder = second.acting.current()
+    assert (holder.epoch, holder.holder, holder.since) == (first.acting.epoch + 1, "DEVICEB", T0 + 7)
+    with second.transaction():
+        second.meta.set("handled", "$e2")
 
 
-def test_an_instance_that_lost_the_lock_commits_nothing_more_after_reconnecting(tmp_path, url):
-    clock = [T0]
-    first, second = instance(tmp_path, "a", url, clock), instance(tmp_path, "b", url, clock)
-    try:
-        assert first.acting.take("DEVICEA")
-        cut_off(url, first)
-        assert second.acting.take("DEVICEB")
+def test_an_instance_that_lost_the_lock_commits_nothing_more_after_reconnecting(url, pair):
+    first, second, clock = pair
+    assert first.acting.take("DEVICEA")
+    cut_off(url, first)
+    assert second.acting.take("DEVICEB")
 
-        first.db.reconnect()  # it was only cut off, and comes back believing it still acts
-        with pytest.raises(Fenced), first.transaction():
-            first.meta.set("handled", "$late")
-        with pytest.raises(Fenced):
-            first.meta.set("handled", "$late outside a transaction")
-        assert second.meta.get("handled") is None
-        assert not first.acting.take("DEVICEA"), "the lock is the second's"
-    finally:
-        first.close()
-        second.close()
+    first.db.reconnect()  # it was only cut off, and comes back believing it still acts
+    with pytest.raises(Fenced), first.transaction():
+        first.meta.set("handled", "$late")
+    with pytest.raises(Fenced):
+        first.meta.set("handled", "$late outside a transaction")
+    assert second.meta.get("handled") is None
+    assert not first.acting.take("DEVICEA"), "the lock is the second's"
 
 
-def test_a_takeover_waits_for_the_transaction_in_flight_which_commits_wholly_before_it(tmp_path, url):
-    clock = [T0]
-    first, second = instance(tmp_path, "a", url, clock), instance(tmp_path, "b", url, clock)
+def test_a_takeover_waits_for_the_transaction_in_flight_which_commits_wholly_before_it(url, pair):
+    first, second, clock = pair
     took: list[bool] = []
-    try:
-        assert first.acting.take("DEVICEA")
-        cut_off(url, first)
-        first.db.reconnect()  # nobody took over yet: its epoch still stands
-        taker = threading.Thread(target=lambda: took.append(second.acting.take("DEVICEB")))
-        with first.transaction():
-            first.meta.set("handled", "$e1")
-            taker.start()
-            deadline = time.monotonic() + 10
-            while not waiting_on_a_lock(url, second.db.conn.info.backend_pid):
-                assert time.monotonic() < deadline, "the takeover never came to wait on the epoch's row"
-                time.sleep(0.01)
-            first.meta.set("answered", "$e1")
-        taker.join(10)
-        assert took == [True]
-        assert (second.meta.get("handled"), second.meta.get("answered")) == ("$e1", "$e1")
-        with pytest.raises(Fenced), first.transaction():
-            first.meta.set("handled", "$e2")
-    finally:
-        first.close()
-        second.close()
+    assert first.acting.take("DEVICEA")
+    cut_off(url, first)
+    first.db.reconnect()  # nobody took over yet: its epoch still stands
+    taker = threading.Thread(target=lambda: took.append(second.acting.take("DEVICEB")))
+    with first.transaction():
+        first.meta.set("handled", "$e1")
+        taker.start()
+        deadline = time.monotonic() + 10
+        while not waiting_on_a_lock(url, second.db.conn.info.backend_pid):
+            assert time.monotonic() < deadline, "the takeover never came to wait for the transaction in flight"
+            time.sleep(0.01)
+        first.meta.set("answered", "$e1")
+    taker.join(10)
+    assert took == [True]
+    assert (second.meta.get("handled"), second.meta.get("answered")) == ("$e1", "$e1")
+    with pytest.raises(Fenced), first.transaction():
+        first.meta.set("handled", "$e2")
 
 
 def test_a_holder_whose_beats_stand_still_is_cut_off_and_its_lock_taken(tmp_path, url):

@@ -11,10 +11,10 @@ import pytest
 from bot.store import Store
 from bot.store.alarms import AlarmRow
 from bot.store.handovers import HandoverRow, Opening
+from bot.store.outbox import NewMessage
 from bot.store.page_watch import WatchedPage
 from bot.store.roster_snapshots import RosterSnapshot
 from bot.store.secretbox import SecretBox
-from bot.store.sms import NewSms
 from bot.store.sync import Head
 from rosters import Leave, Override
 
@@ -69,9 +69,10 @@ def test_upserts_replace_the_row_of_the_same_key(store):
 
 def test_a_second_insert_of_the_same_key_is_ignored_and_says_so(store):
     page = WatchedPage("$page", "L1", "@a:x", "!dm", T0)
-    sms = NewSms("page:L1:@a:x", "L1", "@a:x", "+46700000000", "Larm L1", "unseen")
+    sms = NewMessage("sms", "@a:x", {"phone": "+46700000000", "text": "Larm L1", "why": "unseen"}, "alarm:L1", 1,
+                     T0 + 900, "sms")
     with store.transaction():
-        assert store.sms.add(sms, T0) and not store.sms.add(sms, T0 + 1)
+        assert store.outbox.add_once(sms, "sms:page:L1:@a:x") and not store.outbox.add_once(sms, "sms:page:L1:@a:x")
         assert store.checkins.plan("c1", "jour", "primary", T0, T0 + 3600)
         assert not store.checkins.plan("c1", "jour", "primary", T0, T0 + 3600)
         assert store.identities.note_devices("@a:x", ["D1"], T0) == []  # the first sight is the baseline
@@ -84,7 +85,7 @@ def test_a_second_insert_of_the_same_key_is_ignored_and_says_so(store):
         store.alarms.remember_page("$page", "L2", "@b:x")
         store.area_months.keep("*", "2026-10", {"alarms": 3}, T0)
         store.area_months.keep("*", "2026-10", {"alarms": 99}, T0)
-    assert [s.key for s in store.sms.due(T0)] == ["page:L1:@a:x"]
+    assert [row.target_kind for row, _ in store.outbox.heads()] == ["sms"]
     assert store.identities.admitted("!r") == frozenset({"@chef:x"})
     assert store.page_watch.next_unseen_due() == T0 + 300
     assert store.alarms.alarm_of_page("$page") == "L1"
