@@ -4,6 +4,7 @@ reserved words work, and rows come back in the same order."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -134,7 +135,12 @@ def test_another_user_of_the_database_keeps_it_from_being_held_alone(tmp_path, d
     second = Store(tmp_path / "state" / "jourbot.db", SecretBox("k"), database=database)
     try:
         assert not first.db.exclusive()
+        pid = second.db.conn.info.backend_pid if database else 0
         second.close()
+        deadline = time.monotonic() + 10  # a server process frees its locks a moment after its client closes
+        while pid and first.db.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ?", [pid]).fetchone():
+            assert time.monotonic() < deadline, "the closed connection's server process never ended"
+            time.sleep(0.01)
         assert first.db.exclusive()
     finally:
         first.close()
