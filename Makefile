@@ -5,7 +5,8 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run test unit lint bench clean install synapse js browser promtool deploy-tools screenshots lock python-ok node-ok
+.PHONY: run test unit lint bench clean install synapse js browser postgres promtool deploy-tools screenshots lock python-ok \
+	node-ok
 
 # What the code and its tests need from the machine, checked before anything is installed, so a machine that lacks
 # them is told what to install instead of failing later in a traceback. Debian 12 has Python 3.11 but Node 18.
@@ -99,6 +100,14 @@ promtool: $(PROMTOOL)
 $(PROMTOOL):
 	$(call APT_INSTALL,prometheus)
 
+# PostgreSQL from Debian's package, for the store's tests in its second dialect (tests/harness/postgres.py starts a
+# throwaway server of its own; the package's own cluster is not used); sudo only when not root.
+POSTGRES_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+postgres:
+ifeq ($(POSTGRES_INITDB),)
+	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q postgresql || { apt-get update -q && apt-get install -y -q postgresql; }'
+endif
+
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .
 
@@ -109,11 +118,11 @@ lint: install
 	$(VENV)/bin/python .ci/check_structure.py
 
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
-test: install synapse js browser promtool deploy-tools lint
+test: install synapse js browser postgres promtool deploy-tools lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 
-unit: install
+unit: install postgres
 	$(VENV)/bin/python -m pytest -q tests/unit
 
 bench: install synapse

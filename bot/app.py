@@ -79,7 +79,8 @@ class App:
         self.config = config
         self.clock = clock
         lang = config.bot.language
-        self.store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"), clock)
+        self.store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"), clock,
+                           database=config.storage.database)
         # The audit trail against its head, read before this start appends anything (bot/watch/trail.py).
         self.trail = TrailAnchor(self.store, self._queue, lambda: self.services.supervisors(), lang, clock)
         self.matrix: MatrixPort = matrix or MatrixClient(MatrixSettings(

@@ -11,6 +11,7 @@ import pytest_asyncio
 
 from tests.harness.element import node  # noqa: F401 - a fixture for the Element-stack tests
 from tests.harness.people import Person
+from tests.harness.postgres import PostgresServer, postgres_bin
 from tests.harness.synapse import PASSWORD, Synapse, synapse_python
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +29,33 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
     server.stop()
     if os.environ.get("JOURBOT_KEEP_SYNAPSE_LOG"):
         print(server.log_path.read_text()[-5000:])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """PostgreSQL from Debian's package, started once, on first use (tests of SQLite alone never start it)."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed (/usr/lib/postgresql/*/bin): run `make test` (it installs it)")
+    server = PostgresServer(bin_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store's `[storage] database` in each dialect: "" for SQLite in the state folder, or the URL of a fresh
+    PostgreSQL database. A store test that takes it runs once against each."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
 
 
 @pytest_asyncio.fixture

@@ -34,7 +34,8 @@ def verify_audit(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"--head: {err}", file=sys.stderr)
         return 2
-    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"))
+    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"),
+                  database=config.storage.database)
     try:
         heads: list[tuple[str, Head]] = [("chat", head) for head in given]
         saved = store.audit.head_from_file()

@@ -84,7 +84,8 @@ def rotate_data(args: argparse.Namespace) -> int:
     new_key = _new_key(new_path, old_key)
     if new_key is None:
         return 2
-    store = Store(config.state_dir / "jourbot.db", SecretBox(old_key, "data"))
+    store = Store(config.state_dir / "jourbot.db", SecretBox(old_key, "data"),
+                  database=config.storage.database)
     try:
         if not store.db.exclusive():
             print("the database is in use (is the bot running?): stop the bot and try again", file=sys.stderr)
@@ -115,7 +116,8 @@ def rotate_pickle(args: argparse.Namespace) -> int:
     new_key = _new_key(new_path, old_key)
     if new_key is None:
         return 2
-    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"))
+    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"),
+                  database=config.storage.database)
     try:
         if not store.db.exclusive():
             print("the database is in use (is the bot running?): stop the bot and try again", file=sys.stderr)

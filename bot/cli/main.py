@@ -23,6 +23,7 @@ from bot.config.checks import checkin_problems
 from bot.duty import live as roster_live
 from bot.matrix.port import SessionRevoked
 from bot.store import SaltMissing, SchemaTooNew
+from bot.store.db import Unreadable
 from bot.store.roster_snapshots import read_last
 from rosters import RosterError
 
@@ -79,8 +80,8 @@ def _roster_problems(config: config_module.Config) -> list[str]:
     A folder that cannot be used with a good roster kept in the store is no reason not to start: the bot runs on
     that one and tells the supervisors (bot/duty/reload.py)."""
     try:
-        stored = read_last(config.state_dir / "jourbot.db")
-    except sqlite3.Error:
+        stored = read_last(config.state_dir / "jourbot.db", config.storage.database)
+    except (sqlite3.Error, Unreadable):
         stored = None
     try:
         started = roster_live.start(config.rosters_dir, stored, 0.0)

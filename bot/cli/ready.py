@@ -43,7 +43,8 @@ def run_ready(args: argparse.Namespace) -> int:
               " start it once with `jourbot run`", file=sys.stderr)
         return 1
     now = datetime.now(UTC)
-    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"))
+    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"),
+                  database=config.storage.database)
     try:
         roster = roster.with_leave(store.leave.active())  # as the bot runs it: someone on leave is not asked
         people = on_rosters(roster, store.overrides.active(), now, days)

@@ -156,7 +156,9 @@ def _roster(args: argparse.Namespace) -> Roster:
         raise UsageError(f"which rosters? Give --rosters DIR, -c config.toml (the bot's, with the overrides made in"
                          f" chat) or set {ROSTERS_ENV}. The fictional example city is --rosters {EXAMPLES_DIR}")
     roster = load_dir(folder)
-    return roster.with_leave(read_leave(config.state_dir / DATABASE_FILE)) if config else roster
+    if config is None:
+        return roster
+    return roster.with_leave(read_leave(config.state_dir / DATABASE_FILE, config.storage.database))
 
 
 def _config(args: argparse.Namespace) -> Config | None:
@@ -167,7 +169,7 @@ def _chat_overrides(args: argparse.Namespace) -> list[Override]:
     """The overrides made in chat (`!byt`), when the bot's config says where its database is; those written in
     the roster files the Roster applies by itself."""
     config = _config(args)
-    return read_active(config.state_dir / DATABASE_FILE) if config else []
+    return read_active(config.state_dir / DATABASE_FILE, config.storage.database) if config else []
 
 
 # -- check ----------------------------------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def run_stats(args: argparse.Namespace) -> int:
         area = found.id
     tz = roster.default_zone
     start, end = day_start(args.start, tz), day_start(args.end + timedelta(days=1), tz)
-    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"))
+    store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"),
+                  database=config.storage.database)
     try:
         if args.monthly:
             _monthly(store, args.start, args.end, area, args.csv)

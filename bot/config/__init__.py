@@ -78,6 +78,8 @@ def _expand(value: str) -> str:
 
 _URL = re.compile(r"https?://[^\s/]+(/.*)?")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+_POSTGRES_URL = re.compile(r"postgres(ql)?://\S*")
+_PASSWORD_IN_URL = re.compile(r"postgres(ql)?://[^/@]*:[^/@]*@")  # user:password@host
 
 # Seconds, counts and days that only make sense above zero: a zero wait fires at once, a zero limit refuses all.
 Positive = Annotated[int, _rule(lambda v: v > 0, "expected a positive number, got {value}")]
@@ -139,6 +141,14 @@ class StorageConfig(Section):
     data_key_env: str = "JOURBOT_DATA_KEY"
     data_key_file: SecretFile = ""
     retention_days: Annotated[int, _rule(lambda v: v >= 1, "expected at least 1 day, got {value}")] = 365
+    # "" keeps the database in `dir` (SQLite); a postgresql:// URL puts it on a PostgreSQL server, which instances on
+    # several machines can share (docs/design.md, "Availability beyond one machine").
+    database: Annotated[str, _rule(lambda v: not v or _POSTGRES_URL.fullmatch(v),
+                                   "expected a postgresql:// URL (its password in PGPASSWORD or ~/.pgpass, not here),"
+                                   " or nothing for SQLite in storage.dir"),
+                        _rule(lambda v: not _PASSWORD_IN_URL.match(v),
+                              "the URL holds a password: put it in PGPASSWORD or ~/.pgpass (mode 0600), not in the"
+                              " configuration")] = ""
 
 
 class BotConfig(Section):

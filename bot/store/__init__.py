@@ -1,4 +1,5 @@
-"""The bot's single source of truth: one SQLite database. Every SQL statement of the bot lives in this package.
+"""The bot's single source of truth: one database, SQLite by default or PostgreSQL where instances share it (`[storage]
+database = "postgresql://…"`). Every SQL statement of the bot lives in this package.
 
 `Store` opens the database, brings its schema up to date and hands out one repository per table family. Writes that
 belong together go through `store.transaction()`; see bot/store/db.py for what runs after a commit.
@@ -14,12 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.store.acting import Acting
 from bot.store.alarm_rooms import AlarmRooms
 from bot.store.alarms import Alarms
 from bot.store.area_months import AreaMonths
 from bot.store.audit import Audit
 from bot.store.checkins import Checkins
-from bot.store.db import Database
+from bot.store.db import Database, SqliteDatabase
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
 from bot.store.events import Events, StoredEvent, WaitingEvent
@@ -63,9 +65,22 @@ def salt_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".salt")
 
 
+SALT_VALUE_KEY = "data_salt_value"  # meta, on PostgreSQL: the salt itself
+
+
+def _shared_salt(db: Database, meta: Meta) -> bytes:
+    """On PostgreSQL the salt is kept in the database itself: the instances sharing it have state folders of their
+    own on machines of their own, and the salt is not secret. Two instances starting at once agree on the first."""
+    with db.transaction():
+        meta.set_once(SALT_VALUE_KEY, os.urandom(SALT_BYTES).hex())
+    return bytes.fromhex(meta.get(SALT_VALUE_KEY) or "")
+
+
 def _salt(db: Database, meta: Meta) -> bytes:
     """The salt the data key is stretched with: read from beside the database, made there on first use. Not secret,
     but needed: without it nothing sealed since can be read, so a missing one stops the store from opening."""
+    if db.dialect != "sqlite":
+        return _shared_salt(db, meta)
     path = salt_path(db.path)
     known = meta.get(SALT_KEY)
     if path.exists():
@@ -86,9 +101,25 @@ def _salt(db: Database, meta: Meta) -> bytes:
     return salt
 
 
+def is_postgres(database: str) -> bool:
+    return database.startswith(("postgresql://", "postgres://"))
+
+
+def open_database(path: Path, database: str = "") -> Database:
+    """SQLite at `path`, or the PostgreSQL database `database` names; `path` is then only where the files kept beside
+    the database go (its salt, the audit head). psycopg is imported only then: the embedded default never loads it."""
+    if not database:
+        return SqliteDatabase(path)
+    if not is_postgres(database):
+        raise ValueError("[storage] database: expected a postgresql:// URL, or nothing for SQLite in the state folder")
+    from bot.store.postgres import PostgresDatabase
+
+    return PostgresDatabase(database, path)
+
+
 class Store:
-    def __init__(self, path: Path, box: SecretBox, clock: Callable[[], float] = time.time) -> None:
-        self.db = Database(path)
+    def __init__(self, path: Path, box: SecretBox, clock: Callable[[], float] = time.time, database: str = "") -> None:
+        self.db = open_database(path, database)
         self.clock = clock
         try:
             migrate(self.db)
@@ -135,6 +166,7 @@ class Store:
         self.web = WebAccess(self.db)
         self.leave = LeaveEntries(self.db, self.sequences)
         self.identities = Identities(self.db)
+        self.acting = Acting(self.db, clock)
         self.db.private_side_files()
 
     @property

@@ -15,7 +15,9 @@ class AlarmRooms:
 
     def set(self, alarm_id: str, room_id: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO alarm_rooms(alarm_id, room_id, created_at, closed_at) VALUES (?, ?, ?, NULL)",
+            "INSERT INTO alarm_rooms(alarm_id, room_id, created_at, closed_at) VALUES (?, ?, ?, NULL)"
+            " ON CONFLICT(alarm_id) DO UPDATE SET room_id = excluded.room_id, created_at = excluded.created_at,"
+            " closed_at = NULL",
             [alarm_id, room_id, self.clock()],
         )
 

@@ -91,7 +91,7 @@ class Alarms:
     # --- which event is which page ---------------------------------------------------------------------------------
     def remember_page(self, event_id: str, alarm_id: str, user_id: str) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO page_events(event_id, alarm_id, user_id) VALUES (?, ?, ?)",
+            "INSERT INTO page_events(event_id, alarm_id, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [event_id, alarm_id, user_id],
         )
 

@@ -18,7 +18,8 @@ class AreaMonths:
 
     def keep(self, area: str, month: str, figures: dict[str, Any], at: float) -> None:
         """Store the figures of `area` in `month` ("2026-11") unless they are stored already."""
-        self.db.execute("INSERT OR IGNORE INTO area_months(area, month, figures, computed_at) VALUES (?, ?, ?, ?)",
+        self.db.execute("INSERT INTO area_months(area, month, figures, computed_at) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT DO NOTHING",
                         [area, month, json.dumps(figures, sort_keys=True), at])
 
     def is_kept(self, month: str) -> bool:
@@ -28,8 +29,9 @@ class AreaMonths:
     def between(self, first: str, last: str, area: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
         """(area, month, figures) for months `first`..`last` inclusive, by month and area."""
         rows = self.db.execute(
-            "SELECT area, month, figures FROM area_months WHERE month >= ? AND month <= ? AND (? IS NULL OR area = ?)"
-            " ORDER BY month, area", [first, last, area, area]).fetchall()
+            # COALESCE rather than `? IS NULL OR area = ?`: PostgreSQL cannot type a parameter tested only for NULL
+            "SELECT area, month, figures FROM area_months WHERE month >= ? AND month <= ? AND area = COALESCE(?, area)"
+            " ORDER BY month, area", [first, last, area]).fetchall()
         return [(str(r[0]), str(r[1]), json.loads(r[2])) for r in rows]
 
     def first_alarm_at(self) -> float | None:

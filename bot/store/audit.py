@@ -110,12 +110,12 @@ class Audit:
         digest = _sha(private) if private is not None else ""
         cur = self.db.execute(
             "INSERT INTO audit(at, actor, action, subject, data, prev, hash, private, private_digest)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
             [at, actor, action, subject, body, prev, self._mac(prev, at, actor, action, subject, body, digest),
              private, digest],
         )
         self.db.changed(Topic.AUDIT)
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def head(self) -> Head | None:
         """The newest entry's number and MAC, as the database has it."""

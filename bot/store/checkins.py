@@ -45,8 +45,9 @@ class Checkins:
     def plan(self, checkin_id: str, unit: str, role: str, start: float, end: float) -> bool:
         """A check-in at a shift start; planning the same shift again changes nothing. True if it is new."""
         added = self.db.execute(
-            "INSERT OR IGNORE INTO checkins(id, unit, role, shift_start, shift_end, status, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", [checkin_id, unit, role, start, end, PLANNED, start],
+            "INSERT INTO checkins(id, unit, role, shift_start, shift_end, status, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [checkin_id, unit, role, start, end, PLANNED, start],
         ).rowcount == 1
         if added:
             self.db.changed(Topic.CHECKINS)

@@ -1,4 +1,9 @@
-"""The SQLite connection, its transactions, and what runs after a commit.
+"""The database connection, its transactions, and what runs after a commit.
+
+Two dialects share this: `SqliteDatabase` (the embedded default, below) and `PostgresDatabase` (bot/store/postgres.py,
+for instances that share one database). Repositories write their SQL once, in the subset both understand (`?`
+parameters, `ON CONFLICT … DO UPDATE/NOTHING`, `RETURNING`); what PostgreSQL spells differently is translated there,
+once per statement. SQLite runs the text as written: no per-statement cost for the embedded default.
 
 Every write that belongs together happens inside `transaction()` (BEGIN IMMEDIATE … COMMIT): a state change, its audit
 entry, its deadline and the messages announcing it are stored at once or not at all. Nothing outside the database may
@@ -25,13 +30,27 @@ import logging
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[object]
+Params = Sequence[object] | Mapping[str, object]  # `?` placeholders, or `:name` ones with a mapping
+
+
+class Cursor(Protocol):
+    """What repositories use of a cursor, in either dialect."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Topic(enum.Enum):
@@ -48,43 +67,75 @@ class Topic(enum.Enum):
     AUDIT = "audit"  # entries appended: the head goes to its file outside the database
 
 
+class Unreadable(Exception):
+    """The database could not be read (PostgreSQL unreachable, say), where a reader can do without it."""
+
+
+class Fenced(Exception):
+    """Another instance took over acting (the fencing epoch moved on): this one may commit nothing more."""
+
+
 class Database:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            # Created private before SQLite writes anything into it.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        fresh = path.stat().st_size == 0
-        os.chmod(path, 0o600)
-        # Every user of the database (the bot, `audit verify`, `roster ready`) holds a shared lock on this file while
-        # it has the database open; `keys rotate-data` needs it alone (`exclusive`).
-        self._lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock, fcntl.LOCK_SH)
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        if fresh:  # only before the first table: an older database is converted once (`vacuum_once`)
-            self.conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        self.conn.execute("PRAGMA secure_delete=ON")
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=5000")
+    """What both dialects share: transactions with savepoints, the topics a commit changed, and the work that must come
+    last in a transaction. A dialect gives `execute`, `executemany` and how a transaction begins and ends."""
+
+    dialect = ""
+    # Where the files kept beside the database go (its salt, the audit head): the state folder's `jourbot.db`.
+    path: Path
+    _BEGIN = "BEGIN"
+
+    def __init__(self) -> None:
         self._depth = 0
         self._changed: set[Topic] = set()
         self._listeners: dict[Topic, list[Callable[[], None]]] = {}
         self._last_words: list[tuple[int, Callable[[], None]]] = []  # (depth registered at, work) for before COMMIT
-        self.private_side_files()
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> Cursor:
+        raise NotImplementedError
+
+    def _open_on_server(self) -> bool:
+        """Whether the connection is still inside a transaction (after a failed COMMIT)."""
+        raise NotImplementedError
+
+    def has_table(self, name: str) -> bool:
+        raise NotImplementedError
+
+    @property
+    def where(self) -> str:
+        """The database, as a message to the operator names it (never with a password)."""
+        return str(self.path)
 
     def private_side_files(self) -> None:
-        for suffix in ("-wal", "-shm"):
-            side = Path(str(self.path) + suffix)
-            if side.exists():
-                os.chmod(side, 0o600)
+        """Files the database engine keeps beside the database made private (SQLite's WAL); none elsewhere."""
 
-    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
+    def vacuum_once(self) -> str:
+        return ""
 
-    def executemany(self, sql: str, rows: Sequence[Params]) -> sqlite3.Cursor:
-        return self.conn.executemany(sql, rows)
+    def reclaim(self) -> bool:
+        return True
+
+    def exclusive(self) -> bool:
+        raise NotImplementedError
+
+    # --- acting, where instances share the database (bot/store/acting.py) -------------------------------------------
+    def try_acting_lock(self) -> bool:
+        """Take the lock that decides which instance acts, if free. One process has a SQLite database to itself:
+        it always acts, and its transactions pay for no fencing."""
+        return True
+
+    def end_acting_holder(self) -> None:
+        """End the server process of the connection that holds the acting lock (a silent instance's), waiting
+        until it is gone."""
+        raise NotImplementedError
+
+    def fence(self, epoch: int | None) -> None:
+        """From now on every transaction first checks that the fencing epoch is still `epoch` (None: no check)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
 
     @property
     def in_transaction(self) -> bool:
@@ -120,25 +171,32 @@ class Database:
             return
         self._last_words.append((self._depth, work))
 
+    def _control(self, sql: str) -> None:
+        """A statement of the transaction's own (BEGIN, COMMIT, SAVEPOINT …): never translated, never fenced."""
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        self._control(self._BEGIN)
+
     # --- transactions ------------------------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
         if self._depth:
             name = f"sp{self._depth}"
-            self.conn.execute(f"SAVEPOINT {name}")
+            self._control(f"SAVEPOINT {name}")
             self._depth += 1
             try:
                 yield
             except BaseException:
-                self.conn.execute(f"ROLLBACK TO {name}")
-                self.conn.execute(f"RELEASE {name}")
+                self._control(f"ROLLBACK TO {name}")
+                self._control(f"RELEASE {name}")
                 self._last_words = [(d, w) for d, w in self._last_words if d < self._depth]
                 raise
             finally:
                 self._depth -= 1
-            self.conn.execute(f"RELEASE {name}")
+            self._control(f"RELEASE {name}")
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         self._depth = 1
         try:
             yield
@@ -150,17 +208,67 @@ class Database:
             self._depth = 0
             self._changed.clear()
             self._last_words = []
-            self.conn.execute("ROLLBACK")
+            self._control("ROLLBACK")
             raise
         self._depth = 0
         try:
-            self.conn.execute("COMMIT")
+            self._control("COMMIT")
         except BaseException:
             self._changed.clear()
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            if self._open_on_server():
+                self._control("ROLLBACK")
             raise
         self._announce()
+
+class SqliteDatabase(Database):
+    """The embedded default: one file, BEGIN IMMEDIATE so writers queue rather than fail at COMMIT."""
+
+    dialect = "sqlite"
+    _BEGIN = "BEGIN IMMEDIATE"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            # Created private before SQLite writes anything into it.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        fresh = path.stat().st_size == 0
+        os.chmod(path, 0o600)
+        # Every user of the database (the bot, `audit verify`, `roster ready`) holds a shared lock on this file while
+        # it has the database open; `keys rotate-data` needs it alone (`exclusive`).
+        self._lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_SH)
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        if fresh:  # only before the first table: an older database is converted once (`vacuum_once`)
+            self.conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        self.conn.execute("PRAGMA secure_delete=ON")
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self.private_side_files()
+
+    def private_side_files(self) -> None:
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(self.path) + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
+
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
+
+    def _control(self, sql: str) -> None:
+        self.conn.execute(sql)
+
+    def _open_on_server(self) -> bool:
+        return self.conn.in_transaction
+
+    def has_table(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 [name]).fetchone() is not None
 
     # --- reclaiming space, so deleted data is gone -----------------------------------------------------------------
     @property

@@ -10,7 +10,8 @@ class Deadlines:
         self.db = db
 
     def set(self, alarm_id: str, at: float) -> None:
-        self.db.execute("INSERT OR REPLACE INTO deadlines(alarm_id, at) VALUES (?, ?)", [alarm_id, at])
+        self.db.execute("INSERT INTO deadlines(alarm_id, at) VALUES (?, ?)"
+                        " ON CONFLICT(alarm_id) DO UPDATE SET at = excluded.at", [alarm_id, at])
         self.db.changed(Topic.DEADLINES)
 
     def clear(self, alarm_id: str) -> None:

@@ -27,6 +27,7 @@ class DirectRooms:
 
     def set(self, user_id: str, room_id: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO direct_rooms(user_id, room_id, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO direct_rooms(user_id, room_id, created_at) VALUES (?, ?, ?) ON CONFLICT(user_id)"
+            " DO UPDATE SET room_id = excluded.room_id, created_at = excluded.created_at",
             [user_id, room_id, self.clock()],
         )

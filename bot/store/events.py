@@ -44,8 +44,8 @@ class Events:
                payload: dict[str, Any]) -> bool:
         """Remember a command-like event; False if it was seen before."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO events(event_id, room_id, sender, kind, origin_ts, received_at, payload, status,"
-            " outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', '')",
+            "INSERT INTO events(event_id, room_id, sender, kind, origin_ts, received_at, payload, status,"
+            " outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', '') ON CONFLICT DO NOTHING",
             [event_id, room_id, sender, kind, origin_ts, self.clock(), self.box.seal(json.dumps(payload), event_id)],
         )
         return cur.rowcount == 1
@@ -72,8 +72,8 @@ class Events:
     # --- undecryptable -------------------------------------------------------------------------------------------
     def record_undecryptable(self, event_id: str, room_id: str, sender: str, source: dict[str, Any]) -> bool:
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO undecryptable(event_id, room_id, sender, source, first_seen, status)"
-            " VALUES (?, ?, ?, ?, ?, 'waiting')",
+            "INSERT INTO undecryptable(event_id, room_id, sender, source, first_seen, status)"
+            " VALUES (?, ?, ?, ?, ?, 'waiting') ON CONFLICT DO NOTHING",
             [event_id, room_id, sender, json.dumps(source), self.clock()],
         )
         return cur.rowcount == 1

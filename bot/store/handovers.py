@@ -48,7 +48,8 @@ class Handovers:
         return None if row is None else Opening(str(row[0]), float(row[1]), float(row[2]))
 
     def set_opening(self, opening: Opening) -> None:
-        self.db.execute("INSERT OR REPLACE INTO handover_openings(unit, at, since) VALUES (?, ?, ?)",
+        self.db.execute("INSERT INTO handover_openings(unit, at, since) VALUES (?, ?, ?)"
+                        " ON CONFLICT(unit) DO UPDATE SET at = excluded.at, since = excluded.since",
                         [opening.unit, opening.at, opening.since])
         self.db.changed(Topic.HANDOVERS)
 
@@ -114,5 +115,5 @@ class Handovers:
         """The earliest instant something is due: an office opening or a reminder."""
         row = self.db.execute(
             "SELECT MIN(t) FROM (SELECT MIN(at) AS t FROM handover_openings"
-            " UNION ALL SELECT MIN(remind_at) FROM handovers WHERE received_at IS NULL)").fetchone()
+            " UNION ALL SELECT MIN(remind_at) FROM handovers WHERE received_at IS NULL) AS due").fetchone()
         return None if row is None or row[0] is None else float(row[0])

@@ -35,8 +35,9 @@ class Identities:
 
     def pin(self, user_id: str, master_key: str, at: float) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO identities(user_id, master_key, pinned_at, seen_key, changed_at)"
-            " VALUES (?, ?, ?, NULL, NULL)", [user_id, master_key, at])
+            "INSERT INTO identities(user_id, master_key, pinned_at, seen_key, changed_at)"
+            " VALUES (?, ?, ?, NULL, NULL) ON CONFLICT(user_id) DO UPDATE SET master_key = excluded.master_key,"
+            " pinned_at = excluded.pinned_at, seen_key = NULL, changed_at = NULL", [user_id, master_key, at])
         self.db.changed(Topic.IDENTITIES)
 
     def forget(self, user_id: str) -> None:
@@ -65,7 +66,8 @@ class Identities:
         new: list[str] = []
         for device_id in device_ids:
             cur = self.db.execute(
-                "INSERT OR IGNORE INTO known_devices(user_id, device_id, first_seen, reported_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO known_devices(user_id, device_id, first_seen, reported_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 [user_id, device_id, at, at if baseline else None])
             if cur.rowcount == 1 and not baseline:
                 new.append(device_id)
@@ -88,7 +90,8 @@ class Identities:
 
     # --- who else the bot let into a room of its own ------------------------------------------------------------------
     def admit(self, room_id: str, user_id: str, at: float) -> None:
-        self.db.execute("INSERT OR IGNORE INTO room_audience(room_id, user_id, added_at) VALUES (?, ?, ?)",
+        self.db.execute("INSERT INTO room_audience(room_id, user_id, added_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT DO NOTHING",
                         [room_id, user_id, at])
 
     def admitted(self, room_id: str) -> frozenset[str]:

@@ -5,13 +5,13 @@ roster in force (bot/duty/leave.py) and `jourbot roster -c config.toml` reads wi
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from bot.store.db import Database, Topic
+from bot.store.readonly import read_rows
 from bot.store.sequences import Sequences
 from rosters import Leave
 
@@ -26,7 +26,7 @@ class LeaveEntries:
     def add(self, leave: Leave, by: str, now: datetime) -> Leave:
         stored = replace(leave, entry=f"{PREFIX}{self.sequences.next('leave')}")
         self.db.execute(
-            "INSERT INTO leave_entries(id, user_id, start, end, reason, created_by, created_at, removed_at)"
+            "INSERT INTO leave_entries(id, user_id, start, \"end\", reason, created_by, created_at, removed_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
             [stored.entry, stored.user, stored.start.isoformat(), stored.end.isoformat(), stored.reason, by,
              now.timestamp()],
@@ -48,25 +48,16 @@ class LeaveEntries:
         return _leave(self.db.execute(_ACTIVE).fetchall())
 
 
-_ACTIVE = "SELECT id, user_id, start, end, reason FROM leave_entries WHERE removed_at IS NULL ORDER BY start, id"
+_ACTIVE = ('SELECT id, user_id, start, "end", reason FROM leave_entries WHERE removed_at IS NULL'
+           ' ORDER BY start, id')
 
 
 def _leave(rows: Iterable[Sequence[str]]) -> list[Leave]:
     return [Leave(r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]), r[4], r[0]) for r in rows]
 
 
-def read_active(path: Path) -> list[Leave]:
+def read_active(path: Path, database: str = "") -> list[Leave]:
     """The leave made in the browser, read from the bot's database without writing to it, for `jourbot roster`.
 
-    The bot may be running: the file is opened read-only and never migrated. No database yet: no leave."""
-    if not path.exists():
-        return []
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return _leave(conn.execute(_ACTIVE).fetchall())
-    except sqlite3.OperationalError as err:
-        if "no such table" in str(err):  # a database from before leave could be made in the browser
-            return []
-        raise
-    finally:
-        conn.close()
+    The bot may be running: the database is read only and never migrated. No database yet: no leave."""
+    return _leave(read_rows(path, database, "leave_entries", _ACTIVE))

@@ -14,8 +14,10 @@ class Meta:
         return str(row[0]) if row else None
 
     def set(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [key, value])
+        self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key)"
+                        " DO UPDATE SET value = excluded.value", [key, value])
 
     def set_once(self, key: str, value: str) -> bool:
         """Set `key` unless it is set already; True if this call set it (a warning is then due, once)."""
-        return self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", [key, value]).rowcount == 1
+        return self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                               [key, value]).rowcount == 1

@@ -24,7 +24,7 @@ _COLUMNS = (
 _VALUES = ("(txn_id, target_kind, target, event_type, content, status, attempts, next_attempt_at, created_at, purpose,"
            " last_error, priority, deliver_by, overdue) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, '', ?, ?, 0)")
 _ADD = f"INSERT INTO outbox{_VALUES}"  # a second message of one cause and place is a bug: refused
-_ADD_ONCE = f"INSERT OR IGNORE INTO outbox{_VALUES}"
+_ADD_ONCE = f"INSERT INTO outbox{_VALUES} ON CONFLICT DO NOTHING"
 _OF_KINDS = "target_kind IN (SELECT value FROM json_each(?))"  # the kinds as one JSON list
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from bot.store.db import Database
+from bot.store.readonly import read_rows
 from bot.store.sequences import Sequences
 from rosters import Override
 
@@ -21,7 +21,7 @@ class Overrides:
     def add(self, override: Override, by: str, now: datetime) -> Override:
         stored = replace(override, id=f"B{self.sequences.next('override')}")
         self.db.execute(
-            "INSERT INTO overrides(id, user_id, name, unit, role, start, end, created_by, created_at, removed_at,"
+            "INSERT INTO overrides(id, user_id, name, unit, role, start, \"end\", created_by, created_at, removed_at,"
             " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
             [stored.id, stored.user, stored.name, stored.unit, stored.role, stored.start.isoformat(),
              stored.end.isoformat(), by, now.timestamp(), stored.reason],
@@ -39,7 +39,7 @@ class Overrides:
         return _overrides(self.db.execute(_ACTIVE).fetchall())
 
 
-_ACTIVE = ("SELECT id, user_id, name, unit, role, start, end, reason FROM overrides WHERE removed_at IS NULL"
+_ACTIVE = ("SELECT id, user_id, name, unit, role, start, \"end\", reason FROM overrides WHERE removed_at IS NULL"
            " ORDER BY start")
 
 
@@ -50,18 +50,8 @@ def _overrides(rows: Iterable[Sequence[str]]) -> list[Override]:
     ]
 
 
-def read_active(path: Path) -> list[Override]:
+def read_active(path: Path, database: str = "") -> list[Override]:
     """The overrides made in chat, read from the bot's database without writing to it, for `jourbot roster`.
 
-    The bot may be running: the file is opened read-only and never migrated. No database yet: no overrides."""
-    if not path.exists():
-        return []
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return _overrides(conn.execute(_ACTIVE).fetchall())
-    except sqlite3.OperationalError as err:
-        if "no such table" in str(err):  # a database from before overrides existed
-            return []
-        raise
-    finally:
-        conn.close()
+    The bot may be running: the database is read only and never migrated. No database yet: no overrides."""
+    return _overrides(read_rows(path, database, "overrides", _ACTIVE))

@@ -23,8 +23,8 @@ class PageWatch:
 
     def delivered(self, page: WatchedPage, unseen_due_at: float | None) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO page_watch(event_id, alarm_id, user_id, room_id, delivered_at, unseen_due_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO page_watch(event_id, alarm_id, user_id, room_id, delivered_at, unseen_due_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [page.event_id, page.alarm_id, page.user_id, page.room_id, page.delivered_at, unseen_due_at],
         )
         if unseen_due_at is not None:

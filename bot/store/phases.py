@@ -49,7 +49,9 @@ class Phases:
             raise ValueError(f"unknown decision {record.decision!r}")
         made = None if record.assessment_made is None else int(record.assessment_made)
         self.db.execute(
-            f"INSERT OR REPLACE INTO alarm_phases({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO alarm_phases({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(alarm_id, phase)"
+            " DO UPDATE SET at = excluded.at, by = excluded.by, eta_minutes = excluded.eta_minutes,"
+            " assessment_made = excluded.assessment_made, decision = excluded.decision, unit = excluded.unit",
             [record.alarm_id, record.phase, record.at, record.by, record.eta_minutes, made, record.decision,
              record.unit],
         )

@@ -31,11 +31,12 @@ _STATEMENTS: dict[str, str] = {
     "alarm_rooms": "DELETE FROM alarm_rooms WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "handovers": "DELETE FROM handovers WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "page_watch": "DELETE FROM page_watch WHERE alarm_id NOT IN (SELECT id FROM alarms)",
-    "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
+    "overrides": "DELETE FROM overrides WHERE created_at < :cutoff"
+                 " AND (removed_at IS NOT NULL OR \"end\" < :cutoff_iso)",
     "checkins": "DELETE FROM checkins WHERE at IS NULL AND shift_end < :cutoff",  # shift check-ins (i12-ready)
     # leave made in the browser (w-leave): removed or over, and older than the retention period
     "leave_entries": "DELETE FROM leave_entries WHERE created_at < :cutoff"
-                     " AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
+                     " AND (removed_at IS NOT NULL OR \"end\" < :cutoff_iso)",
     # The audit trail itself stays (it is how a purge is proven), but what its entries of purged alarms said that
     # the figures never need — a decision, a reason — goes; the MAC covers only its digest (bot/store/audit.py).
     # calendar feeds revoked or run out, and browser sessions ended, before the period
@@ -61,7 +62,7 @@ class Retention:
         counts: dict[str, int] = {}
         with self.db.transaction():
             for table, sql in _STATEMENTS.items():
-                counts[table] = self.db.conn.execute(sql, params).rowcount
+                counts[table] = self.db.execute(sql, params).rowcount
             self.audit.append("retention", "retention.purged", "", {"days": days, **counts})
         if not self.db.in_transaction and not self.db.reclaim():
             log.warning("retention: the WAL could not be emptied (a reader held it); it is emptied at the next purge")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.store.db import Database
+from bot.store.readonly import read_rows
 
 _KEY = "in_force"  # one row: only the last good roster is worth keeping
 
@@ -30,7 +30,9 @@ class RosterSnapshots:
     def save(self, snapshot: RosterSnapshot) -> None:
         files = json.dumps({name: base64.b64encode(data).decode("ascii") for name, data in snapshot.files.items()})
         self.db.execute(
-            "INSERT OR REPLACE INTO roster_snapshots(key, digest, saved_at, folder, files) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO roster_snapshots(key, digest, saved_at, folder, files) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key)"
+            " DO UPDATE SET digest = excluded.digest, saved_at = excluded.saved_at, folder = excluded.folder,"
+            " files = excluded.files",
             [_KEY, snapshot.digest, snapshot.saved_at, snapshot.folder, files],
         )
 
@@ -49,17 +51,9 @@ def _snapshot(row: tuple[str, float, str, str] | None) -> RosterSnapshot | None:
     return RosterSnapshot(row[0], float(row[1]), row[2], files)
 
 
-def read_last(path: Path) -> RosterSnapshot | None:
-    """The snapshot in the database at `path`, read without writing (the start's preflight runs before the store
-    is opened and migrated). No database, or one from before snapshots: None."""
-    if not path.exists():
-        return None
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return _snapshot(conn.execute(_LAST, [_KEY]).fetchone())
-    except sqlite3.OperationalError as err:
-        if "no such table" in str(err):
-            return None
-        raise
-    finally:
-        conn.close()
+def read_last(path: Path, database: str = "") -> RosterSnapshot | None:
+    """The snapshot in the database at `path` (or on the PostgreSQL server `database` names), read without writing
+    (the start's preflight runs before the store is opened and migrated). No database, or one from before
+    snapshots: None."""
+    rows = read_rows(path, database, "roster_snapshots", _LAST, [_KEY])
+    return _snapshot(rows[0] if rows else None)

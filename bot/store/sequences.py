@@ -12,8 +12,8 @@ class Sequences:
     def next(self, name: str) -> int:
         """The next number of sequence `name`; call inside the transaction that uses it, so a rollback returns it."""
         row = self.db.execute(
-            "INSERT INTO sequences(name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1"
-            " RETURNING value",
+            "INSERT INTO sequences(name, value) VALUES (?, 1)"
+            " ON CONFLICT(name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
             [name],
         ).fetchone()
         return int(row[0])

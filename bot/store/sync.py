@@ -32,8 +32,10 @@ class SyncPosition:
         return {r[0]: Head(r[1], int(r[2])) for r in rows}
 
     def save(self, token: str, heads: Mapping[str, Head]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('sync_token', ?)", [token])
+        self.db.execute("INSERT INTO meta(key, value) VALUES ('sync_token', ?)"
+                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value", [token])
         self.db.executemany(
-            "INSERT OR REPLACE INTO sync_heads(room_id, event_id, origin_ts) VALUES (?, ?, ?)",
+            "INSERT INTO sync_heads(room_id, event_id, origin_ts) VALUES (?, ?, ?) ON CONFLICT(room_id) DO UPDATE"
+            " SET event_id = excluded.event_id, origin_ts = excluded.origin_ts",
             [(room, head.event_id, head.origin_ts) for room, head in heads.items()],
         )

@@ -85,9 +85,9 @@ async def test_the_answer_to_klar_in_an_alarm_room_comes_before_the_farewell(tmp
 
 
 def test_last_words_run_last_and_go_with_a_rolled_back_savepoint(tmp_path):
-    from bot.store.db import Database
+    from bot.store.db import SqliteDatabase
 
-    db = Database(tmp_path / "t.db")
+    db = SqliteDatabase(tmp_path / "t.db")
     db.execute("CREATE TABLE t (v TEXT)")
     with db.transaction():
         db.before_commit(lambda: db.execute("INSERT INTO t VALUES ('last')"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot import config as config_module
 from bot.app import App
+from tests.harness.postgres import database_for_a_test_bot
 
 REPO = Path(__file__).resolve().parents[2]
 # Keys that pass the bot's rule (bot/config/keys.py): random strings of 256 bits, for the tests only.
@@ -48,6 +49,7 @@ trust = "{trust}"
 dir = "state"
 pickle_key_file = "pickle.key"
 data_key_file = "data.key"
+database = "{database_for_a_test_bot()}"
 
 [bot]
 language = "sv"

@@ -91,9 +91,9 @@ def test_verify_exits_1_after_one_entry_is_rewritten_and_the_chain_recomputed(tm
     assert "entry 1: altered" in capsys.readouterr().err
 
 
-def test_a_protection_decision_is_kept_apart_and_the_purge_takes_it_without_breaking_the_chain(tmp_path):
+def test_a_protection_decision_is_kept_apart_and_the_purge_takes_it_without_breaking_the_chain(tmp_path, database):
     clock = [1_000_000_000.0]
-    store = Store(tmp_path / "db", SecretBox(TEST_DATA_KEY), clock=lambda: clock[0])
+    store = Store(tmp_path / "db", SecretBox(TEST_DATA_KEY), clock=lambda: clock[0], database=database)
     with store.transaction():
         store.audit.append("@a:x", "phase.recorded", "L1", {"phase": "assessment", "made": True,
                                                             "decision": "emergency_placement"})

@@ -44,6 +44,13 @@ def test_minimal_config_loads_with_defaults(tmp_path):
     assert config.logging.format == "text"
     assert config.state_dir == (tmp_path / "var/jourbot").resolve()
     assert config.path == (tmp_path / "config.toml").resolve()
+    assert config.storage.database == ""  # SQLite in the state folder
+
+
+def test_a_postgresql_database_is_taken_as_written(tmp_path):
+    url = "postgresql://jourbot@db1,db2/jourbot?target_session_attrs=read-write"
+    config = config_module.load(write(tmp_path, MINIMAL + f"\n[storage]\ndatabase = '{url}'\n"))
+    assert config.storage.database == url
 
 
 def test_example_config_is_valid():
@@ -80,6 +87,10 @@ def test_example_config_is_valid():
         (MINIMAL + "\n[bot]\nlog_level = 'LOUD'\n",
          "config.toml:7: [bot] log_level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got 'LOUD'"),
         (MINIMAL + "\n[logging]\nformat = 'xml'\n", "config.toml:7: [logging] format: expected 'text' or 'json', got"),
+        (MINIMAL + "\n[storage]\ndatabase = 'mysql://db/jour'\n",
+         "config.toml:7: [storage] database: expected a postgresql:// URL"),
+        (MINIMAL + "\n[storage]\ndatabase = 'postgresql://bot:hemligt@db/jour'\n",
+         "config.toml:7: [storage] database: the URL holds a password"),
     ],
 )
 def test_wrong_config_is_refused_naming_file_line_and_key(tmp_path, text, expected):

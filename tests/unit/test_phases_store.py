@@ -15,9 +15,9 @@ T0 = 1_790_000_000.0
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, database):
     clock = [T0]
-    s = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0])
+    s = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0], database=database)
     s.test_clock = clock  # type: ignore[attr-defined]
     yield s
     s.close()

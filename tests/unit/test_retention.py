@@ -1,3 +1,5 @@
+"""Retention in both dialects (the `database` fixture): what is old and finished goes, the rest stays."""
+
 from __future__ import annotations
 
 from bot.store import Store
@@ -6,9 +8,9 @@ from bot.store.retention import DAY
 from bot.store.secretbox import SecretBox
 
 
-def test_old_finished_data_is_purged_open_alarms_kept_and_the_purge_audited(tmp_path):
+def test_old_finished_data_is_purged_open_alarms_kept_and_the_purge_audited(tmp_path, database):
     clock = [1_000_000_000.0]
-    store = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0])
+    store = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0], database=database)
     with store.transaction():
         for alarm_id, status in (("L1", "closed"), ("L2", "open")):
             store.alarms.insert(AlarmRow(alarm_id, int(alarm_id[1:]), status, "farsta", "jour", "@p:x", clock[0],
@@ -30,9 +32,9 @@ def test_old_finished_data_is_purged_open_alarms_kept_and_the_purge_audited(tmp_
     store.close()
 
 
-def test_old_check_ins_are_purged_and_a_planned_one_is_kept(tmp_path):
+def test_old_check_ins_are_purged_and_a_planned_one_is_kept(tmp_path, database):
     clock = [1_000_000_000.0]
-    store = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0])
+    store = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0], database=database)
     start = clock[0]
     with store.transaction():
         store.checkins.plan("jour:primary:old", "jour", "primary", start, start + 36000)
@@ -47,13 +49,13 @@ def test_old_check_ins_are_purged_and_a_planned_one_is_kept(tmp_path):
     store.close()
 
 
-def test_leave_made_in_the_browser_is_purged_once_old_and_over_and_kept_while_it_lasts(tmp_path):
+def test_leave_made_in_the_browser_is_purged_once_old_and_over_and_kept_while_it_lasts(tmp_path, database):
     from datetime import UTC, datetime
 
     from rosters import Leave
 
     clock = [1_000_000_000.0]
-    store = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0])
+    store = Store(tmp_path / "db", SecretBox("k"), clock=lambda: clock[0], database=database)
     made = datetime.fromtimestamp(clock[0], UTC)
     with store.transaction():
         store.leave.add(Leave("@a:x", made, datetime.fromtimestamp(clock[0] + 10 * DAY, UTC)), "@chef:x", made)
