@@ -111,6 +111,14 @@ class BotProbe:
             return event_id
 
         app.matrix.send = stamped_send  # type: ignore[method-assign]
+        self.recorded: list[float] = []  # an outbox send done: recorded as sent, its consequences queued
+        outbox_send = app.outbox._send
+
+        async def stamped_outbox_send(row: Any) -> None:
+            await outbox_send(row)
+            self.recorded.append(time.perf_counter())
+
+        app.outbox._send = stamped_outbox_send  # type: ignore[method-assign]
 
     def state(self) -> str:
         """What the bot has queued and under way, for a message about a wait that timed out."""
@@ -165,6 +173,9 @@ def bot_path(probe: BotProbe, trigger: str, answer: str, until: float, t0: float
         puts, note = put_milestones(probe.client, "bot", span[0], span[1], t0, f"{what} PUT")
         milestones |= puts
         milestones[f"bot: {what} send returned"] = span[1] - t0
+        recorded = next((r for r in probe.recorded if r >= span[1]), None)
+        if recorded is not None and recorded < until + 0.05:
+            milestones[f"bot: {what} recorded as sent"] = recorded - t0
         notes += [note] if note else []
         beside = [r for r in probe.client.overlapping(span[0], until, exclude=("to_device",))
                   if not (r.start >= span[0] and r.end <= span[1] and r.kind == "send")]

@@ -138,12 +138,17 @@ async def work_and_close(scene: Scene, alarm_id: str) -> None:
     await wait_for(police, lambda a: a.room_id == room.room_id and a.body.startswith(facts))
     phases = time.perf_counter()
     ROUND_SECONDS["alarm room made and joined"] += phases - started
-    for command, line in PHASES:  # each once the police have been told the one before, as a person would go on
-        told = line.format(id=alarm_id)
+    # The phases as a responder reports them on the way, one message after another; `!klar` once the bot has told
+    # the police the last of them and answered them all (an answer queued behind its farewell would find the room
+    # left: the bot's answers in the room and its farewell are separate queues).
+    for group in (PHASES[:-1], PHASES[-1:]):
+        told = group[-1][1].format(id=alarm_id)
         expected = police.expect(lambda a, told=told: a.sender == BOT and a.room_id == scene.police_room
                                  and a.body.startswith(told))
-        await scene.anna.send(room.room_id, command)
+        for command, _line in group:
+            await scene.anna.send(room.room_id, command)
         await arrival(scene, expected, f"{told!r} at the police")
+        await scene.bot_probe.idle()
     leaving = time.perf_counter()
     ROUND_SECONDS["phases and !klar"] += leaving - phases
     for person in (scene.police, scene.anna):
