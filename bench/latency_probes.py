@@ -84,7 +84,7 @@ class BotProbe:
         self.sends: dict[str, tuple[float, float]] = {}  # event id → matrix.send start, end
         self.pending: list[tuple[float, float]] = []  # inbox.process_pending: start, end
         self.flushes: list[float] = []  # outbox dispatch rounds started
-        self._outbox = app.outbox
+        self._sender = app.sender
         inbox_pending = app.inbox.process_pending
 
         async def stamped_pending() -> int:
@@ -94,13 +94,13 @@ class BotProbe:
             return handled
 
         app.inbox.process_pending = stamped_pending  # type: ignore[method-assign]
-        dispatch = app.outbox.dispatch
+        dispatch = app.sender.dispatch
 
         def stamped_dispatch() -> float | None:
             self.flushes.append(time.perf_counter())
             return dispatch()
 
-        app.outbox.dispatch = stamped_dispatch  # type: ignore[method-assign]
+        app.sender.dispatch = stamped_dispatch  # type: ignore[method-assign]
         send = app.matrix.send
 
         # Pass everything through: the port's send signature is not ours and grows (must_reach, …).
@@ -112,22 +112,22 @@ class BotProbe:
 
         app.matrix.send = stamped_send  # type: ignore[method-assign]
         self.recorded: list[float] = []  # an outbox send done: recorded as sent, its consequences queued
-        outbox_send = app.outbox._send
+        outbox_send = app.sender._send
 
         async def stamped_outbox_send(row: Any) -> None:
             await outbox_send(row)
             self.recorded.append(time.perf_counter())
 
-        app.outbox._send = stamped_outbox_send  # type: ignore[method-assign]
+        app.sender._send = stamped_outbox_send  # type: ignore[method-assign]
 
     def state(self) -> str:
         """What the bot has queued and under way, for a message about a wait that timed out."""
-        counts = self._outbox.store.outbox.counts()
-        return f"bot outbox {counts}, {len(self._outbox._in_flight)} sends in flight"
+        counts = self._sender.store.outbox.counts()
+        return f"bot outbox {counts}, {len(self._sender._in_flight)} sends in flight"
 
     async def idle(self) -> None:
         """Until the bot has nothing queued or in flight."""
-        while self._outbox.store.outbox.counts().get("pending", 0):
+        while self._sender.store.outbox.counts().get("pending", 0):
             await asyncio.sleep(0.05)
 
     def first_pending_after(self, moment: float) -> tuple[float, float] | None:
