@@ -6,6 +6,7 @@ The floor is a plain encrypted message from the police straight to the responder
 hop. An alarm is two (police → bot, bot → responder), so 2.0× the plain message is the physical limit. Timed:
 
   plain  police → anna in the room without the bot, first with the bot stopped, then with it running
+  big    police → anna in the big police room (settings with one): the floor of a hop there
   page   `!larm Farsta …` in the police room → anna's client holds the decrypted page
   ok     anna's `!ok Ln` in her direct room with the bot → the police hold "Ln accepterat av …"
 
@@ -21,8 +22,10 @@ measured one after another in the same run (--settings):
            beside base, to stay within its time)
 
 Targets, per setting: page ÷ plain ≤ 2.2× at the median and ≤ 2.5× at p95; !ok → police told the same; the plain
-message with the bot running at most 10 % slower at the median than with the bot stopped. Exit code 1 when one is
-missed (--print-only: 0).
+message with the bot running at most 10 % slower at the median than with the bot stopped. In a setting with the big
+police room, one of the two hops is into or out of it, which costs the homeserver more whoever sends (every member's
+push rules and sync): there the limit is measured, (big + plain) ÷ plain instead of 2.0, and the targets are the same
+1.1× and 1.25× of it. Exit code 1 when one is missed (--print-only: 0).
 
     .venv/bin/python bench/alarm_latency.py [--alarms 30] [--warmup 2] [--settings base,bigroom,rooms,both]
                                             [--rooms 100] [--members 150] [--json] [--print-only]
@@ -122,6 +125,9 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
             room = big_room if name in ("bigroom", "both") else police_room
             if name in ("bigroom", "both") and not filled:
                 setting.setup["big_room"] = filled = await fill_room(synapse, big_room, args.members, PASSWORD)
+                # anna reads the plain messages of the big room's floor (a hop there costs the homeserver more).
+                await anna.client.join(big_room)
+                await police.wait_joined(big_room, anna.user_id)
                 say(f"big room: {filled}")
             if name in ("rooms", "both") and not opened:
                 scene.bot_probe, scene.police_room = BotProbe(await bot.start()), police_room
@@ -141,14 +147,12 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
             warmup = args.warmup + (1 if not results else 0)  # the run's first alarm makes the direct room
             for n in range(warmup + args.alarms):
                 counter += 1
-                plain = await ping(scene, counter, "plain")
-                page, ok = await alarm(scene, counter, first=counter == 1)
-                if n < warmup:
-                    setting.warmups += [plain, page, ok]
-                else:
-                    setting.samples["plain"].append(plain)
-                    setting.samples["page"].append(page)
-                    setting.samples["ok"].append(ok)
+                samples = [await ping(scene, counter, "plain")]
+                if room == big_room:
+                    samples.append(await ping(scene, counter, "big", big_room))
+                samples += await alarm(scene, counter, first=counter == 1)
+                for sample in samples:
+                    (setting.warmups if n < warmup else setting.samples[sample.kind]).append(sample)
                 if (n + 1 - warmup) % 10 == 0 and n >= warmup:
                     say(f"{setting.label}: {n + 1 - warmup}/{args.alarms} rounds")
             await bot.stop()

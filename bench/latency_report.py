@@ -9,12 +9,16 @@ from typing import Any
 from latency_rounds import PING_SETTLE_S, SETTLE_S, Sample
 from plumbing import Target, ms, print_targets, summary
 
-# An alarm is two hops (police → bot, bot → responder), each a plain message's worth: 2.0× is the physical limit.
+# An alarm is two hops (police → bot, bot → responder), each a plain message's worth: 2.0× is the physical limit, and
+# the targets are 1.1× it at the median and 1.25× at p95. A hop into or out of a big police room costs the homeserver
+# more than one in a 2-member room (every member's push rules, every member's sync), so there the limit is measured:
+# the plain message in the big room plus the plain message, ÷ the plain message.
 PAGE_MEDIAN, PAGE_P95 = 2.2, 2.5
 BOT_COSTS_PLAIN = 0.10  # the plain message with the bot running, at most this much slower than without it
 
 KINDS = (("alone", "plain message, no bot running"), ("plain", "plain message, bot running"),
-         ("page", "!larm → responder has the page"), ("ok", "!ok → police have 'accepterat'"))
+         ("big", "plain message in the big police room"), ("page", "!larm → responder has the page"),
+         ("ok", "!ok → police have 'accepterat'"))
 
 
 @dataclass
@@ -41,8 +45,11 @@ def milestone_medians(samples: list[Sample]) -> dict[str, float]:
 def setting_figures(setting: Setting) -> dict[str, Any]:
     rows = {kind: summary([s.total for s in setting.samples[kind]]) if setting.samples[kind] else {}
             for kind, _ in KINDS}
-    plain, alone = rows["plain"], rows["alone"]
+    plain, alone, big = rows["plain"], rows["alone"], rows["big"]
     ratios: dict[str, float | None] = {}
+    for at in ("median", "p95"):
+        floor, hop = plain.get(f"{at}_ms"), big.get(f"{at}_ms")
+        ratios[f"two_hop_limit_at_{at}"] = round((hop + floor) / floor, 2) if hop and floor else 2.0
     for kind in ("page", "ok"):
         for at in ("median", "p95"):
             mine, floor = rows[kind].get(f"{at}_ms"), plain.get(f"{at}_ms")
@@ -69,9 +76,11 @@ def targets(settings: list[dict[str, Any]]) -> list[Target]:
     for s in settings:
         r, label = s["ratios"], s["label"]
         for kind, what in (("page", "!larm → page"), ("ok", "!ok → police told")):
-            for at, limit in (("median", PAGE_MEDIAN), ("p95", PAGE_P95)):
-                value = r[f"{kind}_to_plain_at_{at}"]
-                out.append(Target(f"{label}: {what} ÷ plain, {at}", value, f"≤ {limit:.2f} ×",
+            for at, factor in (("median", PAGE_MEDIAN / 2), ("p95", PAGE_P95 / 2)):
+                value, hops = r[f"{kind}_to_plain_at_{at}"], r[f"two_hop_limit_at_{at}"] or 2.0
+                limit = round(factor * hops, 2)
+                rule = f"≤ {limit:.2f} ×" + ("" if hops == 2.0 else f" ({factor:.2f} × the two hops' {hops:.2f} ×)")
+                out.append(Target(f"{label}: {what} ÷ plain, {at}", value, rule,
                                   value is not None and value <= limit, "×"))
         for at, judged in (("median", True), ("p95", False)):
             value = r[f"plain_with_bot_vs_without_at_{at}_pct"]
@@ -119,8 +128,10 @@ def print_text(figures: dict[str, Any]) -> None:
         r = s["ratios"]
         print(f"page ÷ plain {r['page_to_plain_at_median']} × at the median, {r['page_to_plain_at_p95']} × at p95;"
               f" !ok → police ÷ plain {r['ok_to_plain_at_median']} ×, {r['ok_to_plain_at_p95']} ×; plain with the"
-              f" bot vs without {r['plain_with_bot_vs_without_at_median_pct']} % at the median")
-        for kind, title in (("plain", "plain message"), ("page", "page"), ("ok", "!ok → police told")):
+              f" bot vs without {r['plain_with_bot_vs_without_at_median_pct']} % at the median; two hops' limit"
+              f" {r['two_hop_limit_at_median']} × at the median, {r['two_hop_limit_at_p95']} × at p95")
+        for kind, title in (("plain", "plain message"), ("big", "plain message in the big police room"),
+                            ("page", "page"), ("ok", "!ok → police told")):
             steps = s["milestones_median_ms"][kind]
             if steps:
                 print(f"  where the time goes, {title} (ms since t0, median of each step on its own):")

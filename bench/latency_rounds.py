@@ -30,7 +30,8 @@ ROUND_SECONDS: Counter[str] = Counter()  # where a run's time goes, by part of a
 
 @dataclass
 class Sample:
-    kind: str  # "alone" (plain message, no bot running) | "plain" (the bot running) | "page" | "ok"
+    kind: str  # "alone" (plain message, no bot running) | "plain" (the bot running) | "big" (plain message in the
+    # big police room, the bot running) | "page" | "ok"
     total: float  # seconds from just before the first send to the reader holding the decrypted message
     milestones: dict[str, float] = field(default_factory=dict)  # seconds since t0
     note: str = ""
@@ -59,13 +60,15 @@ async def arrival(scene: Scene, expected: asyncio.Future[Arrival], what: str) ->
                            f" {scene.police.undecryptable}, at anna {scene.anna.undecryptable}; {bot}") from None
 
 
-async def ping(scene: Scene, n: int, kind: str) -> Sample:
-    """A plain encrypted message police → responder in a room without the bot: one hop, the floor."""
+async def ping(scene: Scene, n: int, kind: str, room: str = "") -> Sample:
+    """A plain encrypted message police → responder: one hop, the floor. In the room without the bot unless `room`
+    is given (the big police room, whose every message costs the homeserver more: the floor of a hop there)."""
     body = f"ping {kind} {n}"
+    room = room or scene.floor_room
     await asyncio.sleep(PING_SETTLE_S)
-    expected = scene.anna_inbox.expect(lambda a: a.room_id == scene.floor_room and a.body == body)
+    expected = scene.anna_inbox.expect(lambda a: a.room_id == room and a.body == body)
     t0 = time.perf_counter()
-    await scene.police.send(scene.floor_room, body)
+    await scene.police.send(room, body)
     sent = time.perf_counter()
     got = await arrival(scene, expected, f"plain message {body!r}")
     ROUND_SECONDS["plain message"] += time.perf_counter() - t0 + PING_SETTLE_S
