@@ -6,7 +6,8 @@ The floor is a plain encrypted message from the police straight to the responder
 hop. An alarm is two (police → bot, bot → responder), so 2.0× the plain message is the physical limit. Timed:
 
   plain  police → anna in the room without the bot, first with the bot stopped, then with it running
-  big    police → anna in the big police room (settings with one): the floor of a hop there
+  big    police → a colleague ("polis2", online) in the big police room (settings with one): the floor of a hop
+         there
   page   `!larm Farsta …` in the police room → anna's client holds the decrypted page
   ok     anna's `!ok Ln` in her direct room with the bot → the police hold "Ln accepterat av …"
 
@@ -100,15 +101,21 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
         police_room = await police.create_room([BOT], name="polisrum")
         floor_room = await police.create_room([anna.user_id], name="golv")
         big_room = ""
+        colleague: Person | None = None
         if {"bigroom", "both"} & set(args.settings):
             resp = await police.client.room_create(name="stort polisrum", invite=[BOT], initial_state=[ENCRYPTION],
                                                    preset=RoomPreset.public_chat)
             assert isinstance(resp, RoomCreateResponse), resp
             big_room = str(resp.room_id)
+            # Another officer, online in the big room: the reader of its plain messages.
+            colleague = LongPollPerson(synapse.url, synapse.register("polis2", PASSWORD), PASSWORD,
+                                       workdir / "people" / "polis2")
+            people.append(colleague)
+            await colleague.start()
         await police.wait_joined(floor_room, anna.user_id)
         await anna.wait_until(lambda: floor_room in anna.client.rooms)
-        scene = Scene(police, anna, Inbox(police), Inbox(anna), ClientProbe(police.client), ClientProbe(anna.client),
-                      floor_room)
+        scene = Scene(police, anna, Inbox(police), Inbox(anna), ClientProbe.of(police.client),
+                      ClientProbe.of(anna.client), floor_room)
         config = write_config(workdir / "bot", synapse.url, PASSWORD, [r for r in (police_room, big_room) if r],
                               [police.user_id], extra=ALARMS_TOML, rosters=ROSTERS)
         # The bot long-polls as deployed (config.example.toml), not every second as the tests have it.
@@ -125,9 +132,10 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
             room = big_room if name in ("bigroom", "both") else police_room
             if name in ("bigroom", "both") and not filled:
                 setting.setup["big_room"] = filled = await fill_room(synapse, big_room, args.members, PASSWORD)
-                # anna reads the plain messages of the big room's floor (a hop there costs the homeserver more).
-                await anna.client.join(big_room)
-                await police.wait_joined(big_room, anna.user_id)
+                assert colleague is not None
+                await colleague.client.join(big_room)
+                await police.wait_joined(big_room, colleague.user_id)
+                scene.colleague = Inbox(colleague)
                 say(f"big room: {filled}")
             if name in ("rooms", "both") and not opened:
                 scene.bot_probe, scene.police_room = BotProbe(await bot.start()), police_room

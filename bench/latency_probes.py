@@ -39,6 +39,15 @@ class Request:
 class ClientProbe:
     """Wraps one nio client's `send` and `receive_response` on the instance: stamps each /sync and each request."""
 
+    _of: dict[int, ClientProbe] = {}
+
+    @classmethod
+    def of(cls, client: AsyncClient) -> ClientProbe:
+        """The probe of `client`, made on first use (one per client: each wraps the one before)."""
+        if id(client) not in cls._of:
+            cls._of[id(client)] = cls(client)
+        return cls._of[id(client)]
+
     def __init__(self, client: AsyncClient) -> None:
         self.stamps: list[SyncStamp] = []
         self.requests: list[Request] = []

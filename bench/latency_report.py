@@ -17,7 +17,7 @@ PAGE_MEDIAN, PAGE_P95 = 2.2, 2.5
 BOT_COSTS_PLAIN = 0.10  # the plain message with the bot running, at most this much slower than without it
 
 KINDS = (("alone", "plain message, no bot running"), ("plain", "plain message, bot running"),
-         ("big", "plain message in the big police room"), ("page", "!larm → responder has the page"),
+         ("big", "plain message in the big room"), ("page", "!larm → responder has the page"),
          ("ok", "!ok → police have 'accepterat'"))
 
 

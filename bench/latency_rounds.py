@@ -31,7 +31,7 @@ ROUND_SECONDS: Counter[str] = Counter()  # where a run's time goes, by part of a
 @dataclass
 class Sample:
     kind: str  # "alone" (plain message, no bot running) | "plain" (the bot running) | "big" (plain message in the
-    # big police room, the bot running) | "page" | "ok"
+    # big police room, police → a colleague; the bot running) | "page" | "ok"
     total: float  # seconds from just before the first send to the reader holding the decrypted message
     milestones: dict[str, float] = field(default_factory=dict)  # seconds since t0
     note: str = ""
@@ -48,6 +48,7 @@ class Scene:
     floor_room: str
     police_room: str = ""  # where the alarms of the current setting are raised
     bot_probe: BotProbe | None = None
+    colleague: Inbox | None = None  # another officer in the big police room, the reader of its plain messages
 
 
 async def arrival(scene: Scene, expected: asyncio.Future[Arrival], what: str) -> Arrival:
@@ -61,20 +62,25 @@ async def arrival(scene: Scene, expected: asyncio.Future[Arrival], what: str) ->
 
 
 async def ping(scene: Scene, n: int, kind: str, room: str = "") -> Sample:
-    """A plain encrypted message police → responder: one hop, the floor. In the room without the bot unless `room`
-    is given (the big police room, whose every message costs the homeserver more: the floor of a hop there)."""
+    """A plain encrypted message police → responder in the room without the bot: one hop, the floor. With `room`
+    (the big police room, whose every message costs the homeserver more), police → a colleague there: the floor of a
+    hop in that room."""
     body = f"ping {kind} {n}"
+    if room:
+        assert scene.colleague is not None
+        reader, probe, who = scene.colleague, ClientProbe.of(scene.colleague.person.client), "colleague"
+    else:
+        reader, probe, who = scene.anna_inbox, scene.anna_probe, "anna"
     room = room or scene.floor_room
     await asyncio.sleep(PING_SETTLE_S)
-    expected = scene.anna_inbox.expect(lambda a: a.room_id == room and a.body == body)
+    expected = reader.expect(lambda a: a.room_id == room and a.body == body)
     t0 = time.perf_counter()
     await scene.police.send(room, body)
     sent = time.perf_counter()
     got = await arrival(scene, expected, f"plain message {body!r}")
     ROUND_SECONDS["plain message"] += time.perf_counter() - t0 + PING_SETTLE_S
     puts, note = put_milestones(scene.police_probe, "police", t0, sent, t0)
-    milestones = {**puts, "police: send returned": sent - t0,
-                  **sync_milestones(scene.anna_probe, "anna", got.event_id, t0)}
+    milestones = {**puts, "police: send returned": sent - t0, **sync_milestones(probe, who, got.event_id, t0)}
     return Sample(kind, got.at - t0, milestones, note)
 
 
