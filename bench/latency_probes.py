@@ -185,6 +185,10 @@ def bot_path(probe: BotProbe, trigger: str, answer: str, until: float, t0: float
         recorded = next((r for r in probe.recorded if r >= span[1]), None)
         if recorded is not None and recorded < until + 0.05:
             milestones[f"bot: {what} recorded as sent"] = recorded - t0
+        echo = probe.client.carrying(answer)  # the bot's own sync brings its message back: work in this process too
+        if echo is not None and echo.answered < until + 0.05:
+            milestones[f"bot: its {what} back in its /sync"] = echo.answered - t0
+            milestones["bot: that /sync handled"] = echo.handled - t0
         notes += [note] if note else []
         beside = [r for r in probe.client.overlapping(span[0], until, exclude=("to_device",))
                   if not (r.start >= span[0] and r.end <= span[1] and r.kind == "send")]

@@ -81,6 +81,9 @@ async def ping(scene: Scene, n: int, kind: str, room: str = "") -> Sample:
     ROUND_SECONDS["plain message"] += time.perf_counter() - t0 + PING_SETTLE_S
     puts, note = put_milestones(scene.police_probe, "police", t0, sent, t0)
     milestones = {**puts, "police: send returned": sent - t0, **sync_milestones(probe, who, got.event_id, t0)}
+    echo = scene.police_probe.carrying(got.event_id)  # the sender's own sync brings it back too
+    if echo is not None:
+        milestones["police: its message back in its /sync"] = echo.answered - t0
     return Sample(kind, got.at - t0, milestones, note)
 
 
