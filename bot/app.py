@@ -56,6 +56,7 @@ from bot.watch.health import HealthLimits, HealthReport, Monitoring
 from bot.watch.metrics import Metrics
 from bot.watch.outage import OutageNotice
 from bot.watch.service_manager import notify, watchdog_every_s
+from bot.watch.trail import TrailAnchor
 from bot.web.auth import AuthSettings, WebAuth
 from bot.web.readinessview import ReadinessPage
 from bot.web.server import WebSettings, WebView
@@ -76,6 +77,8 @@ class App:
         self.clock = clock
         lang = config.bot.language
         self.store = Store(config.state_dir / "jourbot.db", SecretBox(config.data_key(), "data"), clock)
+        # The audit trail against its head, read before this start appends anything (bot/watch/trail.py).
+        self.trail = TrailAnchor(self.store, self._queue, lambda: self.services.supervisors(), lang, clock)
         self.matrix: MatrixPort = matrix or MatrixClient(MatrixSettings(
             homeserver=config.matrix.homeserver,
             user_id=config.matrix.user_id,
@@ -143,7 +146,8 @@ class App:
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
         self.web_auth = WebAuth(self.store, clock, AuthSettings(
-            config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s)) if config.web.enabled else None
+            config.web.base_url, config.web.link_ttl_s, config.web.session_ttl_s, config.web.idle_timeout_s,
+            config.web.feed_days)) if config.web.enabled else None
         self.services = RuntimeServices(lambda: self.roster, self.alarms, StoredOverrides(self.store),
                                         config.roles.police, config.roles.supervisors,
                                         PhaseService(self.store, lambda: self.roster, self.alarms.get,
@@ -185,7 +189,6 @@ class App:
             outbox_depth=lambda: self.store.outbox.counts().get("pending", 0),
             oldest_undelivered=lambda: self._oldest_undelivered() or 0.0,
             sync_lag=lambda: time.time() - self.matrix.health.last_sync_at if self.matrix.health.last_sync_at else 0.0,
-            open_alarms=lambda: len(self.store.alarms.states()),
         )
         self.web = WebView(
             WebSettings(config.web.host, config.web.port, lang, config.web.base_url.startswith("https://")),
@@ -202,7 +205,7 @@ class App:
             monitoring.host, monitoring.port, self.health_report,
             HealthLimits(monitoring.sync_age_limit_s, monitoring.undelivered_age_limit_s, monitoring.sweep_age_limit_s,
                          monitoring.homeserver_s),
-            self.metrics, monitoring.deadman_url,
+            self.metrics, monitoring.deadman_url, config.metrics_token(),
         ) if monitoring.enabled else None
 
     def _queue(self, effects: list[Effect], cause: str) -> None:
@@ -229,6 +232,7 @@ class App:
                 await self._cross_sign()
             self.inbox.begin()
             self.outage.started()
+            self.trail.started()
             self.rosters.tell_started()
             if self.monitoring is not None:
                 await self.monitoring.start()
@@ -253,6 +257,7 @@ class App:
                 asyncio.create_task(self._every(roster_live.POLL_S, self.rosters.poll), name="rosters"),
                 asyncio.create_task(self._prepare_direct_rooms(), name="prepare"),
                 asyncio.create_task(self._every(30.0, self.outage.alive), name="alive"),
+                asyncio.create_task(self._every(60.0, self.trail.post_head), name="audit-head"),
             ]
             if self.sms is not None:
                 tasks.append(asyncio.create_task(self.sms.run(self.stop), name="sms"))
@@ -411,7 +416,13 @@ class App:
     def _purge(self) -> None:
         # The monthly figures per area are kept first: they must outlive the alarms they are counted from.
         self.evaluation.keep_months(self.clock(), self.config.storage.retention_days)
-        counts = self.store.retention.purge(self.clock(), self.config.storage.retention_days)
+        now = self.clock()
+        counts = self.store.retention.purge(now, self.config.storage.retention_days)
+        # The crypto store's room keys of the same period: the homeserver keeps its copies of the messages.
+        counts["room_keys"] = self.matrix.drop_room_keys(now - self.config.storage.retention_days * DAY, now)
+        if counts["room_keys"]:
+            with self.store.transaction():
+                self.store.audit.append("retention", "retention.room_keys_dropped", "", {"count": counts["room_keys"]})
         if any(counts.values()):
             log.info("retention: purged %s", counts)
 

@@ -123,6 +123,11 @@ class RuntimeServices:
         unit = unit or next(iter(roster.units.values()))
         return unit.name, unit.phone
 
+    @property
+    def city_wide(self) -> frozenset[str]:
+        """The supervisors config.toml names (`roles.supervisors`): they supervise every unit."""
+        return self._extra_supervisors
+
     def supervisors(self) -> set[str]:
         """Everyone who supervises any unit: the rosters' supervisors and those configured beside them."""
         return set(self.roster.supervisors()) | self._extra_supervisors

@@ -37,19 +37,22 @@ class EvaluationService:
         self.store = store
         self.roster = roster
 
-    def facts_between(self, start: datetime, end: datetime,
-                      area: str | None = None) -> tuple[list[Alarm], list[AlarmFacts]]:
-        """Alarms raised in [start, end), of one area or all, and their facts, in the order they were raised."""
+    def facts_between(self, start: datetime, end: datetime, area: str | None = None,
+                      only: frozenset[str] | None = None) -> tuple[list[Alarm], list[AlarmFacts]]:
+        """Alarms raised in [start, end), of one area or all (of those in `only`, if given), and their facts, in the
+        order they were raised."""
         states = self.store.alarms.states_raised_between(start.timestamp(), end.timestamp())
-        alarms = [Alarm.from_dict(s) for s in states if area is None or s["area"] == area]
+        alarms = [Alarm.from_dict(s) for s in states
+                  if (area is None or s["area"] == area) and (only is None or s["id"] in only)]
         handovers = self.store.handovers.for_alarms([a.id for a in alarms])
         areas = self.roster().areas
         rows = [facts(a, self.store.phases.of(a.id), handovers.get(a.id),
                       areas[a.area].office_unit if a.area in areas else None) for a in alarms]
         return alarms, rows
 
-    def evaluate(self, start: datetime, end: datetime, area: str | None) -> tuple[Figures, Evaluation]:
-        alarms, rows = self.facts_between(start, end, area)
+    def evaluate(self, start: datetime, end: datetime, area: str | None,
+                 only: frozenset[str] | None = None) -> tuple[Figures, Evaluation]:
+        alarms, rows = self.facts_between(start, end, area, only)
         return figures(alarms, start, end), evaluate(rows)
 
     def keep_months(self, now: float, retention_days: int) -> list[str]:

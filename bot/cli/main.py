@@ -1,4 +1,4 @@
-"""`jourbot`: run | roster … | crosssign status | audit verify | stats | demo."""
+"""`jourbot`: run | roster … | crosssign status | audit verify | keys new/rotate-data | stats | demo."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 from bot import config as config_module
 from bot.cli.audit import add_audit_parser
 from bot.cli.crosssign import add_crosssign_parser
+from bot.cli.keys import add_keys_parser
 from bot.cli.roster import add_roster_parser
 from bot.cli.stats import add_stats_parser
 from bot.config.checks import checkin_problems
 from bot.duty import live as roster_live
 from bot.matrix.port import SessionRevoked
-from bot.store import SchemaTooNew
+from bot.store import SaltMissing, SchemaTooNew
 from bot.store.roster_snapshots import read_last
 from rosters import RosterError
 
@@ -48,6 +49,11 @@ def preflight(config: config_module.Config) -> list[str]:
     if not (config.state_dir / "credentials.json").exists() and not password:
         problems.append("the first start logs in with a password: set matrix.password_file or the environment"
                         f" variable {config.matrix.password_env or '(matrix.password_env)'}")
+    if config.monitoring.enabled:
+        try:
+            config.metrics_token()
+        except config_module.ConfigError as err:
+            problems.append(str(err))
     if config.sms.enabled:
         try:
             config.sms_credentials()
@@ -132,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parser(sub)
     add_roster_parser(sub)
     add_crosssign_parser(sub)
+    add_keys_parser(sub)
     add_stats_parser(sub)
     return parser
 
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     except config_module.ConfigError as err:
         print(f"configuration error:\n{err}", file=sys.stderr)
         return EXIT_CONFIG
-    except SchemaTooNew as err:
+    except (SchemaTooNew, SaltMissing) as err:
         print(f"database error: {err}", file=sys.stderr)
         return EXIT_CONFIG
 

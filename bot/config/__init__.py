@@ -7,6 +7,7 @@ expected, so an administrator fixes the file in one pass instead of one error pe
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -15,7 +16,9 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
+from bot.config import keys
 from rosters.names import is_matrix_user_id
 
 
@@ -109,10 +112,13 @@ class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     # Where people's browsers reach the view (the reverse proxy's https URL); links and feeds are built on it.
-    # Empty: http://host:port. An https URL also marks the session cookie Secure.
+    # Empty: http://host:port. An https URL also marks the session cookie Secure. http:// only on this host
+    # (127.0.0.1, ::1, localhost): anywhere else, links and cookies would cross the network in the clear.
     public_url: str = ""
     link_ttl_s: int = 600  # a !webb link works once, within this time
-    session_ttl_s: int = 43200  # a browser stays logged in this long
+    session_ttl_s: int = 43200  # a browser stays logged in this long at most …
+    idle_timeout_s: int = 1800  # … and a session unused this long has ended
+    feed_days: int = 365  # a calendar feed works this many days after it was made
 
     @property
     def base_url(self) -> str:
@@ -135,6 +141,10 @@ class MonitoringConfig:
     sweep_age_limit_s: int = 30
     # Pinged (GET) every minute while healthy: a cron-monitoring service raises the alarm when the pings stop.
     deadman_url: str = ""
+    # /metrics answers only with `Authorization: Bearer <token>` when a token is set, from the environment or a file
+    # readable by the bot's user only; none set: open to whoever reaches the port (bound to 127.0.0.1 by default).
+    metrics_token_env: str = "JOURBOT_METRICS_TOKEN"
+    metrics_token_file: str = ""
     # The bot down (stopped or crashed) or its homeserver unreachable for at least this long: each police room is
     # told once, when the bot is back, that it was down and that what was sent meanwhile has been handled.
     outage_notice_after_s: int = 120
@@ -198,39 +208,59 @@ class Config:
 
     @property
     def state_dir(self) -> Path:
-        return _relative(self.path, self.storage.dir)
+        return relative(self.path, self.storage.dir)
 
     @property
     def rosters_dir(self) -> Path:
-        return _relative(self.path, self.rosters)
+        return relative(self.path, self.rosters)
 
     def password(self) -> str:
         return _secret(self.matrix.password, self.matrix.password_env, self.matrix.password_file, self.path)
 
     def pickle_key(self) -> str:
-        key = _secret("", self.storage.pickle_key_env, self.storage.pickle_key_file, self.path)
-        if not key:
-            raise ConfigError(
-                f"{self.path}: [storage] needs a pickle key: set the environment variable "
-                f"{self.storage.pickle_key_env or '(pickle_key_env)'} or pickle_key_file"
-            )
-        return key
+        """The crypto store's pickle key; refused when missing, weak, or in a file others can read."""
+        return self._key("pickle key", self.storage.pickle_key_env, self.storage.pickle_key_file,
+                         "pickle_key_env", "pickle_key_file")
 
     def data_key(self) -> str:
-        key = _secret("", self.storage.data_key_env, self.storage.data_key_file, self.path)
+        """The key of the sensitive fields at rest and of the audit trail's MACs; refused as the pickle key is."""
+        return self._key("data key", self.storage.data_key_env, self.storage.data_key_file, "data_key_env",
+                         "data_key_file")
+
+    def _key(self, what: str, env: str, file: str, env_key: str, file_key: str) -> str:
+        source = ""
+        if env and os.environ.get(env):
+            source = f"the environment variable {env}"
+        elif file:
+            path = relative(self.path, file)
+            source = str(path)
+            if problem := keys.file_problem(path):
+                raise ConfigError(f"{self.path}: [storage] {file_key}: {problem}")
+        key = _secret("", env, file, self.path)
         if not key:
             raise ConfigError(
-                f"{self.path}: [storage] needs a data key: set the environment variable "
-                f"{self.storage.data_key_env or '(data_key_env)'} or data_key_file"
+                f"{self.path}: [storage] needs a {what}: set the environment variable {env or f'({env_key})'}"
+                f" or {file_key}"
             )
+        if weak := keys.weakness(key):
+            raise ConfigError(f"{self.path}: [storage] the {what} in {source} is too weak to resist guessing: {weak}."
+                              " Make one with `jourbot keys new`")
         return key
 
+    def metrics_token(self) -> str:
+        """The bearer token /metrics asks for, or "" for none; a token file others can read is refused."""
+        monitoring = self.monitoring
+        if monitoring.metrics_token_file and not os.environ.get(monitoring.metrics_token_env or "-"):
+            path = relative(self.path, monitoring.metrics_token_file)
+            if problem := keys.file_problem(path):
+                raise ConfigError(f"{self.path}: [monitoring] metrics_token_file: {problem}")
+        return _secret("", monitoring.metrics_token_env, monitoring.metrics_token_file, self.path)
 
     def sms_credentials(self) -> tuple[str, str]:
         """The SMS gateway's (user, password); a credentials file others can read is refused."""
         sms = self.sms
         for file in (sms.username_file, sms.password_file):
-            path = _relative(self.path, file) if file else None
+            path = relative(self.path, file) if file else None
             if path is not None and path.exists() and path.stat().st_mode & 0o077:
                 raise ConfigError(f"{self.path}: [sms] {path} must be readable by the bot's user only (chmod 600)")
         user = _secret("", sms.username_env, sms.username_file, self.path)
@@ -241,7 +271,7 @@ class Config:
         return user, password
 
 
-def _relative(config_path: Path, value: str) -> Path:
+def relative(config_path: Path, value: str) -> Path:
     path = Path(value)
     return path if path.is_absolute() else (config_path.parent / path).resolve()
 
@@ -252,7 +282,7 @@ def _secret(inline: str, env: str, file: str, config_path: Path) -> str:
     if env and os.environ.get(env):
         return os.environ[env]
     if file:
-        path = _relative(config_path, file)
+        path = relative(config_path, file)
         try:
             return path.read_text().strip()
         except OSError as err:
@@ -290,6 +320,10 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
                 problems.append((key, f"expected Matrix user ids, got {user!r}"))
     if config.web.public_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", config.web.public_url):
         problems.append(("web.public_url", "expected a URL such as https://jour.example.org"))
+    elif config.web.public_url and not _private_or_tls(config.web.public_url):
+        problems.append(("web.public_url", "expected https:// (http:// only on this host: 127.0.0.1, ::1 or"
+                                           f" localhost), got {config.web.public_url!r}: login links and cookies would"
+                                           " cross the network in the clear"))
     for room in config.roles.police_rooms:
         if not room.startswith("!"):
             problems.append(("roles.police_rooms", f"expected room ids such as !abc:example.org, got {room!r}"))
@@ -309,14 +343,21 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
         ("alarms.page_delivery_s", config.alarms.page_delivery_s),
         ("web.link_ttl_s", config.web.link_ttl_s),
         ("web.session_ttl_s", config.web.session_ttl_s),
+        ("web.idle_timeout_s", config.web.idle_timeout_s),
+        ("web.feed_days", config.web.feed_days),
         ("sms.timeout_s", config.sms.timeout_s),
         ("monitoring.outage_notice_after_s", config.monitoring.outage_notice_after_s),
         ("monitoring.homeserver_s", config.monitoring.homeserver_s),
     ):
         if value <= 0:
             problems.append((key, f"expected a positive number, got {value}"))
+    if config.storage.retention_days < 1:
+        problems.append(("storage.retention_days", f"expected at least 1 day, got {config.storage.retention_days}"))
     if config.sms.enabled and not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.sms.url):
         problems.append(("sms.url", "expected a URL such as https://api.46elks.com/a1/sms"))
+    elif config.sms.enabled and not _private_or_tls(config.sms.url):
+        problems.append(("sms.url", f"expected https:// (http:// only on this host), got {config.sms.url!r}: the"
+                                    " gateway's password and every text would cross the network in the clear"))
     if not 0 <= config.alarms.repeat_page_at < 1:
         problems.append(("alarms.repeat_page_at", "expected a share of the step's wait from 0 (never) to below 1, got"
                                                   f" {config.alarms.repeat_page_at}"))
@@ -327,6 +368,20 @@ def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
     if config.sms.unseen_after_s < 0:
         problems.append(("sms.unseen_after_s", f"expected 0 (off) or more seconds, got {config.sms.unseen_after_s}"))
     _check_readiness(config, problems)
+
+
+def _private_or_tls(url: str) -> bool:
+    """https, or http to this very host (nothing crosses the network)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")

@@ -151,8 +151,9 @@ class Services(Protocol):
 class EvaluationDesk(Protocol):
     """The figures for the evaluation (issue 10, item 4); bot/alarm/evaluation_service.py provides them."""
 
-    def evaluate(self, start: datetime, end: datetime, area: str | None) -> tuple[Figures, Evaluation]:
-        """Alarms raised in [start, end), of one area (its id) or of all."""
+    def evaluate(self, start: datetime, end: datetime, area: str | None,
+                 only: frozenset[str] | None = None) -> tuple[Figures, Evaluation]:
+        """Alarms raised in [start, end), of one area (its id) or of all; of those in `only` (alarm ids) if given."""
 
 
 # --- shift check-ins (bot/readiness/checkins.py provides them) ---------------------------------------------------

@@ -47,6 +47,7 @@ from nio import (
 )
 
 from bot.matrix.crosssign import CrossSigningStatus, ensure_cross_signing
+from bot.matrix.keyages import RoomKeyAges
 from bot.matrix.keydirectory import KeyDirectory, raw_query
 from bot.matrix.port import (
     Batch,
@@ -147,6 +148,7 @@ class MatrixClient:
             request_timeout=settings.request_timeout_s,
         )
         self.client = AsyncClient(settings.homeserver, self.user_id, store_path=str(self.crypto_dir), config=config)
+        self.key_ages = RoomKeyAges(self.crypto_dir / "room-key-ages.json")
         self.directory = KeyDirectory(raw_query(self.client.send, lambda: self.access_token))
         self.keys = RoomKeys(self.client, self.user_id, settings.trust, self.directory)
         self._health = Health()
@@ -243,6 +245,15 @@ class MatrixClient:
         )
         log.info("cross-signing: device %s signed=%s, master key %s", self.device_id, status.device_signed,
                  status.master_fingerprint)
+
+    def drop_room_keys(self, before: float, now: float) -> int:
+        """Forget the room keys last used before `before` (bot/matrix/keyages.py)."""
+        if self.client.olm is None:
+            return 0
+        dropped = self.key_ages.drop(self.client.olm, self.client.store, before, now)
+        if dropped:
+            log.info("dropped %d room keys unused since before the retention period", len(dropped))
+        return len(dropped)
 
     def _private_store_files(self) -> None:
         for path in self.crypto_dir.iterdir():
@@ -416,9 +427,11 @@ class MatrixClient:
         """The event as the runtime sees it. A decrypted one's room-key session is noted, for `_authenticate` to
         find the device it came from before the batch is handed on."""
         sender = getattr(event, "sender", "")
+        ts = int(getattr(event, "server_timestamp", 0) or 0)
+        if getattr(event, "decrypted", False) and getattr(event, "session_id", None):
+            self.key_ages.used(str(event.session_id), room_id, ts / 1000)  # how old its room key is, for the purge
         if sender == self.user_id:
             return None  # the bot's own events never trigger commands
-        ts = int(getattr(event, "server_timestamp", 0) or 0)
         if getattr(event, "decrypted", False) and getattr(event, "event_id", None):
             self._claims[str(event.event_id)] = self._claim_of(event, room_id)
         if isinstance(event, RoomMessageText):

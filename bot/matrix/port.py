@@ -242,6 +242,11 @@ class MatrixPort(Protocol):
         room shared with them; None if they have none."""
     async def request_key(self, source: dict[str, Any]) -> None: ...
     async def try_decrypt(self, source: dict[str, Any]) -> Incoming | None: ...
+    def drop_room_keys(self, before: float, now: float) -> int:
+        """Forget every room key (inbound Megolm session) last used before `before` and known for a week at least
+        (senders rotate theirs weekly), police rooms' among them: once the bot's copy of a message is purged, the
+        homeserver's copy can no longer be decrypted with the crypto store. `now` is the runtime's clock. How many
+        were dropped."""
     def set_on_recovered(self, callback: Callable[[float], None]) -> None:
         """`callback(down_s)` runs when the homeserver answers again after an outage of `down_s` seconds (counted
         from its last answer before)."""

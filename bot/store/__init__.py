@@ -6,6 +6,9 @@ belong together go through `store.transaction()`; see bot/store/db.py for what r
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +23,7 @@ from bot.store.db import Database
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
 from bot.store.events import Events, StoredEvent, WaitingEvent
+from bot.store.files import write_private
 from bot.store.handovers import Handovers
 from bot.store.identities import Identities, Pin
 from bot.store.leave import LeaveEntries
@@ -31,7 +35,7 @@ from bot.store.page_watch import PageWatch
 from bot.store.phases import Phases
 from bot.store.retention import Retention
 from bot.store.roster_snapshots import RosterSnapshot, RosterSnapshots
-from bot.store.secretbox import SecretBox
+from bot.store.secretbox import SALT_BYTES, SecretBox
 from bot.store.sequences import Sequences
 from bot.store.sms import SmsQueue
 from bot.store.sync import Head, SyncPosition
@@ -39,8 +43,48 @@ from bot.store.web import WebAccess
 
 __all__ = [
     "STEPS", "Head", "NewMessage", "OutboxRow", "SchemaTooNew", "Store", "StoredEvent", "WaitingEvent",
-    "RosterSnapshot", "Pin",
+    "RosterSnapshot", "Pin", "SaltMissing",
 ]
+
+log = logging.getLogger(__name__)
+
+SALT_KEY = "data_salt"  # meta: the fingerprint of the salt the data key is stretched with
+
+
+class SaltMissing(Exception):
+    """The salt file beside the database is gone or not the one its fields were sealed with."""
+
+
+def audit_head_path(db_path: Path) -> Path:
+    """Where the audit trail's head is kept, outside the database (bot/store/audit.py)."""
+    return db_path.with_name(db_path.stem + "-audit-head.json")
+
+
+def salt_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".salt")
+
+
+def _salt(db: Database, meta: Meta) -> bytes:
+    """The salt the data key is stretched with: read from beside the database, made there on first use. Not secret,
+    but needed: without it nothing sealed since can be read, so a missing one stops the store from opening."""
+    path = salt_path(db.path)
+    known = meta.get(SALT_KEY)
+    if path.exists():
+        salt = bytes.fromhex(path.read_text().strip())
+    elif known is None:
+        salt = os.urandom(SALT_BYTES)
+        write_private(path, salt.hex() + "\n")
+    else:
+        raise SaltMissing(f"{path} is missing: the data key is stretched with the salt kept there, and nothing sealed"
+                          " in the database can be read without it. Restore it from the backup of the state folder.")
+    fingerprint = hashlib.sha256(salt).hexdigest()[:16]
+    if known is None:
+        with db.transaction():
+            meta.set(SALT_KEY, fingerprint)
+    elif known != fingerprint:
+        raise SaltMissing(f"{path} is not the salt this database was sealed with. Restore it from the backup of the"
+                          " state folder.")
+    return salt
 
 
 class Store:
@@ -53,6 +97,12 @@ class Store:
             self.db.close()
             raise
         self.meta = Meta(self.db)
+        try:
+            box = box.salted(_salt(self.db, self.meta))
+        except BaseException:
+            self.db.close()
+            raise
+        self.box = box
         self.sequences = Sequences(self.db)
         self.sync = SyncPosition(self.db)
         self.events = Events(self.db, box, clock)
@@ -60,7 +110,13 @@ class Store:
         self.alarms = Alarms(self.db, box, clock)
         self.deadlines = Deadlines(self.db)
         self.overrides = Overrides(self.db, self.sequences)
-        self.audit = Audit(self.db, clock)
+        self.audit = Audit(self.db, clock, box.derive("audit-mac"), audit_head_path(path))
+        if schema_version(self.db) >= len(STEPS):
+            self.audit.upgrade()
+            if done := self.db.vacuum_once():
+                log.info("database %s", done)
+                with self.db.transaction():
+                    self.audit.append("jourbot", "store.vacuumed", "", {"what": done})
         self.direct_rooms = DirectRooms(self.db, clock)
         self.retention = Retention(self.db, self.audit)
         self.page_watch = PageWatch(self.db)

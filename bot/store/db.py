@@ -8,6 +8,10 @@ listeners for that topic (the timers, the outbox) run after COMMIT — never aft
 Transactions are synchronous blocks: no `await` happens inside one, so on one event loop they never interleave.
 A nested `transaction()` is a SAVEPOINT: it rolls back alone, and its topics are announced with the outer commit.
 
+Purged means gone (docs/operations.md, "Audit trail and retention"): `secure_delete` overwrites what is deleted, and
+after a purge `reclaim()` hands the freed pages back (incremental vacuum) and empties the WAL (checkpoint TRUNCATE), so
+no copy stays in free pages or in the WAL.
+
 Durability (docs/design.md, "Durability"): WAL with synchronous=NORMAL. A commit survives a crash of the bot at once; an
 OS crash or a power cut can lose the last few commits, which rolls the bot back to an earlier consistent state that it
 then redoes with the same transaction ids (the homeserver drops the repeats), so no fsync is paid per commit.
@@ -16,8 +20,10 @@ then redoes with the same transaction ids (the homeserver drops the repeats), so
 from __future__ import annotations
 
 import enum
+import fcntl
 import logging
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +46,7 @@ class Topic(enum.Enum):
     LEAVE = "leave"  # leave made in the browser
     SMS = "sms"
     IDENTITIES = "identities"
+    AUDIT = "audit"  # entries appended: the head goes to its file outside the database
 
 
 class Database:
@@ -49,8 +56,16 @@ class Database:
         if not path.exists():
             # Created private before SQLite writes anything into it.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        fresh = path.stat().st_size == 0
         os.chmod(path, 0o600)
+        # Every user of the database (the bot, `audit verify`, `roster ready`) holds a shared lock on this file while
+        # it has the database open; `keys rotate-data` needs it alone (`exclusive`).
+        self._lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_SH)
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        if fresh:  # only before the first table: an older database is converted once (`vacuum_once`)
+            self.conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        self.conn.execute("PRAGMA secure_delete=ON")
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
@@ -148,5 +163,55 @@ class Database:
             raise
         self._announce()
 
+    # --- reclaiming space, so deleted data is gone -----------------------------------------------------------------
+    @property
+    def incremental(self) -> bool:
+        """Whether freed pages can be handed back without rewriting the whole file."""
+        return int(self.conn.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2
+
+    def vacuum_once(self) -> str:
+        """An older database (made without auto_vacuum) rewritten once with auto_vacuum=INCREMENTAL, so later purges
+        can hand their pages back. VACUUM is itself all-or-nothing (a crash leaves the database as it was), but it
+        needs room for a second copy: without that it is put off to the next start, and said why. "" when nothing
+        was done, else what was."""
+        if self.incremental or self._depth:
+            return ""
+        size = self.path.stat().st_size
+        wal = Path(str(self.path) + "-wal")
+        needed = 2 * size + (wal.stat().st_size if wal.exists() else 0) + 16 * 1024 * 1024
+        free = shutil.disk_usage(self.path.parent).free
+        if free < needed:
+            log.warning("the database is not yet set up to give purged pages back: VACUUM needs %d MB free beside it"
+                        " and %d MB are; tried again at the next start", needed >> 20, free >> 20)
+            return ""
+        try:
+            self.conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            self.conn.execute("VACUUM")
+        except sqlite3.OperationalError as err:  # another process has the database open and busy
+            log.warning("VACUUM put off to the next start: %s", err)
+            return ""
+        self.reclaim()
+        self.private_side_files()
+        return f"rewritten with auto_vacuum=INCREMENTAL ({size >> 10} KiB before, {self.path.stat().st_size >> 10} KiB"\
+               " after)"
+
+    def reclaim(self) -> bool:
+        """After a purge, outside any transaction: free pages back to the file system, then the WAL emptied into
+        the database and truncated. False when another connection (a reader) kept the WAL from emptying."""
+        if self.incremental:
+            self.conn.execute("PRAGMA incremental_vacuum").fetchall()
+        busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return int(busy) == 0
+
+    def exclusive(self) -> bool:
+        """Whether this is the only open use of the database, now held so until it is closed."""
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
+            return False
+        return True
+
     def close(self) -> None:
         self.conn.close()
+        os.close(self._lock)

@@ -270,8 +270,25 @@ def _step_12(db: sqlite_utils.Database) -> None:
     )
 
 
+def _step_13(db: sqlite_utils.Database) -> None:
+    """The audit trail keyed (bot/store/audit.py): `prev` and `hash` now hold MACs, made anew from the start at the
+    first open with the key; what the purge may take from an entry is kept apart, with its digest in the MAC."""
+    db.execute("ALTER TABLE audit ADD COLUMN private TEXT")
+    db.execute("ALTER TABLE audit ADD COLUMN private_digest TEXT NOT NULL DEFAULT ''")
+
+
+def _step_14(db: sqlite_utils.Database) -> None:
+    """The browser view: a session ends after half an hour unused (when it was last used), and a calendar feed runs
+    out (a year after it was made, for those made before)."""
+    db.execute("ALTER TABLE web_sessions ADD COLUMN last_seen_at REAL")
+    db.execute("UPDATE web_sessions SET last_seen_at = created_at")
+    db.execute("ALTER TABLE web_feeds ADD COLUMN expires_at REAL")
+    db.execute("UPDATE web_feeds SET expires_at = created_at + 365 * 86400")
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None]] = [
     _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11, _step_12,
+    _step_13, _step_14,
 ]
 
 

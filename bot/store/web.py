@@ -18,6 +18,7 @@ class Feed:
     subject: str  # a Matrix user id or a unit id
     created_by: str
     created_at: float
+    expires_at: float
 
 
 class WebAccess:
@@ -51,16 +52,22 @@ class WebAccess:
     # --- sessions ------------------------------------------------------------------------------------------------
     def add_session(self, token_hash: str, user: str, now: float, expires_at: float) -> None:
         self.db.execute(
-            "INSERT INTO web_sessions(token_hash, user_id, created_at, expires_at, ended_at) VALUES (?, ?, ?, ?, NULL)",
-            [token_hash, user, now, expires_at],
+            "INSERT INTO web_sessions(token_hash, user_id, created_at, expires_at, ended_at, last_seen_at)"
+            " VALUES (?, ?, ?, ?, NULL, ?)",
+            [token_hash, user, now, expires_at, now],
         )
 
-    def session_user(self, token_hash: str, now: float) -> str | None:
+    def session(self, token_hash: str, now: float, idle_since: float) -> tuple[str, float] | None:
+        """(user, last used) of a session neither ended, run out, nor unused since before `idle_since`."""
         row = self.db.execute(
-            "SELECT user_id FROM web_sessions WHERE token_hash = ? AND ended_at IS NULL AND expires_at > ?",
-            [token_hash, now],
+            "SELECT user_id, last_seen_at FROM web_sessions WHERE token_hash = ? AND ended_at IS NULL"
+            " AND expires_at > ? AND last_seen_at > ?",
+            [token_hash, now, idle_since],
         ).fetchone()
-        return str(row[0]) if row else None
+        return (str(row[0]), float(row[1])) if row else None
+
+    def touch_session(self, token_hash: str, now: float) -> None:
+        self.db.execute("UPDATE web_sessions SET last_seen_at = ? WHERE token_hash = ?", [now, token_hash])
 
     def end_session(self, token_hash: str, now: float) -> None:
         self.db.execute("UPDATE web_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL",
@@ -74,25 +81,27 @@ class WebAccess:
     # --- calendar feeds ------------------------------------------------------------------------------------------
     def add_feed(self, feed: Feed, token_hash: str) -> None:
         self.db.execute(
-            "INSERT INTO web_feeds(id, token_hash, kind, subject, created_by, created_at, revoked_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, NULL)",
-            [feed.id, token_hash, feed.kind, feed.subject, feed.created_by, feed.created_at],
+            "INSERT INTO web_feeds(id, token_hash, kind, subject, created_by, created_at, revoked_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+            [feed.id, token_hash, feed.kind, feed.subject, feed.created_by, feed.created_at, feed.expires_at],
         )
 
-    def feed(self, token_hash: str) -> Feed | None:
+    def feed(self, token_hash: str, now: float) -> Feed | None:
         row = self.db.execute(
-            "SELECT id, kind, subject, created_by, created_at FROM web_feeds"
-            " WHERE token_hash = ? AND revoked_at IS NULL",
-            [token_hash],
+            "SELECT id, kind, subject, created_by, created_at, expires_at FROM web_feeds"
+            " WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?",
+            [token_hash, now],
         ).fetchone()
-        return Feed(row[0], row[1], row[2], row[3], row[4]) if row else None
+        return Feed(*row) if row else None
 
-    def feeds(self) -> list[Feed]:
+    def feeds(self, now: float) -> list[Feed]:
+        """Every feed neither revoked nor run out, oldest first."""
         rows = self.db.execute(
-            "SELECT id, kind, subject, created_by, created_at FROM web_feeds WHERE revoked_at IS NULL"
-            " ORDER BY created_at"
+            "SELECT id, kind, subject, created_by, created_at, expires_at FROM web_feeds WHERE revoked_at IS NULL"
+            " AND expires_at > ? ORDER BY created_at",
+            [now],
         ).fetchall()
-        return [Feed(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return [Feed(*r) for r in rows]
 
     def revoke_feed(self, feed_id: str, now: float) -> bool:
         cur = self.db.execute("UPDATE web_feeds SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",

@@ -10,6 +10,7 @@ also covers a bot that is not running at all.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -69,13 +70,14 @@ def judge(report: HealthReport, limits: HealthLimits) -> HealthReport:
 
 class Monitoring:
     def __init__(self, host: str, port: int, report: Callable[[], HealthReport], limits: HealthLimits,
-                 metrics: Metrics, deadman_url: str = "") -> None:
+                 metrics: Metrics, deadman_url: str = "", metrics_token: str = "") -> None:
         self.host = host
         self.port = port
         self.report = report
         self.limits = limits
         self.metrics = metrics
         self.deadman_url = deadman_url
+        self.metrics_token = metrics_token  # "": /metrics open to whoever reaches the port
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
 
@@ -88,7 +90,12 @@ class Monitoring:
         return web.Response(status=200 if report.healthy else 503, text=json.dumps(body),
                             content_type="application/json")
 
-    async def _metrics(self, _request: web.Request) -> web.Response:
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if self.metrics_token:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.metrics_token}".encode()):
+                return web.Response(status=401, text="a bearer token is needed\n",
+                                    headers={"WWW-Authenticate": 'Bearer realm="jourbot"'})
         return web.Response(body=self.metrics.exposition(), content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
 

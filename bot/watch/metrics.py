@@ -1,5 +1,8 @@
 """Figures for Prometheus: what happened to alarms, how long acceptance took, how the outbox and the sync are doing.
 
+Alarms are counted only in aggregate, by what happened to them since the start (raised, accepted, …): no figure says
+how many are open now, or anything of one alarm, to whoever can read the port.
+
 One registry per App (not prometheus_client's global one), so two bots in one process — as in the tests — never
 count into each other. Gauges that describe the present are read when scraped, from the store and the boundary.
 """
@@ -34,7 +37,6 @@ class Metrics:
             registry=self.registry)
         self.sync_lag = Gauge("jourbot_sync_lag_seconds", "Seconds since the last successful sync.",
                               registry=self.registry)
-        self.open_alarms = Gauge("jourbot_open_alarms", "Alarms not yet closed or cancelled.", registry=self.registry)
         self.page_delivery = Histogram(
             "jourbot_page_delivery_seconds", "From an alarm's raise to its first page accepted by the homeserver.",
             buckets=PAGE_BUCKETS, registry=self.registry)
@@ -46,12 +48,11 @@ class Metrics:
             ["outcome", "reason"], registry=self.registry)
 
     def watch(self, outbox_depth: Callable[[], float], oldest_undelivered: Callable[[], float],
-              sync_lag: Callable[[], float], open_alarms: Callable[[], float]) -> None:
+              sync_lag: Callable[[], float]) -> None:
         """Read these when scraped."""
         self.outbox_depth.set_function(outbox_depth)
         self.oldest_undelivered.set_function(oldest_undelivered)
         self.sync_lag.set_function(sync_lag)
-        self.open_alarms.set_function(open_alarms)
 
     def transition(self, event: str, accepted_after_s: float | None = None) -> None:
         self.transitions.labels(event=event).inc()

@@ -1,14 +1,18 @@
 """The browser view's HTTP server: its own aiohttp app on its own port, apart from /healthz.
 
 Every page but the login pages and the calendar feeds needs a session; supervisor pages need a supervisor, and a
-responder sees only their own shifts. Roles are looked up at every request, from the configuration and the rosters
-(never from the session), so someone taken off a roster loses the view at once. Every POST carries the session's
-CSRF token. Pages are rendered on the server from the engine's own answers; there is no script.
+responder sees only their own shifts. A supervisor sees and changes only the units they supervise, unless configured
+city-wide (bot/web/scope.py). Roles are looked up at every request, from the configuration and the rosters (never
+from the session), so someone taken off a roster loses the view at once, and a calendar feed stops working when its
+maker or its subject loses the role. Every POST carries the session's CSRF token; the login form carries one bound to
+a pre-login cookie. Pages are rendered on the server from the engine's own answers; there is no script.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +24,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
+from bot.alarm import stats
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
 from bot.core.effects import Effect, SendUser
@@ -31,9 +36,11 @@ from bot.duty.live import Candidate
 from bot.readiness.assess import Finding
 from bot.services import RuntimeServices
 from bot.store import Store
+from bot.store.web import Feed
 from bot.web import alarmview, charts, checkinview, leaveform, pagesview, rosterdata, timeline
-from bot.web.auth import WebAuth, csrf_for, csrf_ok
+from bot.web.auth import LoginLimiter, WebAuth, csrf_for, csrf_ok, login_csrf, login_csrf_ok
 from bot.web.readinessview import ReadinessPage
+from bot.web.scope import Scope, scope_of
 from handlers.override import describe, parse_override
 from handlers.registry import Command, Context
 from handlers.stats_evaluation import evaluation_lines
@@ -68,6 +75,7 @@ class Visitor:
     name: str
     roles: frozenset[Role]
     csrf: str
+    scope: Scope = Scope(frozenset())  # what a supervisor sees and changes (nothing for a responder)
 
     @property
     def supervisor(self) -> bool:
@@ -97,6 +105,8 @@ class WebView:
         self.clock = clock
         self.lang = settings.lang
         self.cookie = "__Host-jourbot" if settings.secure_cookie else "jourbot"
+        self.login_cookie = "__Host-jourbot-login" if settings.secure_cookie else "jourbot-login"
+        self.limiter = LoginLimiter()
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
         )
@@ -190,7 +200,9 @@ class WebView:
                 return self._error(403, "webview.error.no_role")
             if supervisors_only and Role.SUPERVISOR not in roles:
                 return self._error(403, "webview.error.supervisors_only")
-            visitor = Visitor(user, self._roster().people.get(user, user), roles, csrf_for(session))
+            roster = self._roster()
+            scope = scope_of(user, roster, self.services.city_wide) if Role.SUPERVISOR in roles else Scope(frozenset())
+            visitor = Visitor(user, roster.people.get(user, user), roles, csrf_for(session), scope)
             if post:
                 form = await request.post()
                 if not csrf_ok(session, str(form.get("csrf", ""))):
@@ -202,8 +214,8 @@ class WebView:
     # --- rendering ---------------------------------------------------------------------------------------------------
     def _render(self, template: str, visitor: Visitor | None, status: int = 200, **params: Any) -> web.Response:
         roster = self._roster()
-        html = self.env.get_template(template).render(
-            visitor=visitor, units=list(roster.units.values()), lang=self.lang, **params)
+        shown = [u for u in roster.units.values() if visitor is not None and visitor.scope.unit(u.id)]
+        html = self.env.get_template(template).render(visitor=visitor, units=shown, lang=self.lang, **params)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
     def _error(self, status: int, key: str) -> web.Response:
@@ -239,12 +251,23 @@ class WebView:
         token = request.match_info["token"]
         if self.auth.link_user(token) is None:
             return self._error(403, "webview.error.link")
-        return self._render("login_confirm.html", None, token=token, csrf=csrf_for(token))
+        # The form's CSRF token is bound to a random value in a cookie set with it (login CSRF).
+        nonce = request.cookies.get(self.login_cookie, "") or secrets.token_urlsafe(32)
+        response = self._render("login_confirm.html", None, token=token, csrf=login_csrf(nonce, token))
+        self._set_cookie(response, self.login_cookie, nonce, self.auth.settings.link_ttl_s)
+        return response
 
     async def login(self, request: web.Request) -> web.StreamResponse:
+        address = self._address(request)
+        if not self.limiter.allow(address):
+            response = self._error(429, "webview.error.too_many")
+            response.headers["Retry-After"] = str(self.limiter.retry_after(address))
+            return response
         form = await request.post()
         token = str(form.get("token", ""))
-        if not csrf_ok(token, str(form.get("csrf", ""))):
+        if self.auth.link_user(token) is None:  # read only: an unknown token writes nothing
+            return self._error(403, "webview.error.link")
+        if not login_csrf_ok(request.cookies.get(self.login_cookie, ""), token, str(form.get("csrf", ""))):
             return self._error(403, "webview.error.csrf")
         done = self.auth.log_in(token)
         if done is None:
@@ -252,21 +275,45 @@ class WebView:
         user, session = done
         roles = self.services.roles_of(user)
         response = web.HTTPSeeOther("/" if Role.SUPERVISOR in roles else "/mine")
-        response.set_cookie(self.cookie, session, httponly=True, samesite="Strict", path="/",
-                            secure=self.settings.secure_cookie, max_age=self.auth.settings.session_ttl_s)
+        self._set_cookie(response, self.cookie, session, self.auth.settings.session_ttl_s)
+        self._del_cookie(response, self.login_cookie)
         raise response
 
     async def logout(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         self.auth.log_out(request.cookies.get(self.cookie, ""))
         response = web.HTTPSeeOther("/login")
-        response.del_cookie(self.cookie, path="/")
+        self._del_cookie(response, self.cookie)
         raise response
+
+    def _set_cookie(self, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
+        response.set_cookie(name, value, httponly=True, samesite="Strict", path="/",
+                            secure=self.settings.secure_cookie, max_age=max_age)
+
+    def _del_cookie(self, response: web.StreamResponse, name: str) -> None:
+        """With the attributes it was set with: a browser keeps a Secure (__Host-) cookie that a deletion without
+        them does not match."""
+        response.del_cookie(name, path="/", secure=self.settings.secure_cookie, httponly=True, samesite="Strict")
+
+    @staticmethod
+    def _address(request: web.Request) -> str:
+        """Who is asking: the peer, or behind a reverse proxy on this host the client it names last in
+        X-Forwarded-For (the proxy appends it)."""
+        peer = request.remote or ""
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        try:
+            loopback = ipaddress.ip_address(peer).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback and forwarded:
+            return forwarded.rsplit(",", 1)[-1].strip() or peer
+        return peer
 
     # --- now ---------------------------------------------------------------------------------------------------------
     async def now_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         roster, now = self._roster(), self._now()
-        chains = rosterdata.chains_now(roster, self.services.overrides.active(), now)
-        open_alarms = [alarmview.summary(a) for a in self.alarms.unfinished()]
+        chains = [c for c in rosterdata.chains_now(roster, self.services.overrides.active(), now)
+                  if visitor.scope.area(roster, c.area)]
+        open_alarms = [alarmview.summary(a) for a in self.alarms.unfinished() if self._sees(visitor, a)]
         checkins = checkinview.labels(chains, roster, self.services.checkins, self.lang)
         return self._render("now.html", visitor, chains=chains, now=now.astimezone(roster.default_zone),
                             open_alarms=open_alarms, checkins=checkins)
@@ -278,12 +325,17 @@ class WebView:
     async def month_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         return self._calendar(request, visitor, month=True)
 
+    def _sees(self, visitor: Visitor, alarm: Alarm) -> bool:
+        return visitor.scope.alarm(self._roster(), alarm.unit, alarm.area)
+
     def _calendar(self, request: web.Request, visitor: Visitor, month: bool) -> web.Response:
         roster = self._roster()
         try:
             unit = roster.unit(request.match_info["unit"])
         except UnknownUnit:
             return self._error(404, "webview.error.no_unit")
+        if not visitor.scope.unit(unit.id):
+            return self._error(403, "webview.error.not_yours")
         today = self._now().astimezone(unit.tz).date()
         try:
             shown = date.fromisoformat(request.query.get("d", today.isoformat()))
@@ -313,7 +365,7 @@ class WebView:
     # --- alarms ------------------------------------------------------------------------------------------------------
     async def alarms_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         since = self._now() - timedelta(days=RECENT_DAYS)
-        every = self.alarms.all()
+        every = [a for a in self.alarms.all() if self._sees(visitor, a)]
         open_alarms = [alarmview.summary(a) for a in every if a.status not in FINISHED]
         recent = [alarmview.summary(a) for a in reversed(every) if a.status in FINISHED and a.raised_at >= since]
         return self._render("alarms.html", visitor, open_alarms=open_alarms, recent=recent, days=RECENT_DAYS)
@@ -322,6 +374,8 @@ class WebView:
         alarm = self.alarms.get(request.match_info["id"].upper())
         if alarm is None:
             return self._error(404, "webview.error.no_alarm")
+        if not self._sees(visitor, alarm):
+            return self._error(403, "webview.error.not_yours")
         units = {u.id: u.name for u in self._roster().units.values()}
         moments = alarmview.moments(alarm, self.store.audit.about(alarm.id), units)
         tz = ZoneInfo(alarm.tz)
@@ -337,7 +391,10 @@ class WebView:
     def _check(self, visitor: Visitor, outcome: str = "", problems: Sequence[str] = (),
                status: int = 200) -> web.Response:
         roster, now = self._roster(), self._now()
-        found = rosterdata.findings(roster, now, self.services.overrides.active())
+        scope = visitor.scope
+        found = [f for f in rosterdata.findings(roster, now, self.services.overrides.active())
+                 if (scope.area(roster, f.subject) if f.kind == "gap" else
+                     scope.unit(f.subject) if f.subject in roster.units else scope.person(roster, f.subject))]
         tz = roster.default_zone
         rows = [(roster.areas[g.subject].name, g.start.astimezone(tz), g.end.astimezone(tz),
                  (g.end.timestamp() - g.start.timestamp()) / 3600) for g in found if g.kind == "gap"]
@@ -354,11 +411,15 @@ class WebView:
         roster = self._roster()
         zone = roster.default_zone
         last = found.start + timedelta(days=found.days - 1)
-        people = [(f, self._readiness_shift(f, roster)) for f in found.problems]
+        scope = visitor.scope
+        people = [(f, self._readiness_shift(f, roster)) for f in found.problems
+                  if scope.city_wide or any(scope.unit(u) for u in f.person.units)]
         # From the store, not the homeserver: a changed identity is shown even when the homeserver cannot be asked.
-        changed = [(user, roster.people.get(user, user)) for user in self.services.trust.changed_identities()]
+        changed = [(user, roster.people.get(user, user)) for user in self.services.trust.changed_identities()
+                   if scope.person(roster, user)]
+        fine = [f.person.name for f in found.fine if scope.city_wide or any(scope.unit(u) for u in f.person.units)]
         return self._render("readiness.html", visitor, found=found, people=people, changed=changed,
-                            fine=[f.person.name for f in found.fine], checked=found.checked_at.astimezone(zone),
+                            fine=fine, checked=found.checked_at.astimezone(zone),
                             first=found.start.astimezone(zone).date(), last=last.astimezone(zone).date())
 
     def _readiness_shift(self, finding: Finding, roster: Roster) -> str:
@@ -377,8 +438,9 @@ class WebView:
         if days is None:
             return self._error(400, "webview.error.bad_period")
         now = self._now()
-        chosen: list[Alarm] = charts.in_period(self.alarms.all(), now - timedelta(days=days), now)
-        figures = self.alarms.figures(now - timedelta(days=days), now)
+        chosen: list[Alarm] = [a for a in charts.in_period(self.alarms.all(), now - timedelta(days=days), now)
+                               if self._sees(visitor, a)]
+        figures = stats.figures(chosen, now - timedelta(days=days), now)
         tz = self._roster().default_zone
         area_chart = charts.bars(charts.per_area(chosen), (t("webview.stats.raised", self.lang),
                                  t("webview.stats.accepted", self.lang)), t("webview.stats.per_area", self.lang))
@@ -387,7 +449,8 @@ class WebView:
         wait_chart = charts.bars(charts.time_to_accept(chosen), (t("webview.stats.accepted", self.lang),),
                                  t("webview.stats.time_to_accept", self.lang))
         # After acceptance (arrival, assessments, handovers): the same lines as !statistik says them.
-        _, evaluation = self.services.evaluation.evaluate(now - timedelta(days=days), now, None)
+        only = None if visitor.scope.city_wide else frozenset(a.id for a in chosen)
+        _, evaluation = self.services.evaluation.evaluate(now - timedelta(days=days), now, None, only=only)
         decided = [charts.Row(t(f"handover.decision.{d}", self.lang), (evaluation.decisions.get(d, 0),))
                    for d in DECISIONS]
         shown = [area_chart, week_chart, wait_chart]
@@ -405,8 +468,9 @@ class WebView:
                         status: int = 200) -> web.Response:
         roster, now = self._roster(), self._now()
         current = [(o, describe(o, self.lang, unit_name=roster.units[o.unit].name if o.unit in roster.units
-                                else None)) for o in self.services.overrides.current(now)]
-        people = sorted(roster.people.items(), key=lambda item: item[1])
+                                else None)) for o in self.services.overrides.current(now)
+                   if visitor.scope.unit(o.unit)]
+        people = self._people(visitor, roster)
         return self._render("overrides.html", visitor, status=status, current=current, people=people, roles=ROLES,
                             error=error, form=form or {})
 
@@ -421,6 +485,8 @@ class WebView:
         parsed = parse_override(command, ctx, roster)
         if isinstance(parsed, str):
             return self._overrides_form(visitor, parsed, form, status=400)
+        if not visitor.scope.unit(parsed.unit):
+            return self._error(403, "webview.error.not_yours")
         with self.store.transaction():
             added = self.services.overrides.add(parsed, visitor.user, now)
             unit = roster.units[added.unit]
@@ -433,6 +499,8 @@ class WebView:
     async def remove_override(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         wanted = request.match_info["id"].upper()
         now = self._now()
+        if any(o.id == wanted and not visitor.scope.unit(o.unit) for o in self.services.overrides.active()):
+            return self._error(403, "webview.error.not_yours")
         with self.store.transaction():
             if not self.services.overrides.remove(wanted, visitor.user, now):
                 return self._overrides_form(visitor, t("override.no_such", self.lang, id=wanted), status=404)
@@ -448,11 +516,13 @@ class WebView:
     def _leave_form(self, visitor: Visitor, error: str = "", form: dict[str, str] | None = None,
                     status: int = 200) -> web.Response:
         roster, now = self._roster(), self._now()
+        scope = visitor.scope
         current = [(entry, leaveform.describe(entry, roster.people.get(entry.user, entry.user), self.lang))
-                   for entry in self.leave.current(now)]
+                   for entry in self.leave.current(now) if scope.person(roster, entry.user)]
         stored = {entry.entry for entry in self.leave.active()}
-        written = [entry for entry in roster.leave if entry.end > now and entry.entry not in stored]
-        people = sorted(roster.people.items(), key=lambda item: item[1])
+        written = [entry for entry in roster.leave if entry.end > now and entry.entry not in stored
+                   and scope.person(roster, entry.user)]
+        people = self._people(visitor, roster)
         return self._render("leave.html", visitor, status=status, current=current, written=written, people=people,
                             error=error, form=form or {}, max_days=leaveform.MAX_DAYS,
                             names=dict(roster.people))
@@ -463,6 +533,8 @@ class WebView:
         parsed = leaveform.parse_leave(form, roster, now, self.lang)
         if isinstance(parsed, str):
             return self._leave_form(visitor, parsed, form, status=400)
+        if not visitor.scope.person(roster, parsed.user):
+            return self._error(403, "webview.error.not_yours")
         overrides = self.services.overrides.active()
         # The gaps this leave makes (nobody else to take the turn): said with it, before an alarm finds them.
         before = set(rosterdata.gaps(roster, parsed.start, parsed.end, overrides))
@@ -481,6 +553,9 @@ class WebView:
     async def remove_leave(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         wanted = request.match_info["id"].upper()
         now = self._now()
+        roster = self._roster()
+        if any(e.entry == wanted and not visitor.scope.person(roster, e.user) for e in self.leave.active()):
+            return self._error(403, "webview.error.not_yours")
         with self.store.transaction():
             if not self.leave.remove(wanted, visitor.user, now):
                 return self._leave_form(visitor, t("webview.leave.no_such", self.lang, id=wanted), status=404)
@@ -494,6 +569,8 @@ class WebView:
         """The button beside a changed identity on the readiness page: the same as `!litar` in chat, audited, and the
         other supervisors are told."""
         user = str((await request.post()).get("user", "")).strip()
+        if not visitor.scope.person(self._roster(), user):
+            return self._error(403, "webview.error.not_yours")
         name = self._roster().people.get(user, user)
         with self.store.transaction():
             if not self.services.trust.confirm_identity(user, visitor.user):
@@ -522,11 +599,39 @@ class WebView:
     async def feeds_page(self, request: web.Request, visitor: Visitor, new_url: str = "",
                          error: str = "", status: int = 200) -> web.StreamResponse:
         roster = self._roster()
-        feeds = [(f, roster.units[f.subject].name if f.kind == "unit" and f.subject in roster.units
-                  else roster.people.get(f.subject, f.subject)) for f in self.store.web.feeds()]
-        people = sorted(roster.people.items(), key=lambda item: item[1])
-        return self._render("feeds.html", visitor, status=status, feeds=feeds, people=people, new_url=new_url,
-                            error=error)
+        zone = roster.default_zone
+        shown = [f for f in self.auth.feeds() if self._feed_in_scope(visitor.scope, f, roster)]
+        # Listed per person, for revocation when someone leaves: under whom a feed is about (a person's feed) and
+        # under whom made it (every feed).
+        per_person: dict[str, list[tuple[Feed, str, str, str]]] = {}
+        for f in shown:
+            name = roster.units[f.subject].name if f.kind == "unit" and f.subject in roster.units \
+                else roster.people.get(f.subject, f.subject)
+            ends = datetime.fromtimestamp(f.expires_at, UTC).astimezone(zone).date().isoformat()
+            dead = self._feed_dead(f, roster)
+            for person in dict.fromkeys(([f.subject] if f.kind == "person" else []) + [f.created_by]):
+                per_person.setdefault(person, []).append((f, name, ends, dead))
+        persons = sorted(per_person.items(), key=lambda item: roster.people.get(item[0], item[0]))
+        listed = [(user, roster.people.get(user, user), feeds) for user, feeds in persons]
+        people = self._people(visitor, roster)
+        return self._render("feeds.html", visitor, status=status, listed=listed, people=people, new_url=new_url,
+                            error=error, days=self.auth.settings.feed_days)
+
+    def _feed_in_scope(self, scope: Scope, feed: Feed, roster: Roster) -> bool:
+        return scope.unit(feed.subject) if feed.kind == "unit" else scope.person(roster, feed.subject)
+
+    def _feed_dead(self, feed: Feed, roster: Roster) -> str:
+        """Why a feed no longer works though it is neither revoked nor run out: its maker no longer supervises what
+        it shows, or its subject is gone from the rosters; "" when it works."""
+        maker = self.services.roles_of(feed.created_by)
+        if Role.SUPERVISOR not in maker or not self._feed_in_scope(
+                scope_of(feed.created_by, roster, self.services.city_wide), feed, roster):
+            return t("webview.feeds.dead_maker", self.lang)
+        if feed.kind == "unit" and feed.subject not in roster.units:
+            return t("webview.feeds.dead_subject", self.lang)
+        if feed.kind == "person" and not self.services.roles_of(feed.subject) & {Role.SUPERVISOR, Role.RESPONDER}:
+            return t("webview.feeds.dead_subject", self.lang)
+        return ""
 
     async def add_feed(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
         form = await request.post()
@@ -535,18 +640,24 @@ class WebView:
         kind, _, subject = whose.partition(":")
         if not ((kind == "unit" and subject in roster.units) or (kind == "person" and subject in roster.people)):
             return await self.feeds_page(request, visitor, error=t("webview.feeds.bad", self.lang), status=400)
+        if not self._feed_in_scope(visitor.scope, Feed("", kind, subject, visitor.user, 0.0, 0.0), roster):
+            return self._error(403, "webview.error.not_yours")
         _, url = self.auth.add_feed(kind, subject, visitor.user)
         return await self.feeds_page(request, visitor, new_url=url)
 
     async def revoke_feed(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:
-        if not self.auth.revoke_feed(request.match_info["id"], visitor.user):
+        wanted = request.match_info["id"]
+        roster = self._roster()
+        if any(f.id == wanted and not self._feed_in_scope(visitor.scope, f, roster) for f in self.auth.feeds()):
+            return self._error(403, "webview.error.not_yours")
+        if not self.auth.revoke_feed(wanted, visitor.user):
             return await self.feeds_page(request, visitor, error=t("webview.feeds.bad", self.lang), status=404)
         raise web.HTTPSeeOther("/feeds")
 
     async def feed(self, request: web.Request) -> web.StreamResponse:
         found = self.auth.feed(request.match_info["token"])
         roster = self._roster()
-        if found is None or (found.kind == "unit" and found.subject not in roster.units):
+        if found is None or self._feed_dead(found, roster):
             raise web.HTTPNotFound()
         overrides, now = self.services.overrides.active(), self._now()
         if found.kind == "unit":
@@ -554,6 +665,11 @@ class WebView:
         else:
             data = rosterdata.person_calendar(roster, found.subject, now, overrides, self.lang)
         return web.Response(body=data, content_type="text/calendar", charset="utf-8")
+
+    def _people(self, visitor: Visitor, roster: Roster) -> list[tuple[str, str]]:
+        """The people a supervisor may choose in a form: those of the units they supervise, by name."""
+        return sorted(((user, name) for user, name in roster.people.items() if visitor.scope.person(roster, user)),
+                      key=lambda item: item[1])
 
     # --- a responder's own shifts ------------------------------------------------------------------------------------
     async def mine_page(self, request: web.Request, visitor: Visitor) -> web.StreamResponse:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
 
 from tests.harness.component import ANNA, POLICE, ComponentBot
+from tests.harness.waits import until
 
 
 async def wait_until_paged(bot: ComponentBot, user: str, timeout: float) -> float:
     """Real seconds until `user` has a page."""
     started = time.monotonic()
-    while not bot.matrix.pages_to(user):
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{user} was never paged")
-        await asyncio.sleep(0.02)
+    await until(lambda: bot.matrix.pages_to(user), timeout, f"{user} paged")
     return time.monotonic() - started
 
 

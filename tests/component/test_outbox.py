@@ -9,6 +9,7 @@ from bot.channels.sender import PAGE_HEAD_START_S
 from bot.matrix.port import DeliveryFailure
 from tests.harness.component import ANNA, CHEF, POLICE, POLICE_ROOM, T0, UNIT_ROOM, ComponentBot
 from tests.harness.fakematrix import FakeMatrix
+from tests.harness.waits import handled, until
 
 
 async def test_an_outage_keeps_every_targets_order_and_gives_each_page_its_whole_wait(tmp_path):
@@ -166,11 +167,7 @@ async def test_after_a_restart_the_direct_rooms_are_made_ready_before_any_page(t
         await bot.say(POLICE, "!larm Farsta")
         anna_room = bot.dm_room(ANNA)
         bot = await bot.restart()
-        for _ in range(50):
-            if anna_room in bot.matrix.prepared:
-                break
-            await asyncio.sleep(0.01)
-        assert anna_room in bot.matrix.prepared
+        await until(lambda: anna_room in bot.matrix.prepared, 5, "Anna's direct room made ready")
     finally:
         await bot.stop()
 
@@ -214,16 +211,17 @@ async def test_a_page_that_hangs_holds_the_rest_back_for_a_moment_only(tmp_path)
     hold = asyncio.Event()
     try:
         log = _logged_sends(bot.matrix, hold)
-        await bot.matrix.feed(bot.event(POLICE, POLICE_ROOM, "!larm Farsta"))
-        await asyncio.sleep(0.05)
+        larm = bot.event(POLICE, POLICE_ROOM, "!larm Farsta")
+        await bot.matrix.feed(larm)
+        await handled(bot.app, larm.event_id, 5)  # the page and the police's confirmation are queued
+        await until(lambda: log, 5, "the page's send to start")
         anna = bot.dm_room(ANNA)
+        # The sender has started what it would: the page alone (a send it had started would be in flight).
+        assert set(bot.app.sender._in_flight) == {("user", ANNA)}
         assert log == [("start", anna)], "the police's confirmation waits for the page"
         clock[0] += PAGE_HEAD_START_S
         bot.app.sender.wake()
-        for _ in range(100):
-            if ("end", POLICE_ROOM) in log:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: ("end", POLICE_ROOM) in log, 5, "the police's confirmation sent")
         assert log[0] == ("start", anna) and ("end", POLICE_ROOM) in log, "but not for longer"
         assert ("end", anna) not in log
         hold.set()

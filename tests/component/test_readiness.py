@@ -105,8 +105,9 @@ async def test_a_report_due_while_the_bot_was_down_is_made_at_start_and_none_whe
         assert len(sent_to(bot, CHEF)) == 1
         NOW_SAYS.update({ANNA: HOMESERVER_SAYS[CHEF], BERTIL: HOMESERVER_SAYS[CHEF]})
         await advance_to(bot, "2026-11-27T09:00")
+        assert len(ASKED) == 2, "the homeserver was asked at 09:00"
         assert len(sent_to(bot, CHEF)) == 1, "nothing to report: nothing sent"
-        await bot.say(POLICE, "!jour Farsta")  # and the bot answers as ever
-        assert bot.police_lines()
+        asked = await bot.say(POLICE, "!jour Farsta")  # and the bot answers as ever
+        assert bot.answers_to(asked)
     finally:
         await bot.stop()

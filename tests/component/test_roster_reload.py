@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from bot.cli.main import install_signal_handlers
 from tests.harness.component import ANNA, CHEF, POLICE, ROSTERS, ComponentBot
+from tests.harness.waits import until
 
 
 def copy_rosters(tmp_path):
@@ -116,10 +117,7 @@ async def test_sighup_reloads_the_rosters(tmp_path):
         install_signal_handlers(bot.app)
         bertil_takes_the_primary_from_now(folder)
         os.kill(os.getpid(), signal.SIGHUP)
-        for _ in range(200):
-            await asyncio.sleep(0.01)
-            if told_chef(bot):
-                break
+        await until(lambda: told_chef(bot), 5, "the supervisor told of the reload")
         await bot.settle()
         assert told_chef(bot) == ["📋 Nytt schema gäller från 14:02 (ändrat: testjour.toml)."]
         await bot.say(POLICE, "!larm Farsta")

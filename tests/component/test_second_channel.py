@@ -183,8 +183,8 @@ async def test_a_gateway_error_is_retried_and_reported_once_and_a_refused_number
             "⚠️ SMS om L1 till Bertil B (+46701740606) avvisades (numret godtogs inte). Kolla numret i personlistan"
             " och ring själv."]
         assert bot.app.store.sms.status_of(f"page:L1:{BERTIL}") == ("failed", 1)
-        trail = [(action, json.loads(data)) for action, data in bot.app.store.db.execute(
-            "SELECT action, data FROM audit WHERE action LIKE 'sms.%' ORDER BY seq")]
+        trail = [(e["action"], json.loads(e["data"])) for e in reversed(bot.app.store.audit.entries(1000))
+                 if e["action"].startswith("sms.")]
         assert trail == [
             ("sms.failed", {"user": ANNA, "why": "unseen", "reason": "server"}),  # once, not at every retry
             ("sms.sent", {"user": ANNA, "why": "unseen"}),

@@ -219,9 +219,16 @@ async def test_behind_tls_the_cookie_is_secure_and_links_use_the_public_url(tmp_
         assert re.search(r"https://jour\.example\.org/login/[A-Za-z0-9_-]{43}\b", message.body)
         web = WebClient(bot.app.web.bound_port)  # type: ignore[union-attr]
         try:
-            status, _, page = await web.get(link_in(message.body))
+            async with web.session.get(web.base + link_in(message.body)) as resp:
+                page = await resp.text()
+                login_cookie = resp.headers["Set-Cookie"]
+            assert login_cookie.startswith("__Host-jourbot-login=") and "Secure" in login_cookie
             token = link_in(message.body).rsplit("/", 1)[1]
+            # A browser sends the Secure cookie back over TLS only; this test talks plain HTTP to the bot, as the
+            # proxy does, so it hands the cookie on itself.
+            nonce = login_cookie.split(";")[0].split("=", 1)[1]
             async with web.session.post(f"{web.base}/login", data={"token": token, "csrf": csrf_in(page)},
+                                        headers={"Cookie": f"__Host-jourbot-login={nonce}"},
                                         allow_redirects=False) as resp:
                 assert resp.status == 303
                 cookie = resp.headers["Set-Cookie"]

@@ -102,7 +102,7 @@ async def test_after_the_merges_every_page_renders_phases_and_the_handover_but_n
         await web.log_in(await ask_link(bot, CHEF))
         pages = {}
         for path in ("/", "/alarms", "/alarms/L1", "/stats", "/check", "/readiness", "/units/socialjouren/week",
-                     "/units/farsta/month", "/overrides", "/feeds", "/mine"):
+                     "/units/socialjouren/month", "/overrides", "/feeds", "/mine"):
             status, _, body = await web.get(path)
             assert status == 200, path
             pages[path] = body

@@ -21,7 +21,7 @@ async def night_bot(tmp_path: Path, at: str) -> ComponentBot:
     unit = rosters / "testjour.toml"
     unit.write_text(unit.read_text().split("[[rotation]]")[0] + NIGHTS)
     write_config(tmp_path / "bot", "http://127.0.0.1:9", "unused", [POLICE_ROOM], [POLICE], rosters=rosters,
-                 extra=f'\n[units.testjour]\nroom = "{UNIT_ROOM}"\n{CHECKIN}\n{WEB}')
+                 extra=f'\n[units.testjour]\nroom = "{UNIT_ROOM}"\n{CHECKIN}\n{WEB}idle_timeout_s = 43200\n')
     bot = await ComponentBot.start(tmp_path, clock=[local(at)])
     await bot.advance(0)
     return bot

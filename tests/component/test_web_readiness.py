@@ -12,6 +12,7 @@ from bot.matrix.reachability import Reach, ReachabilityError
 from bot.readiness.report import ReadinessReporter
 from tests.component.test_web import ask_link, start
 from tests.harness.component import ANNA, BERTIL, CHEF, ComponentBot
+from tests.harness.waits import until
 from tests.harness.webclient import csrf_in
 
 SAYS = {
@@ -26,6 +27,7 @@ class StandIn:
 
     def __init__(self) -> None:
         self.asked: list[set[str]] = []
+        self.answered = 0  # lookups given their answer (the page has it at once: nothing is awaited after)
         self.down = False
         self.release: asyncio.Event | None = None  # set: lookups wait for it
 
@@ -35,6 +37,7 @@ class StandIn:
             await self.release.wait()
         if self.down:
             raise ReachabilityError("the homeserver did not answer (ClientConnectorError)")
+        self.answered += 1
         return {user: SAYS[user] for user in people}
 
 
@@ -127,7 +130,7 @@ async def test_a_homeserver_that_is_down_or_slow_is_said_plainly(tmp_path, homes
         status, _, page = await web.get("/readiness")
         assert status == 200 and "Kunde inte fråga Matrix-servern just nu." in page
         homeserver.release.set()  # the lookup went on: its answer is there at the next opening
-        await asyncio.sleep(0.05)
+        await until(lambda: homeserver.answered == 1, 5, "the lookup's answer")
         _, _, page = await web.get("/readiness")
         assert 'id="ready-anna.a"' in page and len(homeserver.asked) == 2
     finally:

@@ -88,6 +88,8 @@ class FakeMatrix:
         self.unknown_users: set[str] = set()
         self.decryptable: dict[str, Incoming] = {}  # event id → what it decrypts to, once its key "arrives"
         self.key_requests: list[str] = []
+        self.room_keys: dict[str, float] = {}  # the room keys the bot holds: session id → when last used
+        self.room_key_drops: list[tuple[float, float]] = []
         self.prepared: list[str] = []  # direct rooms readied ahead of time
         self.logins_again = 0
         self.room_names: dict[str, str] = {}  # alarm rooms made: room id → name
@@ -261,6 +263,15 @@ class FakeMatrix:
 
     def set_on_recovered(self, callback: Callable[[float], None]) -> None:
         self._on_recovered = callback
+
+    def drop_room_keys(self, before: float, now: float) -> int:
+        """Recorded: (before, now) of each call; the room keys tests give in `room_keys` (session id → last use)
+        last used before `before` are dropped."""
+        self.room_key_drops.append((before, now))
+        dropped = [s for s, last in self.room_keys.items() if last < before]
+        for session in dropped:
+            del self.room_keys[session]
+        return len(dropped)
 
     async def close(self) -> None:
         return None

@@ -26,6 +26,7 @@ from nio import (
 )
 
 from tests.harness.fakematrix import is_page, is_reminder
+from tests.harness.waits import until
 
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
@@ -56,6 +57,7 @@ class Person:
         self.client = AsyncClient(url, user_id, store_path=str(store), config=config)
         self.received: list[Received] = []
         self.undecryptable = 0
+        self.unreadable: set[str] = set()  # ids of the events that reached this client but could not be decrypted
         self._task: asyncio.Task[None] | None = None
         self._new = asyncio.Event()
         self._shared_devices: dict[str, set[tuple[str, str, str]]] = {}
@@ -110,6 +112,8 @@ class Person:
 
     async def _on_undecryptable(self, room: MatrixRoom, event: Any) -> None:
         self.undecryptable += 1
+        self.unreadable.add(event.event_id)
+        self._new.set()
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key == self.user_id and event.membership == "invite":
@@ -122,6 +126,15 @@ class Person:
         assert isinstance(resp, RoomCreateResponse), resp
         await self.wait_until(lambda: resp.room_id in self.client.rooms, 10)
         return str(resp.room_id)
+
+    def in_room(self, room_id: str) -> bool:
+        """Whether this client has joined `room_id` (and not left it), as it sees it."""
+        room = self.client.rooms.get(room_id)
+        return bool(room and self.user_id in room.users and self.user_id not in room.invited_users)
+
+    def has_received(self, event_id: str) -> bool:
+        """Whether the event reached this client: as a message it read, or as one it could not decrypt."""
+        return event_id in self.unreadable or any(m.event_id == event_id for m in self.received)
 
     async def wait_joined(self, room_id: str, user_id: str, timeout: float = 20) -> None:
         """Wait until `user_id` has joined `room_id`, as this client sees it."""
@@ -186,11 +199,7 @@ class Person:
         self._shared_devices[room_id] = devices
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting")
-            await asyncio.sleep(0.05)
+        await until(predicate, timeout, f"{self.user_id}: the condition")
 
     async def wait_for(
         self, predicate: Callable[[Received], bool], timeout: float = 20, start: int = 0

@@ -8,7 +8,6 @@ Anna A on call for Farsta round the clock, so the hour changes the times shown, 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ import pytest
 
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import settled
 from tests.integration.test_alarms import BOT, ROSTERS, bot_says, is_page
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ async def test_friday_night_alarm_room_and_phases_to_klar(people, synapse, tmp_p
                           rosters=ROSTERS, extra="\n[alarms]\nstep_wait_override_s = 60\n")
     started = time.time()
     bot = BotRunner(config, clock=lambda: FRIDAY_2310 + (time.time() - started))
-    await bot.start()
+    app = await bot.start()
     try:
         await police.wait_joined(police_room, BOT)
         larm = await police.send(police_room, "!larm Farsta två barn i lägenheten")
@@ -72,13 +72,13 @@ async def test_friday_night_alarm_room_and_phases_to_klar(people, synapse, tmp_p
         assert farewell.body.startswith("☑️ L1 är avslutat 23:1")
         await police.wait_until(lambda: BOT not in police.client.rooms[room].users)
 
-        await asyncio.sleep(1)
+        await settled(app, police, anna, bertil, chef)
         lines = [m.body for m in police.from_sender(BOT, police_room)][lines_before:]
         assert [line.split(" ")[0] for line in lines] == ["🚗", "📍", "🧒", "📋", "☑️"], lines
         assert not any("4512" in line or "trapphuset" in line or "plan" in line for line in lines)
-        assert [p.phase for p in bot.app.store.phases.of("L1")] == ["en_route", "arrived", "assessment",
+        assert [p.phase for p in app.store.phases.of("L1")] == ["en_route", "arrived", "assessment",
                                                                     "handed_over"]
-        assert not bot.app.store.events.seen(said)  # what is said in the room is never stored
+        assert not app.store.events.seen(said)  # what is said in the room is never stored
         assert {anna.user_id, police.user_id} == set(police.client.rooms[room].users)
         assert room not in bertil.client.rooms and room not in chef.client.rooms
         assert {p.user_id.split(":")[0][1:]: len(p.pages(BOT)) for p in (anna, bertil, chef)} == {

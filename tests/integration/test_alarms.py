@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import App
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.people import Person
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import handled, past, settled, until
 
 BOT = "@jourbot:localhost"
 ROSTERS = Path(__file__).parent / "rosters"
@@ -39,6 +41,16 @@ class Scene:
 
     def paged(self) -> dict[str, int]:
         return {p.user_id.split(":")[0][1:]: len(p.pages(BOT)) for p in self.responders}
+
+    @property
+    def app(self) -> App:
+        assert self.bot.app is not None, "the bot is not running"
+        return self.bot.app
+
+    async def settled(self) -> None:
+        """Until all the bot has queued is sent and has reached the officer and the responders: who was paged is
+        then known, and who was not."""
+        await settled(self.app, self.police, *self.responders)
 
 
 async def scene(people, synapse, tmp_path: Path, wait_s: int = 60, extra_bot: str = "", trust: str = "tofu",
@@ -89,7 +101,7 @@ async def test_happy_path_page_accept_and_police_told(people, synapse, tmp_path,
         accepted = await s.police.wait_for(bot_says(s, "accepterat av Anna A", reply_to=larm))
         assert "08-000 111 22" in accepted.body
         await s.anna.wait_for(lambda m: m.sender == BOT and "Du har L1" in m.body)
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
 
         for phase in ("!påväg 10", "!framme", "!skydd gjord", "!överlämnad Testjouren"):
@@ -126,7 +138,7 @@ async def test_accept_by_reaction_and_by_reply(people, synapse, tmp_path):
         page2 = await s.anna.wait_for(is_page("L2"))
         await s.anna.send(page2.room_id, "ja", reply_to=page2.event_id)
         await s.police.wait_for(bot_says(s, "L2 accepterat av Anna A", reply_to=second))
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.paged() == {"anna.a": 2, "bertil.b": 0, "chef.c": 0}
     finally:
         await s.bot.stop()
@@ -146,7 +158,7 @@ async def test_escalation_to_secondary_supervisor_then_fallback(people, synapse,
         told = await s.chef.wait_for(lambda m: m.sender == BOT and "Ingen har accepterat L1" in m.body, timeout=15)
         assert told.body == "Chef C: ⚠️ Ingen har accepterat L1. Ring Testjouren direkt: 08-000 111 22"
         assert told.encrypted
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
     finally:
         await s.bot.stop()
@@ -159,7 +171,7 @@ async def test_decline_escalates_at_once(people, synapse, tmp_path):
         page = await s.anna.wait_for(is_page("L1"))
         await s.anna.send(page.room_id, "!nej L1 sjuk")
         await s.bertil.wait_for(is_page("L1"), timeout=20)  # the step's wait is 300 s: only the decline explains it
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
     finally:
         await s.bot.stop()
@@ -171,12 +183,14 @@ async def test_two_simultaneous_acceptances_have_one_winner(people, synapse, tmp
         larm = await s.police.send(s.room, "!larm Farsta")
         page_a = await s.anna.wait_for(is_page("L1"))
         page_b = await s.bertil.wait_for(is_page("L1"))
-        await asyncio.gather(s.anna.send(page_a.room_id, "!ok L1"), s.bertil.send(page_b.room_id, "!ok L1"))
+        oks = await asyncio.gather(s.anna.send(page_a.room_id, "!ok L1"), s.bertil.send(page_b.room_id, "!ok L1"))
         winner = await s.police.wait_for(bot_says(s, "L1 accepterat av", reply_to=larm))
         loser = s.bertil if "Anna A" in winner.body else s.anna
         winner_name = "Anna A" if "Anna A" in winner.body else "Bertil B"
         await loser.wait_for(lambda m: m.sender == BOT and winner_name in m.body and "L1" in m.body)
-        await asyncio.sleep(1.5)
+        for ok in oks:  # both answers handled, and all they caused has arrived
+            await handled(s.app, ok)
+        await s.settled()
         accepted = [m for m in s.police.from_sender(BOT, s.room) if "accepterat av" in m.body]
         assert len(accepted) == 1
     finally:
@@ -188,13 +202,15 @@ async def test_deadline_survives_restart_and_fires_once(people, synapse, tmp_pat
     try:
         await s.police.send(s.room, "!larm Farsta")
         await s.anna.wait_for(is_page("L1"))
+        due = s.app.store.deadlines.get("L1")
+        assert due is not None
         await s.bot.stop()
-        await asyncio.sleep(4)  # the deadline passes while the bot is down
+        await past(due)  # the deadline passes while the bot is down
         await s.bot.start()
         await s.bertil.wait_for(is_page("L1"), timeout=20)
         await s.bot.restart()  # and once more: the escalation must not be repeated
         await s.chef.wait_for(is_page("L1"), timeout=20)
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 1}
     finally:
         await s.bot.stop()
@@ -207,7 +223,8 @@ async def test_alarm_survives_homeserver_outage(people, synapse, tmp_path):
         larm = await s.police.send(s.room, "!larm Farsta pojke 7 år")
         synapse.stop()
         start = asyncio.create_task(s.bot.start())  # the bot starts while the homeserver is away
-        await asyncio.sleep(3)
+        await until(lambda: s.bot.app is not None and s.bot.app.matrix.health.homeserver == "unreachable", 30,
+                    "the starting bot to find the homeserver away")
         synapse.start()
         await start
         page = await s.anna.wait_for(is_page("L1"), 40)
@@ -243,7 +260,7 @@ async def test_unauthorized_alarms_are_refused_and_nothing_stored(people, synaps
         hint = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == asked)
         assert "Farsta" in hint.body and "Inget larm registrerat" in hint.body
 
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.bot.app.alarms.all() == []
         assert s.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
     finally:
@@ -275,7 +292,7 @@ async def test_roster_gap_goes_straight_to_supervisor_and_fallback(people, synap
         larm = await s.police.send(s.room, "!larm Tomby")
         await s.chef.wait_for(is_page("L1"))
         await s.police.wait_for(bot_says(s, "L1", reply_to=larm))
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 1}
     finally:
         await s.bot.stop()
@@ -286,13 +303,15 @@ async def test_escalation_due_during_outage_is_delivered_once_back(people, synap
     try:
         larm = await s.police.send(s.room, "!larm Farsta")
         await s.anna.wait_for(is_page("L1"))
+        due = s.app.store.deadlines.get("L1")
+        assert due is not None
         synapse.stop()  # the deadline passes and the page to Bertil is written while nobody can be reached
-        await asyncio.sleep(4)
-        assert s.bot.app.health()["outbox"].get("pending", 0) >= 1
+        await past(due)
+        await until(lambda: s.app.health()["outbox"].get("pending", 0) >= 1, 30, "the page to Bertil, queued")
         synapse.start()
         await s.bertil.wait_for(is_page("L1"), timeout=60)
         await s.police.wait_for(bot_says(s, "Söker nu även: Bertil B", reply_to=larm), timeout=60)
-        await asyncio.sleep(1)
+        await s.settled()
         assert len(s.bertil.pages(BOT)) == 1
     finally:
         if not synapse.running:
@@ -311,7 +330,7 @@ async def test_alarms_per_sender_are_rate_limited(people, synapse, tmp_path):
         again = await s.police.send(s.room, "!larm Farsta igen")
         refusal = await s.police.wait_for(lambda m: m.sender == BOT and m.reply_to == again)
         assert "Inget nytt larm registrerat" in refusal.body
-        await asyncio.sleep(1)
+        await s.settled()
         assert [a.id for a in s.bot.app.alarms.unfinished()] == ["L1"]
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
@@ -333,7 +352,7 @@ async def test_supervisor_override_changes_who_is_paged(people, synapse, tmp_pat
 
         await s.police.send(s.room, "!larm Farsta")
         await s.bertil.wait_for(is_page("L1"))
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
         assert any(e["action"] == "override.added" for e in s.bot.app.store.audit.entries())
     finally:
@@ -361,7 +380,7 @@ async def test_messages_as_clients_send_them_an_edit_and_a_quoted_reply(people, 
             "m.relates_to": {"m.in_reply_to": {"event_id": page.event_id}},
         })
         await s.police.wait_for(bot_says(s, "L1 accepterat av Anna A", reply_to=typo))
-        await asyncio.sleep(1)
+        await s.settled()
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
         await s.bot.stop()

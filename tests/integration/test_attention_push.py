@@ -15,6 +15,7 @@ import pytest
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.push import actions_for
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import settled
 
 BOT = "@jourbot:localhost"
 ROSTERS = Path(__file__).parent / "rosters"
@@ -34,7 +35,7 @@ async def test_pages_acceptance_and_fallback_ring_and_an_answer_does_not(people,
     config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [room], [officer.user_id], rosters=ROSTERS,
                           extra="\n[alarms]\nstep_wait_override_s = 60\nrepeat_page_at = 0\n")
     bot = BotRunner(config)
-    await bot.start()
+    app = await bot.start()
     try:
         await officer.wait_joined(room, BOT)
         await officer.wait_joined(room, colleague.user_id)
@@ -70,6 +71,7 @@ async def test_pages_acceptance_and_fallback_ring_and_an_answer_does_not(people,
         assert anna_sees["page"].rings and anna_sees["page"].rule == MENTION
         chef_sees = await actions_for(node, chef, {"fallback": fallback_chef})
         assert chef_sees["fallback"].rings and chef_sees["fallback"].rule == MENTION
+        await settled(app, anna, bertil, chef)
         assert (len(anna.pages(BOT)), len(bertil.pages(BOT)), len(chef.pages(BOT))) == (1, 0, 1)
     finally:
         await bot.stop()

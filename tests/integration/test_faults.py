@@ -10,6 +10,7 @@ import time
 import aiohttp
 import pytest
 
+from tests.harness.waits import past, swept_past, until
 from tests.integration.test_alarms import BOT, Scene, bot_says, is_page, scene
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,9 @@ async def test_a_homeserver_killed_for_35_s_mid_escalation_loses_nobody_and_its_
         await s.police.send(s.room, "!larm Farsta")
         await s.anna.wait_for(is_page("L1"), 20)
         synapse.stop()
-        await asyncio.sleep(35)  # Anna's 8 s run out while the homeserver is gone
+        # The outage itself, not a wait for anything: 35 s, long enough for Anna's 8 s to run out and for any
+        # back-off that grows with the failures to outlive it.
+        await asyncio.sleep(35)
         synapse.start()
         back = time.monotonic()
         await s.bertil.wait_for(is_page("L1"), 20)
@@ -35,6 +38,7 @@ async def test_a_homeserver_killed_for_35_s_mid_escalation_loses_nobody_and_its_
         assert time.monotonic() - back < 5
         fallback = await s.police.wait_for(bot_says(s, "Ingen har accepterat L1"), 60)
         assert fallback.encrypted
+        await s.settled()
         lines = police_lines(s)
         assert not any("kunde inte nås" in line for line in lines), "nobody is unreachable because Synapse was"
         assert [p for p in (s.anna, s.bertil, s.chef) if len(p.pages(BOT)) != 1] == []
@@ -51,16 +55,22 @@ async def test_an_answer_sent_while_the_bot_is_down_before_the_deadline_stops_th
     try:
         larm = await s.police.send(s.room, "!larm Farsta")
         page = await s.anna.wait_for(is_page("L1"), 20)
+        due = s.app.store.deadlines.get("L1")
+        assert due is not None
         await s.bot.stop()
         if answer == "ok":
             await s.anna.send(page.room_id, "!ok")
         else:
             await s.police.send(s.room, "!avbryt L1 fel adress")
-        await asyncio.sleep(6)  # the step's deadline passes while the bot is down
+        await past(due)  # the step's deadline passes while the bot is down
         await s.bot.start()
         told = "accepterat av Anna A" if answer == "ok" else "avbrutet"
         await s.police.wait_for(bot_says(s, told, reply_to=larm), 30)
-        await asyncio.sleep(6)  # another step's wait: nothing more may come
+        # Nothing more may come: the bot has swept since (the passed deadline would fire then), no deadline is left
+        # to fire later, and all it queued has arrived.
+        await swept_past(s.app)
+        assert s.app.store.deadlines.get("L1") is None
+        await s.settled()
         assert not any("⏫" in line or "Ingen har accepterat" in line for line in police_lines(s))
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
@@ -77,20 +87,21 @@ async def test_healthz_fails_while_the_homeserver_hangs_and_recovers_when_it_ans
     assert process is not None
     try:
         async with aiohttp.ClientSession() as http:
-            async def until(wanted: int, timeout: float) -> float:
-                started = time.monotonic()
-                while True:
-                    async with http.get(url) as resp:
-                        if resp.status == wanted:
-                            return time.monotonic() - started
-                    assert time.monotonic() - started < timeout, f"/healthz never answered {wanted}"
-                    await asyncio.sleep(0.5)
+            async def answers(wanted: int) -> bool:
+                async with http.get(url) as resp:
+                    return resp.status == wanted
 
-            await until(200, 30)
+            async def healthz(wanted: int, timeout: float) -> float:
+                """Seconds until /healthz answers `wanted`."""
+                started = time.monotonic()
+                await until(lambda: answers(wanted), timeout, f"/healthz to answer {wanted}", every=0.5)
+                return time.monotonic() - started
+
+            await healthz(200, 30)
             process.send_signal(signal.SIGSTOP)  # its port open, nothing coming back
-            assert await until(503, 60) < 60
+            assert await healthz(503, 60) < 60
             process.send_signal(signal.SIGCONT)
-            assert await until(200, 30) < 30
+            assert await healthz(200, 30) < 30
     finally:
         process.send_signal(signal.SIGCONT)
         await s.bot.stop()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 
 import pytest
 
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import settled, synced, until
 from tests.integration.test_alarms import BOT, ROSTERS
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,9 @@ async def test_a_bot_that_was_down_tells_each_police_room_once_after_handling_wh
             await police.wait_joined(room, BOT)
         await bot.stop()
         asked = await police.send(rooms[0], "!jour Farsta")  # while the bot is down
-        await asyncio.sleep(11)
+        # It comes back 11 s later by its own clock, which alone measures how long it was down (from the instant
+        # stored at its stop): down for long, without the test waiting that long.
+        bot.clock = lambda: time.time() + 11
         await bot.start()
 
         def told(room: str) -> list[str]:
@@ -38,8 +41,10 @@ async def test_a_bot_that_was_down_tells_each_police_room_once_after_handling_wh
         assert police.received.index(answer) < police.received.index(line), "what came meanwhile is handled first"
         assert line.body.endswith("Det som skickades under tiden är nu hanterat.")
         await police.wait_for(lambda m: m.sender == BOT and m.room_id == rooms[1] and "ur funktion" in m.body)
-        await bot.restart()  # a quick restart (well under 10 s): no news, and the outage is not told again
-        await asyncio.sleep(3)
+        app = await bot.restart()  # a quick restart (well under 10 s): no news, and the outage is not told again
+        # Its first batch is handled (a line due would be queued then), and all it queued has arrived.
+        await until(lambda: app.caught_up, 30, "the restarted bot to handle its first batch")
+        await settled(app, police)
         assert len(told(rooms[0])) == 1 and len(told(rooms[1])) == 1
     finally:
         await bot.stop()
@@ -52,15 +57,19 @@ async def test_after_the_homeserver_was_unreachable_for_long_the_police_room_is_
     config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [room], [police.user_id], rosters=ROSTERS,
                           extra="\n[monitoring]\noutage_notice_after_s = 5\n")
     bot = BotRunner(config)
-    await bot.start()
+    app = await bot.start()
     try:
         await police.wait_joined(room, BOT)
         synapse.stop()
-        await asyncio.sleep(6)
+        # Unreachable for long: the bot's syncs fail, and the last good one is more than the 5 s limit ago.
+        health = app.matrix.health
+        await until(lambda: health.consecutive_errors > 0 and time.time() - health.last_sync_at > 5.5, 30,
+                    "the homeserver to be unreachable for long")
         synapse.start()
         line = await police.wait_for(lambda m: m.sender == BOT and "nådde inte Matrix-servern" in m.body, timeout=60)
         assert line.body.endswith("Det som skickades under tiden är nu hanterat.")
-        await asyncio.sleep(3)
+        await synced(app)  # a batch after the one that told it (each could tell it again)
+        await settled(app, police)
         assert len([m for m in police.from_sender(BOT, room) if m.body.startswith("ℹ️")]) == 1
     finally:
         if not synapse.running:

@@ -16,6 +16,7 @@ from bot.channels.outbox import Origin
 from bot.core.effects import SendUser
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import settled, swept_past, until
 from tests.integration.test_trust_policy import cross_sign
 
 BOT = "@jourbot:localhost"
@@ -111,7 +112,12 @@ async def test_roster_ready_names_an_unverified_phone_a_left_room_and_a_missing_
         rooms = app.store.direct_rooms.all()
         await dora.wait_until(lambda: rooms.get(dora.user_id) in dora.client.rooms, 30)
         await erik.client.room_leave(rooms[erik.user_id])
-        await asyncio.sleep(1)
+
+        def bot_saw_erik_leave() -> bool:
+            room = app.matrix.client.rooms.get(rooms[erik.user_id])
+            return room is not None and erik.user_id not in room.users
+
+        await until(bot_saw_erik_leave, 20, "the bot to see Erik leave his direct room")
         device = json.loads((config.parent / "state" / "credentials.json").read_text())["device_id"]
 
         code, out = await roster_ready(config, "--json")
@@ -143,10 +149,8 @@ async def start_at(config: Path, at: str) -> tuple[BotRunner, list[float]]:
     moved = [local(at)]
     bot = BotRunner(config, clock=lambda: moved[0])
     app = await bot.start()
-    deadline = asyncio.get_running_loop().time() + 20
-    while app.store.checkins.next_at() is None:  # the sweep (every second) plans the coming shift starts
-        assert asyncio.get_running_loop().time() < deadline, "no check-in planned"
-        await asyncio.sleep(0.1)
+    # the sweep (every second) plans the coming shift starts
+    await until(lambda: app.store.checkins.next_at() is not None, 20, "a check-in planned")
     return bot, moved
 
 
@@ -155,6 +159,8 @@ async def test_an_unanswered_night_check_in_reaches_the_supervisor(synapse, peop
     config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [], [], rosters=rosters(tmp_path, False),
                           extra=CHECKIN)
     bot, moved = await start_at(config, "2026-11-24T21:59:50")
+    app = bot.app
+    assert app is not None
     try:
         moved[0] = local("2026-11-24T22:00")
         asked = await dora.wait_for(lambda m: m.sender == BOT and "Du har jour" in m.body, 30)
@@ -162,12 +168,15 @@ async def test_an_unanswered_night_check_in_reaches_the_supervisor(synapse, peop
             "Du har jour 22:00–08:00 (Readyjouren, primär). Svara ✅ när du är redo.")
         assert dora.user_id in asked.content["m.mentions"]["user_ids"]  # her phone notifies
         moved[0] = local("2026-11-24T22:29:59")
-        await asyncio.sleep(2)
-        assert frida.from_sender(BOT) == []
+        await swept_past(app, moved[0])  # the bot looked at the check-in a second before its answer was due
         moved[0] = local("2026-11-24T22:30")
         told = await frida.wait_for(lambda m: m.sender == BOT and "Dora D har inte svarat" in m.body, 30)
         assert told.encrypted and "22:00–08:00 (Readyjouren, primär)" in told.body
-        await asyncio.sleep(2)
+        # Messages to Frida keep their order: one sent at 22:29:59 would have come before this one.
+        assert frida.from_sender(BOT) == [told]
+        moved[0] += 1  # a second later the bot has swept again, and all it said has arrived: nothing comes twice
+        await swept_past(app, moved[0])
+        await settled(app, dora, erik, frida)
         assert len(frida.from_sender(BOT)) == 1
         assert erik.from_sender(BOT) == [] and len(dora.from_sender(BOT)) == 1
     finally:
@@ -179,13 +188,16 @@ async def test_a_check_reaction_answers_the_check_in_and_the_supervisor_hears_no
     config = write_config(tmp_path / "bot", synapse.url, PASSWORD, [], [], rosters=rosters(tmp_path, False),
                           extra=CHECKIN)
     bot, moved = await start_at(config, "2026-11-24T21:59:50")
+    app = bot.app
+    assert app is not None
     try:
         moved[0] = local("2026-11-24T22:00")
         asked = await dora.wait_for(lambda m: m.sender == BOT and "Du har jour" in m.body, 30)
         await dora.react(asked.room_id, asked.event_id, "✅")
         await dora.wait_for(lambda m: m.sender == BOT and m.body == "Tack, du är incheckad 22:00.", 30)
         moved[0] = local("2026-11-24T22:31")
-        await asyncio.sleep(3)
+        await swept_past(app, moved[0])  # past the answer's limit: the bot would have told Frida now
+        await settled(app, dora, frida)
         assert frida.from_sender(BOT) == []
     finally:
         await bot.stop()

@@ -3,9 +3,8 @@ gateway on 127.0.0.1 in 46elks' request shape (the real one is a paid outside se
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.sms import PHONES, rosters_with_phones, sms_section
 from tests.harness.smsgateway import GatewayStandIn
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import swept_past, until
 from tests.integration.test_alarms import BOT, Scene, bot_says, is_page
 
 pytestmark = pytest.mark.integration
@@ -35,13 +35,6 @@ async def sms_scene(people, synapse, tmp_path: Path, gateway: GatewayStandIn, un
     return Scene(police, anna, bertil, chef, room, bot, config)
 
 
-async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
-        await asyncio.sleep(0.2)
-
-
 @pytest.fixture
 async def gateway():
     stand_in = await GatewayStandIn().start()
@@ -55,11 +48,15 @@ async def test_a_page_unseen_past_its_limit_goes_by_sms_to_that_responder_and_no
     try:
         await s.police.send(s.room, "!larm Farsta två barn i lägenheten")
         await s.anna.wait_for(is_page("L1"))  # delivered, and Anna's client sends no receipt: not read
-        await until(lambda: len(gateway.delivered) == 1)
+        await until(lambda: len(gateway.delivered) == 1, 30, "the SMS")
         sms = gateway.delivered[0]
         assert (sms.to, sms.sender, sms.auth) == (PHONES[s.anna.user_id], "Jourbot", ("u-jourbot", "p-secret"))
         assert sms.message == "Jourlarm L1 (Farsta). Öppna Element och svara."
-        await asyncio.sleep(3)
+        # The bot has swept again since (a second SMS would be queued then), and its queue holds that one alone.
+        await swept_past(s.app)
+        await until(lambda: [(o.user_id, o.status) for o in s.app.store.sms.of_alarm("L1")] == [
+            (s.anna.user_id, "sent")], 10, lambda: f"one SMS, to Anna, sent: {s.app.store.sms.of_alarm('L1')}")
+        await s.settled()
         assert len(gateway.requests) == 1, "nobody else gets an SMS, and Anna only one"
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
@@ -71,14 +68,19 @@ async def test_a_page_that_is_read_gets_no_sms_and_status_shows_when_it_was_seen
     try:
         await s.police.send(s.room, "!larm Farsta")
         page = await s.anna.wait_for(is_page("L1"))
+        # Past the page's unseen limit (10 s from its delivery, which the bot notes when the homeserver answers its
+        # send: a second's margin for that).
+        unseen_by = time.time() + 11
         await s.anna.read(page.room_id, page.event_id)
         app = s.bot.app
         assert app is not None
-        await until(lambda: bool(app.alarms.seen("L1")), 10)
+        await until(lambda: app.alarms.seen("L1"), 10, "the page seen")
         asked = await s.police.send(s.room, "!status")
         status = await s.police.wait_for(bot_says(s, "L1", reply_to=asked))
         assert re.search(r"söker: Anna A \(sedd \d\d:\d\d\)$", status.body), status.body
-        await asyncio.sleep(11)  # past the unseen limit
+        await swept_past(app, unseen_by)  # past the unseen limit: an SMS would be queued by now
+        assert app.store.sms.of_alarm("L1") == []
+        await s.settled()
         assert gateway.requests == []
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
@@ -93,7 +95,8 @@ async def test_a_gateway_failure_is_retried_and_the_supervisor_is_told(people, s
         await s.anna.wait_for(is_page("L1"))
         told = await s.chef.wait_for(lambda m: m.sender == BOT and "SMS om L1" in m.body, timeout=30)
         assert told.body == "⚠️ SMS om L1 till Anna A gick inte iväg (fel hos SMS-tjänsten). Jag försöker igen."
-        await until(lambda: [r.answer for r in gateway.requests] == ["5xx", "ok"])
+        await until(lambda: [r.answer for r in gateway.requests] == ["5xx", "ok"], 30, "the SMS retried")
+        await s.settled()
         assert {r.to for r in gateway.requests} == {PHONES[s.anna.user_id]}
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:

@@ -6,7 +6,6 @@ Every test asserts who was paged and that nobody else was.
 
 from __future__ import annotations
 
-import asyncio
 import urllib.parse
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from bot.matrix.crosssign import ensure_cross_signing
 from tests.harness.bare import BareSession
 from tests.harness.people import Person
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import handled, settled
 from tests.integration.test_alarms import BOT, Scene, bot_says, is_page, scene
 
 pytestmark = pytest.mark.integration
@@ -41,6 +41,8 @@ async def forget_signed_devices(person: Person) -> None:
 
 
 async def alarm_pages(s: Scene, alarm_id: str) -> dict[str, int]:
+    """Pages of `alarm_id` each responder holds, once all the bot has queued has reached them."""
+    await s.settled()
     return {p.user_id.split(":")[0][1:]: sum(alarm_id in m.body for m in p.pages(BOT)) for p in s.responders}
 
 
@@ -59,11 +61,14 @@ async def test_plaintext_larm_and_ok_from_a_session_without_keys_change_nothing(
         # Anna's password in someone else's hands: a plain !ok, ✅ and "ok" in her encrypted direct room.
         anna_stolen = await BareSession.login(synapse.url, s.anna.user_id, PASSWORD, "stolen password")
         ok = await anna_stolen.say(page.room_id, "!ok L1")
-        await anna_stolen.react(page.room_id, page.event_id)
-        await anna_stolen.say(page.room_id, "ok", reply_to=page.event_id)
+        reaction = await anna_stolen.react(page.room_id, page.event_id)
+        reply = await anna_stolen.say(page.room_id, "ok", reply_to=page.event_id)
         await s.anna.wait_for(bot_says(s, ONLY_ENCRYPTED, reply_to=ok), 20)
         # The chain moves on as if nothing had been said: Bertil is paged after the step's wait.
         await s.bertil.wait_for(is_page("L1"), 30)
+        for forged_answer in (ok, reaction, reply):
+            assert (await handled(s.app, forged_answer)).startswith("refused:")
+        await s.settled()
         assert not [m for m in s.police.received if m.sender == BOT and "accepterat" in m.body]
         assert s.bot.app is not None and s.bot.app.alarms.get("L1").status == "open"
         # Told once in that room, not once per attempt.
@@ -137,7 +142,7 @@ async def test_a_colleague_let_into_a_direct_room_is_removed_and_cannot_read_the
         await s.police.send(s.room, "!larm Farsta andra, hemligt")
         second = await s.anna.wait_for(is_page("L2"), 30)
         assert second.room_id != dm  # the room others could change is not used again
-        await asyncio.sleep(1)
+        await settled(s.app, s.anna, colleague)
         assert not [m for m in colleague.received if "hemligt" in m.body]
         assert await alarm_pages(s, "L2") == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
@@ -193,8 +198,9 @@ async def test_in_an_unencrypted_room_status_says_nothing_about_alarms(people, s
         asked = await s.chef.send(plain, "!status")
         answer = await s.chef.wait_for(lambda m: m.sender == BOT and m.room_id == plain, 20)
         assert answer.body.startswith("Jag arbetar bara i krypterade rum") and answer.reply_to == asked
-        await s.chef.send(plain, "!jour Farsta")
-        await asyncio.sleep(2)
+        again = await s.chef.send(plain, "!jour Farsta")
+        await handled(s.app, again)
+        await settled(s.app, s.chef)
         said = " ".join(m.body for m in s.chef.received if m.room_id == plain and m.sender == BOT)
         assert "L1" not in said and "Anna" not in said and said.count("krypterade rum") == 1
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from bot.matrix.crosssign import ensure_cross_signing
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.people import Person
 from tests.harness.synapse import PASSWORD
+from tests.harness.waits import settled
 
 BOT = "@jourbot:localhost"
 ROSTERS = Path(__file__).parent / "rosters"
@@ -41,7 +41,7 @@ async def test_unsigned_responder_gets_no_readable_page_and_supervisor_is_told(s
     )
     config.write_text(config.read_text().replace('trust = "tofu"', 'trust = "cross-signed"'))
     bot = BotRunner(config)
-    await bot.start()
+    app = await bot.start()
     try:
         await police.wait_joined(room, BOT)
         await police.send(room, "!larm Farsta två barn")
@@ -51,7 +51,7 @@ async def test_unsigned_responder_gets_no_readable_page_and_supervisor_is_told(s
         assert "L1" in police_told.body
         page = await bertil.wait_for(lambda m: m.sender == BOT and "L1" in m.body and m.msgtype == "m.text", 30)
         assert "två barn" in page.body
-        await asyncio.sleep(2)
+        await settled(app, police, anna, bertil, chef)  # Anna too holds all the bot sent her, readable or not
         assert not [m for m in anna.received if m.sender == BOT and "två barn" in m.body]
         assert anna.pages(BOT) == []
     finally:

@@ -79,8 +79,8 @@ def test_secrets_from_environment_and_file(tmp_path, monkeypatch):
     text = MINIMAL + 'password_file = "pw"\n\n[storage]\npickle_key_env = "TEST_PICKLE"\n'
     config = config_module.load(write(tmp_path, text))
     assert config.password() == "from-file"
-    monkeypatch.setenv("TEST_PICKLE", "pickle-secret")
-    assert config.pickle_key() == "pickle-secret"
+    monkeypatch.setenv("TEST_PICKLE", "pickle-secret-Zq8xW3vLp2Nr5tK")
+    assert config.pickle_key() == "pickle-secret-Zq8xW3vLp2Nr5tK"
     monkeypatch.delenv("TEST_PICKLE")
     with pytest.raises(ConfigError, match="TEST_PICKLE"):
         config.pickle_key()

@@ -126,8 +126,12 @@ def test_the_code_asks_only_for_texts_that_exist_and_every_text_is_used():
 
 
 def test_both_catalogues_are_complete():
-    assert set(catalogue("sv")) == set(catalogue("en"))
-    assert set(plural_catalogue("sv")) == set(plural_catalogue("en"))
+    sv, en = catalogue("sv"), catalogue("en")
+    assert len(sv) > 100, "the Swedish catalogue was read"
+    assert set(sv) == set(en), f"only in one language: {sorted(set(sv) ^ set(en))}"
+    plural_sv, plural_en = plural_catalogue("sv"), plural_catalogue("en")
+    assert plural_sv, "the Swedish plurals were read"
+    assert set(plural_sv) == set(plural_en), f"only in one language: {sorted(set(plural_sv) ^ set(plural_en))}"
 
 
 def test_a_count_takes_the_form_its_number_calls_for():

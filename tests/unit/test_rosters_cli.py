@@ -195,11 +195,11 @@ def _bot_with_override(tmp_path):
     from bot.store import Store
     from bot.store.secretbox import SecretBox
     from rosters import Override
-    from tests.harness.botrunner import write_config
+    from tests.harness.botrunner import TEST_DATA_KEY, write_config
 
     config = write_config(tmp_path / "bot", "http://127.0.0.1:9", "unused", ["!p:localhost"], ["@polis1:localhost"])
     sthlm = ZoneInfo("Europe/Stockholm")
-    store = Store(tmp_path / "bot" / "state" / "jourbot.db", SecretBox("test data key for this test only"))
+    store = Store(tmp_path / "bot" / "state" / "jourbot.db", SecretBox(TEST_DATA_KEY))
     start, end = datetime(2026, 6, 17, 10, tzinfo=sthlm), datetime(2026, 6, 17, 12, tzinfo=sthlm)
     store.overrides.add(Override("@cecilia.c:localhost", "Cecilia C", "farsta", "primary", start, end), "x", end)
     removed = store.overrides.add(Override("@chef.c:localhost", "Chef C", "farsta", "secondary", start, end), "x", end)
@@ -273,11 +273,11 @@ def test_show_and_who_include_leave_made_in_the_browser(capsys, tmp_path):
     from bot.store import Store
     from bot.store.secretbox import SecretBox
     from rosters import Leave
-    from tests.harness.botrunner import write_config
+    from tests.harness.botrunner import TEST_DATA_KEY, write_config
 
     config = write_config(tmp_path / "bot", "http://127.0.0.1:9", "unused", ["!p:localhost"], ["@polis1:localhost"])
     sthlm = ZoneInfo("Europe/Stockholm")
-    store = Store(tmp_path / "bot" / "state" / "jourbot.db", SecretBox("test data key for this test only"))
+    store = Store(tmp_path / "bot" / "state" / "jourbot.db", SecretBox(TEST_DATA_KEY))
     day = datetime(2026, 6, 17, tzinfo=sthlm)
     store.leave.add(Leave("@bertil.b:localhost", day, datetime(2026, 6, 18, tzinfo=sthlm)), "@chef.c:localhost", day)
     store.close()

@@ -97,8 +97,9 @@ def test_upgrading_an_old_database_continues_numbering_past_purged_alarms(tmp_pa
     path = tmp_path / "db.sqlite"
     monkeypatch.setattr("bot.store.migrations.STEPS", STEPS[:2])
     old = Store(path, SecretBox("k"))
-    with old.transaction():
-        old.audit.append("@p:x", "alarm.raised", "L7")  # L7 itself has been purged since
+    with old.transaction():  # L7 itself has been purged since; the entry as the jourbot of then wrote it
+        old.db.execute("INSERT INTO audit(at, actor, action, subject, data, prev, hash)"
+                       " VALUES (1.0, '@p:x', 'alarm.raised', 'L7', '{}', '', '')")
     old.close()
     monkeypatch.undo()
     new = Store(path, SecretBox("k"))
