@@ -8,6 +8,9 @@
 - A page goes out alone: while one is being sent, nothing less urgent starts, unless it has waited PAGE_HEAD_START_S
   already. The homeserver stores events one after another, so a message sent beside a page (the police's
   "registrerat", an alarm room) holds up the page and the responder's sync by as long as it takes itself.
+- So does alarm traffic that rings (the police told "accepterat", an escalation, someone unreachable): someone waits
+  for it as for a page. It starts before the rest of the alarm's traffic, which waits for it as for a page (pages do
+  not): the alarm room made beside the police's "accepterat" kept it from them for three plain messages' time.
 - A transient failure (network, 5xx, 429 with its retry-after) is retried with the same transaction id, so the
   homeserver drops a duplicate after a lost response. A permanent one (413, 403, unknown user, room gone, no verified
   device) is never retried: the listener is told, and for a page the person counts as unreachable.
@@ -23,7 +26,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from bot.channels.channel import Channel, DeliveryListener
-from bot.channels.outbox import OTHER, PAGE, Origin, Outbox, OutboxSettings
+from bot.channels.outbox import ALARM, OTHER, PAGE, Origin, Outbox, OutboxSettings
 from bot.matrix.port import DeliveryFailure, backoff
 from bot.store import OutboxRow, Store
 from bot.watch.metrics import Metrics
@@ -49,6 +52,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._pages: set[tuple[str, str]] = set()  # targets whose page is in flight
+        self._ringing: set[tuple[str, str]] = set()  # targets whose alarm message that rings is in flight
 
     # --- the send loop ---------------------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -78,13 +82,16 @@ class Sender:
         """Start a send for every target whose next message is due, most urgent first; the next retry instant."""
         now = self.clock()
         next_at: float | None = None
-        for row, urgency in self.store.outbox.heads():  # pages first
+        heads = self.store.outbox.heads()  # pages first, then alarm traffic, each target in the order queued
+        # Within alarm traffic what rings first: it goes out alone, so it must start before the rest does.
+        heads.sort(key=lambda head: (head[1], not _rings(*head)))
+        for row, urgency in heads:
             if row.key in self._in_flight:
                 continue
             if row.next_attempt_at > now:
                 next_at = row.next_attempt_at if next_at is None else min(next_at, row.next_attempt_at)
                 continue
-            if urgency != PAGE and self._pages:
+            if urgency != PAGE and (self._pages or (self._ringing and not _rings(row, urgency))):
                 release = max(row.created_at, row.next_attempt_at) + PAGE_HEAD_START_S
                 if release > now:
                     next_at = release if next_at is None else min(next_at, release)
@@ -98,6 +105,8 @@ class Sender:
             self._in_flight[row.key] = task
             if urgency == PAGE:
                 self._pages.add(row.key)
+            elif _rings(row, urgency):
+                self._ringing.add(row.key)
             task.add_done_callback(self._done_callback(row.key))
         return next_at
 
@@ -105,6 +114,7 @@ class Sender:
         def done(_task: asyncio.Task[None]) -> None:
             self._in_flight.pop(key, None)
             self._pages.discard(key)
+            self._ringing.discard(key)
             self._wake.set()
 
         return done
@@ -175,3 +185,6 @@ class Sender:
         return self.store.outbox.next_deliver_by()
 
 
+def _rings(row: OutboxRow, urgency: int) -> bool:
+    """Alarm traffic (not a page) that rings: someone waits for it as for a page."""
+    return urgency == ALARM and row.rings
