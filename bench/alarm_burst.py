@@ -64,10 +64,9 @@ from burst_scene import (  # noqa: E402
     create_room,
     person,
     quiet,
-    widen_timeline,
 )
 from plumbing import add_target_options, exit_code, mark_measuring, with_synapse  # noqa: E402
-from stamps import BOT, Inbox  # noqa: E402
+from stamps import BOT, Inbox, widen_timeline  # noqa: E402
 
 from tests.harness.people import Person  # noqa: E402
 from tests.harness.synapse import Synapse  # noqa: E402

@@ -57,7 +57,7 @@ from latency_report import Setting, method, print_text, setting_figures, targets
 from latency_rounds import ROUND_SECONDS, Scene, alarm, open_alarm_rooms, ping  # noqa: E402
 from nio import RoomCreateResponse, RoomPreset  # noqa: E402
 from plumbing import Target, add_target_options, exit_code, mark_measuring, with_synapse  # noqa: E402
-from stamps import BOT, LONG_POLL_MS, Inbox, LongPollPerson  # noqa: E402
+from stamps import BOT, LONG_POLL_MS, Inbox, LongPollPerson, widen_timeline  # noqa: E402
 
 from tests.harness.botrunner import BotRunner, write_config  # noqa: E402
 from tests.harness.people import ENCRYPTION, Person  # noqa: E402
@@ -96,6 +96,8 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
         anna = LongPollPerson(synapse.url, synapse.register("anna.a", PASSWORD), PASSWORD,
                               workdir / "people" / "anna.a")
         people += [police, anna]
+        for person in people:
+            widen_timeline(person)
         await police.start()
         await anna.start()
         police_room = await police.create_room([BOT], name="polisrum")
@@ -111,6 +113,7 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
             colleague = LongPollPerson(synapse.url, synapse.register("polis2", PASSWORD), PASSWORD,
                                        workdir / "people" / "polis2")
             people.append(colleague)
+            widen_timeline(colleague)
             await colleague.start()
         await police.wait_joined(floor_room, anna.user_id)
         await anna.wait_until(lambda: floor_room in anna.client.rooms)

@@ -9,10 +9,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from burst_traffic import BotTraffic
-from nio import RoomCreateResponse, RoomPreset, SyncResponse
+from nio import RoomCreateResponse, RoomPreset
 from stamps import Inbox
 
 from tests.harness.botrunner import BotRunner, write_config
@@ -24,30 +23,7 @@ ROSTERS = REPO / "tests" / "integration" / "rosters"
 PASSWORD = "bench-password-not-secret"
 SCENARIOS = ("floor", "burst", "lateness", "history", "bigroom", "flood")
 CLOSED = re.compile(r"(L\d+) är (?:redan )?avslutat")
-# Our clients must see every message: Synapse's default of 10 timeline events per room and sync would make nio skip
-# the rest of a burst (it does not fill gaps). The bot is left with the default: how it copes is part of the figures.
-TIMELINE_FILTER = {"room": {"timeline": {"limit": 1000}}}
 QUIET_S = 1.0  # the bot counts as idle once none of our clients has received anything from it for this long
-
-
-def widen_timeline(person: Person) -> dict[str, int]:
-    """Make the person's /sync ask for up to 1000 timeline events per room; count limited timelines that still occur."""
-    client = person.client
-    original = client.sync
-    counts = {"syncs": 0, "limited_timelines": 0}
-
-    async def sync(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("sync_filter", TIMELINE_FILTER)
-        incremental = bool(client.next_batch)
-        resp = await original(*args, **kwargs)
-        if isinstance(resp, SyncResponse) and incremental:
-            counts["syncs"] += 1
-            counts["limited_timelines"] += sum(bool(i.timeline.limited) for i in resp.rooms.join.values())
-        return resp
-
-    client.sync = sync  # type: ignore[method-assign]
-    return counts
-
 
 
 # --- the scene -----------------------------------------------------------------------------------------------------

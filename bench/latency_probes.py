@@ -7,7 +7,9 @@ the bot's code is untouched; a stamp that cannot be taken is left out of the fig
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,9 @@ class ClientProbe:
     def __init__(self, client: AsyncClient) -> None:
         self.stamps: list[SyncStamp] = []
         self.requests: list[Request] = []
+        # Rooms whose timeline an incremental /sync cut short ("limited"): a message in the gap never reaches nio's
+        # callbacks. Joining a room gives one too.
+        self.limited: Counter[str] = Counter()
         self._answered = 0.0
         send, receive = client.send, client.receive_response
 
@@ -67,8 +72,11 @@ class ClientProbe:
 
         async def stamped_receive(response: Any) -> None:
             parsed = time.perf_counter()
+            incremental = bool(client.next_batch)
             await receive(response)
             if isinstance(response, SyncResponse):
+                if incremental:
+                    self.limited.update(r for r, info in response.rooms.join.items() if info.timeline.limited)
                 ids = frozenset(e.event_id for info in response.rooms.join.values() for e in info.timeline.events)
                 self.stamps.append(SyncStamp(self._answered or parsed, parsed, time.perf_counter(), ids))
 
@@ -94,6 +102,7 @@ class BotProbe:
         self.pending: list[tuple[float, float]] = []  # inbox.process_pending: start, end
         self.flushes: list[float] = []  # outbox dispatch rounds started
         self._sender = app.sender
+        self._store = app.store
         inbox_pending = app.inbox.process_pending
 
         async def stamped_pending() -> int:
@@ -130,9 +139,32 @@ class BotProbe:
         app.sender._send = stamped_outbox_send  # type: ignore[method-assign]
 
     def state(self) -> str:
-        """What the bot has queued and under way, for a message about a wait that timed out."""
+        """What the bot has queued and under way, for a message about a wait that timed out: each send in flight
+        with where it waits, and the first message of each target still queued."""
         counts = self._sender.store.outbox.counts()
-        return f"bot outbox {counts}, {len(self._sender._in_flight)} sends in flight"
+        now = self._sender.clock()
+        flights = "; ".join(f"{kind}:{target[:24]} at {awaiting(task)}"
+                            for (kind, target), task in self._sender._in_flight.items())
+        heads = "; ".join(f"{row.purpose} to {row.target_kind}:{row.target[:24]} ({row.attempts} tries, queued"
+                          f" {now - row.created_at:.0f} s ago)" for row, _ in self._sender.store.outbox.heads())
+        return (f"bot outbox {counts}, {len(self._sender._in_flight)} sends in flight [{flights}];"
+                f" first queued per target [{heads}]")
+
+    def page_of(self, larm: str) -> tuple[str, str | None]:
+        """What became of the `!larm` event `larm`: the alarm and its first page (queued, sent, failed), and the page's
+        event id once sent."""
+        alarm = self._store.alarms.raised_by_event(larm)
+        if alarm is None:
+            return "the bot has no alarm for it", None
+        conn = sqlite3.connect(f"file:{self._store.db.path}?mode=ro", uri=True)  # read-only, beside the bot's own
+        try:
+            row = conn.execute("SELECT status, sent_event_id FROM outbox WHERE purpose = ?",
+                               [f"page:{alarm}:0"]).fetchone()
+        finally:
+            conn.close()
+        if row is None:
+            return f"the bot raised {alarm} but queued no page", None
+        return f"the bot raised {alarm}, its page {row[0]}" + (f" as {row[1]}" if row[1] else ""), row[1]
 
     async def idle(self) -> None:
         """Until the bot has nothing queued or in flight."""
@@ -203,3 +235,13 @@ def sync_milestones(probe: ClientProbe, who: str, event_id: str, t0: float) -> d
         return {}
     return {f"{who}: /sync answered": stamp.answered - t0, f"{who}: nio parsed it": stamp.parsed - t0}
 
+
+def awaiting(task: asyncio.Task[Any]) -> str:
+    """Where a task waits: its chain of coroutines, innermost last (Task.get_stack shows only the outermost)."""
+    names: list[str] = []
+    coro: Any = task.get_coro()
+    while coro is not None and hasattr(coro, "cr_code"):
+        frame = coro.cr_frame
+        names.append(f"{coro.cr_code.co_name}:{frame.f_lineno}" if frame else coro.cr_code.co_name)
+        coro = coro.cr_await
+    return " → ".join(names[-4:]) or "?"

@@ -51,14 +51,23 @@ class Scene:
     colleague: Inbox | None = None  # another officer in the big police room, the reader of its plain messages
 
 
-async def arrival(scene: Scene, expected: asyncio.Future[Arrival], what: str) -> Arrival:
-    """The expected arrival, or an error that says what the clients and the bot were at."""
+async def arrival(scene: Scene, expected: asyncio.Future[Arrival], what: str, larm: str = "") -> Arrival:
+    """The expected arrival, or an error that says what the clients and the bot were at; for a page, what became of
+    its `!larm` (the event id `larm`) and whether the responder's /sync carried the page."""
     try:
         return await asyncio.wait_for(expected, TIMEOUT_S)
     except TimeoutError:
         bot = scene.bot_probe.state() if scene.bot_probe else "bot not running"
+        if larm and scene.bot_probe:
+            fate, page = scene.bot_probe.page_of(larm)
+            carried = page is not None and scene.anna_probe.carrying(page) is not None
+            bot = f"{fate}{'; carried by a /sync of anna' if carried else ''}; {bot}"
+        cut = {who: sum(probe.limited.values()) for who, probe in (("police", scene.police_probe),
+                                                                    ("anna", scene.anna_probe))}
         raise RuntimeError(f"{what}: nothing within {TIMEOUT_S:.0f} s; undecryptable at the police"
-                           f" {scene.police.undecryptable}, at anna {scene.anna.undecryptable}; {bot}") from None
+                           f" {scene.police.undecryptable}, at anna {scene.anna.undecryptable}; limited /sync"
+                           f" timelines (joins included) {cut}, most at anna {scene.anna_probe.limited.most_common(3)};"
+                           f" {bot}") from None
 
 
 async def ping(scene: Scene, n: int, kind: str, room: str = "") -> Sample:
@@ -97,7 +106,7 @@ async def alarm(scene: Scene, n: int, first: bool) -> tuple[Sample, Sample]:
     t0 = time.perf_counter()
     larm = await scene.police.send(scene.police_room, f"!larm Farsta {marker}")
     sent = time.perf_counter()
-    page = await arrival(scene, expected, f"the page of {marker!r}")
+    page = await arrival(scene, expected, f"the page of {marker!r}", larm)
     found = PAGE_ID.search(page.body)
     if found is None:
         raise RuntimeError(f"a page without an alarm id: {page.body!r}")
@@ -196,8 +205,8 @@ async def open_alarm_rooms(scene: Scene, count: int, log: Callable[[str], None],
         marker = f"öppet {k}."
         async with gate:
             expected = scene.anna_inbox.expect(lambda a: a.pages(scene.anna.user_id) and marker in a.body)
-            await scene.police.send(scene.police_room, f"!larm Farsta {marker}")
-            page = await arrival(scene, expected, f"the page of {marker!r}")
+            larm = await scene.police.send(scene.police_room, f"!larm Farsta {marker}")
+            page = await arrival(scene, expected, f"the page of {marker!r}", larm)
             ids.append(page.alarm_id)
             if len(ids) % 25 == 0:
                 log(f"{len(ids)}/{count} alarms raised and accepted")

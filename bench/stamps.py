@@ -13,13 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nio import MatrixRoom, RoomMessageNotice, RoomMessageText
+from nio import MatrixRoom, RoomMessageNotice, RoomMessageText, SyncResponse
 
 from tests.harness.people import Person
 
 BOT = "@jourbot:localhost"
 PAGE_ID = re.compile(r"Larm (L\d+)")
 LONG_POLL_MS = 30_000  # as Element and the bot (matrix.sync_timeout_s) ask for
+# Our clients must see every message: Synapse's default of 10 timeline events per room and sync would make nio skip
+# the rest of a burst (it does not fill gaps, as Element does by paging back). The bot is left with its own filter:
+# how it copes is part of the figures.
+TIMELINE_FILTER = {"room": {"timeline": {"limit": 1000}}}
 
 
 class LongPollPerson(Person):
@@ -41,6 +45,25 @@ class LongPollPerson(Person):
                 raise
             except Exception:
                 await asyncio.sleep(0.5)
+
+
+def widen_timeline(person: Person) -> dict[str, int]:
+    """Make the person's /sync ask for up to 1000 timeline events per room; count limited timelines that still occur."""
+    client = person.client
+    original = client.sync
+    counts = {"syncs": 0, "limited_timelines": 0}
+
+    async def sync(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("sync_filter", TIMELINE_FILTER)
+        incremental = bool(client.next_batch)
+        resp = await original(*args, **kwargs)
+        if isinstance(resp, SyncResponse) and incremental:
+            counts["syncs"] += 1
+            counts["limited_timelines"] += sum(bool(i.timeline.limited) for i in resp.rooms.join.values())
+        return resp
+
+    client.sync = sync  # type: ignore[method-assign]
+    return counts
 
 
 @dataclass(frozen=True)
