@@ -5,18 +5,54 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run test unit lint bench clean install synapse js browser screenshots
+.PHONY: run test unit lint bench clean install synapse js browser promtool deploy-tools screenshots lock python-ok node-ok
 
+# What the code and its tests need from the machine, checked before anything is installed, so a machine that lacks
+# them is told what to install instead of failing later in a traceback. Debian 12 has Python 3.11 but Node 18.
+python-ok:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "jourbot needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)."; \
+	  echo "  Debian 12 / Ubuntu 24.04: sudo apt-get install python3 python3-venv python3-dev gcc"; \
+	  echo "  elsewhere: a Python >= 3.11 from python.org or pyenv, then: make PYTHON=/path/to/python3.11 ..."; \
+	  exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "'$(PYTHON)' has no venv module (Debian splits it off): sudo apt-get install python3-venv"; exit 1; }
+
+node-ok:
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || { \
+	  echo "the Element-stack test client (tests/js) needs Node.js >= 20 and npm; node is $$(node --version 2>&1 || echo missing)."; \
+	  echo "  Debian 12's nodejs is 18: install Node.js 20 or newer from nodejs.org or NodeSource (deb.nodesource.com),"; \
+	  echo "  or Debian 13: sudo apt-get install nodejs npm"; \
+	  exit 1; }
+	@command -v npm >/dev/null || { echo "npm is missing: sudo apt-get install npm (or Node.js from nodejs.org)"; exit 1; }
+
+# Every Python package comes from a lock with hashes (`make lock` writes it from pyproject.toml): a fresh clone
+# installs what the last green run installed, and a package altered on the index is refused. The lock also holds the
+# build backend (setuptools), so the editable install needs nothing unlocked either.
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
 install: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(TEST_LOCK) | python-ok
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q --require-hashes -r $(TEST_LOCK)
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# Both locks from pyproject.toml (the image takes the runtime one; tests the other), with pinned uv. The runtime lock
+# is constrained by the test lock so the two never name different versions (tests/unit/test_lock.py checks).
+UV_VERSION := 0.13.9
+UV := var/uv/bin/uv
+BUILD_REQUIRES := $(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+lock: | python-ok
+	[ -x $(UV) ] && $(UV) --version | grep -qx 'uv $(UV_VERSION)' || { $(PYTHON) -m venv var/uv && var/uv/bin/pip install -q 'uv==$(UV_VERSION)'; }
+	$(BUILD_REQUIRES) | $(UV) pip compile -q pyproject.toml - --extra test --universal --generate-hashes \
+	  --custom-compile-command 'make lock' -o $(TEST_LOCK)
+	$(BUILD_REQUIRES) | $(UV) pip compile -q pyproject.toml - --universal --generate-hashes -c $(TEST_LOCK) \
+	  --custom-compile-command 'make lock' -o $(LOCK)
 
 # Synapse lives in its own virtualenv so its pinned dependencies never meet ours.
 synapse: $(SYNAPSE_VENV)/.installed
-$(SYNAPSE_VENV)/.installed:
+$(SYNAPSE_VENV)/.installed: | python-ok
 	$(PYTHON) -m venv $(SYNAPSE_VENV)
 	$(SYNAPSE_VENV)/bin/pip install -q --upgrade pip
 	$(SYNAPSE_VENV)/bin/pip install -q 'matrix-synapse==$(SYNAPSE_VERSION)'
@@ -25,19 +61,43 @@ $(SYNAPSE_VENV)/.installed:
 # The Element-stack test client (matrix-js-sdk with its Rust crypto), for the cross-signing tests.
 ifneq ($(wildcard $(JS)/package.json),)
 js: $(JS)/node_modules/.installed
-$(JS)/node_modules/.installed: $(JS)/package.json $(wildcard $(JS)/package-lock.json)
+$(JS)/node_modules/.installed: $(JS)/package.json $(wildcard $(JS)/package-lock.json) | node-ok
 	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 else
 js:
 endif
 
+# Debian packages the tests need, installed when missing; sudo only when not root.
+APT_INSTALL = $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q $(1) || { apt-get update -q && apt-get install -y -q $(1); }'
+
 # Headless Chromium for the browser tests, from Debian's package (Playwright's own browser download is not
-# reachable everywhere); sudo only when not root.
+# reachable everywhere).
 CHROMIUM := /usr/bin/chromium
 browser: $(CHROMIUM)
 $(CHROMIUM):
-	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) sh -c 'apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }'
+	$(call APT_INSTALL,chromium)
+
+# The deployment's own tools (tests/deploy/): systemd-analyze checks bot/deploy/jourbot.service; podman builds and
+# starts bot/deploy/Containerfile, with runc for the hosts where podman's default runtime fails, and debootstrap to
+# build a stand-in base image where no container registry answers.
+deploy-tools: /usr/bin/systemd-analyze /usr/bin/podman /usr/sbin/runc /usr/sbin/debootstrap
+/usr/bin/systemd-analyze:
+	$(call APT_INSTALL,systemd)
+/usr/bin/podman:
+	$(call APT_INSTALL,podman)
+/usr/sbin/runc:
+	$(call APT_INSTALL,runc)
+/usr/sbin/debootstrap:
+	$(call APT_INSTALL,debootstrap)
+
+# promtool, which checks and tests the alert rules in bot/deploy/alerts.yml, from Debian's prometheus package (Debian
+# has no package of promtool alone); sudo only when not root. On a machine that runs systemd the package also starts
+# Prometheus itself on port 9090, which the tests do not use: `systemctl disable --now prometheus` stops it.
+PROMTOOL := /usr/bin/promtool
+promtool: $(PROMTOOL)
+$(PROMTOOL):
+	$(call APT_INSTALL,prometheus)
 
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .
@@ -49,7 +109,7 @@ lint: install
 	$(VENV)/bin/python .ci/check_structure.py
 
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
-test: install synapse js browser lint
+test: install synapse js browser promtool deploy-tools lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 

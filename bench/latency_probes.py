@@ -132,8 +132,8 @@ class BotProbe:
         self.recorded: list[float] = []  # an outbox send done: recorded as sent, its consequences queued
         outbox_send = app.sender._send
 
-        async def stamped_outbox_send(row: Any) -> None:
-            await outbox_send(row)
+        async def stamped_outbox_send(*args: Any, **kwargs: Any) -> None:  # (row, channel) since the lanes came
+            await outbox_send(*args, **kwargs)
             self.recorded.append(time.perf_counter())
 
         app.sender._send = stamped_outbox_send  # type: ignore[method-assign]

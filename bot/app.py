@@ -22,11 +22,13 @@ from bot.alarm.phases import PhaseService
 from bot.alarm.police_rooms import PoliceRoomWatch
 from bot.alarm.rooms import AlarmRoomKeeper
 from bot.alarm.service import AlarmService, AlarmSettings
+from bot.channels.channel import HOMESERVER, Channel, DeliveryListener
 from bot.channels.matrix import MatrixChannel
 from bot.channels.outbox import Origin, Outbox, OutboxSettings
 from bot.channels.seen import SeenPages
 from bot.channels.sender import Sender
-from bot.channels.sms.channel import ChannelSettings, SecondChannel
+from bot.channels.sms.channel import TARGET as SMS
+from bot.channels.sms.channel import ChannelSettings, SmsChannel
 from bot.channels.sms.gateway import GatewaySettings, SmsGateway
 from bot.config import Config
 from bot.core.effects import Effect
@@ -52,6 +54,7 @@ from bot.timers import Timers
 from bot.trust.identities import IdentityPins
 from bot.trust.rooms import AlarmPeople, RoomGuard
 from bot.trust.senders import SenderTrust
+from bot.watch.figures import DutyFigures
 from bot.watch.health import HealthLimits, HealthReport, Monitoring
 from bot.watch.metrics import Metrics
 from bot.watch.outage import OutageNotice
@@ -121,28 +124,32 @@ class App:
             extra_supervisors=tuple(config.roles.supervisors)), phases=self.store.phases.of, names=self.names)
         self.evaluation = EvaluationService(self.store, lambda: self.roster)
         self.registry = build_registry(AlarmLimits(config.alarms.rate_limit_count, config.alarms.rate_limit_window_s))
-        # Seen pages and the second channel (SMS) sit between the outbox and the alarm service.
+        # Seen pages sit between the outbox and the alarm service; the SMS channel, with [sms] on, beside them.
         sms = config.sms
         self.seen = SeenPages(self.store, self.alarms, sms.unseen_after_s if sms.enabled else None)
-        self.sms: SecondChannel | None = None
+        self.sms: SmsChannel | None = None
         if sms.enabled:
             username, password = config.sms_credentials()
-            self.sms = SecondChannel(
+            self.sms = SmsChannel(
                 self.store, self.alarms, self.outbox,
                 SmsGateway(GatewaySettings(sms.url, sms.sender, username, password, sms.timeout_s)),
                 lambda user: self.roster.phone(user), clock, ChannelSettings(lang), self.metrics)
-            self.seen.on_page_failed = self.sms.page_failed
-            self.alarms.followers.append(self.sms.on_alarm_change)
-            self.store.db.on_commit(Topic.SMS, self.sms.wake)
+            self.alarms.followers.append(self.sms.follow)
         self.outage = OutageNotice(self.store, self.outbox, config.roles.police_rooms, lang, clock, self.zone,
                                    config.monitoring.outage_notice_after_s)
         # Shift check-ins (README, "Readiness"): asked and reported from the sweep, answered through the services.
         self.checkins = CheckinService(self.store, lambda: self.roster, config.checkin, CheckinSettings(
             lang, config.matrix.user_id, tuple(config.roles.supervisors)), self.outbox, clock, names=self.names)
-        self.sender = Sender(self.outbox, {"user": MatrixChannel(self.matrix, self.guard),
-                                           "room": MatrixChannel(self.matrix, self.guard),
-                                           "alarm": self.alarm_rooms},
-                             DeliveryListeners(self.seen, self.checkins), self.matrix.ready, self.metrics)
+        # Every channel under the target kind of its rows, one send loop for all (bot/channels/channel.py).
+        matrix_channel = MatrixChannel(self.matrix, self.guard)
+        channels: dict[str, Channel] = {"user": matrix_channel, "room": matrix_channel, "alarm": self.alarm_rooms}
+        listeners: list[DeliveryListener] = [self.seen, self.checkins]
+        if self.sms is not None:
+            channels[SMS] = self.sms
+            listeners.append(self.sms)  # after the alarm service's: it reads the alarm a failed page left
+        self.sender = Sender(self.outbox, channels, DeliveryListeners(*listeners), self.matrix.ready, self.metrics)
+        # What /healthz and the metrics call undelivered: the homeserver's (an SMS that fails is told in chat).
+        self.homeserver_kinds = self.sender.kinds(HOMESERVER)
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
         # The browser view (bot/web/): the login links !webb hands out, and its own HTTP server.
         self.web_auth = WebAuth(self.store, clock, AuthSettings(
@@ -190,6 +197,9 @@ class App:
             oldest_undelivered=lambda: self._oldest_undelivered() or 0.0,
             sync_lag=lambda: time.time() - self.matrix.health.last_sync_at if self.matrix.health.last_sync_at else 0.0,
         )
+        self.figures = DutyFigures(self.store, lambda: self.roster, lambda: self.matrix.health, clock)
+        self.metrics.watch_duty(self.figures.readings())
+        self.rosters.on_reloaded.append(self.figures.forget)
         self.web = WebView(
             WebSettings(config.web.host, config.web.port, lang, config.web.base_url.startswith("https://")),
             self.web_auth, self.store, self.services, self.alarms,
@@ -259,8 +269,6 @@ class App:
                 asyncio.create_task(self._every(30.0, self.outage.alive), name="alive"),
                 asyncio.create_task(self._every(60.0, self.trail.post_head), name="audit-head"),
             ]
-            if self.sms is not None:
-                tasks.append(asyncio.create_task(self.sms.run(self.stop), name="sms"))
             tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
             stopped = asyncio.create_task(self.stop.wait())
             await asyncio.wait({stopped, sync}, return_when=asyncio.FIRST_COMPLETED)
@@ -279,6 +287,8 @@ class App:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.guard.close()
+            if self.sms is not None:
+                await self.sms.close()
             try:
                 self.inbox.flush_position()
                 if self.matrix.ready.is_set():
@@ -460,7 +470,7 @@ class App:
         self._apart("check-ins", lambda: self._sweep_checkins(now))
         self._apart("readiness report", lambda: self._sweep_readiness(now))
 
-    def _sweep_unseen(self, sms: SecondChannel, now: float) -> None:
+    def _sweep_unseen(self, sms: SmsChannel, now: float) -> None:
         with self.store.transaction():
             sms.sweep_unseen(now)
 
@@ -482,7 +492,7 @@ class App:
             log.exception("%s failed; escalations go on", what)
 
     def _oldest_undelivered(self) -> float | None:
-        oldest = self.store.outbox.oldest_pending_at()
+        oldest = self.store.outbox.oldest_pending_at(self.homeserver_kinds)
         return None if oldest is None else round(self.clock() - oldest, 1)
 
     def health(self) -> dict[str, Any]:

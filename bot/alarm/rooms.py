@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.alarm.machine import Alarm
+from bot.channels.channel import HOMESERVER
 from bot.core.effects import Effect, SendRoom, SendUser
 from bot.core.i18n import t
 from bot.matrix.content import content_for
@@ -40,6 +41,8 @@ class Queue(Protocol):
 
 
 class AlarmRoomKeeper:
+    lane = HOMESERVER  # a channel (bot/channels/channel.py) through the homeserver
+
     def __init__(self, store: Store, matrix: MatrixPort, alarms: Callable[[str], Alarm | None],
                  clock: Callable[[], float], lang: str, audience_of: Callable[[str], frozenset[str] | None],
                  queue: Queue) -> None:

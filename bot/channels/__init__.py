@@ -1,2 +1,3 @@
-"""Every way a message leaves: the outbox (order per target, failure classes, delivery deadlines), the read receipts of
-pages (`seen.py`) and the second channel by SMS (`sms/`)."""
+"""Every way a message leaves: the outbox and its one send loop (order per target, failure classes, delivery
+deadlines), the channels behind one interface (`channel.py`: Matrix, SMS in `sms/`), and the read receipts of pages
+(`seen.py`)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.channels.channel import HOMESERVER
 from bot.matrix.port import DeliveryFailure, MatrixPort
 from bot.store import OutboxRow
 
@@ -18,6 +19,8 @@ class Rooms(Protocol):
 
 
 class MatrixChannel:
+    lane = HOMESERVER
+
     def __init__(self, matrix: MatrixPort, rooms: Rooms) -> None:
         self.matrix = matrix
         self.rooms = rooms

@@ -1,6 +1,6 @@
 """The outbox: effects become stored messages inside the transaction that caused them, each with its target (a person,
-a room, an alarm room), its urgency (pages, then everything else about an alarm, then the rest) and its delivery
-deadline (a page's is short: past it, its person counts as unreachable). Everything the bot sends fits the
+a room, an alarm room, a person by SMS), its urgency (pages, then everything else about an alarm, then the rest) and
+its delivery deadline (a page's is short: past it, its person counts as unreachable). Everything the bot sends fits the
 homeserver's size limit by construction. After the commit the sender (bot/channels/sender.py) carries the messages
 out, each through the channel of its target (bot/channels/channel.py).
 
@@ -55,6 +55,10 @@ class Outbox:
     def queue(self, effects: Sequence[Effect], origin: Origin) -> None:
         for index, effect in enumerate(effects):
             self.store.outbox.add(self._message(effect, origin), origin.cause, index)
+
+    def queue_once(self, message: NewMessage, cause: str) -> bool:
+        """A message a channel made itself (an SMS), unless `cause` queued one before; True if queued now."""
+        return self.store.outbox.add_once(message, cause)
 
     def _message(self, effect: Effect, origin: Origin) -> NewMessage:
         now = self.clock()

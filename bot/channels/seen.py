@@ -1,14 +1,14 @@
 """Seen: when a paged person read their page, from the read receipts the sync brings ("sedd 03:12" in !status).
 
 This sits between the outbox and the alarm service: every delivered page is recorded with the room it went to, so a
-later receipt in that room can be matched to it; a page that cannot be delivered is handed on to the second channel.
+later receipt in that room can be matched to it (and, with SMS on, one not read in time goes by SMS as well).
 Only public receipts (m.read) reach the bot; a client set to send private ones (m.read.private) is never "seen".
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from bot.alarm.service import AlarmService
 from bot.core.effects import Effect
@@ -18,19 +18,13 @@ from bot.store.page_watch import WatchedPage
 
 log = logging.getLogger(__name__)
 
-# (alarm id, user, reason, when): a page Matrix could not deliver.
-PageFailed = Callable[[str, str, str, float], None]
-
-
 class SeenPages:
     """The outbox's delivery listener: the alarm service's, plus what this module keeps about pages."""
 
-    def __init__(self, store: Store, alarms: AlarmService, unseen_after_s: float | None = None,
-                 on_page_failed: PageFailed | None = None) -> None:
+    def __init__(self, store: Store, alarms: AlarmService, unseen_after_s: float | None = None) -> None:
         self.store = store
         self.alarms = alarms
         self.unseen_after_s = unseen_after_s  # None: nothing to do about an unseen page
-        self.on_page_failed = on_page_failed
 
     # --- the outbox's listener (inside its transaction) ------------------------------------------------------------
     def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]:
@@ -42,12 +36,11 @@ class SeenPages:
             self.store.page_watch.delivered(WatchedPage(event_id, page[0], row.target, room_id, at), due)
         return effects
 
+    def failing(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
+        return []  # a page still being tried is the delivery deadline's (bot/channels/sender.py)
+
     def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
-        effects = self.alarms.undeliverable(row, reason, at)
-        page = row.page
-        if page is not None and self.on_page_failed is not None:
-            self.on_page_failed(page[0], row.target, reason, at)
-        return effects
+        return self.alarms.undeliverable(row, reason, at)
 
     # --- receipts from the sync ------------------------------------------------------------------------------------
     def on_receipts(self, receipts: Sequence[Receipt]) -> None:

@@ -11,9 +11,14 @@
 - So does alarm traffic that rings (the police told "accepterat", an escalation, someone unreachable): someone waits
   for it as for a page. It starts before the rest of the alarm's traffic, which waits for it as for a page (pages do
   not): the alarm room made beside the police's "accepterat" kept it from them for three plain messages' time.
+- The bound and the head starts (a page's, a ringing message's) hold per lane (bot/channels/channel.py): an SMS
+  gateway that hangs takes no slot from the homeserver's traffic, and an SMS never waits for a page. Only the
+  homeserver's lane waits for the bot's first sync.
 - A transient failure (network, 5xx, 429 with its retry-after) is retried with the same transaction id, so the
-  homeserver drops a duplicate after a lost response. A permanent one (413, 403, unknown user, room gone, no verified
-  device) is never retried: the listener is told, and for a page the person counts as unreachable.
+  homeserver drops a duplicate after a lost response; the listener is told of a message's first one (the supervisors
+  hear that an SMS is failing). A permanent one (413, 403, unknown user, room gone, no verified device, an SMS
+  refused) is never retried: the listener is told, and for a page the person counts as unreachable. A message its
+  channel drops as no longer needed is stored as "dropped".
 - Every message has a delivery deadline. A page still undelivered at its deadline is reported like a permanent
   failure (and still sent if the homeserver comes back: the person may yet answer); the store is the timer for it,
   swept with the escalation deadlines.
@@ -23,9 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 
-from bot.channels.channel import Channel, DeliveryListener
+from bot.channels.channel import DROPPED, HOMESERVER, Channel, DeliveryListener
 from bot.channels.outbox import ALARM, OTHER, PAGE, Origin, Outbox, OutboxSettings
 from bot.matrix.port import DeliveryFailure, backoff
 from bot.store import OutboxRow, Store
@@ -45,12 +51,13 @@ class Sender:
         self.store: Store = outbox.store
         self.clock: Callable[[], float] = outbox.clock
         self.settings: OutboxSettings = outbox.settings
-        self.channels = channels  # target kind ("user", "room", "alarm", …) → the channel that carries it
+        self.channels = channels  # target kind ("user", "room", "alarm", "sms", …) → the channel that carries it
         self.listener = listener
-        self.ready = ready
+        self.ready = ready  # the homeserver's lane waits for it
         self.metrics = metrics
         self._wake = asyncio.Event()
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._lane_of: dict[tuple[str, str], str] = {}  # of each target in flight
         self._pages: set[tuple[str, str]] = set()  # targets whose page is in flight
         self._ringing: set[tuple[str, str]] = set()  # targets whose alarm message that rings is in flight
 
@@ -59,7 +66,7 @@ class Sender:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.ready.wait()
+        ready = asyncio.create_task(self._wake_when_ready(), name="sender ready")
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -74,14 +81,23 @@ class Sender:
                 except TimeoutError:
                     pass
         finally:
+            ready.cancel()
             for task in list(self._in_flight.values()):
                 task.cancel()
-            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            await asyncio.gather(ready, *self._in_flight.values(), return_exceptions=True)
+
+    async def _wake_when_ready(self) -> None:
+        await self.ready.wait()
+        self.wake()
 
     def dispatch(self) -> float | None:
         """Start a send for every target whose next message is due, most urgent first; the next retry instant."""
         now = self.clock()
         next_at: float | None = None
+        busy = Counter(self._lane_of.values())  # targets in flight per lane
+        paging = {self._lane_of[key] for key in self._pages}  # lanes with a page in flight
+        ringing = {self._lane_of[key] for key in self._ringing}  # lanes with alarm traffic that rings in flight
+        homeserver_ready = self.ready.is_set()
         heads = self.store.outbox.heads()  # pages first, then alarm traffic, each target in the order queued
         # Within alarm traffic what rings first: it goes out alone, so it must start before the rest does.
         heads.sort(key=lambda head: (head[1], not _rings(*head)))
@@ -91,7 +107,13 @@ class Sender:
             if row.next_attempt_at > now:
                 next_at = row.next_attempt_at if next_at is None else min(next_at, row.next_attempt_at)
                 continue
-            if urgency != PAGE and (self._pages or (self._ringing and not _rings(row, urgency))):
+            channel = self.channels.get(row.target_kind)
+            if channel is None:
+                continue  # its channel is turned off ([sms] enabled = false): it waits, never sent another way
+            lane = channel.lane
+            if lane == HOMESERVER and not homeserver_ready:
+                continue  # woken when it is
+            if urgency != PAGE and (lane in paging or (lane in ringing and not _rings(row, urgency))):
                 release = max(row.created_at, row.next_attempt_at) + PAGE_HEAD_START_S
                 if release > now:
                     next_at = release if next_at is None else min(next_at, release)
@@ -99,20 +121,25 @@ class Sender:
             limit = self.settings.concurrency
             if urgency == OTHER:
                 limit -= self.settings.reserved_for_alarms
-            if len(self._in_flight) >= limit:
+            if busy[lane] >= limit:
                 continue
-            task = asyncio.create_task(self._send(row), name=f"send {row.txn_id}")
+            task = asyncio.create_task(self._send(row, channel), name=f"send {row.txn_id}")
             self._in_flight[row.key] = task
+            self._lane_of[row.key] = lane
+            busy[lane] += 1
             if urgency == PAGE:
                 self._pages.add(row.key)
+                paging.add(lane)
             elif _rings(row, urgency):
                 self._ringing.add(row.key)
+                ringing.add(lane)
             task.add_done_callback(self._done_callback(row.key))
         return next_at
 
     def _done_callback(self, key: tuple[str, str]) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
             self._in_flight.pop(key, None)
+            self._lane_of.pop(key, None)
             self._pages.discard(key)
             self._ringing.discard(key)
             self._wake.set()
@@ -128,40 +155,44 @@ class Sender:
                 return
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
 
-    async def _send(self, row: OutboxRow) -> None:
+    async def _send(self, row: OutboxRow, channel: Channel) -> None:
         try:
-            channel = self.channels.get(row.target_kind)
-            if channel is None:  # never guessed: "L1" is no user, a phone number no room
-                raise DeliveryFailure("rejected", f"no channel for {row.target_kind} targets")
             event_id = await channel.deliver(row)
         except DeliveryFailure as failure:
-            self._failed(row, failure)
+            self._failed(row, failure, channel.lane)
             return
         except asyncio.CancelledError:
             raise
         except Exception as err:  # whatever else went wrong, the message stays queued and is retried
             log.exception("outbox %s: unexpected error", row.txn_id)
-            self._failed(row, DeliveryFailure("server", f"{type(err).__name__}: {err}"))
+            self._failed(row, DeliveryFailure("server", f"{type(err).__name__}: {err}"), channel.lane)
             return
         at = self.clock()
         with self.store.transaction():
             self.store.outbox.sent(row.id, event_id)
             self.outbox.queue(self.listener.delivered(row, event_id, at), Origin(f"{row.txn_id}:delivered"))
 
-    def _failed(self, row: OutboxRow, failure: DeliveryFailure) -> None:
+    def _failed(self, row: OutboxRow, failure: DeliveryFailure, lane: str) -> None:
         now = self.clock()
-        self.metrics.send_failed(failure.reason)
+        if lane == HOMESERVER:  # the figure is the homeserver's; other channels count their own
+            self.metrics.send_failed(failure.reason)
         where = f"{row.target_kind}:{row.target}"
-        if failure.permanent:
+        if failure.reason == DROPPED:
+            log.info("outbox %s to %s dropped: %s", row.txn_id, where, failure.detail[:200])
+        elif failure.permanent:
             log.warning("outbox %s to %s failed for good (%s): %s", row.txn_id, where, failure.reason,
                         failure.detail[:200])
+        if failure.permanent:
+            status = "dropped" if failure.reason == DROPPED else "failed"
             with self.store.transaction():
-                self.store.outbox.failed(row.id, failure.reason, failure.detail)
+                self.store.outbox.failed(row.id, failure.reason, failure.detail, status)
                 self.outbox.queue(self.listener.undeliverable(row, failure.reason, now), Origin(f"{row.txn_id}:failed"))
             return
         delay = failure.retry_after_s if failure.retry_after_s is not None else backoff(row.attempts + 1, 2.0, 60.0)
         with self.store.transaction():
             self.store.outbox.retry_at(row.id, now + delay, str(failure))
+            if row.attempts == 0:
+                self.outbox.queue(self.listener.failing(row, failure.reason, now), Origin(f"{row.txn_id}:failing"))
         if row.attempts == 0 or (row.attempts + 1) % 10 == 0:
             log.warning("outbox %s to %s failed (attempt %d, %s), retry in %.1f s", row.txn_id, where,
                         row.attempts + 1, failure.reason, delay)
@@ -171,15 +202,21 @@ class Sender:
         for row in self.store.outbox.overdue(now):
             self.store.outbox.mark_overdue(row.id)
             if row.page is not None:
+                self.metrics.pages_late.inc()
                 self.outbox.queue(self.listener.undeliverable(row, "timeout", now), Origin(f"{row.txn_id}:overdue"))
             else:
                 log.warning("outbox %s to %s:%s not delivered within %.0f s; still trying", row.txn_id,
                             row.target_kind, row.target, now - row.created_at)
 
     def homeserver_back(self) -> None:
-        """Messages that waited out an outage go now, not after their backoff: a page must not idle."""
+        """Messages that waited out an outage go now, not after their backoff: a page must not idle. (An SMS keeps
+        its backoff: the homeserver's outage says nothing of the gateway.)"""
         with self.store.transaction():
-            self.store.outbox.retry_all_now()
+            self.store.outbox.retry_all_now(self.kinds(HOMESERVER))
+
+    def kinds(self, lane: str) -> tuple[str, ...]:
+        """The target kinds whose channels send through `lane`."""
+        return tuple(kind for kind, channel in self.channels.items() if channel.lane == lane)
 
     def next_deadline(self) -> float | None:
         return self.store.outbox.next_deliver_by()

@@ -11,18 +11,22 @@ import secrets
 import signal
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot import config as config_module
 from bot.app import App
 from bot.cli.devserver import SERVER_NAME, Synapse, synapse_python
+from bot.cli.ports import free_port, port_or_free
 from bot.logsetup import setup_logging
 from bot.store.files import write_private
 from rosters import Roster, load_dir
 
-WEB_PORT = 8080  # the browser view, on 127.0.0.1 only
-MONITORING_PORT = 9187  # /healthz and /metrics, on 127.0.0.1 only
+# The ports the demo asks for first (the defaults of [web] and [monitoring]), on 127.0.0.1 only; when another program
+# holds one, the demo takes a free port instead and the banner says which.
+WEB_PORT = 8080  # the browser view
+MONITORING_PORT = 9187  # /healthz and /metrics
 
 # Fictional people; the example rosters put them on call for Farsta at every hour.
 DEMO_ACCOUNTS = {
@@ -89,7 +93,22 @@ def demo_members(roster: Roster, unit_id: str) -> list[str]:
     return [lp for lp in DEMO_ACCOUNTS if lp != "jourbot" and f"@{lp}:{SERVER_NAME}" in users]
 
 
-def config_text(root: Path, homeserver: str, rooms: dict[str, str]) -> str:
+@dataclass(frozen=True)
+class DemoPorts:
+    web: int = WEB_PORT
+    monitoring: int = MONITORING_PORT
+
+
+def pick_ports() -> DemoPorts:
+    """The usual ports where free, others where not; each run anew, since what holds a port changes between runs."""
+    web = port_or_free(WEB_PORT)
+    monitoring = port_or_free(MONITORING_PORT)
+    while monitoring == web:  # a free port the system chose for one may be the other's usual one
+        monitoring = free_port()
+    return DemoPorts(web, monitoring)
+
+
+def config_text(root: Path, homeserver: str, rooms: dict[str, str], ports: DemoPorts = DemoPorts()) -> str:
     """config.toml of the demo: every feature on except SMS (a paid service; config.example.toml shows it)."""
     bot = f"@jourbot:{SERVER_NAME}"
     roster = load_dir(example_rosters(root))
@@ -125,19 +144,19 @@ answer_within_min = 30
 [web]
 enabled = true
 host = "127.0.0.1"
-port = {WEB_PORT}
+port = {ports.web}
 
 [monitoring]
 enabled = true
 host = "127.0.0.1"
-port = {MONITORING_PORT}
+port = {ports.monitoring}
 
 [sms]
 enabled = false
 """
 
 
-def prepare(root: Path, workdir: Path, server: Synapse) -> tuple[Path, dict[str, str]]:
+def prepare(root: Path, workdir: Path, server: Synapse, ports: DemoPorts) -> tuple[Path, dict[str, str]]:
     """Accounts, rooms and config.toml for the demo; idempotent, and a demo made by an older version gains the rooms
     it lacks."""
     passwords_path = workdir / "passwords.json"
@@ -170,11 +189,11 @@ def prepare(root: Path, workdir: Path, server: Synapse) -> tuple[Path, dict[str,
     _secret_file(workdir / "pickle.key")
     _secret_file(workdir / "data.key")
     config_path = workdir / "config.toml"
-    write_private(config_path, config_text(root, server.url, rooms))
+    write_private(config_path, config_text(root, server.url, rooms, ports))
     return config_path, passwords
 
 
-def banner(server: Synapse, passwords: dict[str, str], rooms: dict[str, str]) -> str:
+def banner(server: Synapse, passwords: dict[str, str], rooms: dict[str, str], ports: DemoPorts) -> str:
     """What a newcomer can try, by role; `rooms` maps unit ids to the names of their demo rooms."""
     lines = [
         "",
@@ -198,14 +217,19 @@ def banner(server: Synapse, passwords: dict[str, str], rooms: dict[str, str]) ->
         "  @chef.c:  !status   !schema socialjouren   !anslut L1   !byt lista   !statistik",
         "  the office room at its next opening:  !mottaget L1",
         "  Socialjouren's night primary is asked to check in at 22:00 (answer ✅); !jour shows the check-ins.",
-        f"Browser view: http://127.0.0.1:{WEB_PORT}/ — as @chef.c (or a responder) type  !webb  to",
-        f"  @jourbot:{SERVER_NAME} and open the one-time link it sends in your direct room.",
-        f"Monitoring: http://127.0.0.1:{MONITORING_PORT}/healthz and /metrics",
+        f"Browser view: http://127.0.0.1:{ports.web}/{_taken(ports.web, WEB_PORT)} — as @chef.c (or a responder)",
+        f"  type  !webb  to @jourbot:{SERVER_NAME} and open the one-time link it sends in your direct room.",
+        f"Monitoring: http://127.0.0.1:{ports.monitoring}/healthz and /metrics"
+        f"{_taken(ports.monitoring, MONITORING_PORT)}",
         "SMS is off here (a paid service); config.example.toml shows how to turn it on.",
         "Ctrl-C stops the bot and the homeserver.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _taken(port: int, usual: int) -> str:
+    return "" if port == usual else f" ({usual} is taken by another program)"
 
 
 def main(root: Path) -> int:
@@ -214,10 +238,11 @@ def main(root: Path) -> int:
     server = Synapse(workdir / "synapse", synapse_python(root))
     server.start()
     try:
-        config_path, passwords = prepare(root, workdir, server)
+        ports = pick_ports()
+        config_path, passwords = prepare(root, workdir, server, ports)
         config = config_module.load(config_path)
-        setup_logging(config.bot.log_level)
-        print(banner(server, passwords, unit_rooms(load_dir(config.rosters_dir))), flush=True)
+        setup_logging(config.bot.log_level, config.logging.format)
+        print(banner(server, passwords, unit_rooms(load_dir(config.rosters_dir)), ports), flush=True)
 
         async def run_bot() -> None:
             app = App(config)

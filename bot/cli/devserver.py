@@ -11,7 +11,6 @@ import hmac
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.cli.ports import free_port
 from bot.store.files import write_private
 
 SERVER_NAME = "localhost"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["SERVER_NAME", "Synapse", "free_port", "synapse_python"]
 
 
 def synapse_python(root: Path) -> Path:

@@ -40,7 +40,7 @@ def new_keys(args: argparse.Namespace) -> int:
     files: list[Path] = list(args.files)
     if not files:
         config = config_module.load(args.config)
-        files = [config_module.relative(config.path, name) for name in
+        files = [config_module.file_path(config.path, name) for name in
                  (config.storage.pickle_key_file, config.storage.data_key_file) if name]
         if not files:
             print(f"{config.path}: [storage] names no pickle_key_file or data_key_file; give the files to write",
@@ -98,7 +98,7 @@ def rotate_data(args: argparse.Namespace) -> int:
         store.close()
     print("re-sealed under the new data key: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if config.storage.data_key_file:
-        target = config_module.relative(config.path, config.storage.data_key_file)
+        target = config_module.file_path(config.path, config.storage.data_key_file)
         write_private(target, new_key + "\n")
         print(f"{target} now holds the new key; {new_path} may be deleted")
     else:
@@ -131,7 +131,7 @@ def rotate_pickle(args: argparse.Namespace) -> int:
         store.close()
     print("encrypted anew under the new pickle key: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if config.storage.pickle_key_file:
-        target = config_module.relative(config.path, config.storage.pickle_key_file)
+        target = config_module.file_path(config.path, config.storage.pickle_key_file)
         write_private(target, new_key + "\n")
         print(f"{target} now holds the new key; {new_path} may be deleted")
     else:

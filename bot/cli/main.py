@@ -1,4 +1,4 @@
-"""`jourbot`: run | roster … | crosssign status | audit verify | keys new/rotate-data | stats | demo."""
+"""`jourbot`: run | roster … | crosssign status | audit verify | keys new/rotate-data | stats | demo | --version."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from bot import config as config_module
 from bot.cli.audit import add_audit_parser
 from bot.cli.crosssign import add_crosssign_parser
 from bot.cli.keys import add_keys_parser
+from bot.cli.ports import Listener, listen_problems
 from bot.cli.roster import add_roster_parser
 from bot.cli.stats import add_stats_parser
 from bot.config.checks import checkin_problems
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
 
 
 def preflight(config: config_module.Config) -> list[str]:
-    """What would stop the bot, found before it touches the homeserver: secrets, rosters, the first login, storage."""
+    """What would stop the bot, found before it touches the homeserver: secrets, rosters, the first login, the ports
+    it listens on, storage."""
     problems: list[str] = []
     for secret in (config.pickle_key, config.data_key):
         try:
@@ -59,6 +62,10 @@ def preflight(config: config_module.Config) -> list[str]:
             config.sms_credentials()
         except config_module.ConfigError as err:
             problems.append(str(err))
+    problems.extend(listen_problems(
+        [Listener(key, section.host, section.port)
+         for key, section in (("[monitoring]", config.monitoring), ("[web]", config.web)) if section.enabled],
+        str(config.path)))
     state = config.state_dir
     probe = state if state.exists() else state.parent
     if not os.access(probe, os.W_OK):
@@ -102,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
     if problems:
         print("jourbot cannot start:\n" + "\n".join(problems), file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(config.bot.log_level)
+    setup_logging(config.bot.log_level, config.logging.format)
 
     async def main() -> None:
         app = App(config)
@@ -123,8 +130,17 @@ def _demo(args: argparse.Namespace) -> int:
     return main(Path(args.root).resolve())
 
 
+def _version() -> str:
+    """The installed package's version (pyproject.toml's, as `make install` or the image installed it)."""
+    try:
+        return metadata.version("jourbot")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jourbot", description="Pages the social worker on call (Matrix bot).")
+    parser.add_argument("--version", action="version", version=f"jourbot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the bot")

@@ -62,6 +62,8 @@ def add_roster_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     check.add_argument(
         "--days", type=int, default=CHECK_DAYS, help=f"how many days to look ahead (default {CHECK_DAYS})"
     )
+    check.add_argument("--json", action="store_true",
+                       help="print one JSON object: ok, the counts, the findings, or the problems that stop the roster")
 
     who = sub.add_parser("who", help="the escalation chain for an area at an instant")
     who.add_argument("--area", required=True, help="area name or alias, e.g. Farsta")
@@ -90,7 +92,7 @@ def _add_rosters_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rosters",
         metavar="DIR",
-        help=f"roster folder (default: the config's, else ${ROSTERS_ENV}, else the packaged examples)",
+        help=f"roster folder (default: the config's, else ${ROSTERS_ENV}; one of them is needed)",
     )
     parser.add_argument(
         "-c",
@@ -138,8 +140,13 @@ def _err(message: str) -> None:
 def _roster(args: argparse.Namespace) -> Roster:
     """The folder's roster; given the bot's config, with the leave made in the browser, as the bot runs it."""
     config = _config(args)
-    folder = args.rosters or (config.rosters_dir if config else None)
-    roster = load_dir(folder or os.environ.get(ROSTERS_ENV) or EXAMPLES_DIR)
+    folder = args.rosters or (config.rosters_dir if config else None) or os.environ.get(ROSTERS_ENV)
+    if not folder:
+        # Never the fictional example city unasked: an answer about Farsta's Anna A, given to a script that forgot its
+        # folder, looks like a real roster's.
+        raise UsageError(f"which rosters? Give --rosters DIR, -c config.toml (the bot's, with the overrides made in"
+                         f" chat) or set {ROSTERS_ENV}. The fictional example city is --rosters {EXAMPLES_DIR}")
+    roster = load_dir(folder)
     return roster.with_leave(read_leave(config.state_dir / DATABASE_FILE)) if config else roster
 
 
@@ -160,11 +167,26 @@ def _chat_overrides(args: argparse.Namespace) -> list[Override]:
 def _check(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise UsageError("--days must be at least 1")
-    roster = load_dir(args.dir)
+    try:
+        roster = load_dir(args.dir)
+    except RosterError as exc:
+        if not args.json:
+            raise
+        print(json.dumps({"ok": False, "dir": str(args.dir), "problems": exc.problems, "findings": []},
+                         ensure_ascii=False, indent=1))
+        return 1
     start = _bound(args.start, roster.default_zone, whole_day=False) if args.start else datetime.now(UTC)
     end = start + timedelta(days=args.days)
     found = check_roster(roster, start, end)
     span = f"{_stamp(start, roster.default_zone)} to {_stamp(end, roster.default_zone)}"
+    if args.json:
+        print(json.dumps({
+            "ok": not found, "dir": str(args.dir), "from": start.isoformat(), "to": end.isoformat(),
+            "areas": len(roster.areas), "units": len(roster.units), "people": len(roster.people), "problems": [],
+            "findings": [{"kind": f.kind, "subject": f.subject, "start": f.start.isoformat(),
+                          "end": f.end.isoformat(), "line": f.line} for f in found],
+        }, ensure_ascii=False, indent=1))
+        return 1 if found else 0
     if not found:
         counts = f"{len(roster.areas)} areas, {len(roster.units)} units, {len(roster.people)} people"
         print(f"OK: {args.dir}: {counts}; every area has a primary on call from {span}")

@@ -1,24 +1,35 @@
-"""config.toml → typed, validated configuration.
+"""config.toml → typed, validated configuration (pydantic models).
 
-Every problem is reported at once, each naming the file, the key, its line where we can find it, and what was
-expected, so an administrator fixes the file in one pass instead of one error per restart.
+Every problem is reported at once, each as `file:line: [section] key: what was expected`, so an administrator fixes
+the file in one pass instead of one error per restart. The line is found by following the file's tables
+(bot/config/lines.py), not by searching for the key's name, which other sections share. The models' fields and
+defaults are what config.example.toml documents; tests/unit/test_config.py holds the two together.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 import re
 import tomllib
-import types
-import typing
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
 from bot.config import keys
+from bot.config.lines import key_lines, line_of
 from rosters.names import is_matrix_user_id
 
 
@@ -26,132 +37,221 @@ class ConfigError(Exception):
     """The configuration file is wrong; the message lists every problem."""
 
 
-@dataclass(frozen=True)
-class MatrixConfig:
-    homeserver: str
-    user_id: str
+def _rule(test: Callable[[Any], object], message: str) -> AfterValidator:
+    """A check of one value; `message` (with {value}) says what was expected, and is all the operator reads."""
+
+    def check(value: Any) -> Any:
+        if not test(value):
+            raise PydanticCustomError("jourbot", "{message}", {"message": message.format(value=value)})
+        return value
+
+    return AfterValidator(check)
+
+
+def _each(test: Callable[[str], object], message: str) -> AfterValidator:
+    """A check of every string of a list; `message` ends in "got", and the wrong entries follow it."""
+
+    def check(values: list[str]) -> list[str]:
+        wrong = [value for value in values if not test(value)]
+        if wrong:
+            raise PydanticCustomError("jourbot", "{message}",
+                                      {"message": f"{message} {', '.join(repr(value) for value in wrong)}"})
+        return values
+
+    return AfterValidator(check)
+
+
+_ENV = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def _expand(value: str) -> str:
+    """$VAR and ${VAR} in a *_file path (systemd's ${CREDENTIALS_DIRECTORY}); a variable not set is an error, not an
+    empty string that would turn the path into another file."""
+    missing = sorted({a or b for a, b in _ENV.findall(value) if (a or b) not in os.environ})
+    if missing:
+        raise PydanticCustomError("jourbot", "{message}", {
+            "message": f"the environment variable {', '.join(missing)} in {value!r} is not set" + (
+                " (systemd sets it for a unit with LoadCredential=; run outside systemd, name the file itself)"
+                if "CREDENTIALS_DIRECTORY" in missing else "")})
+    return _ENV.sub(lambda m: os.environ[m.group(1) or m.group(2)], value)
+
+
+_URL = re.compile(r"https?://[^\s/]+(/.*)?")
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+# Seconds, counts and days that only make sense above zero: a zero wait fires at once, a zero limit refuses all.
+Positive = Annotated[int, _rule(lambda v: v > 0, "expected a positive number, got {value}")]
+# 0 asks the system for any free port (the tests' way, and a second bot on one machine); the bot logs the one bound.
+Port = Annotated[int, _rule(lambda v: 0 <= v <= 65535, "expected a port from 1 to 65535 (or 0: any free port), got"
+                                                       " {value}")]
+SecretFile = Annotated[str, AfterValidator(_expand)]
+UserIds = Annotated[list[str], _each(is_matrix_user_id, "expected Matrix user ids, got")]
+RoomIds = Annotated[list[str], _each(lambda room: room.startswith("!"),
+                                     "expected room ids such as !abc:example.org, got")]
+
+
+def _private_or_tls(url: str) -> bool:
+    """https, or http to this very host (nothing crosses the network)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _inviter(entry: str) -> bool:
+    # ":server" admits a whole server: a user id without its localpart.
+    return is_matrix_user_id(entry) or (entry.startswith(":") and is_matrix_user_id("@x" + entry))
+
+
+class Section(BaseModel):
+    # strict: TOML has real types, so "30" for a number or true for 1 is a mistake to name, not a value to convert.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class MatrixConfig(Section):
+    homeserver: Annotated[str, _rule(_URL.fullmatch, "expected a URL such as https://matrix.example.org")]
+    user_id: Annotated[str, _rule(is_matrix_user_id, "expected a Matrix user id such as @jourbot:example.org")]
     # The password is needed only for the first login and for cross-signing uploads; it may come from the environment
     # or a file instead of the TOML, so the TOML can be shared without the secret.
     password: str = ""
     password_env: str = "JOURBOT_PASSWORD"
-    password_file: str = ""
+    password_file: SecretFile = ""
     device_name: str = "jourbot"
     trust: Literal["tofu", "cross-signed"] = "tofu"
     cross_signing: bool = True
-    sync_timeout_s: int = 30
-    request_timeout_s: int = 20
+    sync_timeout_s: Positive = 30
+    request_timeout_s: Positive = 20
 
 
-@dataclass(frozen=True)
-class StorageConfig:
+class StorageConfig(Section):
     # Access token, nio crypto store and database live here, private to the bot's user.
     dir: str = "var/jourbot"
     # The secret that encrypts the crypto store (nio's pickle key) and the cross-signing keys.
     pickle_key_env: str = "JOURBOT_PICKLE_KEY"
-    pickle_key_file: str = ""
+    pickle_key_file: SecretFile = ""
     # Key for sensitive fields (alarm free text) at rest, kept apart from the database.
     data_key_env: str = "JOURBOT_DATA_KEY"
-    data_key_file: str = ""
-    retention_days: int = 365
+    data_key_file: SecretFile = ""
+    retention_days: Annotated[int, _rule(lambda v: v >= 1, "expected at least 1 day, got {value}")] = 365
 
 
-@dataclass(frozen=True)
-class BotConfig:
+class BotConfig(Section):
     language: Literal["sv", "en"] = "sv"
-    catchup_window_s: int = 900
-    undecryptable_wait_s: int = 30
+    catchup_window_s: Positive = 900
+    undecryptable_wait_s: Positive = 30
     # Users (@user:server) or whole servers (:server) whose invitations the bot accepts.
-    allowed_inviters: list[str] = field(default_factory=list)
+    allowed_inviters: Annotated[list[str], _each(_inviter, "expected @user:server or :server, got")] = []
     # Per sender: at most this many commands (besides the alarm commands) per window; then one notice, then silence.
-    command_rate_count: int = 20
-    command_rate_window_s: int = 60
+    command_rate_count: Positive = 20
+    command_rate_window_s: Positive = 60
     # Someone with no role gets at most one answer per this many seconds.
-    stranger_quiet_s: int = 300
-    log_level: str = "INFO"
+    stranger_quiet_s: Positive = 300
+    log_level: Annotated[str, _rule(lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                                    "expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")] = "INFO"
 
 
-@dataclass(frozen=True)
-class RolesConfig:
-    police: list[str] = field(default_factory=list)
-    police_rooms: list[str] = field(default_factory=list)
+class LoggingConfig(Section):
+    # "json": one JSON object a line (time, level, logger, message), for journald or Loki to index; "text" for people.
+    format: Literal["text", "json"] = "text"
+
+
+class RolesConfig(Section):
+    police: UserIds = []
+    police_rooms: RoomIds = []
     # Supervisors beyond those the rosters name.
-    supervisors: list[str] = field(default_factory=list)
+    supervisors: UserIds = []
 
 
-@dataclass(frozen=True)
-class UnitRoomConfig:
-    room: str = ""  # the unit's own room: alarms announced there; a district office's handovers listed there
+class UnitRoomConfig(Section):
+    # The unit's own room: alarms announced there; a district office's handovers listed there.
+    room: Annotated[str, _rule(lambda v: not v or v.startswith("!"),
+                               "expected a room id such as !abc:example.org, got {value!r}")] = ""
     # An unanswered page is repeated once (see [alarms] repeat_page_at); false: never for this unit's alarms.
     repeat_page: bool = True
 
 
-@dataclass(frozen=True)
-class AlarmConfig:
-    rate_limit_count: int = 5
-    rate_limit_window_s: int = 600
+class AlarmConfig(Section):
+    rate_limit_count: Positive = 5
+    rate_limit_window_s: Positive = 600
     # Overrides every unit's step wait, for tests and demos; 0 keeps the rosters' policy.
-    step_wait_override_s: int = 0
+    step_wait_override_s: Annotated[int, _rule(lambda v: v >= 0, "expected 0 (the rosters' waits) or more seconds,"
+                                                                 " got {value}")] = 0
     # A page not delivered within this time counts as unreachable: the alarm moves on and the police are told.
-    page_delivery_s: int = 60
+    page_delivery_s: Positive = 60
     # An unanswered page is repeated once, ringing again, this share of the step's wait after it arrived (0.5: half
-    # way); 0 turns repeats off for every unit.
-    repeat_page_at: float = 0.5
+    # way); 0 turns repeats off for every unit. 1 would ring as the step ends, when the next step's pages go out.
+    repeat_page_at: Annotated[float, _rule(lambda v: 0 <= v < 1, "expected a share of the step's wait from 0 (never)"
+                                                                 " to below 1, got {value}")] = 0.5
 
 
-@dataclass(frozen=True)
-class HandoverConfig:
+class HandoverConfig(Section):
     # After a district office's morning list, a handover nobody has received reminds the office's supervisors after
     # this many seconds, and the supervisors of the unit that handled the alarm after `duty_after_s` more.
-    remind_after_s: int = 7200
-    duty_after_s: int = 7200
+    remind_after_s: Positive = 7200
+    duty_after_s: Positive = 7200
 
 
-@dataclass(frozen=True)
-class WebConfig:
+class WebConfig(Section):
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: Port = 8080
     # Where people's browsers reach the view (the reverse proxy's https URL); links and feeds are built on it.
     # Empty: http://host:port. An https URL also marks the session cookie Secure. http:// only on this host
     # (127.0.0.1, ::1, localhost): anywhere else, links and cookies would cross the network in the clear.
     public_url: str = ""
-    link_ttl_s: int = 600  # a !webb link works once, within this time
-    session_ttl_s: int = 43200  # a browser stays logged in this long at most …
-    idle_timeout_s: int = 1800  # … and a session unused this long has ended
-    feed_days: int = 365  # a calendar feed works this many days after it was made
+    link_ttl_s: Positive = 600  # a !webb link works once, within this time
+    session_ttl_s: Positive = 43200  # a browser stays logged in this long at most …
+    idle_timeout_s: Positive = 1800  # … and a session unused this long has ended
+    feed_days: Positive = 365  # a calendar feed works this many days after it was made
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str) -> str:
+        if url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise PydanticCustomError("jourbot", "expected a URL such as https://jour.example.org")
+        if url and not _private_or_tls(url):
+            raise PydanticCustomError("jourbot", "{message}", {"message": (
+                f"expected https:// (http:// only on this host: 127.0.0.1, ::1 or localhost), got {url!r}: login"
+                " links and cookies would cross the network in the clear")})
+        return url
 
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
-@dataclass(frozen=True)
-class MonitoringConfig:
+class MonitoringConfig(Section):
     # /healthz and /metrics over HTTP, for the service manager and the monitoring.
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = 9187
+    port: Port = 9187
     # /healthz fails when the last successful sync, the oldest undelivered message or the last sweep of due deadlines
     # is older than these (seconds).
-    sync_age_limit_s: int = 120
+    sync_age_limit_s: Positive = 120
     # … and when the homeserver has answered nothing (a sync, a send, a probe) for this long: a hung homeserver, its
     # port open and no answer coming, counts like one that refuses.
-    homeserver_s: int = 60
-    undelivered_age_limit_s: int = 300
-    sweep_age_limit_s: int = 30
+    homeserver_s: Positive = 60
+    undelivered_age_limit_s: Positive = 300
+    sweep_age_limit_s: Positive = 30
     # Pinged (GET) every minute while healthy: a cron-monitoring service raises the alarm when the pings stop.
-    deadman_url: str = ""
+    deadman_url: Annotated[str, _rule(lambda v: not v or _URL.fullmatch(v),
+                                      "expected a URL such as https://hc-ping.com/<uuid>, got {value!r}")] = ""
     # /metrics answers only with `Authorization: Bearer <token>` when a token is set, from the environment or a file
     # readable by the bot's user only; none set: open to whoever reaches the port (bound to 127.0.0.1 by default).
     metrics_token_env: str = "JOURBOT_METRICS_TOKEN"
-    metrics_token_file: str = ""
+    metrics_token_file: SecretFile = ""
     # The bot down (stopped or crashed) or its homeserver unreachable for at least this long: each police room is
     # told once, when the bot is back, that it was down and that what was sent meanwhile has been handled.
-    outage_notice_after_s: int = 120
+    outage_notice_after_s: Positive = 120
 
 
-@dataclass(frozen=True)
-class SmsConfig:
+class SmsConfig(Section):
     # A second channel for pages: an SMS gateway over HTTP, in the request shape of 46elks (POST form from, to,
     # message; basic auth). Off unless enabled; numbers come from the people file.
     enabled: bool = False
@@ -159,52 +259,71 @@ class SmsConfig:
     sender: str = "Jourbot"
     # The gateway's API user and password: from the environment or a file readable only by the bot's user (0600).
     username_env: str = "JOURBOT_SMS_USERNAME"
-    username_file: str = ""
+    username_file: SecretFile = ""
     password_env: str = "JOURBOT_SMS_PASSWORD"
-    password_file: str = ""
-    timeout_s: int = 10
+    password_file: SecretFile = ""
+    timeout_s: Positive = 10
     # A page delivered in Matrix but not read within this many seconds also goes out by SMS (0: only pages that
     # could not be delivered, and the fallback to the supervisors).
-    unseen_after_s: int = 120
+    unseen_after_s: Annotated[int, _rule(lambda v: v >= 0, "expected 0 (off) or more seconds, got {value}")] = 120
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str, info: ValidationInfo) -> str:
+        # Only a gateway in use must be reachable safely; `enabled` is declared first, so it is in info.data.
+        if not info.data.get("enabled"):
+            return url
+        if not _URL.fullmatch(url):
+            raise PydanticCustomError("jourbot", "expected a URL such as https://api.46elks.com/a1/sms")
+        if not _private_or_tls(url):
+            raise PydanticCustomError("jourbot", "{message}", {"message": (
+                f"expected https:// (http:// only on this host), got {url!r}: the gateway's password and every text"
+                " would cross the network in the clear")})
+        return url
 
 
-@dataclass(frozen=True)
-class CheckinConfig:
+class CheckinConfig(Section):
     """At the start of each matching shift the person coming on call is asked to check in (README, "Readiness")."""
 
-    unit: str  # a unit id from the roster folder
-    roles: list[str] = field(default_factory=lambda: ["primary"])
+    unit: str  # a unit id from the roster folder (whether the rosters have it, preflight says: bot/config/checks.py)
+    roles: Annotated[list[str], _each(lambda role: role in ("primary", "secondary", "supervisor"),
+                                      "expected primary, secondary or supervisor, got")] = ["primary"]
     # Wall-clock start times ("22:00") of the shifts that are asked; empty: every shift of these roles.
-    starts: list[str] = field(default_factory=list)
+    starts: Annotated[list[str], _each(_HHMM.fullmatch, 'expected times such as "22:00", got')] = []
     # Unanswered after this many minutes, the unit's supervisors are told.
-    answer_within_min: int = 30
+    answer_within_min: Positive = 30
 
 
-@dataclass(frozen=True)
-class ReadinessConfig:
+class ReadinessConfig(Section):
     # Local time ("09:00", in the rosters' zone) of the daily report to the supervisors of who cannot be reached;
     # "" turns the report off.
-    report_at: str = "09:00"
+    report_at: Annotated[str, _rule(lambda v: not v or _HHMM.fullmatch(v),
+                                    'expected a time such as "09:00" (or ""), got {value!r}')] = "09:00"
     # How far ahead the rosters are read.
-    days: int = 7
+    days: Annotated[int, _rule(lambda v: 1 <= v <= 31, "expected 1 to 31 days, got {value}")] = 7
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Section):
     matrix: MatrixConfig
-    storage: StorageConfig = field(default_factory=StorageConfig)
-    bot: BotConfig = field(default_factory=BotConfig)
-    roles: RolesConfig = field(default_factory=RolesConfig)
+    storage: StorageConfig = StorageConfig()
+    bot: BotConfig = BotConfig()
+    logging: LoggingConfig = LoggingConfig()
+    roles: RolesConfig = RolesConfig()
     rosters: str = "rosters/examples"
-    units: dict[str, UnitRoomConfig] = field(default_factory=dict)
-    alarms: AlarmConfig = field(default_factory=AlarmConfig)
-    handover: HandoverConfig = field(default_factory=HandoverConfig)
-    web: WebConfig = field(default_factory=WebConfig)
-    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
-    checkin: list[CheckinConfig] = field(default_factory=list)
-    readiness: ReadinessConfig = field(default_factory=ReadinessConfig)
-    sms: SmsConfig = field(default_factory=SmsConfig)
-    path: Path = Path("config.toml")
+    units: dict[str, UnitRoomConfig] = {}
+    alarms: AlarmConfig = AlarmConfig()
+    handover: HandoverConfig = HandoverConfig()
+    web: WebConfig = WebConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    checkin: list[CheckinConfig] = []
+    readiness: ReadinessConfig = ReadinessConfig()
+    sms: SmsConfig = SmsConfig()
+    # Where the file was read from, for relative paths and messages; not a key of the file.
+    _path: Path = PrivateAttr(default=Path("config.toml"))
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     @property
     def state_dir(self) -> Path:
@@ -232,7 +351,7 @@ class Config:
         if env and os.environ.get(env):
             source = f"the environment variable {env}"
         elif file:
-            path = relative(self.path, file)
+            path = file_path(self.path, file)
             source = str(path)
             if problem := keys.file_problem(path):
                 raise ConfigError(f"{self.path}: [storage] {file_key}: {problem}")
@@ -251,7 +370,7 @@ class Config:
         """The bearer token /metrics asks for, or "" for none; a token file others can read is refused."""
         monitoring = self.monitoring
         if monitoring.metrics_token_file and not os.environ.get(monitoring.metrics_token_env or "-"):
-            path = relative(self.path, monitoring.metrics_token_file)
+            path = file_path(self.path, monitoring.metrics_token_file)
             if problem := keys.file_problem(path):
                 raise ConfigError(f"{self.path}: [monitoring] metrics_token_file: {problem}")
         return _secret("", monitoring.metrics_token_env, monitoring.metrics_token_file, self.path)
@@ -260,7 +379,7 @@ class Config:
         """The SMS gateway's (user, password); a credentials file others can read is refused."""
         sms = self.sms
         for file in (sms.username_file, sms.password_file):
-            path = relative(self.path, file) if file else None
+            path = file_path(self.path, file) if file else None
             if path is not None and path.exists() and path.stat().st_mode & 0o077:
                 raise ConfigError(f"{self.path}: [sms] {path} must be readable by the bot's user only (chmod 600)")
         user = _secret("", sms.username_env, sms.username_file, self.path)
@@ -276,13 +395,19 @@ def relative(config_path: Path, value: str) -> Path:
     return path if path.is_absolute() else (config_path.parent / path).resolve()
 
 
+def file_path(config_path: Path, value: str) -> Path:
+    """A `*_file` key's path, relative to the config's folder; its environment variables (systemd's
+    ${CREDENTIALS_DIRECTORY}) were expanded when the config was read, so an unset one was reported with its line."""
+    return relative(config_path, value)
+
+
 def _secret(inline: str, env: str, file: str, config_path: Path) -> str:
     if inline:
         return inline
     if env and os.environ.get(env):
         return os.environ[env]
     if file:
-        path = relative(config_path, file)
+        path = file_path(config_path, file)
         try:
             return path.read_text().strip()
         except OSError as err:
@@ -300,109 +425,89 @@ def load(path: Path | str) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
-    problems: list[tuple[str, str]] = []
-    values: Config = _build(Config, raw, "", problems, exclude=frozenset({"path"}))
-    if not problems:
-        _check_semantics(values, problems)
-    if problems:
-        raise ConfigError("\n".join(f"{path}:{_line_of(text, p[0])}{p[0] or '(top level)'}: {p[1]}" for p in problems))
-    return dataclasses.replace(values, path=path.resolve())
-
-
-def _check_semantics(config: Config, problems: list[tuple[str, str]]) -> None:
-    if not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.matrix.homeserver):
-        problems.append(("matrix.homeserver", "expected a URL such as https://matrix.example.org"))
-    if not is_matrix_user_id(config.matrix.user_id):
-        problems.append(("matrix.user_id", "expected a Matrix user id such as @jourbot:example.org"))
-    for key, users in (("roles.police", config.roles.police), ("roles.supervisors", config.roles.supervisors)):
-        for user in users:
-            if not is_matrix_user_id(user):
-                problems.append((key, f"expected Matrix user ids, got {user!r}"))
-    if config.web.public_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", config.web.public_url):
-        problems.append(("web.public_url", "expected a URL such as https://jour.example.org"))
-    elif config.web.public_url and not _private_or_tls(config.web.public_url):
-        problems.append(("web.public_url", "expected https:// (http:// only on this host: 127.0.0.1, ::1 or"
-                                           f" localhost), got {config.web.public_url!r}: login links and cookies would"
-                                           " cross the network in the clear"))
-    for room in config.roles.police_rooms:
-        if not room.startswith("!"):
-            problems.append(("roles.police_rooms", f"expected room ids such as !abc:example.org, got {room!r}"))
-    for entry in config.bot.allowed_inviters:
-        # ":server" admits a whole server: a user id without its localpart.
-        if not (is_matrix_user_id(entry) or (entry.startswith(":") and is_matrix_user_id("@x" + entry))):
-            problems.append(("bot.allowed_inviters", f"expected @user:server or :server, got {entry!r}"))
-    for key, value in (
-        ("bot.catchup_window_s", config.bot.catchup_window_s),
-        ("bot.undecryptable_wait_s", config.bot.undecryptable_wait_s),
-        ("bot.command_rate_count", config.bot.command_rate_count),
-        ("bot.command_rate_window_s", config.bot.command_rate_window_s),
-        ("bot.stranger_quiet_s", config.bot.stranger_quiet_s),
-        ("alarms.rate_limit_count", config.alarms.rate_limit_count),
-        ("alarms.rate_limit_window_s", config.alarms.rate_limit_window_s),
-        ("matrix.sync_timeout_s", config.matrix.sync_timeout_s),
-        ("alarms.page_delivery_s", config.alarms.page_delivery_s),
-        ("web.link_ttl_s", config.web.link_ttl_s),
-        ("web.session_ttl_s", config.web.session_ttl_s),
-        ("web.idle_timeout_s", config.web.idle_timeout_s),
-        ("web.feed_days", config.web.feed_days),
-        ("sms.timeout_s", config.sms.timeout_s),
-        ("monitoring.outage_notice_after_s", config.monitoring.outage_notice_after_s),
-        ("monitoring.homeserver_s", config.monitoring.homeserver_s),
-    ):
-        if value <= 0:
-            problems.append((key, f"expected a positive number, got {value}"))
-    if config.storage.retention_days < 1:
-        problems.append(("storage.retention_days", f"expected at least 1 day, got {config.storage.retention_days}"))
-    if config.sms.enabled and not re.fullmatch(r"https?://[^\s/]+(/.*)?", config.sms.url):
-        problems.append(("sms.url", "expected a URL such as https://api.46elks.com/a1/sms"))
-    elif config.sms.enabled and not _private_or_tls(config.sms.url):
-        problems.append(("sms.url", f"expected https:// (http:// only on this host), got {config.sms.url!r}: the"
-                                    " gateway's password and every text would cross the network in the clear"))
-    if not 0 <= config.alarms.repeat_page_at < 1:
-        problems.append(("alarms.repeat_page_at", "expected a share of the step's wait from 0 (never) to below 1, got"
-                                                  f" {config.alarms.repeat_page_at}"))
-    for unit, settings in config.units.items():
-        if settings.room and not settings.room.startswith("!"):
-            problems.append((f"units.{unit}.room",
-                             f"expected a room id such as !abc:example.org, got {settings.room!r}"))
-    if config.sms.unseen_after_s < 0:
-        problems.append(("sms.unseen_after_s", f"expected 0 (off) or more seconds, got {config.sms.unseen_after_s}"))
-    _check_readiness(config, problems)
-
-
-def _private_or_tls(url: str) -> bool:
-    """https, or http to this very host (nothing crosses the network)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    host = parts.hostname or ""
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        config = Config.model_validate(raw)
+    except ValidationError as err:
+        lines = key_lines(text)
+        problems = sorted(((line_of(lines, tuple(e["loc"])), _where(e["loc"], raw), _message(e))
+                           for e in err.errors()), key=lambda p: p[0] or 0)
+        raise ConfigError("\n".join(f"{path}:{line}: {where}: {message}" if line else f"{path}: {where}: {message}"
+                                    for line, where, message in problems)) from None
+    config._path = path.resolve()
+    return config
 
 
-_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+def _where(loc: tuple[str | int, ...], raw: dict[str, Any]) -> str:
+    """`[sms] enabled`, `[units.farsta] room`, `[[checkin]] roles`, `rosters`: the table as its header reads, then the
+    key; list positions are left out (the line points at the entry)."""
+    table: list[str] = []
+    array = False
+    cursor: Any = raw
+    index = 0
+    while index < len(loc) - 1:
+        value = cursor.get(loc[index]) if isinstance(cursor, dict) else None
+        following = loc[index + 1]
+        if isinstance(value, dict):
+            table.append(str(loc[index]))
+            cursor, array, index = value, False, index + 1
+        elif (isinstance(value, list) and isinstance(following, int) and following < len(value)
+              and isinstance(value[following], dict) and index + 2 < len(loc)):
+            table.append(str(loc[index]))
+            cursor, array, index = value[following], True, index + 2
+        else:
+            break
+    key = ".".join(str(part) for part in loc[index:] if not isinstance(part, int))
+    if not table:
+        return key or "(top level)"
+    header = f"[[{'.'.join(table)}]]" if array else f"[{'.'.join(table)}]"
+    return f"{header} {key}" if key else header
 
 
-def _check_readiness(config: Config, problems: list[tuple[str, str]]) -> None:
-    """[readiness] and [[checkin]]; whether a check-in's unit exists is for the rosters to say (preflight)."""
-    report_at = config.readiness.report_at
-    if report_at and not _HHMM.fullmatch(report_at):
-        problems.append(("readiness.report_at", f'expected a time such as "09:00" (or ""), got {report_at!r}'))
-    if not 1 <= config.readiness.days <= 31:
-        problems.append(("readiness.days", f"expected 1 to 31 days, got {config.readiness.days}"))
-    for entry in config.checkin:
-        for role in entry.roles:
-            if role not in ("primary", "secondary", "supervisor"):
-                problems.append(("checkin.roles", f"expected primary, secondary or supervisor, got {role!r}"))
-        for start in entry.starts:
-            if not _HHMM.fullmatch(start):
-                problems.append(("checkin.starts", f'expected times such as "22:00", got {start!r}'))
-        if entry.answer_within_min <= 0:
-            problems.append(("checkin.answer_within_min", f"expected a positive number, got {entry.answer_within_min}"))
+_EXPECTED = {"string_type": "a string", "int_type": "a whole number", "bool_type": "true or false",
+             "float_type": "a number", "list_type": "a list", "dict_type": "a table", "model_type": "a table",
+             "model_attributes_type": "a table"}
+
+
+def _message(error: Any) -> str:
+    """pydantic's error in the words of this file: what was expected, and what was found."""
+    kind = error["type"]
+    if kind == "jourbot":
+        return str(error["msg"])
+    if kind == "missing":
+        return f"missing; expected {_describe(_field_type(error['loc']))}"
+    if kind == "extra_forbidden":
+        known = ", ".join(sorted(_model_at(error["loc"][:-1]).model_fields))
+        return f"unknown key (known keys here: {known})"
+    if kind == "literal_error":
+        return f"expected {error['ctx']['expected']}, got {error['input']!r}"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {error['input']!r}"
+    return str(error["msg"])
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel]:
+    """The model whose keys sit at `loc` (dict keys and list positions skipped through)."""
+    model: type[BaseModel] = Config
+    tp: Any = Config
+    for part in loc:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            tp = _unwrap(field.annotation) if field is not None else None
+        elif get_origin(tp) in (dict, list):
+            tp = _unwrap(get_args(tp)[-1])
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            model = tp
+    return model
+
+
+def _field_type(loc: tuple[str | int, ...]) -> Any:
+    field = _model_at(loc[:-1]).model_fields.get(str(loc[-1]))
+    return _unwrap(field.annotation) if field is not None else None
+
+
+def _unwrap(tp: Any) -> Any:
+    """The type under Annotated[...]."""
+    return get_args(tp)[0] if get_origin(tp) is Annotated else tp
 
 
 def _describe(tp: Any) -> str:
@@ -410,82 +515,7 @@ def _describe(tp: Any) -> str:
     if origin is Literal:
         return " or ".join(repr(a) for a in get_args(tp))
     if origin is list:
-        return f"a list of {_describe(get_args(tp)[0])}s"
-    if origin is dict:
-        return "a table"
-    if dataclasses.is_dataclass(tp):
+        return f"a list of {_describe(_unwrap(get_args(tp)[0]))}s"
+    if origin is dict or (isinstance(tp, type) and issubclass(tp, BaseModel)):
         return "a table"
     return {str: "a string", int: "a whole number", bool: "true or false", float: "a number"}.get(tp, str(tp))
-
-
-def _build(
-    cls: Any, raw: Any, prefix: str, problems: list[tuple[str, str]], exclude: frozenset[str] = frozenset()
-) -> Any:
-    if not isinstance(raw, dict):
-        problems.append((prefix, "expected a table"))
-        return None
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in exclude}
-    for key in raw:
-        if key not in fields:
-            known = ", ".join(sorted(fields))
-            problems.append((_join(prefix, key), f"unknown key (known keys here: {known})"))
-    kwargs: dict[str, Any] = {}
-    for name, f in fields.items():
-        key = _join(prefix, name)
-        if name not in raw:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                problems.append((key, f"missing; expected {_describe(hints[name])}"))
-            continue
-        kwargs[name] = _value(hints[name], raw[name], key, problems)
-    if any(p[0] == prefix or p[0].startswith(prefix) for p in problems) and prefix == "":
-        return None
-    try:
-        return cls(**kwargs)
-    except TypeError:
-        return None
-
-
-def _value(tp: Any, value: Any, key: str, problems: list[tuple[str, str]]) -> Any:
-    origin = get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, key, problems)
-    if origin is Literal:
-        if value not in get_args(tp):
-            problems.append((key, f"expected {_describe(tp)}, got {value!r}"))
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            problems.append((key, f"expected {_describe(tp)}, got {type(value).__name__}"))
-            return []
-        (item,) = get_args(tp)
-        return [_value(item, v, key, problems) for v in value]
-    if origin is dict:
-        _, item = get_args(tp)
-        if not isinstance(value, dict):
-            problems.append((key, "expected a table"))
-            return {}
-        return {k: _value(item, v, _join(key, k), problems) for k, v in value.items()}
-    if origin in (types.UnionType, typing.Union):
-        return value
-    ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        ok = True
-    if not ok:
-        problems.append((key, f"expected {_describe(tp)}, got {value!r}"))
-    return value
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
-
-
-def _line_of(text: str, dotted: str) -> str:
-    """Best-effort 'N:' for the line where the last part of a dotted key is set, so editors can jump there."""
-    if not dotted:
-        return ""
-    leaf = dotted.rsplit(".", 1)[-1]
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"\s*\"?{re.escape(leaf)}\"?\s*=", line) or re.match(rf"\s*\[+[^\]]*\b{re.escape(leaf)}\]", line):
-            return f"{number}: "
-    return " "

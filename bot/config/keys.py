@@ -7,7 +7,8 @@ different characters, and no character is repeated so often that the string says
 stops short keys, typos, sentences and repeated characters; no count tells a random key from a made-up one, so keys
 are made with `jourbot keys new` (or `openssl rand -base64 32`).
 
-A key file must be a regular file owned by the bot's user and readable by nobody else (mode 0600).
+A key file must be a regular file owned by the bot's user and readable by nobody else (mode 0600, or 0400 as systemd
+gives a credential), or a credential systemd keeps for the bot in ${CREDENTIALS_DIRECTORY}.
 """
 
 from __future__ import annotations
@@ -71,9 +72,25 @@ def file_problem(path: Path) -> str:
         return ""  # reading it says what is wrong
     if not stat.S_ISREG(info.st_mode):
         return f"{path} is not a regular file"
+    if _systemd_credential(path, info):
+        return ""
     if info.st_uid != os.geteuid():
         return f"{path} must be owned by the bot's user (uid {os.geteuid()}), not uid {info.st_uid} (chown it)"
     if info.st_mode & 0o077:
         return (f"{path} has mode {stat.S_IMODE(info.st_mode):04o}: it must be readable by the bot's user only"
-                " (chmod 600)")
+                " (chmod 600, or 400)")
     return ""
+
+
+def _systemd_credential(path: Path, info: os.stat_result) -> bool:
+    """A credential systemd put in the unit's ${CREDENTIALS_DIRECTORY} for this user (LoadCredential=).
+
+    On a file system without ACLs (systemd 252, Debian 12: ramfs) systemd hands the file to the service's user, mode
+    0400, which the owner rule above accepts. Where it has ACLs (tmpfs, newer systemd) the file stays root's, mode
+    0400 plus an ACL entry granting this user read, which shows as 0440; the folder is the unit's alone and mounted
+    read-only. Such a file is accepted when it lies in that folder, is root's, nobody may write it and "other" may
+    not read it."""
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not folder or path.resolve().parent != Path(folder).resolve():
+        return False
+    return info.st_uid == 0 and not info.st_mode & 0o227 and os.access(path, os.R_OK)

@@ -118,9 +118,10 @@ class Health:
 
 
 # Why a message could not be delivered, for people ("forbidden") and for the sender (never retried); every other
-# reason (network, server, rate_limited, keys, unauthorized, stranger) is transient: retried.
+# reason (network, server, rate_limited, keys, unauthorized, stranger, timeout) is transient: retried. "dropped": a
+# message its channel found no longer needed (bot/channels/channel.py).
 PERMANENT_REASONS = ("too_large", "forbidden", "unknown_user", "no_trusted_device", "identity_changed", "room_gone",
-                     "rejected")
+                     "rejected", "dropped")
 
 
 class SessionRevoked(Exception):

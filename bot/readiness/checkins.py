@@ -167,6 +167,9 @@ class CheckinService:
             self.store.checkins.delivered(row.purpose[len(PURPOSE):], event_id)
         return []
 
+    def failing(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
+        return []  # still tried: the answer deadline tells the supervisors if it never arrives
+
     def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
         """A question the homeserver refused for good (no verified device, unknown user): the supervisors are told
         now, not at the answer deadline, and why (inside the outbox's transaction)."""
@@ -211,13 +214,17 @@ def _at(ts: float | None) -> datetime | None:
 
 
 class DeliveryListeners:
-    """The outbox tells each of these of every delivery and failure (the alarm service, the check-ins)."""
+    """The outbox tells each of these of every delivery and failure, in order (the alarm service, the check-ins, the
+    SMS channel: it reads what the alarm service made of a page that failed)."""
 
     def __init__(self, *listeners: DeliveryListener) -> None:
         self.listeners = listeners
 
     def delivered(self, row: OutboxRow, event_id: str, at: float) -> list[Effect]:
         return [e for listener in self.listeners for e in listener.delivered(row, event_id, at)]
+
+    def failing(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
+        return [e for listener in self.listeners for e in listener.failing(row, reason, at)]
 
     def undeliverable(self, row: OutboxRow, reason: str, at: float) -> list[Effect]:
         return [e for listener in self.listeners for e in listener.undeliverable(row, reason, at)]

@@ -9,6 +9,7 @@ slow homeserver never holds up the sweep of escalation deadlines.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
@@ -27,6 +28,9 @@ from rosters.wallclock import handoff_instant
 log = logging.getLogger(__name__)
 
 NEXT_KEY = "readiness.next_report_at"
+# The last report's count of people who cannot surely be reached, for /metrics (bot/watch/figures.py): kept in the
+# store, so a restart does not reset it to "all well" until the next day's report.
+ASSESSED_KEY = "readiness.last_assessment"
 Probe = Callable[[Mapping[str, str | None]], Awaitable[dict[str, Reach]]]
 
 
@@ -109,6 +113,8 @@ class ReadinessReporter:
                           identity_changed={p.user_id for p in self.store.identities.changed()})
         bad = [f for f in findings if f.problems]
         log.info("readiness: %d people on the rosters, %d cannot surely be reached", len(findings), len(bad))
+        with self.store.transaction():
+            self.store.meta.set(ASSESSED_KEY, json.dumps({"at": now, "people": len(findings), "problems": len(bad)}))
         if not bad:
             return
         effects: list[Effect] = []

@@ -109,6 +109,13 @@ class Checkins:
             " AND status != ? ORDER BY shift_start DESC LIMIT 1", [unit, role, at, at, PLANNED]).fetchone()
         return None if row is None else _row(row)
 
+    def unanswered(self, now: float) -> int:
+        """Check-ins of shifts still running whose answer time has passed without an answer (for /metrics)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM checkins WHERE status IN (?, ?) AND answer_by <= ? AND shift_end > ?",
+            [ASKED, UNANSWERED, now, now]).fetchone()
+        return int(row[0])
+
     def last_asked(self, user: str, now: float) -> CheckinRow | None:
         """The last question put to `user` whose answer time has passed or that was answered."""
         row = self.db.execute(

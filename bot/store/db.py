@@ -44,7 +44,6 @@ class Topic(enum.Enum):
     PAGE_WATCH = "page_watch"  # pages waiting to be read (their SMS falls due)
     HANDOVERS = "handovers"
     LEAVE = "leave"  # leave made in the browser
-    SMS = "sms"
     IDENTITIES = "identities"
     AUDIT = "audit"  # entries appended: the head goes to its file outside the database
 

@@ -79,6 +79,11 @@ class Handovers:
             f"SELECT {_COLUMNS} FROM handovers WHERE received_at IS NULL ORDER BY posted_at, alarm_id").fetchall()
         return [_row(tuple(r)) for r in rows]
 
+    def waiting_since(self) -> tuple[int, float | None]:
+        """How many are listed and not yet received, and when the oldest of them was listed (for /metrics)."""
+        row = self.db.execute("SELECT COUNT(*), MIN(posted_at) FROM handovers WHERE received_at IS NULL").fetchone()
+        return int(row[0]), None if row[1] is None else float(row[1])
+
     def for_alarms(self, alarm_ids: list[str]) -> dict[str, HandoverRow]:
         if not alarm_ids:
             return {}

@@ -3,12 +3,16 @@ mid-upgrade leaves the database at the last completed step; a database newer tha
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlite_utils
 
 from bot.store.db import Database
+from bot.store.outbox import alarm_purpose, txn_id
+from bot.store.secretbox import SecretBox
 
 
 class SchemaTooNew(Exception):
@@ -286,9 +290,39 @@ def _step_14(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE web_feeds SET expires_at = created_at + 365 * 86400")
 
 
-STEPS: list[Callable[[sqlite_utils.Database], None]] = [
+def _step_15(db: sqlite_utils.Database, box: SecretBox) -> None:
+    """SMS are outbox rows (target kind "sms", bot/channels/sms/channel.py): one send loop carries every channel. Each
+    row of the old table moves, its phone number and text sealed like any message's content, so a pending one is still
+    sent (and a re-queued cause still finds it: the same transaction id) and the browser view still shows the rest."""
+    rows = db.execute(
+        "SELECT key, alarm_id, user_id, phone, text, why, status, attempts, next_attempt_at, created_at, sent_at,"
+        " gateway_id, last_error FROM sms ORDER BY id").fetchall()
+    for (key, alarm_id, user_id, phone, text, why, status, attempts, next_attempt_at, created_at, sent_at,
+         gateway_id, last_error) in rows:
+        txn = txn_id("sms:" + key, 0)  # the cause the SMS channel queues it under
+        failure = {"failed": (last_error or "").partition(":")[0] or "rejected", "dropped": "dropped"}.get(status)
+        db.execute(
+            "INSERT OR IGNORE INTO outbox(txn_id, target_kind, target, event_type, content, status, attempts,"
+            " next_attempt_at, created_at, sent_at, sent_event_id, purpose, last_error, priority, deliver_by,"
+            " overdue, failure) VALUES (?, 'sms', ?, 'sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            [txn, user_id, box.seal(json.dumps({"phone": phone, "text": text, "why": why}), txn), status, attempts,
+             next_attempt_at, created_at, sent_at, gateway_id, alarm_purpose(alarm_id), last_error or "",
+             created_at + 900.0, int(status != "pending"), failure],
+        )
+    db.execute("DROP TABLE sms")
+    db.execute("CREATE INDEX outbox_by_purpose ON outbox(purpose, target_kind)")
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """A step that seals what it writes: it runs once the data key is at hand (bot/store/__init__.py)."""
+
+    step: Callable[[sqlite_utils.Database, SecretBox], None]
+
+
+STEPS: list[Callable[[sqlite_utils.Database], None] | Sealing] = [
     _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11, _step_12,
-    _step_13, _step_14,
+    _step_13, _step_14, Sealing(_step_15),
 ]
 
 
@@ -299,8 +333,9 @@ def schema_version(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(db: Database) -> int:
-    """Bring the schema up to date, one step per transaction; returns the version reached."""
+def migrate(db: Database, box: SecretBox | None = None) -> int:
+    """Bring the schema up to date, one step per transaction; returns the version reached. Without `box` it stops
+    before the first step that seals: the data key's salt is kept in the database's meta table, made by step 1."""
     version = schema_version(db)
     if version > len(STEPS):
         raise SchemaTooNew(
@@ -311,7 +346,13 @@ def migrate(db: Database) -> int:
     for number, step in enumerate(STEPS, start=1):
         if number <= version:
             continue
+        if isinstance(step, Sealing) and box is None:
+            return number - 1
         with db.transaction():
-            step(wrapped)
+            if isinstance(step, Sealing):
+                assert box is not None
+                step.step(wrapped, box)
+            else:
+                step(wrapped)
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", [str(number)])
     return len(STEPS)

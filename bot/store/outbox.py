@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +21,17 @@ _COLUMNS = (
     " deliver_by, overdue"
 )
 
+_VALUES = ("(txn_id, target_kind, target, event_type, content, status, attempts, next_attempt_at, created_at, purpose,"
+           " last_error, priority, deliver_by, overdue) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, '', ?, ?, 0)")
+_ADD = f"INSERT INTO outbox{_VALUES}"  # a second message of one cause and place is a bug: refused
+_ADD_ONCE = f"INSERT OR IGNORE INTO outbox{_VALUES}"
+_OF_KINDS = "target_kind IN (SELECT value FROM json_each(?))"  # the kinds as one JSON list
+
 
 @dataclass(frozen=True)
 class NewMessage:
-    target_kind: str  # "room" | "user" (a user's direct room, made on first use) | "alarm" (bot/alarm/rooms.py)
+    target_kind: str  # "room" | "user" (a user's direct room, made on first use) | "alarm" (bot/alarm/rooms.py) |
+    #                   "sms" (bot/channels/sms/channel.py): the channel that carries it (bot/channels/channel.py)
     target: str
     content: dict[str, Any]
     purpose: str  # "page:L1:0" | "reminder:L1:0" | "alarm:L1" | "reply" | "notice"
@@ -85,6 +92,14 @@ class OutboxRow:
         return rest.partition(":")[0] if kind in ("page", "reminder", "alarm") and rest else None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    row: OutboxRow
+    status: str  # "pending" | "sent" | "failed" | "dropped"
+    sent_at: float | None
+    failure: str  # the class of its last failure ("server", "rejected", …), or ""
+
+
 def page_purpose(alarm_id: str, step: int) -> str:
     return f"page:{alarm_id}:{step}"
 
@@ -109,17 +124,22 @@ class Outbox:
 
     def add(self, message: NewMessage, cause: str, index: int) -> str:
         txn = txn_id(cause, index)
-        now = self.clock()
-        self.db.execute(
-            "INSERT INTO outbox(txn_id, target_kind, target, event_type, content, status, attempts, next_attempt_at,"
-            " created_at, purpose, last_error, priority, deliver_by, overdue)"
-            " VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, '', ?, ?, 0)",
-            [txn, message.target_kind, message.target, message.event_type,
-             self.box.seal(json.dumps(message.content), txn), now, now, message.purpose, message.priority,
-             message.deliver_by],
-        )
-        self.db.changed(Topic.OUTBOX)
+        self._insert(_ADD, message, txn)
         return txn
+
+    def add_once(self, message: NewMessage, cause: str) -> bool:
+        """Queue `message` unless `cause` queued one before (an SMS per person and alarm); True if queued now."""
+        return self._insert(_ADD_ONCE, message, txn_id(cause, 0))
+
+    def _insert(self, statement: str, message: NewMessage, txn: str) -> bool:
+        now = self.clock()
+        added = self.db.execute(statement, [
+            txn, message.target_kind, message.target, message.event_type,
+            self.box.seal(json.dumps(message.content), txn), now, now, message.purpose, message.priority,
+            message.deliver_by]).rowcount == 1
+        if added:
+            self.db.changed(Topic.OUTBOX)
+        return added
 
     def _row(self, r: Any) -> OutboxRow:
         return OutboxRow(int(r[0]), r[1], r[2], r[3], r[4], json.loads(self.box.open(r[5], r[1])), int(r[6]),
@@ -152,11 +172,11 @@ class Outbox:
         )
         self.db.changed(Topic.OUTBOX)
 
-    def failed(self, row_id: int, reason: str, error: str) -> None:
-        """A permanent failure: the message is never tried again."""
+    def failed(self, row_id: int, reason: str, error: str, status: str = "failed") -> None:
+        """A permanent failure: the message is never tried again. `status` "dropped": it was no longer needed."""
         self.db.execute(
-            "UPDATE outbox SET status = 'failed', failure = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?",
-            [reason, error[:500], row_id],
+            "UPDATE outbox SET status = ?, failure = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?",
+            [status, reason, error[:500], row_id],
         )
         self.db.changed(Topic.OUTBOX)
 
@@ -185,17 +205,35 @@ class Outbox:
                         [seconds])
         self.db.changed(Topic.OUTBOX)
 
-    def retry_all_now(self) -> None:
-        self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'", [self.clock()])
+    def retry_all_now(self, kinds: Sequence[str]) -> None:
+        """Every message waiting for one of these target kinds is due now, its backoff forgotten."""
+        self.db.execute("UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending'"
+                        f" AND {_OF_KINDS}", [self.clock(), json.dumps(list(kinds))])
         self.db.changed(Topic.OUTBOX)
 
     def counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.db.execute(
             "SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()}
 
-    def oldest_pending_at(self) -> float | None:
-        row = self.db.execute("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetchone()
+    def pages_overdue(self, now: float) -> int:
+        """Pages still waiting to be sent after their delivery deadline (for /metrics)."""
+        row = self.db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND purpose LIKE 'page:%'"
+                              " AND deliver_by <= ?", [now]).fetchone()
+        return int(row[0])
+
+    def oldest_pending_at(self, kinds: Sequence[str]) -> float | None:
+        """When the oldest message still waiting for one of these target kinds was queued."""
+        row = self.db.execute(f"SELECT MIN(created_at) FROM outbox WHERE status = 'pending' AND {_OF_KINDS}",
+                              [json.dumps(list(kinds))]).fetchone()
         return None if row is None or row[0] is None else float(row[0])
+
+    def outcomes(self, target_kind: str, purpose: str) -> list[Outcome]:
+        """What became of every message of one kind and purpose (an alarm's SMS), oldest first."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS}, status, sent_at, failure, last_error FROM outbox WHERE purpose = ?"
+            " AND target_kind = ? ORDER BY id", [purpose, target_kind]).fetchall()
+        return [Outcome(self._row(r), str(r[13]), None if r[14] is None else float(r[14]),
+                        str(r[15] or (r[16] or "").partition(":")[0])) for r in rows]
 
     def status_of(self, txn: str) -> tuple[str, str | None] | None:
         """(status, failure reason) of one message, for tests and diagnostics."""

@@ -25,13 +25,12 @@ _STATEMENTS: dict[str, str] = {
     "page_events": "DELETE FROM page_events WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "events": "DELETE FROM events WHERE status = 'done' AND received_at < :cutoff",
     "undecryptable": "DELETE FROM undecryptable WHERE status != 'waiting' AND first_seen < :cutoff",
-    "outbox": "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < :cutoff",
+    "outbox": "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'dropped') AND created_at < :cutoff",
     "deadlines": "DELETE FROM deadlines WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "alarm_phases": "DELETE FROM alarm_phases WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "alarm_rooms": "DELETE FROM alarm_rooms WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "handovers": "DELETE FROM handovers WHERE alarm_id NOT IN (SELECT id FROM alarms)",
     "page_watch": "DELETE FROM page_watch WHERE alarm_id NOT IN (SELECT id FROM alarms)",
-    "sms": "DELETE FROM sms WHERE status != 'pending' AND created_at < :cutoff",
     "overrides": "DELETE FROM overrides WHERE created_at < :cutoff AND (removed_at IS NOT NULL OR end < :cutoff_iso)",
     "checkins": "DELETE FROM checkins WHERE at IS NULL AND shift_end < :cutoff",  # shift check-ins (i12-ready)
     # leave made in the browser (w-leave): removed or over, and older than the retention period

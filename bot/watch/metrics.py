@@ -4,14 +4,27 @@ Alarms are counted only in aggregate, by what happened to them since the start (
 how many are open now, or anything of one alarm, to whoever can read the port.
 
 One registry per App (not prometheus_client's global one), so two bots in one process — as in the tests — never
-count into each other. Gauges that describe the present are read when scraped, from the store and the boundary.
+count into each other; the process and platform collectors (CPU, memory, open files, Python version) are added to it
+as the global registry would have them. Gauges that describe the present are read when scraped, from the store and
+the boundary. No label carries a name, a room or an alarm's text: the duty gauges are bare counts, and what is behind
+a count is for `jourbot roster check`, `!jour` or the browser view to say (bot/deploy/alerts.yml points there).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 # Minutes matter here: how long a child waited for someone to take the alarm.
 ACCEPT_BUCKETS = (15, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800, float("inf"))
@@ -19,9 +32,28 @@ ACCEPT_BUCKETS = (15, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800, float
 PAGE_BUCKETS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, float("inf"))
 
 
+@dataclass(frozen=True)
+class DutyReadings:
+    """Read when scraped (bot/watch/figures.py computes them); each is the gauge of the same name in Metrics."""
+
+    roster_gaps: Callable[[], float]
+    roster_gap_seconds: Callable[[], float]
+    readiness_problems: Callable[[], float]
+    readiness_assessed: Callable[[], float]
+    checkins_unanswered: Callable[[], float]
+    handovers_waiting: Callable[[], float]
+    handover_oldest_waiting: Callable[[], float]
+    pages_overdue: Callable[[], float]
+    homeserver_up: Callable[[], float]
+    homeserver_silent: Callable[[], float]
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.transitions = Counter(
             "jourbot_alarm_transitions", "Alarm state changes, by what happened (raised, escalated, accepted, …).",
             ["event"], registry=self.registry)
@@ -46,6 +78,33 @@ class Metrics:
         self.sms_outcomes = Counter(
             "jourbot_sms", "SMS to the gateway, by outcome (sent, retried, rejected, dropped) and failure class.",
             ["outcome", "reason"], registry=self.registry)
+        self.pages_late = Counter(
+            "jourbot_pages_late", "Pages not delivered by their deadline (alarms.page_delivery_s): the alarm moved on"
+            " without that person.", registry=self.registry)
+        # The duty ahead and behind: what an operator is asked to look at before someone needs the bot.
+        gauge = self._gauge
+        self.roster_gaps = gauge("jourbot_roster_gaps_48h", "Stretches within the next 48 hours when an area has no"
+                                 " primary on call (the roster in force, overrides and leave included).")
+        self.roster_gap_seconds = gauge("jourbot_roster_gap_seconds_48h", "Those stretches' length, added up.")
+        self.readiness_problems = gauge("jourbot_readiness_problems", "People on the coming days' rosters who cannot"
+                                        " surely be reached, as the last daily readiness report found.")
+        self.readiness_assessed = gauge("jourbot_readiness_assessed_timestamp_seconds",
+                                        "When that report assessed the rosters (0: never).")
+        self.checkins_unanswered = gauge("jourbot_checkins_unanswered",
+                                         "Check-ins of shifts still running that were not answered in time.")
+        self.handovers_waiting = gauge("jourbot_handovers_waiting",
+                                       "Alarms listed to a district office and not yet received (!mottaget).")
+        self.handover_oldest_waiting = gauge("jourbot_handover_oldest_waiting_seconds",
+                                             "Since the oldest of those was listed (0: none waits).")
+        self.pages_overdue = gauge("jourbot_pages_overdue",
+                                   "Pages still waiting to be sent past their delivery deadline.")
+        self.homeserver_up = gauge("jourbot_homeserver_up", "1 while the homeserver answers the bot's syncs and"
+                                   " requests, else 0 (starting, unreachable, session revoked).")
+        self.homeserver_silent = gauge("jourbot_homeserver_silent_seconds", "Since the homeserver last answered"
+                                       " anything (a sync, a send, a probe), or since the start if it has not yet.")
+
+    def _gauge(self, name: str, documentation: str) -> Gauge:
+        return Gauge(name, documentation, registry=self.registry)
 
     def watch(self, outbox_depth: Callable[[], float], oldest_undelivered: Callable[[], float],
               sync_lag: Callable[[], float]) -> None:
@@ -53,6 +112,13 @@ class Metrics:
         self.outbox_depth.set_function(outbox_depth)
         self.oldest_undelivered.set_function(oldest_undelivered)
         self.sync_lag.set_function(sync_lag)
+
+    def watch_duty(self, readings: DutyReadings) -> None:
+        """Read these when scraped: each reading sets the gauge of its name."""
+        for reading in fields(readings):
+            gauge = getattr(self, reading.name)
+            assert isinstance(gauge, Gauge)
+            gauge.set_function(getattr(readings, reading.name))
 
     def transition(self, event: str, accepted_after_s: float | None = None) -> None:
         self.transitions.labels(event=event).inc()

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.alarm.machine import Alarm
-from bot.channels.sms.channel import reason_text
+from bot.channels.sms.channel import SmsOutcome, reason_text
 from bot.core.i18n import t, tn
-from bot.store.sms import SmsOutcome
 from rosters.wallclock import hhmm
 
 _WHY = {"unreachable": "webview.sms.why.unreachable", "unseen": "webview.sms.why.unseen",

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from bot.alarm import stats
 from bot.alarm.machine import FINISHED, Alarm
 from bot.alarm.service import AlarmService
+from bot.channels.sms.channel import outcomes as sms_outcomes
 from bot.core.effects import Effect, SendUser
 from bot.core.i18n import day, listing, moment, role_label, t, tn
 from bot.core.phases import DECISIONS
@@ -380,7 +381,7 @@ class WebView:
         moments = alarmview.moments(alarm, self.store.audit.about(alarm.id), units)
         tz = ZoneInfo(alarm.tz)
         seen = pagesview.seen_by_name(alarm, self.alarms.seen(alarm.id), tz)
-        sms = pagesview.sms_lines(alarm, self.store.sms.of_alarm(alarm.id), tz, self.lang)
+        sms = pagesview.sms_lines(alarm, sms_outcomes(self.store, alarm.id), tz, self.lang)
         return self._render("alarm_detail.html", visitor, alarm=alarmview.summary(alarm), moments=moments,
                             known=alarmview.KNOWN, seen=seen, sms=sms, whys=pagesview.why_texts(self.lang))
 

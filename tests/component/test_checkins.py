@@ -111,7 +111,9 @@ async def test_unanswered_the_supervisor_is_told_at_22_30_once_across_a_restart(
         bot = await bot.restart()
         await advance_to(bot, "2026-11-25T22:29:59")
         assert bodies(bot, CHEF) == []
+        assert bot.metric("jourbot_checkins_unanswered") == 0, "not late yet"
         await advance_to(bot, "2026-11-25T22:30")
+        assert bot.metric("jourbot_checkins_unanswered") == 1  # /metrics, for the alert JourbotCheckinUnanswered
         told = bodies(bot, CHEF)
         assert len(told) == 1 and told[0].startswith("⚠️ Anna A har inte svarat på incheckningen till jouren"
                                                       " 22:00–08:00 (Testjouren, primär), frågan skickades 22:00.")
@@ -125,6 +127,7 @@ async def test_unanswered_the_supervisor_is_told_at_22_30_once_across_a_restart(
         # A late answer is still welcome, and the supervisor hears of it.
         await bot.react(ANNA, bot.dm_room(ANNA), bot.matrix.to_user(ANNA)[0].event_id)
         assert bodies(bot, CHEF)[1].startswith("✅ Anna A har nu checkat in 23:01")
+        assert bot.metric("jourbot_checkins_unanswered") == 0
         assert audit_actions(bot) == ["checkin.asked", "checkin.unanswered", "checkin.answered"]
     finally:
         await bot.stop()

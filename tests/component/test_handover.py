@@ -74,9 +74,13 @@ async def test_unreceived_it_reminds_the_office_supervisors_at_ten_then_socialjo
     bot = await start(tmp_path, local("2026-11-27T23:00"))
     try:
         await alarm_accepted_by_anna(bot, local("2026-11-27T23:10"))
+        assert bot.metric("jourbot_handovers_waiting") == 0, "not listed before the office opens"
         await advance_to(bot, local("2026-11-30T08:00"))
         await advance_to(bot, local("2026-11-30T09:59"))
         assert nothing_direct(bot) == {}
+        # /metrics, for the alert JourbotHandoverWaiting: one waiting, listed 08:00.
+        assert bot.metric("jourbot_handovers_waiting") == 1
+        assert bot.metric("jourbot_handover_oldest_waiting_seconds") == 119 * 60
         await advance_to(bot, local("2026-11-30T10:00"))
         reminder = ("⏰ L1 (Farsta) listades 08:00 för Farsta stadsdelsförvaltning, men ingen har svarat !mottaget."
                     " Se till att någon tar över.")
@@ -94,6 +98,8 @@ async def test_unreceived_it_reminds_the_office_supervisors_at_ten_then_socialjo
         assert len(direct_to(bot)["chef.c"]) == 1 and len(direct_to(bot)["eva.e"]) == 1, "each reminded once"
         received = await bot.say(CECILIA, "!mottaget", room=FARSTA_ROOM)  # the only one waiting: no id needed
         assert [s.body for s in bot.answers_to(received)] == ["✅ L1 mottaget av Cecilia C 18:00."]
+        assert bot.metric("jourbot_handovers_waiting") == 0
+        assert bot.metric("jourbot_handover_oldest_waiting_seconds") == 0
         told = "✅ L1 är mottaget av Cecilia C (Farsta stadsdelsförvaltning) 18:00."
         assert direct_to(bot)["eva.e"][-1] == told and direct_to(bot)["chef.c"][-1] == told
         assert nothing_direct(bot, "eva.e", "chef.c") == {}

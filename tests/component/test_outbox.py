@@ -90,12 +90,16 @@ async def test_a_page_not_delivered_in_time_counts_as_unreachable_and_still_goes
         await bot.say(POLICE, "!larm Farsta")
         await bot.advance(19)
         assert bot.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
+        assert bot.metric("jourbot_pages_overdue") == 0
         await bot.advance(1)
         assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
         assert "polis1: ⚠️ L1: Anna A kunde inte nås (sökningen kom inte fram i tid)." in bot.police_lines()
+        # /metrics, for the alert JourbotPageUndelivered: the gauge while it waits, the counter for good.
+        assert bot.metric("jourbot_pages_overdue") == 1 and bot.metric("jourbot_pages_late_total") == 1
         del bot.matrix.refuse[ANNA]
         await bot.advance(120)
         assert bot.paged()["anna.a"] == 1, "the late page still reaches her: she may yet answer"
+        assert bot.metric("jourbot_pages_overdue") == 0 and bot.metric("jourbot_pages_late_total") == 1
     finally:
         await bot.stop()
 

@@ -84,9 +84,14 @@ async def test_at_nine_the_supervisor_hears_who_cannot_be_reached_and_what_to_do
 async def test_once_a_day_across_a_restart_and_again_the_next_morning(tmp_path):
     bot = await start(tmp_path, "2026-11-26T08:00")
     try:
+        assert bot.metric("jourbot_readiness_assessed_timestamp_seconds") == 0, "no report yet"
         await advance_to(bot, "2026-11-26T09:00")
         assert len(sent_to(bot, CHEF)) == 1
+        # /metrics: Anna and Bertil cannot surely be reached, as the report found; a restart does not forget it.
+        assert bot.metric("jourbot_readiness_problems") == 2
+        assert bot.metric("jourbot_readiness_assessed_timestamp_seconds") == local("2026-11-26T09:00")
         bot = await bot.restart()
+        assert bot.metric("jourbot_readiness_problems") == 2
         await advance_to(bot, "2026-11-27T08:59")
         assert len(sent_to(bot, CHEF)) == 1, "not again after the restart"
         await advance_to(bot, "2026-11-27T09:00")
@@ -107,6 +112,7 @@ async def test_a_report_due_while_the_bot_was_down_is_made_at_start_and_none_whe
         await advance_to(bot, "2026-11-27T09:00")
         assert len(ASKED) == 2, "the homeserver was asked at 09:00"
         assert len(sent_to(bot, CHEF)) == 1, "nothing to report: nothing sent"
+        assert bot.metric("jourbot_readiness_problems") == 0, "and /metrics says all is well"
         asked = await bot.say(POLICE, "!jour Farsta")  # and the bot answers as ever
         assert bot.answers_to(asked)
     finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.sms.channel import outcomes
 from bot.matrix.port import DeliveryFailure
 from tests.harness.botrunner import write_config
 from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, UNIT_ROOM, ComponentBot
@@ -40,10 +41,9 @@ async def start(tmp_path: Path, gateway: GatewayStandIn | None, unseen_after_s: 
     return await ComponentBot.start(tmp_path, matrix=matrix)
 
 
-async def sms_round(bot: ComponentBot) -> None:
-    assert bot.app.sms is not None
-    await bot.app.sms.send_due()
-    await bot.settle()
+def sms_of(bot: ComponentBot, alarm_id: str) -> list[tuple[str, str, str, int]]:
+    """Each SMS of the alarm as the browser view lists it: to whom, why, what became of it, after how many tries."""
+    return [(o.user_id, o.why, o.status, o.attempts) for o in outcomes(bot.app.store, alarm_id)]
 
 
 # --- seen ---------------------------------------------------------------------------------------------------------
@@ -57,7 +57,6 @@ async def test_a_read_page_shows_as_seen_in_status_is_audited_and_gets_no_sms(tm
         await bot.advance(50)
         await bot.matrix.read(ANNA, page.room_id, page.event_id, bot.now)  # 14:02:50
         await bot.advance(70)  # past the unseen limit; at 14:04 Bertil is paged (Anna has not taken it)
-        await sms_round(bot)
         asked = await bot.say(POLICE, "!status")
         assert bot.answers_to(asked)[0].body == "L1 Farsta 14:02 — söker: Anna A (sedd 14:02) och Bertil B"
         assert gateway.requests == [], "a page that was read needs no SMS"
@@ -95,15 +94,12 @@ async def test_a_page_unseen_past_its_limit_goes_by_sms_to_that_person_only_with
     try:
         await bot.say(POLICE, "!larm Farsta två barn i lägenheten")
         await bot.advance(59)
-        await sms_round(bot)
         assert gateway.requests == []
         await bot.advance(1)
-        await sms_round(bot)
         assert [(r.to, r.sender, r.auth) for r in gateway.delivered] == [
             (PHONES[ANNA], "Jourbot", ("u-jourbot", "p-secret"))]
         assert gateway.delivered[0].message == "Jourlarm L1 (Farsta). Öppna Element och svara."
         await bot.advance(30)
-        await sms_round(bot)
         assert len(gateway.requests) == 1, "one SMS per page, however long it stays unseen"
         assert bot.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     finally:
@@ -115,11 +111,9 @@ async def test_a_page_matrix_cannot_deliver_goes_by_sms_at_once(tmp_path, gatewa
     try:
         bot.matrix.refuse[ANNA] = DeliveryFailure("forbidden", "M_FORBIDDEN")
         await bot.say(POLICE, "!larm Farsta")
-        await sms_round(bot)
         assert [r.to for r in gateway.delivered] == [PHONES[ANNA]]
         assert bot.paged() == {"anna.a": 0, "bertil.b": 1, "chef.c": 0}
         await bot.advance(130)  # Bertil's page is not read, but unseen pages are off here
-        await sms_round(bot)
         assert [r.to for r in gateway.delivered] == [PHONES[ANNA]]
     finally:
         await bot.stop()
@@ -132,20 +126,17 @@ async def test_the_fallback_goes_to_the_supervisors_phones_and_an_accepted_alarm
         await bot.advance(60)
         await bot.advance(60)
         await bot.advance(60)  # Anna, Bertil and Chef had their minute each: the chain is exhausted
-        await sms_round(bot)
         assert [(r.to, r.message) for r in gateway.delivered] == [
             (PHONES[CHEF], "Ingen har tagit larm L1 (Farsta). Öppna Element.")]
         await bot.say(POLICE, "!larm Farsta")
         bot.matrix.refuse[BERTIL] = DeliveryFailure("forbidden", "M_FORBIDDEN")
         gateway.script = ["5xx"]
         await bot.advance(60)  # L2: Bertil's page fails, his SMS is queued and its first try fails
-        await sms_round(bot)
         page = bot.matrix.pages_to(ANNA)[-1]
         await bot.react(ANNA, page.room_id, page.event_id)  # Anna takes L2
         await bot.advance(60)
-        await sms_round(bot)
         assert [r.to for r in gateway.delivered] == [PHONES[CHEF]], "no SMS for an alarm someone took"
-        assert bot.app.store.sms.status_of(f"page:L2:{BERTIL}") == ("dropped", 2)
+        assert sms_of(bot, "L2") == [(BERTIL, "unreachable", "dropped", 2)], "tried once, then dropped"
     finally:
         await bot.stop()
 
@@ -156,15 +147,13 @@ async def test_a_gateway_error_is_retried_and_reported_once_and_a_refused_number
         gateway.script = ["5xx", "hang"]
         await bot.say(POLICE, "!larm Farsta")
         await bot.advance(30)
-        await sms_round(bot)
         assert [r.answer for r in gateway.requests] == ["5xx"]
         told = [s.body for s in bot.matrix.to_user(CHEF)]
         assert told == ["⚠️ SMS om L1 till Anna A gick inte iväg (fel hos SMS-tjänsten). Jag försöker igen."]
+        assert bot.app.health_report().oldest_undelivered_s is None, "told in chat; /healthz judges the homeserver"
         await bot.advance(5)  # past the first backoff (at most 4 s)
-        await sms_round(bot)
         assert [r.answer for r in gateway.requests] == ["5xx", "hang"]
         await bot.advance(10)
-        await sms_round(bot)
         assert [r.answer for r in gateway.requests] == ["5xx", "hang", "ok"]
         assert [s.body for s in bot.matrix.to_user(CHEF)] == told, "told once, not at every try"
         metrics = bot.app.metrics.exposition().decode()
@@ -175,14 +164,12 @@ async def test_a_gateway_error_is_retried_and_reported_once_and_a_refused_number
         gateway.refused_numbers.add(PHONES[BERTIL])
         await bot.advance(90)  # Bertil is paged at 14:04 and has not read it by 14:04:30
         await bot.advance(30)
-        await sms_round(bot)
         await bot.advance(120)
-        await sms_round(bot)
         assert [r.to for r in gateway.requests].count(PHONES[BERTIL]) == 1
         assert [s.body for s in bot.matrix.to_user(CHEF) if "avvisades" in s.body] == [
             "⚠️ SMS om L1 till Bertil B (+46701740606) avvisades (numret godtogs inte). Kolla numret i personlistan"
             " och ring själv."]
-        assert bot.app.store.sms.status_of(f"page:L1:{BERTIL}") == ("failed", 1)
+        assert sms_of(bot, "L1") == [(ANNA, "unseen", "sent", 3), (BERTIL, "unseen", "failed", 1)]
         trail = [(e["action"], json.loads(e["data"])) for e in reversed(bot.app.store.audit.entries(1000))
                  if e["action"].startswith("sms.")]
         assert trail == [
@@ -194,21 +181,56 @@ async def test_a_gateway_error_is_retried_and_reported_once_and_a_refused_number
         await bot.stop()
 
 
+async def test_the_homeserver_coming_back_does_not_hurry_a_failing_sms(tmp_path, gateway):
+    bot = await start(tmp_path, gateway, unseen_after_s=30)
+    try:
+        gateway.script = ["5xx"]
+        await bot.say(POLICE, "!larm Farsta")
+        await bot.advance(30)  # Anna's page unread: her SMS, and its first try fails
+        assert [r.answer for r in gateway.requests] == ["5xx"]
+        bot.matrix.homeserver_back(5.0)  # a blip of the homeserver's: what waited for it goes now
+        await bot.settle()
+        assert [r.answer for r in gateway.requests] == ["5xx"], "the gateway's backoff is its own"
+        await bot.advance(5)  # past the first backoff (at most 4 s)
+        assert [r.to for r in gateway.delivered] == [PHONES[ANNA]]
+    finally:
+        await bot.stop()
+
+
 async def test_a_queued_sms_survives_a_restart_and_one_the_gateway_took_is_not_sent_again(tmp_path, gateway):
     bot = await start(tmp_path, gateway, unseen_after_s=30)
     try:
         gateway.script = ["5xx"]
         await bot.say(POLICE, "!larm Farsta")
         await bot.advance(30)
-        await sms_round(bot)
         bot = await bot.restart()
         await bot.advance(5)
-        await sms_round(bot)
         assert [r.answer for r in gateway.requests] == ["5xx", "ok"]
         bot = await bot.restart()
         await bot.advance(60)
-        await sms_round(bot)
         assert [r.answer for r in gateway.requests] == ["5xx", "ok"]
+    finally:
+        await bot.stop()
+
+
+async def test_an_sms_waits_while_sms_is_turned_off_and_goes_when_it_is_on_again_if_still_needed(tmp_path, gateway):
+    bot = await start(tmp_path, gateway, unseen_after_s=30)
+    try:
+        gateway.script = ["5xx"]
+        await bot.say(POLICE, "!larm Farsta")
+        await bot.advance(30)  # Anna's SMS fails once
+        await bot.stop()
+        config = bot.config_path.read_text()
+        bot.config_path.write_text(config.replace("[sms]\nenabled = true", "[sms]\nenabled = false"))
+        bot = await bot.restart()
+        await bot.advance(30)
+        assert sms_of(bot, "L1") == [(ANNA, "unseen", "pending", 1)], "not sent, and not failed either"
+        await bot.stop()
+        bot.config_path.write_text(config)
+        bot = await bot.restart()
+        await bot.advance(1)
+        assert [r.answer for r in gateway.requests] == ["5xx", "ok"]
+        assert sms_of(bot, "L1") == [(ANNA, "unseen", "sent", 2)]
     finally:
         await bot.stop()
 
@@ -266,13 +288,11 @@ async def test_a_page_read_while_its_sms_waits_for_a_retry_needs_no_sms(tmp_path
         gateway.script = ["5xx"]
         await bot.say(POLICE, "!larm Farsta")
         await bot.advance(30)
-        await sms_round(bot)
         page = bot.matrix.pages_to(ANNA)[0]
         await bot.matrix.read(ANNA, page.room_id, page.event_id, bot.now)
         await bot.advance(60)
-        await sms_round(bot)
         assert [r.answer for r in gateway.requests] == ["5xx"]
-        assert bot.app.store.sms.status_of(f"page:L1:{ANNA}") == ("dropped", 2)
+        assert sms_of(bot, "L1") == [(ANNA, "unseen", "dropped", 2)], "tried once, then dropped"
     finally:
         await bot.stop()
 
@@ -283,10 +303,8 @@ async def test_while_the_homeserver_is_down_a_page_past_its_delivery_deadline_go
         bot.matrix.down = True
         await bot.say(POLICE, "!larm Farsta två barn")
         await bot.advance(59)
-        await sms_round(bot)
         assert gateway.requests == []
         await bot.advance(1)  # alarms.page_delivery_s: Anna counts as unreachable, and Bertil is paged
-        await sms_round(bot)
         assert [(r.to, r.message) for r in gateway.delivered] == [
             (PHONES[ANNA], "Jourlarm L1 (Farsta). Öppna Element och svara.")]
         assert bot.paged() == {"anna.a": 0, "bertil.b": 0, "chef.c": 0}
@@ -308,7 +326,6 @@ async def test_a_failing_sms_sweep_never_holds_back_an_escalation(tmp_path, gate
         assert bot.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}, "escalated although the SMS sweep failed"
         monkeypatch.undo()
         await bot.advance(1)
-        await sms_round(bot)
         assert [r.to for r in gateway.delivered] == [PHONES[ANNA]], "sent at the next sweep once it works again"
     finally:
         await bot.stop()

@@ -103,9 +103,15 @@ class ComponentBot:
         for _ in range(100):
             await self.app.sender.drain()
             await asyncio.sleep(0)
-            if not any(row.next_attempt_at <= self.now for row, _ in self.app.store.outbox.heads()):
+            channels = self.app.sender.channels  # a row whose channel is off waits for it (bot/channels/channel.py)
+            if not any(row.next_attempt_at <= self.now and row.target_kind in channels
+                       for row, _ in self.app.store.outbox.heads()):
                 return
         raise AssertionError("the outbox never settled")
+
+    def metric(self, name: str) -> float | None:
+        """A sample without labels of the bot's /metrics, as the next scrape would read it."""
+        return self.app.metrics.registry.get_sample_value(name)
 
     # --- what people do ------------------------------------------------------------------------------------------
     def event(self, sender: str, room: str, body: str = "", reply_to: str | None = None, kind: str = "message",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.sms.channel import outcomes
 from tests.harness.botrunner import BotRunner, write_config
 from tests.harness.sms import PHONES, rosters_with_phones, sms_section
 from tests.harness.smsgateway import GatewayStandIn
@@ -54,8 +55,8 @@ async def test_a_page_unseen_past_its_limit_goes_by_sms_to_that_responder_and_no
         assert sms.message == "Jourlarm L1 (Farsta). Öppna Element och svara."
         # The bot has swept again since (a second SMS would be queued then), and its queue holds that one alone.
         await swept_past(s.app)
-        await until(lambda: [(o.user_id, o.status) for o in s.app.store.sms.of_alarm("L1")] == [
-            (s.anna.user_id, "sent")], 10, lambda: f"one SMS, to Anna, sent: {s.app.store.sms.of_alarm('L1')}")
+        await until(lambda: [(o.user_id, o.status) for o in outcomes(s.app.store, "L1")] == [
+            (s.anna.user_id, "sent")], 10, lambda: f"one SMS, to Anna, sent: {outcomes(s.app.store, 'L1')}")
         await s.settled()
         assert len(gateway.requests) == 1, "nobody else gets an SMS, and Anna only one"
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
@@ -79,7 +80,7 @@ async def test_a_page_that_is_read_gets_no_sms_and_status_shows_when_it_was_seen
         status = await s.police.wait_for(bot_says(s, "L1", reply_to=asked))
         assert re.search(r"söker: Anna A \(sedd \d\d:\d\d\)$", status.body), status.body
         await swept_past(app, unseen_by)  # past the unseen limit: an SMS would be queued by now
-        assert app.store.sms.of_alarm("L1") == []
+        assert outcomes(app.store, "L1") == []
         await s.settled()
         assert gateway.requests == []
         assert s.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot import config as config_module
 from bot.cli.demo import config_text, demo_members, example_rosters, unit_rooms
+from bot.cli.ports import Listener
 from bot.config.checks import checkin_problems
 from rosters import load_dir
 
@@ -60,3 +62,29 @@ def test_unit_rooms_invite_only_demo_accounts_who_work_there(roster):
     assert demo_members(roster, "farsta") == ["anna.a", "bertil.b", "chef.c"]
     # Skärholmen's people are fictional without accounts: its room has the bot (and the supervisor who makes it).
     assert demo_members(roster, "skarholmen") == []
+
+
+def test_make_run_takes_another_port_when_one_is_taken_and_its_banner_and_config_say_which(tmp_path, roster):
+    from bot.cli.demo import MONITORING_PORT, WEB_PORT, DemoPorts, banner
+    from bot.cli.devserver import Synapse
+    from bot.cli.ports import listen_problems, port_or_free
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        other = port_or_free(taken)
+        assert other != taken and listen_problems([Listener("", "127.0.0.1", other)], "") == []
+    assert port_or_free(other) == other, "a free port is kept"
+
+    ports = DemoPorts(web=other, monitoring=MONITORING_PORT)
+    rooms = {"police": "!police:localhost"} | {uid: f"!{uid}:localhost" for uid in unit_rooms(roster)}
+    path = tmp_path / "config.toml"
+    path.write_text(config_text(ROOT, "http://127.0.0.1:8448", rooms, ports))
+    config = config_module.load(path)
+    assert (config.web.port, config.monitoring.port) == (other, MONITORING_PORT)
+    server = Synapse(tmp_path, Path("python"), port=8448)
+    shown = banner(server, dict.fromkeys(("polis1", "anna.a", "bertil.b", "chef.c", "jourbot"), "pw"),
+                   unit_rooms(roster), ports)
+    assert f"Browser view: http://127.0.0.1:{other}/ ({WEB_PORT} is taken by another program)" in shown
+    assert f"Monitoring: http://127.0.0.1:{MONITORING_PORT}/healthz and /metrics\n" in shown

@@ -167,3 +167,39 @@ async def test_rotate_pickle_keeps_the_device_its_room_keys_and_the_cross_signin
     audit = Store(state / "jourbot.db", SecretBox(TEST_DATA_KEY))
     assert audit.audit.entries(1)[0]["action"] == "keys.pickle_rotated"
     audit.close()
+
+
+def test_a_key_file_of_mode_0400_as_systemd_gives_credentials_is_private_enough(tmp_path):
+    from bot.config.keys import file_problem
+
+    key = tmp_path / "data-key"
+    key.write_text(TEST_DATA_KEY)
+    key.chmod(0o400)
+    assert file_problem(key) == ""
+    key.chmod(0o440)
+    assert "mode 0440" in file_problem(key) and "(chmod 600, or 400)" in file_problem(key)
+
+
+def test_a_root_owned_credential_with_an_acl_is_accepted_only_in_the_units_credentials_directory(tmp_path,
+                                                                                                   monkeypatch):
+    """Where the credentials' file system has ACLs, systemd leaves the file root's (mode 0400 plus an ACL entry for
+    the bot's user, which shows as 0440); the bot's user is then not the owner."""
+    from bot.config import keys
+
+    if os.geteuid() != 0:
+        pytest.skip("needs a root-owned file, which only root can make")
+    folder = tmp_path / "credentials"
+    folder.mkdir()
+    key = folder / "data-key"
+    key.write_text(TEST_DATA_KEY)
+    key.chmod(0o440)
+    monkeypatch.setattr(keys.os, "geteuid", lambda: 990)  # the bot's user, as systemd runs it
+    assert "must be owned by the bot's user (uid 990), not uid 0" in keys.file_problem(key)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(folder))
+    assert keys.file_problem(key) == ""
+    for mode in (0o444, 0o460, 0o640):  # others may read it; its group or owner may write it
+        key.chmod(mode)
+        assert keys.file_problem(key), f"mode {mode:04o} is no credential as systemd makes it"
+    key.chmod(0o440)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    assert keys.file_problem(key), "only files right in the unit's own folder"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 from bot import config as config_module
 from bot.cli.main import main, preflight
+from bot.cli.ports import free_port
 from tests.harness.botrunner import write_config
 
 
@@ -59,3 +62,46 @@ def test_a_broken_roster_folder_stops_only_a_bot_that_never_had_a_good_roster(tm
         store.roster_snapshots.save(RosterSnapshot(digest(good), 0.0, str(rosters), good))
     store.close()
     assert preflight(config) == []
+
+
+def _listening() -> socket.socket:
+    """A port another program holds: bound and listening, as a second bot or any server would."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+def _listeners(tmp_path, monitoring_port: int, web_port: int):
+    return write_config(tmp_path / "bot", "http://127.0.0.1:9", "secret", ["!r:localhost"], ["@p:localhost"],
+                        extra=f"\n[monitoring]\nenabled = true\nport = {monitoring_port}\n"
+                              f"\n[web]\nenabled = true\nport = {web_port}\n")
+
+
+def test_a_monitoring_port_another_program_holds_stops_the_start_naming_port_and_key(tmp_path, capsys):
+    with _listening() as held:
+        port = held.getsockname()[1]
+        path = _listeners(tmp_path, port, free_port())
+        assert main(["run", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"[monitoring] cannot listen on 127.0.0.1:{port}: Address already in use" in err
+    assert "set [monitoring] port" in err and str(path.resolve()) in err
+    assert "[web]" not in err, "the browser view's port was free"
+
+
+def test_the_web_port_taken_or_shared_with_monitoring_is_named_and_free_ports_pass(tmp_path):
+    with _listening() as held:
+        config = config_module.load(_listeners(tmp_path, free_port(), held.getsockname()[1]))
+        (problem,) = preflight(config)
+    assert f"[web] cannot listen on 127.0.0.1:{config.web.port}" in problem
+    shared = free_port()
+    config = config_module.load(_listeners(tmp_path, shared, shared))
+    (problem,) = preflight(config)
+    assert problem.startswith(f"{config.path}: [web] cannot listen on 127.0.0.1:{shared}")
+    config = config_module.load(_listeners(tmp_path, *_two_free_ports()))
+    assert preflight(config) == []
+
+
+def _two_free_ports() -> tuple[int, int]:
+    with _listening() as one, _listening() as other:  # both held while chosen, so the system gives two
+        return one.getsockname()[1], other.getsockname()[1]

@@ -84,5 +84,5 @@ def test_retention_of_less_than_a_day_is_refused(tmp_path, days):
     path = tmp_path / "config.toml"
     path.write_text(f'[matrix]\nhomeserver = "https://m.example.org"\nuser_id = "@b:example.org"\n\n'
                     f"[storage]\nretention_days = {days}\n")
-    with pytest.raises(config_module.ConfigError, match="retention_days: expected at least 1 day"):
+    with pytest.raises(config_module.ConfigError, match=r"\[storage\] retention_days: expected at least 1 day"):
         config_module.load(path)

@@ -55,6 +55,16 @@ def test_who_uses_the_environment_folder(capsys, monkeypatch, tmp_path):
     assert code == 0 and json.loads(out)["unit"] == "jour"
 
 
+@pytest.mark.parametrize("command", [["who", "--area", "Farsta"], ["show", "--unit", "farsta", "--from", "2026-06-17",
+                                                                   "--to", "2026-06-17"]])
+def test_without_a_folder_the_example_city_is_never_used_unasked(capsys, monkeypatch, command):
+    monkeypatch.delenv("JOURBOT_ROSTERS", raising=False)
+    code, out, err = run(capsys, *command)
+    assert (code, out) == (2, "")
+    assert "which rosters? Give --rosters DIR, -c config.toml" in err and "JOURBOT_ROSTERS" in err
+    assert f"--rosters {EXAMPLES}" in err, "says where the example city is, for whoever wants it"
+
+
 def test_who_table_is_readable(capsys):
     code, out, _ = run(
         capsys, "who", "--area", "farsta strand", "--at", "2026-06-17T10:00+02:00", "--rosters", str(EXAMPLES)
@@ -105,6 +115,32 @@ def test_check_fails_on_a_gap(capsys, tmp_path):
         "GAP Centrum (centrum): no primary from Sun 2026-06-21 22:00+02:00 to Mon 2026-06-22 08:00+02:00 (10 h)",
     ]
     assert "2 gaps" in err
+
+
+def test_check_json_gives_the_verdict_the_counts_and_each_finding(capsys, tmp_path):
+    code, out, err = run(capsys, "check", str(EXAMPLES), "--from", "2026-12-20T00:00+01:00", "--json")
+    answer = json.loads(out)
+    assert (code, err, answer["ok"], answer["findings"], answer["problems"]) == (0, "", True, [], [])
+    assert (answer["areas"], answer["units"], answer["from"]) == (2, 3, "2026-12-20T00:00:00+01:00")
+
+    folder = write_roster(tmp_path, jour_toml=NO_SUNDAY_NIGHT)
+    code, out, _ = run(capsys, "check", str(folder), "--from", "2026-06-15T08:00+02:00", "--days", "7", "--json")
+    answer = json.loads(out)
+    assert (code, answer["ok"]) == (1, False)
+    gaps = [f for f in answer["findings"] if f["kind"] == "gap"]
+    assert [(g["subject"], g["start"], g["end"]) for g in gaps] == [
+        ("farsta", "2026-06-21T22:00:00+02:00", "2026-06-22T08:00:00+02:00"),
+        ("centrum", "2026-06-21T22:00:00+02:00", "2026-06-22T08:00:00+02:00"),
+    ]
+    assert gaps[0]["line"].startswith("GAP Farsta (farsta): no primary from Sun 2026-06-21 22:00")
+
+
+def test_check_json_on_a_roster_that_cannot_be_used_names_the_problems(capsys, tmp_path):
+    folder = write_roster(tmp_path, areas_toml='[[area]]\nid = "x"\nname = "X"\nother_unit = "nope"\n')
+    code, out, _ = run(capsys, "check", str(folder), "--json")
+    answer = json.loads(out)
+    assert (code, answer["ok"], answer["findings"]) == (1, False, [])
+    assert any("areas.toml: area x: 'other_unit': unknown unit 'nope'" in p for p in answer["problems"])
 
 
 def test_check_fails_on_errors_and_lists_them(capsys, tmp_path):

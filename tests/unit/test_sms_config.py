@@ -37,6 +37,6 @@ def test_sms_enabled_without_credentials_or_with_a_bad_url_is_named(tmp_path, mo
     try:
         config_module.load(bad)
     except config_module.ConfigError as err:
-        assert "sms.url: expected a URL" in str(err)
+        assert "[sms] url: expected a URL" in str(err)
     else:
         raise AssertionError("a URL without its scheme was accepted")

@@ -209,3 +209,43 @@ def test_secretbox_refuses_wrong_key_and_moved_ciphertext():
         SecretBox("wrong").open(token, "row-1")
     with pytest.raises(DecryptionError):
         box.open(token, "row-2")
+
+
+def test_an_old_databases_sms_move_into_the_outbox_sealed_each_still_once(tmp_path, monkeypatch):
+    """SMS are outbox rows now: an upgrade moves each row of the old table, so a pending one is still sent (with its
+    tries so far), the browser view still shows the others, and the same cause queues no second SMS."""
+    path = tmp_path / "db.sqlite"
+    monkeypatch.setattr("bot.store.migrations.STEPS", STEPS[:14])
+    old = Store(path, SecretBox("k"), lambda: 5000.0)
+    with old.transaction():  # as the jourbot of then wrote them
+        for key, user, status, attempts, error in (
+                ("page:L1:@anna:x", "@anna:x", "pending", 1, "server: HTTP 503"),
+                ("page:L1:@bo:x", "@bo:x", "failed", 1, "rejected: HTTP 403: Invalid to number"),
+                ("fallback:L1:@chef:x", "@chef:x", "sent", 1, ""),
+                ("page:L2:@anna:x", "@anna:x", "dropped", 2, "the alarm no longer needs it")):
+            old.db.execute(
+                "INSERT INTO sms(key, alarm_id, user_id, phone, text, why, status, attempts, next_attempt_at,"
+                " created_at, sent_at, gateway_id, last_error, reported) VALUES (?, ?, ?, '+46701740605',"
+                " 'Jourlarm L1 (Farsta).', 'unseen', ?, ?, 4000.0, 3000.0, ?, ?, ?, ?)",
+                [key, key.split(":")[1], user, status, attempts, 3500.0 if status == "sent" else None,
+                 "s1" if status == "sent" else None, error, int(attempts > 0)])
+    old.close()
+    monkeypatch.undo()
+
+    new = Store(path, SecretBox("k"), lambda: 5000.0)
+    try:
+        assert new.db.execute("SELECT name FROM sqlite_master WHERE name = 'sms'").fetchone() is None
+        shown = [(o.row.target, o.status, o.row.attempts, o.sent_at, o.failure)
+                 for o in new.outbox.outcomes("sms", "alarm:L1")]
+        assert shown == [("@anna:x", "pending", 1, None, "server"), ("@bo:x", "failed", 1, None, "rejected"),
+                         ("@chef:x", "sent", 1, 3500.0, "")]
+        assert [o.status for o in new.outbox.outcomes("sms", "alarm:L2")] == ["dropped"]
+        [(head, _)] = new.outbox.heads()
+        assert (head.target_kind, head.target, head.next_attempt_at) == ("sms", "@anna:x", 4000.0)
+        assert head.content == {"phone": "+46701740605", "text": "Jourlarm L1 (Farsta).", "why": "unseen"}
+        with new.transaction():
+            again = NewMessage("sms", "@anna:x", head.content, "alarm:L1", 1, 1e12, event_type="sms")
+            assert not new.outbox.add_once(again, "sms:page:L1:@anna:x"), "one SMS per person and alarm"
+        assert b"+46701740605" not in path.read_bytes() + path.with_name(path.name + "-wal").read_bytes()
+    finally:
+        new.close()

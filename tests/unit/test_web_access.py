@@ -22,7 +22,7 @@ def load(tmp_path, text: str) -> config_module.Config:
 
 @pytest.mark.parametrize("url", ["http://jour.example.org", "http://10.0.0.5:8080"])
 def test_http_is_refused_for_the_public_url_beyond_this_host(tmp_path, url):
-    with pytest.raises(config_module.ConfigError, match="web.public_url: expected https://"):
+    with pytest.raises(config_module.ConfigError, match=r"\[web\] public_url: expected https://"):
         load(tmp_path, f'[web]\npublic_url = "{url}"\n')
 
 
@@ -33,7 +33,7 @@ def test_https_or_this_host_is_fine_for_the_public_url(tmp_path, url):
 
 
 def test_http_is_refused_for_the_sms_gateway(tmp_path):
-    with pytest.raises(config_module.ConfigError, match="sms.url: expected https://.*password"):
+    with pytest.raises(config_module.ConfigError, match=r"\[sms\] url: expected https://.*password"):
         load(tmp_path, '[sms]\nenabled = true\nurl = "http://api.46elks.com/a1/sms"\n')
 
 

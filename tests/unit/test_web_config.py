@@ -28,9 +28,9 @@ def test_the_view_is_off_and_local_unless_configured(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ('[web]\npublic_url = "jour.example.org"\n', "web.public_url: expected a URL such as https://jour.example.org"),
-    ("[web]\nlink_ttl_s = 0\n", "web.link_ttl_s: expected a positive number, got 0"),
-    ("[web]\nsession_ttl_s = -5\n", "web.session_ttl_s: expected a positive number, got -5"),
+    ('[web]\npublic_url = "jour.example.org"\n', "[web] public_url: expected a URL such as https://jour.example.org"),
+    ("[web]\nlink_ttl_s = 0\n", "[web] link_ttl_s: expected a positive number, got 0"),
+    ("[web]\nsession_ttl_s = -5\n", "[web] session_ttl_s: expected a positive number, got -5"),
 ])
 def test_a_wrong_value_is_named_with_its_key(tmp_path, text, expected):
     with pytest.raises(ConfigError) as err:

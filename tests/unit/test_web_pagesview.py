@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.store.sms import SmsOutcome
+from bot.channels.sms.channel import SmsOutcome
 from bot.web.pagesview import seen_by_name, sms_lines
 from tests.harness.alarms import ANNA, BO, at, raised
 
