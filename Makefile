@@ -125,8 +125,19 @@ test: install synapse js browser postgres promtool deploy-tools lint
 unit: install postgres
 	$(VENV)/bin/python -m pytest -q tests/unit
 
+# Every benchmark at a short size (under 5 minutes on 2 CPUs), one after another; exit 1 if any target is missed or a
+# run fails. Not part of `make test`. README, "Benchmarks", has the full sizes and what each measures.
+BENCH := $(VENV)/bin/python bench
 bench: install synapse
-	$(VENV)/bin/python bench/roster_lookup.py
+	@started=$$(date +%s); failed=""; \
+	for run in "roster_lookup.py --lookups 20000" "engine_cost.py --history 300" \
+	           "alarm_latency.py --alarms 20 --warmup 1 --settings base,both" \
+	           "alarm_burst.py --size bench --scenarios floor,burst,lateness,flood"; do \
+		echo "== bench/$$run"; $(BENCH)/$$run; rc=$$?; echo; \
+		if [ $$rc -ge 128 ]; then exit $$rc; fi; [ $$rc -eq 0 ] || failed="$$failed\n  bench/$$run"; \
+	done; \
+	echo "make bench: $$(( $$(date +%s) - started )) s"; \
+	if [ -n "$$failed" ]; then printf "targets missed (or the run failed) in:$$failed\n"; exit 1; fi
 
 # The README's pictures, taken by the browser test from the example rosters (tests/browser).
 screenshots: install synapse browser

@@ -1,11 +1,13 @@
-"""The bot's own cost for a burst, without a homeserver: does it grow with history? Prints figures only.
+"""The bot's own cost for a burst, without a homeserver: does it grow with history? Beside its target.
 
 The whole App runs with the component tier's in-memory Matrix boundary (tests/harness/fakematrix.py), which answers
 every send at once: what is left is the bot's work alone — recording and handling 100 `!larm`, the store
 transactions, the state machine, the outbox. It is measured on an empty store, then again after every 100 alarms
 raised and closed, up to 2,000 finished alarms of history.
 
-    .venv/bin/python bench/engine_cost.py [--history 2000] [--burst 100] [--json]
+    .venv/bin/python bench/engine_cost.py [--history 2000] [--burst 100] [--json] [--print-only]
+
+Target: handle + send with the history within 20 % (or 20 ms) of the empty store's; exit code 1 when missed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from plumbing import Target, add_target_options, exit_code, print_targets  # noqa: E402
 
 from tests.harness.component import CHEF, POLICE, POLICE_ROOM, ComponentBot  # noqa: E402
 
@@ -67,22 +71,24 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=2000)
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--json", action="store_true")
+    add_target_options(parser)
     args = parser.parse_args()
     out = asyncio.run(measure(args.history, args.burst))
-    if args.json:
-        print(json.dumps(out, indent=1))
-        return
     rounds = out["rounds"]
+    first = rounds[0]["handle_ms"] + rounds[0]["send_ms"]
+    last = statistics.median(r["handle_ms"] + r["send_ms"] for r in rounds[-3:])
+    target = Target(f"handle + send with {rounds[-1]['history']} finished alarms (median of the last 3 rounds)",
+                    round(last, 1), f"≤ {1.2 * first + 20:.1f} ms (empty store {first:.1f} ms, + 20 % + 20 ms)",
+                    last <= 1.2 * first + 20)
+    if args.json:
+        print(json.dumps({**out, "target": target.__dict__}, indent=1))
+        sys.exit(exit_code([target], args.print_only))
     print(f"jourbot's own cost for {out['burst']} alarms at once, no homeserver (the boundary answers at once)")
     print(f"{'finished alarms before':>24} {'handle':>10} {'send':>10} {'messages':>9}")
     for r in rounds:
         print(f"{r['history']:>24} {r['handle_ms']:>8.1f} ms {r['send_ms']:>7.1f} ms {r['messages']:>9}")
-    first = rounds[0]["handle_ms"] + rounds[0]["send_ms"]
-    late = [r["handle_ms"] + r["send_ms"] for r in rounds[-3:]]
-    last = statistics.median(late)
-    verdict = "met" if last <= 1.2 * first + 20 else "NOT met"
-    print(f"\nhandle + send, empty store {first:.1f} ms; with {rounds[-1]['history']} finished alarms {last:.1f} ms"
-          f" (median of the last 3 rounds); target the same ±20 % (or +20 ms): {verdict}")
+    print_targets([target])
+    sys.exit(exit_code([target], args.print_only))
 
 
 if __name__ == "__main__":

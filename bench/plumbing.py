@@ -1,19 +1,27 @@
 """What every benchmark needs around its measurement: a throwaway Synapse that is always stopped, clean handling of
-Ctrl-C and `kill`, and a description of the machine and the code the figures belong to."""
+Ctrl-C and `kill`, a description of the machine and the code the figures belong to, and figures beside their targets
+(printed as "met"/"NOT met"; a missed target makes the exit code 1 unless --print-only)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
+import hashlib
+import hmac
 import importlib.metadata
+import json
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from signal import SIGINT, SIGTERM
 from typing import Any, TypeVar
@@ -36,6 +44,15 @@ def mark_measuring() -> None:
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """n, median, p95 (linear interpolation between order statistics, inclusive), mean, min, max; in ms."""
+    if not values:
+        return {"n": 0}
+    p95 = statistics.quantiles(values, n=100, method="inclusive")[94] if len(values) > 1 else values[0]
+    return {"n": len(values), "median_ms": ms(statistics.median(values)), "p95_ms": ms(p95),
+            "mean_ms": ms(statistics.fmean(values)), "min_ms": ms(min(values)), "max_ms": ms(max(values))}
 
 
 def environment(synapse_py: Path) -> dict[str, str]:
@@ -96,6 +113,7 @@ def with_synapse(
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         workdir = Path(tmp)
         synapse = Synapse(workdir / "synapse", python)
+        fast_password_hashing(synapse)
         atexit.register(synapse.stop)
         try:
             with _signals_deferred():
@@ -114,3 +132,69 @@ def with_synapse(
             synapse.stop()
     env["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return result, env
+
+
+def fast_password_hashing(synapse: Synapse) -> None:
+    """bcrypt at 4 rounds, not 12: registering and logging in 150 accounts would otherwise take a minute of the
+    homeserver's CPU, and no figure here is about passwords."""
+    synapse.write_config()
+    config = json.loads(synapse.config_path.read_text())
+    config["bcrypt_rounds"] = 4
+    synapse.config_path.write_text(json.dumps(config, indent=1))
+
+
+def register_with_token(synapse: Synapse, localpart: str, password: str) -> tuple[str, str, str]:
+    """A new account through the shared-secret admin API, with the access token and device it comes with: (user id,
+    token, device id). For accounts that need no client of their own, only a device and a membership."""
+    endpoint = f"{synapse.url}/_synapse/admin/v1/register"
+    with urllib.request.urlopen(endpoint, timeout=10) as resp:
+        nonce = json.load(resp)["nonce"]
+    secret = json.loads((synapse.workdir / "secrets.json").read_text())["registration"]
+    mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
+    mac.update(b"\x00".join(p.encode() for p in (nonce, localpart, password, "notadmin")))
+    body = {"nonce": nonce, "username": localpart, "password": password, "admin": False, "mac": mac.hexdigest()}
+    request = urllib.request.Request(endpoint, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        answer = json.load(resp)
+    return str(answer["user_id"]), str(answer["access_token"]), str(answer["device_id"])
+
+
+# --- figures beside targets -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    figure: str
+    value: float | None
+    target: str  # how the target reads, e.g. "≤ 2.20 ×"
+    met: bool | None  # None: shown, not judged (a figure that is missing, or context)
+    unit: str = "ms"
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--print-only", action="store_true",
+                        help="only print the figures: exit 0 even when a target is missed")
+
+
+def print_targets(targets: list[Target]) -> None:
+    print("\nfigure beside target:")
+    width = max((len(t.figure) for t in targets), default=40)
+    for t in targets:
+        verdict = {True: "met", False: "NOT met", None: "—"}[t.met]
+        if t.value is None:
+            value = "" if t.met is not None else "missing"
+        elif t.unit == "×":
+            value = f"{t.value:.2f} ×"
+        elif t.unit == "%":
+            value = f"{t.value:+.1f} %"
+        else:
+            value = f"{t.value:.1f} {t.unit}"
+        print(f"  {t.figure:{width}} {value:>11}   target {t.target}: {verdict}")
+
+
+def exit_code(targets: list[Target], print_only: bool) -> int:
+    """1 when a target is missed (or a judged figure is missing), unless only printing was asked for."""
+    missed = [t.figure for t in targets if t.met is False]
+    if missed and not print_only:
+        print(f"\n{len(missed)} target(s) NOT met: {'; '.join(missed)}", file=sys.stderr)
+        return 1
+    return 0

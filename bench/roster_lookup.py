@@ -4,11 +4,12 @@ Writes a generated roster of 50 areas, 10 units and 500 people to a temporary fo
 through the real loader (TOML parsing and every check), then asks `who` for random areas at random instants over a
 year, first with cold per-day caches and then warm, with and without overrides.
 
-    .venv/bin/python bench/roster_lookup.py
+    .venv/bin/python bench/roster_lookup.py [--lookups 100000]
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import sys
@@ -91,6 +92,9 @@ def lookups(roster, instants, areas, overrides) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lookups", type=int, default=LOOKUPS, help=f"`who` lookups per pass ({LOOKUPS:,})")
+    count = parser.parse_args().lookups
     rng = random.Random(20260619)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -102,9 +106,9 @@ def main() -> None:
         print(f"load_dir: first {loads[0][0] * 1000:.1f} ms, median of 5 {median * 1000:.1f} ms")
 
         year = datetime(2026, 1, 1, tzinfo=STHLM).timestamp()
-        instants = [datetime.fromtimestamp(year + rng.random() * 365 * 86400, STHLM) for _ in range(LOOKUPS)]
+        instants = [datetime.fromtimestamp(year + rng.random() * 365 * 86400, STHLM) for _ in range(count)]
         names = [rng.choice([a.name, a.id, *a.aliases]).lower() for a in roster.areas.values()]
-        areas = [rng.choice(names) for _ in range(LOOKUPS)]
+        areas = [rng.choice(names) for _ in range(count)]
         starts = [datetime.fromtimestamp(year + rng.random() * 365 * 86400, STHLM) for _ in range(20)]
         overrides = [
             Override(

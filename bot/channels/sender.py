@@ -8,9 +8,12 @@
 - A page goes out alone: while one is being sent, nothing less urgent starts, unless it has waited PAGE_HEAD_START_S
   already. The homeserver stores events one after another, so a message sent beside a page (the police's
   "registrerat", an alarm room) holds up the page and the responder's sync by as long as it takes itself.
-- The bound and the page's head start hold per lane (bot/channels/channel.py): an SMS gateway that hangs takes no
-  slot from the homeserver's traffic, and an SMS never waits for a page. Only the homeserver's lane waits for the
-  bot's first sync.
+- So does alarm traffic that rings (the police told "accepterat", an escalation, someone unreachable): someone waits
+  for it as for a page. It starts before the rest of the alarm's traffic, which waits for it as for a page (pages do
+  not): the alarm room made beside the police's "accepterat" kept it from them for three plain messages' time.
+- The bound and the head starts (a page's, a ringing message's) hold per lane (bot/channels/channel.py): an SMS
+  gateway that hangs takes no slot from the homeserver's traffic, and an SMS never waits for a page. Only the
+  homeserver's lane waits for the bot's first sync.
 - A transient failure (network, 5xx, 429 with its retry-after) is retried with the same transaction id, so the
   homeserver drops a duplicate after a lost response; the listener is told of a message's first one (the supervisors
   hear that an SMS is failing). A permanent one (413, 403, unknown user, room gone, no verified device, an SMS
@@ -29,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 
 from bot.channels.channel import DROPPED, HOMESERVER, Channel, DeliveryListener
-from bot.channels.outbox import OTHER, PAGE, Origin, Outbox, OutboxSettings
+from bot.channels.outbox import ALARM, OTHER, PAGE, Origin, Outbox, OutboxSettings
 from bot.matrix.port import DeliveryFailure, backoff
 from bot.store import OutboxRow, Store
 from bot.watch.metrics import Metrics
@@ -56,6 +59,7 @@ class Sender:
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._lane_of: dict[tuple[str, str], str] = {}  # of each target in flight
         self._pages: set[tuple[str, str]] = set()  # targets whose page is in flight
+        self._ringing: set[tuple[str, str]] = set()  # targets whose alarm message that rings is in flight
 
     # --- the send loop ---------------------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -92,8 +96,12 @@ class Sender:
         next_at: float | None = None
         busy = Counter(self._lane_of.values())  # targets in flight per lane
         paging = {self._lane_of[key] for key in self._pages}  # lanes with a page in flight
+        ringing = {self._lane_of[key] for key in self._ringing}  # lanes with alarm traffic that rings in flight
         homeserver_ready = self.ready.is_set()
-        for row, urgency in self.store.outbox.heads():  # pages first
+        heads = self.store.outbox.heads()  # pages first, then alarm traffic, each target in the order queued
+        # Within alarm traffic what rings first: it goes out alone, so it must start before the rest does.
+        heads.sort(key=lambda head: (head[1], not _rings(*head)))
+        for row, urgency in heads:
             if row.key in self._in_flight:
                 continue
             if row.next_attempt_at > now:
@@ -105,7 +113,7 @@ class Sender:
             lane = channel.lane
             if lane == HOMESERVER and not homeserver_ready:
                 continue  # woken when it is
-            if urgency != PAGE and lane in paging:
+            if urgency != PAGE and (lane in paging or (lane in ringing and not _rings(row, urgency))):
                 release = max(row.created_at, row.next_attempt_at) + PAGE_HEAD_START_S
                 if release > now:
                     next_at = release if next_at is None else min(next_at, release)
@@ -122,6 +130,9 @@ class Sender:
             if urgency == PAGE:
                 self._pages.add(row.key)
                 paging.add(lane)
+            elif _rings(row, urgency):
+                self._ringing.add(row.key)
+                ringing.add(lane)
             task.add_done_callback(self._done_callback(row.key))
         return next_at
 
@@ -130,6 +141,7 @@ class Sender:
             self._in_flight.pop(key, None)
             self._lane_of.pop(key, None)
             self._pages.discard(key)
+            self._ringing.discard(key)
             self._wake.set()
 
         return done
@@ -210,3 +222,6 @@ class Sender:
         return self.store.outbox.next_deliver_by()
 
 
+def _rings(row: OutboxRow, urgency: int) -> bool:
+    """Alarm traffic (not a page) that rings: someone waits for it as for a page."""
+    return urgency == ALARM and row.rings

@@ -61,21 +61,33 @@ class KeyDirectory:
         return found if found is not None and self._clock() - found.fetched_at < MAX_AGE_S else None
 
     async def get(self, users: Iterable[str], fresh: bool = False) -> dict[str, UserKeys]:
-        """Everyone's keys, asking the homeserver (once, for all who are missing) only for those not known."""
+        """Everyone's keys, asking the homeserver (once, for all who are missing) only for those not known.
+
+        Nobody is left out of the answer because a sync dropped their keys while this call waited for another's
+        query: they are asked for anew (when dropped before this call's own query) or answered as they were known
+        (when dropped during it). Left out, they would look like someone with no device at all, and a page to them
+        would fail for good."""
         wanted = sorted(set(users))
         if fresh:
             self.invalidate(wanted)
-        missing = [u for u in wanted if self.cached(u) is None]
-        if missing:
+        found = {u: keys for u in wanted if (keys := self.cached(u)) is not None}
+        if len(found) < len(wanted):
             async with self._lock:
-                missing = [u for u in missing if self.cached(u) is None]  # another caller may have fetched them
+                for user in wanted:  # fetched by another caller meanwhile, or dropped by a sync meanwhile
+                    keys = self.cached(user)
+                    if keys is not None:
+                        found[user] = keys
+                    else:
+                        found.pop(user, None)
+                missing = [u for u in wanted if u not in found]
                 if missing:
                     response = await self._query(missing)
                     now = self._clock()
                     for user in missing:
-                        self._known[user] = UserKeys(master_key(response, user), device_keys_of(response, user),
-                                                     frozenset(cross_signed_devices(response, user)), now)
-        return {u: self._known[u] for u in wanted if u in self._known}
+                        found[user] = self._known[user] = UserKeys(
+                            master_key(response, user), device_keys_of(response, user),
+                            frozenset(cross_signed_devices(response, user)), now)
+        return {u: found[u] for u in wanted if u in found}
 
 
 def raw_query(send: Callable[..., Awaitable[Any]], access_token: Callable[[], str]) -> Query:

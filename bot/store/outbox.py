@@ -79,6 +79,13 @@ class OutboxRow:
         return alarm, int(step or 0)
 
     @property
+    def rings(self) -> bool:
+        """Whether the message mentions someone (`m.mentions`, bot/matrix/content.py), so their phone rings: they
+        must know at once."""
+        mentions = self.content.get("m.mentions")
+        return isinstance(mentions, dict) and bool(mentions.get("user_ids"))
+
+    @property
     def alarm_id(self) -> str | None:
         """The alarm this message is about, if any."""
         kind, _, rest = self.purpose.partition(":")

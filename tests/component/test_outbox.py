@@ -208,6 +208,30 @@ async def test_a_page_goes_out_alone_and_the_polices_confirmation_after_it(tmp_p
         await bot.stop()
 
 
+async def test_the_polices_acceptance_goes_out_alone_and_the_alarm_room_after_it(tmp_path):
+    """The police wait for "accepterat" as a responder waits for a page: the alarm room made beside it, and the
+    acceptor's answer, would hold it up."""
+    bot = await ComponentBot.start(tmp_path, matrix=FakeMatrix(send_delay=0.02))
+    try:
+        await bot.say(POLICE, "!larm Farsta")
+        log = _logged_sends(bot.matrix)
+        create = bot.matrix.create_alarm_room
+
+        async def logged_create(name: str, invite: list[str]) -> str:
+            log.append(("start", "create alarm room"))
+            return await create(name, invite)
+
+        bot.matrix.create_alarm_room = logged_create  # type: ignore[method-assign]
+        anna = bot.dm_room(ANNA)
+        await bot.say(ANNA, "!ok L1", room=anna)
+        await until(lambda: ("start", "create alarm room") in log, 5, "the alarm room made")
+        assert log[:2] == [("start", POLICE_ROOM), ("end", POLICE_ROOM)], log
+        assert {("start", "create alarm room"), ("start", anna), ("start", UNIT_ROOM)} <= set(log[2:]), log
+        assert any("accepterat av Anna A" in line for line in bot.police_lines())
+    finally:
+        await bot.stop()
+
+
 async def test_a_page_that_hangs_holds_the_rest_back_for_a_moment_only(tmp_path):
     """However long pages take (a slow homeserver, a burst), a message waits for them PAGE_HEAD_START_S at most."""
     clock = [T0]

@@ -112,6 +112,34 @@ async def test_the_key_directory_reads_identity_and_devices_and_asks_once(keys_q
     assert asked == [[USER], [USER], [USER]]
 
 
+async def test_nobody_known_when_asked_is_left_out_because_a_sync_dropped_them_while_waiting():
+    """A sync that reports anna's device list changed drops her keys while a page waits for another person's query;
+    the answer must still have her (fetched anew), or the trust policy sees her with no device and the page fails
+    for good as "no trusted device" (found by bench/alarm_latency.py with 100 alarm rooms being opened)."""
+    anna, other = "@anna.a:localhost", "@other:localhost"
+    release = asyncio.Event()
+    asked: list[list[str]] = []
+
+    async def query(users: list[str]) -> dict:
+        asked.append(users)
+        await release.wait()
+        return {"device_keys": {user: {} for user in users}}
+
+    directory = KeyDirectory(query)
+    release.set()
+    await directory.get([anna])
+    release.clear()
+    first = asyncio.create_task(directory.get([other]))  # holds the lock while its query is answered
+    await asyncio.sleep(0)
+    second = asyncio.create_task(directory.get([anna, other]))  # anna known, other missing: waits for the lock
+    await asyncio.sleep(0)
+    directory.invalidate([anna])  # the sync
+    release.set()
+    await first
+    assert set(await second) == {anna, other}
+    assert asked == [[anna], [other], [anna]]
+
+
 async def test_someone_without_an_identity_has_no_master_key():
     async def query(users: list[str]) -> dict:
         return {"device_keys": {USER: {}}}
