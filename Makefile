@@ -132,7 +132,7 @@ bench: install synapse
 	@started=$$(date +%s); failed=""; \
 	for run in "roster_lookup.py --lookups 20000" "engine_cost.py --history 300" \
 	           "alarm_latency.py --alarms 20 --warmup 1 --settings base,both" \
-	           "alarm_burst.py --size bench --scenarios floor,burst,lateness,flood"; do \
+	           "alarm_burst.py --size bench --scenarios floor,burst,lateness,flood" "login_flood.py --rounds 2"; do \
 		echo "== bench/$$run"; $(BENCH)/$$run; rc=$$?; echo; \
 		if [ $$rc -ge 128 ]; then exit $$rc; fi; [ $$rc -eq 0 ] || failed="$$failed\n  bench/$$run"; \
 	done; \
