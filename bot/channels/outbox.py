@@ -50,11 +50,16 @@ class Outbox:
         self.store = store
         self.clock = clock
         self.settings = settings
+        # Set when a page is queued, taken by the sender at the next commit: a page's send starts right after it.
+        self.page_queued = False
 
     # --- queueing (inside the caller's transaction) ------------------------------------------------------------------
     def queue(self, effects: Sequence[Effect], origin: Origin) -> None:
         for index, effect in enumerate(effects):
-            self.store.outbox.add(self._message(effect, origin), origin.cause, index)
+            message = self._message(effect, origin)
+            self.store.outbox.add(message, origin.cause, index)
+            if message.priority == PAGE:
+                self.page_queued = True
 
     def queue_once(self, message: NewMessage, cause: str) -> bool:
         """A message a channel made itself (an SMS), unless `cause` queued one before; True if queued now."""

@@ -56,6 +56,7 @@ class Sender:
         self.ready = ready  # the homeserver's lane waits for it
         self.metrics = metrics
         self._wake = asyncio.Event()
+        self._running = False  # the send loop runs: sends may start from a commit
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._lane_of: dict[tuple[str, str], str] = {}  # of each target in flight
         self._pages: set[tuple[str, str]] = set()  # targets whose page is in flight
@@ -63,10 +64,19 @@ class Sender:
 
     # --- the send loop ---------------------------------------------------------------------------------------------
     def wake(self) -> None:
+        """After each commit that queued something. A commit that queued a page starts its send here and now: left
+        to the send loop, it would start only after the rest of the sync batch and the loop's own wake-up."""
         self._wake.set()
+        if self.outbox.page_queued and self._running:
+            self.outbox.page_queued = False
+            try:
+                self.dispatch()
+            except Exception:  # the committing caller must not see it: the send loop, woken, tries again
+                log.exception("starting a page's send after its commit failed; the send loop tries again")
 
     async def run(self, stop: asyncio.Event) -> None:
         ready = asyncio.create_task(self._wake_when_ready(), name="sender ready")
+        self._running = True
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -81,6 +91,7 @@ class Sender:
                 except TimeoutError:
                     pass
         finally:
+            self._running = False
             ready.cancel()
             for task in list(self._in_flight.values()):
                 task.cancel()
