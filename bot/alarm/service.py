@@ -102,14 +102,13 @@ class AlarmService:
         """The alarm this `!larm` repeats: by the same officer since `since`, for the same area, with the same text
         (case and spacing aside) and no other case number; a cancelled one is not repeated but raised anew."""
         wanted = " ".join(details.casefold().split())
-        for alarm_id in self.store.alarms.raised_by_since(raised_by, since.timestamp()):
+        for alarm_id, said in self.store.alarms.repeat_candidates(raised_by, area, since.timestamp()):
+            if " ".join(said.casefold().split()) != wanted:
+                continue
             alarm = self.get(alarm_id)
-            if alarm is None or alarm.area != area or alarm.status == "cancelled":
+            if alarm is None or (case_number and alarm.case_number and case_number != alarm.case_number):
                 continue
-            if case_number and alarm.case_number and case_number != alarm.case_number:
-                continue
-            if " ".join(self.store.alarms.details(alarm_id).casefold().split()) == wanted:
-                return alarm
+            return alarm
         return None
 
     def raise_alarm(self, area: Area, details: str, police_room: str, police_event: str, raised_by: str,
