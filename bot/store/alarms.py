@@ -13,6 +13,9 @@ from bot.store.secretbox import SecretBox
 
 UNFINISHED = ("open", "exhausted", "accepted")
 
+# A repeat is a double tap or a resend while the answer was slow: of one of the officer's newest alarms there.
+REPEAT_CANDIDATES = 10
+
 
 @dataclass(frozen=True)
 class AlarmRow:
@@ -76,12 +79,13 @@ class Alarms:
         return str(row[0]) if row else None
 
     def repeat_candidates(self, user: str, area: str, since: float) -> list[tuple[str, str]]:
-        """(id, details) of the alarms `user` raised for `area` after `since` and did not cancel, newest first: what a
-        new `!larm` may repeat. Chosen by columns, so no alarm's whole state is opened for it (a busy officer's
-        `!larm` must not cost one state per alarm raised in the window)."""
+        """(id, details) of the newest alarms (at most REPEAT_CANDIDATES) `user` raised for `area` after `since` and did
+        not cancel: what a new `!larm` may repeat. Chosen by columns and bounded, so a busy command centre's `!larm`
+        opens a few texts, never every alarm of the window; a repeat of an older one than that is raised anew, the
+        safe mistake."""
         rows = self.db.execute(
             "SELECT id, details FROM alarms WHERE raised_by = ? AND area = ? AND raised_at > ?"
-            " AND status <> 'cancelled' ORDER BY number DESC", [user, area, since]
+            " AND status <> 'cancelled' ORDER BY number DESC LIMIT ?", [user, area, since, REPEAT_CANDIDATES]
         ).fetchall()
         return [(str(r[0]), self.box.open(r[1], f"details:{r[0]}")) for r in rows]
 
