@@ -544,12 +544,21 @@ def _seek_more(alarm: Alarm, now: datetime, effects: list[Effect]) -> Outcome:
     """Some, not all, of those needed hold the alarm and nobody of the current step is left: page the next step
     (not an escalation: someone did take it), or, with the chain run out, tell the police and supervisors."""
     step = _next_step(alarm, now)
+    return Outcome(step.alarm, tuple(effects) + _moved_on(alarm, step), "accepted", changed=True)
+
+
+def _moved_on(alarm: Alarm, step: _Step) -> tuple[Effect, ...]:
+    """What the chain's next step (or its end) says and sets: its pages; the police told who is sought now (as more
+    of those needed once some hold it) and the unit; the new deadline; or, with the chain run out, the fallback."""
     new = step.alarm
-    out = list(effects) + list(step.pages)
+    out: list[Effect] = list(step.pages)
     base = _base_params(new)
     if step.paged:
-        out.append(_police(new, "alarm.seeking_more", **base, names=_names(step.paged), count=len(new.holders),
-                           needed=new.needed))
+        if new.holders:
+            out.append(_police(new, "alarm.seeking_more", **base, names=_names(step.paged), count=len(new.holders),
+                               needed=new.needed))
+        else:
+            out.append(_police(new, "alarm.escalated", **base, ring=True, names=_names(step.paged)))
         out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
         assert new.deadline is not None
         out.append(SetDeadline(new.id, new.deadline))
@@ -558,7 +567,7 @@ def _seek_more(alarm: Alarm, now: datetime, effects: list[Effect]) -> Outcome:
         if alarm.next_due is not None:
             out.append(ClearDeadline(new.id))
         out.extend(_fallback(new))
-    return Outcome(new, tuple(out), "accepted", changed=True)
+    return tuple(out)
 
 
 def _take_over(alarm: Alarm, user: str, now: datetime, name: str | None, phone: str | None) -> Outcome:
@@ -846,28 +855,9 @@ def _next_step(alarm: Alarm, now: datetime) -> _Step:
 
 def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) -> Outcome:
     step = _next_step(replace(alarm, escalations=alarm.escalations + 1), now)
-    new = step.alarm
-    out: list[Effect] = list(effects) + list(step.pages)
-    base = _base_params(new)
-    if step.paged and new.holders:
-        out.append(_police(new, "alarm.seeking_more", **base, names=_names(step.paged), count=len(new.holders),
-                           needed=new.needed))
-        out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
-        assert new.deadline is not None
-        out.append(SetDeadline(new.id, new.deadline))
-    elif step.paged:
-        out.append(_police(new, "alarm.escalated", **base, ring=True, names=_names(step.paged)))
-        out.append(_unit(new, "alarm.unit.escalated", **base, names=_names(step.paged)))
-        assert new.deadline is not None
-        out.append(SetDeadline(new.id, new.deadline))
-    out.extend(_gap_notices(new, step.gaps))
-    if not step.paged:
-        if alarm.next_due is not None:
-            out.append(ClearDeadline(new.id))
-        out.extend(_fallback(new))
-        if event == "escalated":
-            event = "exhausted"
-    return Outcome(new, tuple(out), event, changed=True)
+    if not step.paged and event == "escalated":
+        event = "exhausted"
+    return Outcome(step.alarm, tuple(effects) + _moved_on(alarm, step), event, changed=True)
 
 
 def _repeat(alarm: Alarm) -> Outcome:
