@@ -98,12 +98,7 @@ def rotate_data(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print("re-sealed under the new data key: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    if config.storage.data_key_file:
-        target = config_module.file_path(config.path, config.storage.data_key_file)
-        write_private(target, new_key + "\n")
-        print(f"{target} now holds the new key; {new_path} may be deleted")
-    else:
-        print(f"set {config.storage.data_key_env} to the key in {new_path} before the bot starts again")
+    _put_in_place(config, config.storage.data_key_file, config.storage.data_key_env, new_path, new_key)
     return 0
 
 
@@ -132,10 +127,15 @@ def rotate_pickle(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print("encrypted anew under the new pickle key: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    if config.storage.pickle_key_file:
-        target = config_module.file_path(config.path, config.storage.pickle_key_file)
+    _put_in_place(config, config.storage.pickle_key_file, config.storage.pickle_key_env, new_path, new_key)
+    return 0
+
+
+def _put_in_place(config: config_module.Config, key_file: str, key_env: str, new_path: Path, new_key: str) -> None:
+    """The new key where the configuration reads it: its file rewritten, or the operator told which variable to set."""
+    if key_file:
+        target = config_module.file_path(config.path, key_file)
         write_private(target, new_key + "\n")
         print(f"{target} now holds the new key; {new_path} may be deleted")
     else:
-        print(f"set {config.storage.pickle_key_env} to the key in {new_path} before the bot starts again")
-    return 0
+        print(f"set {key_env} to the key in {new_path} before the bot starts again")
