@@ -30,21 +30,7 @@ class LongPollPerson(Person):
     """A test user whose client long-polls as real clients do. The harness's clients ask /sync again every 0.5 s,
     which costs the homeserver and this process's loop four empty syncs a second that no real deployment has."""
 
-    async def _sync_loop(self) -> None:
-        while True:
-            try:
-                await self.client.sync(timeout=LONG_POLL_MS)
-                if self.client.should_upload_keys:
-                    await self.client.keys_upload()
-                if self.client.should_query_keys:
-                    await self.client.keys_query()
-                if self.client.should_claim_keys:
-                    await self.client.keys_claim(self.client.get_users_for_key_claiming())
-                await self.client.send_to_device_messages()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(0.5)
+    sync_timeout_ms = LONG_POLL_MS
 
 
 def widen_timeline(person: Person) -> dict[str, int]:

@@ -47,6 +47,9 @@ class Received:
 
 
 class Person:
+    # How long each /sync may wait for news (ms): short, so a test's client notices a stopped homeserver soon.
+    sync_timeout_ms = 500
+
     def __init__(self, url: str, user_id: str, password: str, store: Path) -> None:
         store.mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
@@ -76,7 +79,7 @@ class Person:
         # Our own loop rather than nio's sync_forever: it must survive the homeserver being stopped in a test.
         while True:
             try:
-                await self.client.sync(timeout=500)
+                await self.client.sync(timeout=self.sync_timeout_ms)
                 if self.client.should_upload_keys:
                     await self.client.keys_upload()
                 if self.client.should_query_keys:
