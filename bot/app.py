@@ -179,13 +179,13 @@ class App:
                                       self.services.supervisors, self.services.overrides.active, lang, self.zone,
                                       self.leave.active)
         self.timers = Timers(self._next_due, self.sweep, clock, timer_interval)
-        self.store.db.on_commit(Topic.DEADLINES, self.timers.rearm)
-        self.store.db.on_commit(Topic.OUTBOX, self.timers.rearm)
-        self.store.db.on_commit(Topic.PAGE_WATCH, self.timers.rearm)  # an unseen page's SMS is due
+        self.store.db.on_commit(Topic.DEADLINES, self.timers.rearm_soon)
+        self.store.db.on_commit(Topic.OUTBOX, self.timers.rearm_soon)
+        self.store.db.on_commit(Topic.PAGE_WATCH, self.timers.rearm_soon)  # an unseen page's SMS is due
         self.store.db.on_commit(Topic.OUTBOX, self.sender.wake)
-        self.store.db.on_commit(Topic.HANDOVERS, self.timers.rearm)
-        self.store.db.on_commit(Topic.CHECKINS, self.timers.rearm)
-        self.store.db.on_commit(Topic.REPORTS, self.timers.rearm)
+        self.store.db.on_commit(Topic.HANDOVERS, self.timers.rearm_soon)
+        self.store.db.on_commit(Topic.CHECKINS, self.timers.rearm_soon)
+        self.store.db.on_commit(Topic.REPORTS, self.timers.rearm_soon)
         self.handovers.prepare(clock())
         self.rosters.on_reloaded.append(lambda: self.handovers.prepare(self.clock()))  # a new district office
         self.matrix.set_on_recovered(self._homeserver_back)

@@ -11,6 +11,7 @@ at "now + how long until it is due on the bot's clock".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ class Timers:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._started = False
         self._armed_for: float | None = None
+        self._rearm_asked = False
 
     def start(self) -> None:
         if self._started:
@@ -65,6 +67,27 @@ class Timers:
         run_at = datetime.now(UTC) + timedelta(seconds=max(0.0, due - self._clock()))
         self._scheduler.add_job(self._tick, DateTrigger(run_date=run_at, timezone=UTC), id=WAKE,
                                 replace_existing=True, misfire_grace_time=None, coalesce=True)
+
+    def rearm_soon(self) -> None:
+        """`rearm`, after a commit: once the loop turns, once for every commit until then. A commit that queued a
+        page wakes the sender first, and its send must not wait for the store's six queries for what is due next
+        (nor for them four times, one per kind of deadline the commit changed)."""
+        if not self._started or self._rearm_asked:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.rearm()
+            return
+        self._rearm_asked = True
+        loop.call_soon(self._rearm_asked_for)
+
+    def _rearm_asked_for(self) -> None:
+        self._rearm_asked = False
+        try:
+            self.rearm()
+        except Exception:  # the interval sweep still runs, and rearms after it
+            log.exception("re-arming the timers after a commit failed")
 
     def wake_at(self) -> datetime | None:
         """When the wake-up job will run (real clock), for tests and health."""

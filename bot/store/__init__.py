@@ -179,4 +179,7 @@ class Store:
             yield
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.audit.flush_head()
+        finally:
+            self.db.close()

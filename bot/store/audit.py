@@ -3,7 +3,8 @@ data key (kept apart from the database), and anchored outside the database by it
 
 - A rewritten entry shows: its MAC cannot be made again without the key, even with every later one recomputed.
 - Removed entries show: the head (the newest entry's number and MAC) is written to a file beside the database after
-  every commit that added entries (`audit-head.json`, 0600, atomically) and posted to the supervisors in chat (the
+  every commit that added entries (`audit-head.json`, 0600, atomically; in the running bot up to HEAD_WRITE_AFTER_S
+  later, once for all the commits of that moment) and posted to the supervisors in chat (the
   runtime's `bot/watch/trail.py`); `jourbot audit verify` checks the trail against the file and against a head read
   from chat (`--head SEQ:MAC`). A trail that ends before its head was cut.
 - What must not outlive the retention period (a protection decision, a reason) is kept apart in each entry, in
@@ -16,9 +17,11 @@ the key; the entry `audit.rekeyed` records it and what the old chain's check fou
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
@@ -30,11 +33,16 @@ from typing import Any
 from bot.store.db import Database, Topic
 from bot.store.meta import Meta
 
+log = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
 CHAIN_KEY = "audit_chain"  # meta: how the chain is made
 CHAIN = "hmac-sha256"
 # What an entry's data may say that the retention purge takes away (the evaluation's figures never need them).
 PRIVATE_FIELDS = frozenset({"decision", "reason", "note", "text", "details"})
+# Replacing the head file takes milliseconds, and at the commit that queued a page it held up the page's send: in the
+# running bot the file is written this long after a commit, once for every commit in between.
+HEAD_WRITE_AFTER_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,8 @@ class Audit:
         self._key = key
         self.head_path = head_path
         self.meta = Meta(db)
-        db.on_commit(Topic.AUDIT, self.write_head)
+        self._head_due: asyncio.TimerHandle | None = None
+        db.on_commit(Topic.AUDIT, self._head_moved)
 
     def _mac(self, prev: str, at: float, actor: str, action: str, subject: str, data: str, digest: str,
              key: bytes | None = None) -> str:
@@ -123,6 +132,28 @@ class Audit:
         return Head(int(row[0]), str(row[1])) if row else None
 
     # --- the head outside the database ---------------------------------------------------------------------------
+    def _head_moved(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the command line, a test: nothing to wait for
+            self.write_head()
+            return
+        if self._head_due is None:
+            self._head_due = loop.call_later(HEAD_WRITE_AFTER_S, self._write_due_head)
+
+    def _write_due_head(self) -> None:
+        try:
+            self.flush_head()
+        except Exception:  # a later commit tries again; the loop must not see it
+            log.exception("writing the audit head file failed")
+
+    def flush_head(self) -> None:
+        """Write the head now if a write is waiting (its moment came, or the store closes)."""
+        if self._head_due is not None:
+            self._head_due.cancel()
+            self._head_due = None
+            self.write_head()
+
     def write_head(self) -> None:
         """After a commit that added entries: the head to its file (atomic, 0600; not fsynced, as the database's
         commits are not — see the README, "Durability")."""

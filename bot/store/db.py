@@ -54,17 +54,21 @@ class Cursor(Protocol):
 
 
 class Topic(enum.Enum):
-    """What a commit changed, for whoever must act on it afterwards (the timers, the outbox, a cache)."""
+    """What a commit changed, for whoever must act on it afterwards (the timers, the outbox, a cache). Announced in
+    this order: the outbox first, so a page's send starts before anything else a commit sets off."""
 
+    OUTBOX = "outbox"
     DEADLINES = "deadlines"  # escalation deadlines and repeats of alarms
     CHECKINS = "checkins"  # shift check-ins planned, asked, answered
     REPORTS = "reports"  # when the next daily readiness report is due
-    OUTBOX = "outbox"
     PAGE_WATCH = "page_watch"  # pages waiting to be read (their SMS falls due)
     HANDOVERS = "handovers"
     LEAVE = "leave"  # leave made in the browser
     IDENTITIES = "identities"
     AUDIT = "audit"  # entries appended: the head goes to its file outside the database
+
+
+_ANNOUNCED = list(Topic)
 
 
 class Unreadable(Exception):
@@ -154,7 +158,7 @@ class Database:
 
     def _announce(self) -> None:
         topics, self._changed = self._changed, set()
-        for topic in sorted(topics, key=lambda t: t.value):
+        for topic in sorted(topics, key=_ANNOUNCED.index):
             for listener in self._listeners.get(topic, ()):
                 try:
                     listener()

@@ -3,6 +3,7 @@ against it and against a head from chat, private parts the purge may take, and o
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
@@ -11,7 +12,7 @@ import stat
 from bot import config as config_module
 from bot.cli.main import main
 from bot.store import Store, audit_head_path
-from bot.store.audit import GENESIS
+from bot.store.audit import GENESIS, HEAD_WRITE_AFTER_S
 from bot.store.secretbox import SecretBox
 from tests.harness.botrunner import TEST_DATA_KEY, write_config
 
@@ -38,6 +39,24 @@ def test_the_head_is_written_outside_the_database_after_each_commit(tmp_path):
     head = json.loads(audit_head_path(db).read_text())
     assert head["seq"] == 3 and len(head["mac"]) == 64
     assert stat.S_IMODE(audit_head_path(db).stat().st_mode) == 0o600
+
+
+async def test_in_the_running_bot_the_head_follows_a_moment_later_and_at_close(tmp_path):
+    """The file is replaced once for the commits of a moment, not at each one (it held up the page's send)."""
+    path = write_config(tmp_path / "bot", "http://127.0.0.1:9", "secret", ["!r:localhost"], ["@p:localhost"])
+    db = config_module.load(path).state_dir / "jourbot.db"
+    store = Store(db, SecretBox(TEST_DATA_KEY))
+    for n in range(3):
+        with store.transaction():
+            store.audit.append("@p:x", "alarm.raised", f"L{n + 1}", {"status": "open", "step": 0})
+    written = json.loads(audit_head_path(db).read_text())["seq"] if audit_head_path(db).exists() else 0
+    assert written < 3, "not at the commit itself"
+    await asyncio.sleep(HEAD_WRITE_AFTER_S + 0.1)
+    assert json.loads(audit_head_path(db).read_text())["seq"] == 3
+    with store.transaction():
+        store.audit.append("@p:x", "alarm.closed", "L1", {})
+    store.close()  # a write still waiting is made before the database closes
+    assert json.loads(audit_head_path(db).read_text())["seq"] == 4
 
 
 def test_verify_exits_1_after_the_last_3_entries_are_deleted(tmp_path, capsys):
