@@ -47,6 +47,7 @@ from nio import (
 )
 
 from bot.matrix.crosssign import CrossSigningStatus, ensure_cross_signing
+from bot.matrix.cryptostore import CryptoStore
 from bot.matrix.keyages import RoomKeyAges
 from bot.matrix.keydirectory import KeyDirectory, raw_query
 from bot.matrix.port import (
@@ -139,6 +140,7 @@ class MatrixClient:
         config = AsyncClientConfig(
             encryption_enabled=True,
             store_sync_tokens=False,  # ours is in the database, advanced only after events are recorded
+            store=CryptoStore,
             pickle_key=settings.pickle_key,
             # nio retries nothing on our behalf: a request that times out or is refused comes back at once, and the
             # outbox and the sync loop retry with back-offs that end the moment the homeserver answers again. (nio's
