@@ -149,7 +149,8 @@ class App:
         if self.sms is not None:
             channels[SMS] = self.sms
             listeners.append(self.sms)  # after the alarm service's: it reads the alarm a failed page left
-        self.sender = Sender(self.outbox, channels, DeliveryListeners(*listeners), self.matrix.ready, self.metrics)
+        self.sender = Sender(self.outbox, channels, DeliveryListeners(*listeners), self.matrix.ready, self.metrics,
+                             self.matrix.handed_out)
         # What /healthz and the metrics call undelivered: the homeserver's (an SMS that fails is told in chat).
         self.homeserver_kinds = self.sender.kinds(HOMESERVER)
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)

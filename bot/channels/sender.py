@@ -8,6 +8,9 @@
 - A page goes out alone: while one is being sent, nothing less urgent starts, unless it has waited PAGE_HEAD_START_S
   already. The homeserver stores events one after another, so a message sent beside a page (the police's
   "registrerat", an alarm room) holds up the page and the responder's sync by as long as it takes itself.
+- "Being sent" lasts until the homeserver hands the page out, not only until it has stored it: after the PUT is
+  answered, the responder's sync is still being made, and the police's "registrerat" sent then delayed it by a
+  third. The bot's own sync showing the page is the sign (`handed_out`, at most HANDED_OUT_WAIT_S).
 - So does alarm traffic that rings (the police told "accepterat", an escalation, someone unreachable): someone waits
   for it as for a page. It starts before the rest of the alarm's traffic, which waits for it as for a page (pages do
   not): the alarm room made beside the police's "accepterat" kept it from them for three plain messages' time.
@@ -29,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from bot.channels.channel import DROPPED, HOMESERVER, Channel, DeliveryListener
 from bot.channels.outbox import ALARM, OTHER, PAGE, Origin, Outbox, OutboxSettings
@@ -42,11 +45,15 @@ log = logging.getLogger(__name__)
 # How long a message may wait for pages being sent: long enough for a send, short enough that a page stuck on a slow
 # homeserver, or a burst of pages, does not stop the rest.
 PAGE_HEAD_START_S = 2.0
+# How long a sent page (or ringing message) may keep the rest waiting for its echo in the bot's own sync. The echo
+# comes some ten milliseconds after the send; a sync that is slower than this is not waited for.
+HANDED_OUT_WAIT_S = 0.5
 
 
 class Sender:
     def __init__(self, outbox: Outbox, channels: Mapping[str, Channel], listener: DeliveryListener,
-                 ready: asyncio.Event, metrics: Metrics) -> None:
+                 ready: asyncio.Event, metrics: Metrics,
+                 handed_out: Callable[[str, float], Awaitable[None]] | None = None) -> None:
         self.outbox = outbox
         self.store: Store = outbox.store
         self.clock: Callable[[], float] = outbox.clock
@@ -55,6 +62,7 @@ class Sender:
         self.listener = listener
         self.ready = ready  # the homeserver's lane waits for it
         self.metrics = metrics
+        self.handed_out = handed_out  # the homeserver's lane: returns once the bot's own sync shows an event
         self._wake = asyncio.Event()
         self._running = False  # the send loop runs: sends may start from a commit
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -182,6 +190,9 @@ class Sender:
         with self.store.transaction():
             self.store.outbox.sent(row.id, event_id)
             self.outbox.queue(self.listener.delivered(row, event_id, at), Origin(f"{row.txn_id}:delivered"))
+        if self.handed_out is not None and channel.lane == HOMESERVER and (row.key in self._pages
+                                                                           or row.key in self._ringing):
+            await self.handed_out(event_id, HANDED_OUT_WAIT_S)  # still "in flight": the rest of the lane waits
 
     def _failed(self, row: OutboxRow, failure: DeliveryFailure, lane: str) -> None:
         now = self.clock()

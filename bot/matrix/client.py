@@ -19,6 +19,7 @@ import logging
 import os
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -106,6 +107,7 @@ GAP_LIMIT_S = 24 * 3600
 # Up to this many events of a room in one sync response. The homeserver's default of 10 makes every busy sync
 # "limited", and each limited room then costs a /messages round trip before its commands can be handled.
 SYNC_TIMELINE_LIMIT = 100
+ECHOES_KEPT = 256  # a burst of pages sends a few dozen; an echo is asked for within a second of its send
 # Events from other servers carry their own clocks: an event this much older than the room's last seen one is
 # taken as already seen even if its id was not met on the way back.
 GAP_SKEW_S = 600
@@ -156,6 +158,10 @@ class MatrixClient:
         self._health = Health()
         self._ready = asyncio.Event()
         self._room_seen: dict[str, asyncio.Event] = {}
+        # The bot's own events its syncs have shown, newest last, for `handed_out`: the echo can come before the
+        # sender, busy recording the send, asks for it.
+        self._echoed: OrderedDict[str, None] = OrderedDict()
+        self._echo_waiters: dict[str, asyncio.Event] = {}
         self._on_recovered: Callable[[float], None] | None = None
         self._on_session_lost: Callable[[], Awaitable[bool]] | None = None
         self._default_room_version: str | None = None
@@ -305,6 +311,7 @@ class MatrixClient:
             self._health.consecutive_errors = 0
             self._health.last_sync_at = time.time()
             self._health.answered(self._health.last_sync_at)
+            self._note_echoes(resp)
             try:
                 if resp.device_list.changed:
                     self.directory.invalidate(resp.device_list.changed)
@@ -337,6 +344,30 @@ class MatrixClient:
             if first:
                 first = False
                 self._ready.set()
+
+    def _note_echoes(self, resp: SyncResponse) -> None:
+        for info in resp.rooms.join.values():
+            for event in info.timeline.events:
+                event_id = getattr(event, "event_id", None)
+                if getattr(event, "sender", None) != self.user_id or not event_id:
+                    continue
+                self._echoed[event_id] = None
+                waiter = self._echo_waiters.get(event_id)
+                if waiter is not None:
+                    waiter.set()
+        while len(self._echoed) > ECHOES_KEPT:
+            self._echoed.popitem(last=False)
+
+    async def handed_out(self, event_id: str, within: float) -> None:
+        if event_id in self._echoed:
+            return
+        waiter = self._echo_waiters.setdefault(event_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(waiter.wait(), within)
+        except TimeoutError:
+            pass
+        finally:
+            self._echo_waiters.pop(event_id, None)
 
     async def _until_back_or(self, stop: asyncio.Event, seconds: float) -> None:
         """Wait out a sync's back-off, but no longer than the homeserver takes to answer a probe: the back-off

@@ -248,6 +248,10 @@ class MatrixPort(Protocol):
         (senders rotate theirs weekly), police rooms' among them: once the bot's copy of a message is purged, the
         homeserver's copy can no longer be decrypted with the crypto store. `now` is the runtime's clock. How many
         were dropped."""
+    async def handed_out(self, event_id: str, within: float) -> None:
+        """Return once the bot's own sync has shown `event_id` (one it sent), or after `within` seconds. The
+        homeserver wakes every reader's sync for an event at once, so the bot's own is the sign that the room's
+        readers are getting it now: until then, another request the bot sends competes with their syncs."""
     def set_on_recovered(self, callback: Callable[[float], None]) -> None:
         """`callback(down_s)` runs when the homeserver answers again after an outage of `down_s` seconds (counted
         from its last answer before)."""

@@ -83,6 +83,8 @@ class FakeMatrix:
         self.rooms: dict[str, Room] = {}
         self.sent: list[Sent] = []
         self.attempts: list[tuple[str, str]] = []  # (room, txn id) of every send tried, failed ones too
+        self.handed_out_asked: list[str] = []  # event ids the sender waited to see handed out (pages, ringing)
+        self.echoes: asyncio.Event | None = None  # set: the bot's own sync shows what it sent only once this is set
         self.down = False  # every send fails as if the homeserver were unreachable
         self.refuse: dict[str, DeliveryFailure] = {}  # room id or user id → a failure every time
         self.unknown_users: set[str] = set()
@@ -186,6 +188,15 @@ class FakeMatrix:
         self._by_txn[txn_id] = event_id
         self.sent.append(Sent(room_id, content, txn_id, event_id, must_reach, time.perf_counter()))
         return event_id
+
+    async def handed_out(self, event_id: str, within: float) -> None:
+        """At once (the fake's sends reach their readers when they return), unless a test holds `echoes` back."""
+        self.handed_out_asked.append(event_id)
+        if self.echoes is not None:
+            try:
+                await asyncio.wait_for(self.echoes.wait(), within)
+            except TimeoutError:
+                pass
 
     async def prepare_room(self, room_id: str, user_id: str) -> None:
         self.prepared.append(room_id)
