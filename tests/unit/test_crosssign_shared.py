@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.cli.main import main
 from bot.matrix.crosssign import (
     CrossSigningKeys,
     IdentityRefused,
@@ -25,6 +26,7 @@ from bot.store import Store
 from bot.store.cross_signing import SealedKeysUnreadable
 from bot.store.rotation import reseal
 from bot.store.secretbox import SecretBox
+from tests.harness.botrunner import BOT_USER, TEST_DATA_KEY, write_config
 from tests.unit.test_crosssign import PASSWORD, SECRET, TOKEN, USER, _fake_query
 
 DATA_KEY = "data-key-shared-by-every-instance"
@@ -227,3 +229,48 @@ def test_held_keys_read_the_file_only_when_the_database_holds_none(instances):
     assert source == "database" and keys is not None and keys.master_public == in_file.master_public
     assert b64encode(in_file.master.private_bytes_raw()) not in a.db.execute(
         "SELECT sealed FROM cross_signing_keys").fetchone()[0]
+
+
+# --------------------------------------------------------------------------- jourbot crosssign status | reset
+
+
+async def test_crosssign_reset_needs_its_flag_and_the_database_alone_and_status_reads_the_database(
+        homeserver, tmp_path, capsys):
+    fake, url = homeserver
+    fake.add_device("DEVA")
+    lost = await ensure(url, "DEVA", tmp_path / "lost.keys", None)  # the identity whose keys nobody holds any more
+    config = write_config(tmp_path / "bot", url, PASSWORD, ["!r:localhost"], ["@p:localhost"])
+    config.write_text(config.read_text().replace(f'user_id = "{BOT_USER}"', f'user_id = "{USER}"'))
+    state = tmp_path / "bot" / "state"
+    (state / "cross-signing.keys").unlink()
+    (state / "credentials.json").write_text(json.dumps(
+        {"homeserver": url, "user_id": USER, "device_id": "DEVA", "access_token": TOKEN}))
+
+    def jourbot(*words: str) -> Awaitable[int]:
+        return asyncio.to_thread(main, [*words, "-c", str(config)])  # the fake homeserver answers in this loop
+
+    assert await jourbot("crosssign", "reset") == 1
+    assert "--new-identity" in capsys.readouterr().err and fake.cross["master_key"] == lost_master(lost)
+    running = Store(state / "jourbot.db", SecretBox(TEST_DATA_KEY))
+    assert await jourbot("crosssign", "reset", "--new-identity") == 1
+    assert "stop every instance" in capsys.readouterr().err
+    running.close()
+
+    assert await jourbot("crosssign", "reset", "--new-identity") == 0
+    assert "verify the bot anew" in capsys.readouterr().out
+    store = Store(state / "jourbot.db", SecretBox(TEST_DATA_KEY))
+    try:
+        held = store.own_identity.master_key()
+        assert held is not None and held[1] != lost.master_key
+        assert fake.cross["master_key"]["keys"] == {f"ed25519:{held[1]}": held[1]}
+        assert [e["action"] for e in store.audit.entries(10)][-1] == "crosssign.reset"
+    finally:
+        store.close()
+    assert await jourbot("crosssign", "status", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["keys_held_in"] == "database" and report["keys_match"] and report["device_signed"]
+    assert report["local_master_key"] == held[1]
+
+
+def lost_master(status) -> dict:
+    return {"user_id": USER, "usage": ["master"], "keys": {f"ed25519:{status.master_key}": status.master_key}}
