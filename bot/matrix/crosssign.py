@@ -277,13 +277,13 @@ def _keep_new(
     return keys
 
 
-def _replace_keys(identity: OwnIdentity | None, key_file: Path, secret: str, user_id: str) -> CrossSigningKeys:
-    keys = CrossSigningKeys.generate()
+def _replace_keys(
+    identity: OwnIdentity | None, keys: CrossSigningKeys, key_file: Path, secret: str, user_id: str
+) -> None:
     if identity is not None:
         identity.replace(user_id, keys.master_public, _seeds_text(keys), time.time())
     else:
         save_keys(keys, key_file, secret, user_id)
-    return keys
 
 
 def _not_held(user_id: str, server_master: str, key_file: Path) -> str:
@@ -480,7 +480,7 @@ async def ensure_cross_signing(
         server_master = _server_keys(query, user_id)["master"]
         generated = False
         if reset:
-            keys, source, generated = _replace_keys(identity, key_file, secret, user_id), "new", True
+            keys, source, generated = CrossSigningKeys.generate(), "new", True
             if server_master:
                 log.warning("resetting the cross-signing identity of %s on request (was master %s, now %s)",
                             user_id, format_fingerprint(server_master), format_fingerprint(keys.master_public))
@@ -503,6 +503,12 @@ async def ensure_cross_signing(
             await _upload_cross_signing_keys(api, keys, user_id, password)
             uploaded = True
             log.info("uploaded cross-signing keys for %s", user_id)
+            if reset:
+                # Kept only once the homeserver took them: a reset refused (no password, a wrong one) leaves the
+                # instances with the keys they have. Made and kept before the upload, as new keys otherwise are,
+                # a refused reset would leave keys in the database that the homeserver never saw, and every
+                # instance would refuse to start.
+                _replace_keys(identity, keys, key_file, secret, user_id)
             query = await api.keys_query(user_id)
             if _server_keys(query, user_id) != _ours(keys):
                 raise CrossSigningError("the homeserver did not keep the uploaded cross-signing keys")

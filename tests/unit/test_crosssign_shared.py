@@ -16,6 +16,7 @@ from bot.matrix.crosssign import (
     CrossSigningKeys,
     IdentityRefused,
     KeyFileError,
+    UserInteractiveAuthRequired,
     ensure_cross_signing,
     held_keys,
     save_keys,
@@ -210,10 +211,14 @@ async def test_a_reset_on_purpose_replaces_the_database_s_keys(homeserver, insta
     fake.add_device("DEVA")
     a = instances.store("a")
     first = await ensure(url, "DEVA", instances.key_file("a"), a)
+    with pytest.raises(UserInteractiveAuthRequired):
+        await ensure_cross_signing(url, TOKEN, USER, "DEVA", None, instances.key_file("a"), SECRET,
+                                   identity=a.own_identity, reset=True)
+    assert a.own_identity.master_key() == (USER, first.master_key), "a refused reset changes nothing"
     reset = await ensure(url, "DEVA", instances.key_file("a"), a, reset=True)
     assert reset.keys_from == "new" and reset.uploaded_keys and reset.master_key != first.master_key
     assert a.own_identity.master_key() == (USER, reset.master_key)
-    assert fake.uia_sessions == 1  # the homeserver asked for the password to replace its identity
+    assert fake.uia_sessions == 2  # the homeserver asked for the password to replace its identity
 
 
 def test_held_keys_read_the_file_only_when_the_database_holds_none(instances):
