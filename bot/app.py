@@ -41,7 +41,7 @@ from bot.intake.inbox import Inbox, InboxSettings
 from bot.intake.limits import LimitSettings, SenderLimits
 from bot.intake.undecryptable import Undecryptable
 from bot.matrix.client import MatrixClient, MatrixSettings
-from bot.matrix.crosssign import CrossSigningError, KeyFileError, UserInteractiveAuthRequired
+from bot.matrix.crosssign import CrossSigningError, IdentityRefused, KeyFileError, UserInteractiveAuthRequired
 from bot.matrix.port import Batch, MatrixPort, backoff
 from bot.names import Names
 from bot.readiness.checkins import CheckinService, CheckinSettings, DeliveryListeners
@@ -93,7 +93,7 @@ class App:
             request_timeout_s=config.matrix.request_timeout_s,
             trust=config.matrix.trust,
             allowed_inviters=tuple(config.bot.allowed_inviters),
-        ))
+        ), self.store.own_identity)
         started = roster_live.start(config.rosters_dir, self.store.roster_snapshots.last(), clock())
         self.leave = StoredLeave(self.store)  # leave made in the browser, merged into the roster in force
         self.metrics = Metrics()
@@ -323,7 +323,7 @@ class App:
             try:
                 await self.matrix.cross_sign(self.config.password())
                 return
-            except (UserInteractiveAuthRequired, KeyFileError):
+            except (UserInteractiveAuthRequired, KeyFileError, IdentityRefused):
                 raise
             except (CrossSigningError, OSError, TimeoutError) as err:
                 attempt += 1

@@ -104,6 +104,7 @@ def install_signal_handlers(app: App) -> None:
 def _run(args: argparse.Namespace) -> int:
     from bot.app import App  # the runtime (nio and all) loads only for the commands that run it
     from bot.logsetup import setup_logging
+    from bot.matrix.crosssign import IdentityRefused, KeyFileError, UserInteractiveAuthRequired
 
     config = config_module.load(args.config)
     problems = preflight(config)
@@ -122,6 +123,10 @@ def _run(args: argparse.Namespace) -> int:
     except SessionRevoked as err:
         print(f"jourbot stopped: {err}. See the log for what to do.", file=sys.stderr)
         return EXIT_REVOKED
+    except (IdentityRefused, KeyFileError, UserInteractiveAuthRequired) as err:
+        # Starting again cannot help: the operator must restore the keys, or reset the identity on purpose.
+        print(f"jourbot cannot start: cross-signing: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

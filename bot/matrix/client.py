@@ -68,6 +68,7 @@ from bot.matrix.port import (
 )
 from bot.matrix.reading import read_message
 from bot.matrix.roomkeys import RoomKeys
+from bot.store.cross_signing import OwnIdentity
 from bot.store.files import write_private
 from bot.store.sync import Head
 
@@ -130,8 +131,9 @@ class MatrixSettings:
 
 
 class MatrixClient:
-    def __init__(self, settings: MatrixSettings) -> None:
+    def __init__(self, settings: MatrixSettings, identity: OwnIdentity | None = None) -> None:
         self.settings = settings
+        self.identity = identity  # the account's cross-signing keys, shared by every instance through the database
         self.user_id = settings.user_id
         self.crypto_dir = settings.state_dir / "crypto"
         self.credentials_path = settings.state_dir / "credentials.json"
@@ -233,7 +235,8 @@ class MatrixClient:
         self.keys.devices_may_have_changed()
 
     async def cross_sign(self, password: str) -> None:
-        """Cross-sign this device with the account's keys (made once, kept encrypted in the key file).
+        """Cross-sign this device with the account's keys (made once, kept sealed in the database every instance
+        shares, so each instance's device is signed by the same identity).
 
         Element (since April 2026) exchanges messages only with devices their owner has cross-signed; nio cannot
         do it itself. The device keys must be on the server before they can be signed.
@@ -250,9 +253,10 @@ class MatrixClient:
             self.key_file,
             self.settings.pickle_key,
             device_ed25519=self.client.olm.account.identity_keys["ed25519"],
+            identity=self.identity,
         )
-        log.info("cross-signing: device %s signed=%s, master key %s", self.device_id, status.device_signed,
-                 status.master_fingerprint)
+        log.info("cross-signing: device %s signed=%s, master key %s (keys from %s)", self.device_id,
+                 status.device_signed, status.master_fingerprint, status.keys_from)
 
     def drop_room_keys(self, before: float, now: float) -> int:
         """Forget the room keys last used before `before` (bot/matrix/keyages.py)."""

@@ -6,11 +6,16 @@ receives the keys for ``!larm`` and its answers are refused by Element: alarms v
 
 What this module does, per the Matrix spec (client-server API, "Cross-signing"; appendix "Signing JSON"):
 
-* keeps one set of cross-signing keys (master, self-signing, user-signing) for the bot's account, encrypted at
-  rest in a file of its own, apart from the database and the nio store, so a lost or rebuilt nio store (a new
-  device) is signed again by the *same* identity and Element users see no identity change;
+* keeps one set of cross-signing keys (master, self-signing, user-signing) for the bot's account, sealed in the
+  database every instance shares (bot/store/cross_signing.py), apart from each instance's nio store, so every
+  instance's device, and a device made anew after a lost nio store, is signed by the *same* identity and Element
+  users see no identity change. An install from before keeps them in a key file in its state folder (encrypted
+  with a key derived from the pickle key); they are copied into the database at its first start;
+* makes new keys only for an account the homeserver knows no identity of: an identity on the homeserver that
+  neither the database nor the key file holds is refused, never replaced, unless an operator asks for a reset
+  (`jourbot crosssign reset`);
 * uploads the public halves when the homeserver does not have them (handling user-interactive auth);
-* signs the bot's current device with the self-signing key.
+* signs the current device with the self-signing key.
 
 Call :func:`ensure_cross_signing` after login and after nio has uploaded the device keys (``keys_upload``);
 the device keys must be on the server before they can be signed.
@@ -22,6 +27,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot.matrix.device_trust import cross_signed_devices
 from bot.matrix.signing import b64decode, b64encode, canonical_json, format_fingerprint, sign_json, verify_json
+from bot.store.cross_signing import HeldKeys, OwnIdentity, SealedKeysUnreadable
 from bot.store.files import write_private
 
 log = logging.getLogger(__name__)
@@ -61,6 +68,11 @@ class KeyFileError(CrossSigningError):
 
 class UserInteractiveAuthRequired(CrossSigningError):
     """The homeserver wants user-interactive auth that this module cannot complete on its own."""
+
+
+class IdentityRefused(CrossSigningError):
+    """The homeserver's identity of the account is not one these keys are: retrying will not help, an operator must
+    restore the keys (or reset the identity on purpose)."""
 
 
 # --------------------------------------------------------------------------- cross-signing keys
@@ -206,16 +218,94 @@ def load_keys(key_file: Path, secret: str, user_id: str) -> CrossSigningKeys:
         raise KeyFileError(f"{key_file} decrypted but holds no valid keys") from None
 
 
-def load_or_create_keys(key_file: Path, secret: str, user_id: str) -> tuple[CrossSigningKeys, bool]:
-    """Keys from ``key_file``, or new ones written there first. Returns ``(keys, created)``."""
-    key_file = Path(key_file)
-    if key_file.exists():
-        return load_keys(key_file, secret, user_id), False
-    keys = CrossSigningKeys.generate()
+# --------------------------------------------------------------------------- keys shared in the database
+
+
+def _seeds_text(keys: CrossSigningKeys) -> str:
+    return canonical_json(keys._seeds()).decode("utf-8")
+
+
+def _from_held(held: HeldKeys, user_id: str) -> CrossSigningKeys:
+    if held.user_id != user_id:
+        raise KeyFileError(f"the database holds the cross-signing keys of {held.user_id!r}, not {user_id!r}")
+    try:
+        keys = CrossSigningKeys._from_seeds(json.loads(held.seeds))
+    except (ValueError, KeyError, TypeError):
+        raise KeyFileError("the cross-signing keys kept in the database are not valid keys") from None
+    if keys.master_public != held.master_key:
+        raise KeyFileError("the cross-signing keys kept in the database are not those of the master key beside them")
+    return keys
+
+
+def _hold(identity: OwnIdentity, keys: CrossSigningKeys, user_id: str) -> CrossSigningKeys:
+    """These keys kept in the database unless it holds some already: the ones it holds afterwards."""
+    return _from_held(identity.hold(user_id, keys.master_public, _seeds_text(keys), time.time()), user_id)
+
+
+def held_keys(
+    identity: OwnIdentity | None, key_file: Path, secret: str, user_id: str
+) -> tuple[CrossSigningKeys | None, str]:
+    """The account's keys and where they were found: the database ("database"), else the key file of an install
+    from before ("file"; then copied into the database, so the other instances find them), else none ("")."""
+    if identity is not None:
+        try:
+            held = identity.held()
+        except SealedKeysUnreadable as err:
+            raise KeyFileError(str(err)) from None
+        if held is not None:
+            return _from_held(held, user_id), "database"
+    if not key_file.exists():
+        return None, ""
+    keys = load_keys(key_file, secret, user_id)
+    if identity is None:
+        return keys, "file"
+    kept = _hold(identity, keys, user_id)
+    if kept.master_public == keys.master_public:
+        log.info("copied the cross-signing keys of %s from %s into the database (master %s)", user_id, key_file,
+                 format_fingerprint(keys.master_public))
+        return kept, "file"
+    return kept, "database"  # another instance put its keys there meanwhile: theirs, as for every instance
+
+
+def _keep_new(
+    identity: OwnIdentity | None, keys: CrossSigningKeys, key_file: Path, secret: str, user_id: str
+) -> CrossSigningKeys:
     # Persist before anything is uploaded: keys on the server that we no longer hold would force a reset.
+    if identity is not None:
+        return _hold(identity, keys, user_id)
     save_keys(keys, key_file, secret, user_id)
-    log.info("generated cross-signing keys for %s (master %s)", user_id, format_fingerprint(keys.master_public))
-    return keys, True
+    return keys
+
+
+def _replace_keys(
+    identity: OwnIdentity | None, keys: CrossSigningKeys, key_file: Path, secret: str, user_id: str
+) -> None:
+    if identity is not None:
+        identity.replace(user_id, keys.master_public, _seeds_text(keys), time.time())
+    else:
+        save_keys(keys, key_file, secret, user_id)
+
+
+def _not_held(user_id: str, server_master: str, key_file: Path) -> str:
+    return (
+        f"the homeserver has a cross-signing identity for {user_id} (master {format_fingerprint(server_master)}),"
+        f" but neither the database nor {key_file} holds its private keys. Not replacing it: everyone who verified"
+        " the bot would have to verify it again, and the other instances' devices would no longer be trusted."
+        f" Restore {key_file.name} from the backup of the state folder of the instance that made it (or the"
+        " database from its backup) and start again; if the keys are lost for good, `jourbot crosssign reset -c"
+        " config.toml` makes a new identity on purpose (then stop the other instances first)."
+    )
+
+
+def _mismatch(user_id: str, server_master: str, ours: str, source: str, key_file: Path) -> str:
+    where = "the database" if source == "database" else str(key_file)
+    return (
+        f"the cross-signing keys in {where} (master {format_fingerprint(ours)}) are not the identity the homeserver"
+        f" has for {user_id} (master {format_fingerprint(server_master)}): the database or key file belongs to"
+        " another install, or the account's identity was reset from another client. Not replacing it. Point the bot"
+        " at the database (and key file) of this account, or, to give the bot a new identity on purpose, run"
+        " `jourbot crosssign reset -c config.toml` (everyone who verified the bot must verify it again)."
+    )
 
 
 # --------------------------------------------------------------------------- homeserver API
@@ -350,6 +440,7 @@ class CrossSigningStatus:
     signed_device_now: bool
     device_signed: bool
     detail: str = ""
+    keys_from: str = ""  # "database", "file" (an install from before, copied into the database) or "new"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -366,33 +457,58 @@ async def ensure_cross_signing(
     session: aiohttp.ClientSession | None = None,
     *,
     device_ed25519: str | None = None,
+    identity: OwnIdentity | None = None,
+    reset: bool = False,
 ) -> CrossSigningStatus:
     """Make sure the account has our cross-signing keys on the server and ``device_id`` is signed by our SSK.
 
+    The keys are the ones the database (``identity``) holds, else those of ``key_file`` (copied into the database),
+    else new ones if the homeserver knows no identity of the account. An identity on the homeserver that is not
+    ours is refused (:class:`IdentityRefused`), unless ``reset`` asks for new keys to replace it on purpose.
     Idempotent: a second call with the same keys and device does nothing but one ``/keys/query``.
     ``device_ed25519`` is the local olm account's ed25519 key (nio: ``client.olm.account.identity_keys["ed25519"]``);
     when given, keys on the server that differ from it are refused instead of signed.
     Raises :class:`CrossSigningError` (or a subclass) when it cannot succeed.
     """
-    keys, generated = load_or_create_keys(Path(key_file), secret, user_id)
+    key_file = Path(key_file)
+    keys, source = (None, "") if reset else held_keys(identity, key_file, secret, user_id)
     own_session = session is None
     http = session if session is not None else aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
     try:
         api = _Api(http, homeserver, access_token)
         query = await api.keys_query(user_id)
+        server_master = _server_keys(query, user_id)["master"]
+        generated = False
+        if reset:
+            keys, source, generated = CrossSigningKeys.generate(), "new", True
+            if server_master:
+                log.warning("resetting the cross-signing identity of %s on request (was master %s, now %s)",
+                            user_id, format_fingerprint(server_master), format_fingerprint(keys.master_public))
+        elif keys is None:
+            if server_master:
+                raise IdentityRefused(_not_held(user_id, server_master, key_file))
+            fresh = CrossSigningKeys.generate()
+            keys = _keep_new(identity, fresh, key_file, secret, user_id)
+            generated = keys.master_public == fresh.master_public
+            source = "new" if generated else "database"
+            if generated:
+                log.info("generated cross-signing keys for %s (master %s)", user_id,
+                         format_fingerprint(keys.master_public))
+            else:  # another instance, starting at the same time, made them first and may have uploaded them
+                query = await api.keys_query(user_id)
+        elif server_master and server_master != keys.master_public:
+            raise IdentityRefused(_mismatch(user_id, server_master, keys.master_public, source, key_file))
         uploaded = False
         if _server_keys(query, user_id) != _ours(keys):
-            server_master = _server_keys(query, user_id)["master"]
-            if server_master and server_master != keys.master_public:
-                log.warning(
-                    "replacing cross-signing identity of %s on the server (server master %s, ours %s)",
-                    user_id,
-                    format_fingerprint(server_master),
-                    format_fingerprint(keys.master_public),
-                )
             await _upload_cross_signing_keys(api, keys, user_id, password)
             uploaded = True
             log.info("uploaded cross-signing keys for %s", user_id)
+            if reset:
+                # Kept only once the homeserver took them: a reset refused (no password, a wrong one) leaves the
+                # instances with the keys they have. Made and kept before the upload, as new keys otherwise are,
+                # a refused reset would leave keys in the database that the homeserver never saw, and every
+                # instance would refuse to start.
+                _replace_keys(identity, keys, key_file, secret, user_id)
             query = await api.keys_query(user_id)
             if _server_keys(query, user_id) != _ours(keys):
                 raise CrossSigningError("the homeserver did not keep the uploaded cross-signing keys")
@@ -408,6 +524,7 @@ async def ensure_cross_signing(
             uploaded_keys=uploaded,
             signed_device_now=False,
             device_signed=False,
+            keys_from=source,
         )
         if device_keys is None:
             status.detail = "device keys are not on the server yet; upload them (nio keys_upload) and call again"
@@ -443,15 +560,23 @@ async def cross_signing_status(
     key_file: Path,
     secret: str,
     session: aiohttp.ClientSession | None = None,
+    *,
+    database_master: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Read-only report for ``jourbot crosssign status``: local keys, the server's keys, and device trust.
+    """Read-only report for ``jourbot crosssign status``: the keys held, the server's keys, and device trust.
 
-    Never writes the key file and never uploads anything.
+    ``database_master`` is (account, public master key) of the keys the shared database holds; they are the ones the
+    instances use, so the key file is read only without them. Never writes anything and never uploads anything.
     """
     key_file = Path(key_file)
     local: dict[str, str] | None = None
-    if key_file.exists():
-        local = _ours(load_keys(key_file, secret, user_id))
+    held_in: str | None = None
+    if database_master is not None:
+        if database_master[0] != user_id:
+            raise KeyFileError(f"the database holds the cross-signing keys of {database_master[0]!r}, not {user_id!r}")
+        local, held_in = {"master": database_master[1]}, "database"
+    elif key_file.exists():
+        local, held_in = _ours(load_keys(key_file, secret, user_id)), "file"
     own_session = session is None
     http = session if session is not None else aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
     try:
@@ -462,11 +587,14 @@ async def cross_signing_status(
     server = _server_keys(query, user_id)
     signed = cross_signed_devices(query, user_id)
     all_devices = sorted(((query.get("device_keys") or {}).get(user_id) or {}).keys())
-    keys_match = local is not None and local == server
+    # The database shows only its public master key without the data key; the device's signature, checked against
+    # the server's self-signing key that master signed, covers the rest.
+    keys_match = local is not None and all(server.get(name) == value for name, value in local.items())
     return {
         "user_id": user_id,
         "device_id": device_id,
         "key_file": str(key_file),
+        "keys_held_in": held_in,
         "local_keys": local is not None,
         "local_master_key": local["master"] if local else None,
         "local_master_fingerprint": format_fingerprint(local["master"]) if local else None,

@@ -21,6 +21,7 @@ from bot.store.alarms import Alarms
 from bot.store.area_months import AreaMonths
 from bot.store.audit import Audit
 from bot.store.checkins import Checkins
+from bot.store.cross_signing import OwnIdentity
 from bot.store.db import Database, SqliteDatabase
 from bot.store.deadlines import Deadlines
 from bot.store.direct_rooms import DirectRooms
@@ -167,6 +168,7 @@ class Store:
         self.leave = LeaveEntries(self.db, self.sequences)
         self.identities = Identities(self.db)
         self.acting = Acting(self.db, clock)
+        self.own_identity = OwnIdentity(self.db, box)
         self.db.private_side_files()
 
     @property

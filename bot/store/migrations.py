@@ -329,9 +329,17 @@ def _step_16(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO acting(id, epoch, holder, since, beats) VALUES (1, 0, '', 0, 0)")
 
 
+def _step_17(db: sqlite_utils.Database) -> None:
+    """The bot account's own cross-signing keys, sealed, one row that every instance sharing the database signs its
+    device with (bot/store/cross_signing.py); the public master key beside them, unsealed, to compare without the
+    data key."""
+    db.execute("CREATE TABLE cross_signing_keys (id INTEGER PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL,"
+               " master_key TEXT NOT NULL, sealed TEXT NOT NULL, stored_at REAL NOT NULL)")
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None] | Sealing] = [
     _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11, _step_12,
-    _step_13, _step_14, Sealing(_step_15), _step_16,
+    _step_13, _step_14, Sealing(_step_15), _step_16, _step_17,
 ]
 
 
@@ -475,6 +483,10 @@ PG_STEPS: list[tuple[str, ...]] = [
         "CREATE TABLE acting (id BIGINT PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL, holder TEXT NOT NULL,"
         " since DOUBLE PRECISION NOT NULL, beats BIGINT NOT NULL)",
         "INSERT INTO acting(id, epoch, holder, since, beats) VALUES (1, 0, '', 0, 0)",
+    ),
+    (  # 17
+        "CREATE TABLE cross_signing_keys (id BIGINT PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL,"
+        " master_key TEXT NOT NULL, sealed TEXT NOT NULL, stored_at DOUBLE PRECISION NOT NULL)",
     ),
 ]
 

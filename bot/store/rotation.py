@@ -17,6 +17,8 @@ SEALED: tuple[tuple[str, str, str, str], ...] = (
      "UPDATE events SET payload = ? WHERE event_id = ?", "{}"),
     ("outbox.content", "SELECT txn_id, content FROM outbox WHERE content IS NOT NULL",
      "UPDATE outbox SET content = ? WHERE txn_id = ?", "{}"),
+    ("cross_signing_keys.sealed", "SELECT user_id, sealed FROM cross_signing_keys",
+     "UPDATE cross_signing_keys SET sealed = ? WHERE user_id = ?", "cross-signing:{}"),
 )
 
 

@@ -17,6 +17,31 @@ TEST_PICKLE_KEY = "Xq7vN2mK9pL4wR8tZ3cF6hJ1bD5gS0aEyU-iOkMnQ_s"
 TEST_DATA_KEY = "tW4nB8xK2qZ7mR5vL9pC3hF6jD1sG0aYeU-oIkNwE_r"
 
 
+BOT_USER = "@jourbot:localhost"
+_IDENTITY: list[bytes] = []  # the key file of the one identity every test bot of this process shares
+
+
+def seed_identity(state_dir: Path) -> None:
+    """Give a test bot the cross-signing identity of @jourbot:localhost, as a key file of an install from before.
+
+    Every test bot logs in to the session's Synapse as that one account, each with a state folder and a database of
+    its own: like instances of one deployment, they must share one identity, or the second would be refused (the
+    homeserver's identity is not one its database or key file holds). The file is copied into the database at start.
+    """
+    if not _IDENTITY:
+        from bot.matrix.crosssign import CrossSigningKeys, save_keys
+
+        made = state_dir.parent / "identity.keys"
+        save_keys(CrossSigningKeys.generate(), made, TEST_PICKLE_KEY, BOT_USER)
+        _IDENTITY.append(made.read_bytes())
+        made.unlink()
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_file = state_dir / "cross-signing.keys"
+    if not key_file.exists():
+        key_file.write_bytes(_IDENTITY[0])
+        key_file.chmod(0o600)
+
+
 def write_config(
     directory: Path,
     homeserver: str,
@@ -32,6 +57,7 @@ def write_config(
     for name, key in (("pickle.key", TEST_PICKLE_KEY), ("data.key", TEST_DATA_KEY)):
         (directory / name).write_text(key)
         (directory / name).chmod(0o600)
+    seed_identity(directory / "state")
     path = directory / "config.toml"
     police_rooms_toml = ", ".join(f'"{r}"' for r in police_rooms)
     police_toml = ", ".join(f'"{p}"' for p in police)
@@ -40,7 +66,7 @@ def write_config(
 
 [matrix]
 homeserver = "{homeserver}"
-user_id = "@jourbot:localhost"
+user_id = "{BOT_USER}"
 password = "{password}"
 sync_timeout_s = 1
 trust = "{trust}"

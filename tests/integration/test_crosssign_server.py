@@ -10,6 +10,7 @@ import pytest
 from nio import AsyncClient, AsyncClientConfig, LoginResponse
 
 from bot.matrix.crosssign import (
+    IdentityRefused,
     UserInteractiveAuthRequired,
     cross_signing_status,
     ensure_cross_signing,
@@ -48,7 +49,7 @@ async def keys_query(url: str, token: str, user_id: str) -> dict:
             return await resp.json()
 
 
-async def ensure(client: AsyncClient, key_file: Path, password: str | None = PASSWORD):
+async def ensure(client: AsyncClient, key_file: Path, password: str | None = PASSWORD, reset: bool = False):
     return await ensure_cross_signing(
         client.homeserver,
         client.access_token,
@@ -58,6 +59,7 @@ async def ensure(client: AsyncClient, key_file: Path, password: str | None = PAS
         key_file,
         SECRET,
         device_ed25519=client.olm.account.identity_keys["ed25519"],
+        reset=reset,
     )
 
 
@@ -113,16 +115,19 @@ async def test_restart_keeps_the_keys_and_a_new_device_is_signed_with_them(synap
         await second.close()
 
 
-async def test_lost_key_file_needs_the_password_to_replace_the_identity(synapse, account, tmp_path):
+async def test_lost_keys_are_refused_and_only_a_reset_with_the_password_replaces_the_identity(
+        synapse, account, tmp_path):
     client = await login_device(synapse.url, account, tmp_path / "store1")
     try:
         old = await ensure(client, tmp_path / "old.json")
+        with pytest.raises(IdentityRefused, match="neither the database nor"):
+            await ensure(client, tmp_path / "new.json")
         with pytest.raises(UserInteractiveAuthRequired):
-            await ensure(client, tmp_path / "new.json", password=None)
+            await ensure(client, tmp_path / "new.json", password=None, reset=True)
         query = await keys_query(synapse.url, client.access_token, account)
         assert query["master_keys"][account]["keys"] == {f"ed25519:{old.master_key}": old.master_key}
 
-        new = await ensure(client, tmp_path / "new.json")
+        new = await ensure(client, tmp_path / "new.json", reset=True)
         assert new.uploaded_keys and new.master_key != old.master_key and new.device_signed
         assert new.master_key == load_keys(tmp_path / "new.json", SECRET, account).master_public
         query = await keys_query(synapse.url, client.access_token, account)

@@ -29,7 +29,7 @@ async def cross_sign(person: Person, key_file: Path) -> None:
         await client.keys_upload()
     status = await ensure_cross_signing(
         client.homeserver, client.access_token, client.user_id, client.device_id, PASSWORD, key_file,
-        "test secret", device_ed25519=client.olm.account.identity_keys["ed25519"],
+        "test secret", device_ed25519=client.olm.account.identity_keys["ed25519"], reset=not key_file.exists(),
     )
     assert status.device_signed
 

@@ -21,9 +21,11 @@ async def cross_sign(person: Person, tmp_path: Path) -> None:
     client = person.client
     if client.should_upload_keys:
         await client.keys_upload()
+    key_file = tmp_path / f"{client.user_id}.keys"
+    # The people's accounts live for the whole session: an identity an earlier test gave one is replaced on purpose.
     status = await ensure_cross_signing(
-        client.homeserver, client.access_token, client.user_id, client.device_id, PASSWORD,
-        tmp_path / f"{client.user_id}.keys", "test secret", device_ed25519=client.olm.account.identity_keys["ed25519"],
+        client.homeserver, client.access_token, client.user_id, client.device_id, PASSWORD, key_file, "test secret",
+        device_ed25519=client.olm.account.identity_keys["ed25519"], reset=not key_file.exists(),
     )
     assert status.device_signed
 

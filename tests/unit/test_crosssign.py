@@ -10,18 +10,17 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bot.matrix.crosssign import (
     CrossSigningError,
     CrossSigningKeys,
+    IdentityRefused,
     KeyFileError,
     UserInteractiveAuthRequired,
     cross_signing_status,
     ensure_cross_signing,
     load_keys,
-    load_or_create_keys,
     save_keys,
 )
 from bot.matrix.device_trust import cross_signed_devices
@@ -247,14 +246,6 @@ def test_loose_key_file_mode_is_tightened(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_load_or_create_reuses_the_file(tmp_path):
-    path = tmp_path / "cs.json"
-    first, created = load_or_create_keys(path, "s", "@bot:localhost")
-    again, created_again = load_or_create_keys(path, "s", "@bot:localhost")
-    assert created and not created_again
-    assert first.master_public == again.master_public
-
-
 # --------------------------------------------------------------------------- fake homeserver
 
 USER = "@bot:localhost"
@@ -355,17 +346,6 @@ class FakeHomeserver:
         return web.json_response({"failures": {}})
 
 
-@pytest.fixture
-async def homeserver():
-    fake = FakeHomeserver()
-    server = TestServer(fake.app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield fake, str(server.make_url(""))
-    finally:
-        await server.close()
-
-
 async def _ensure(url: str, device_id: str, key_file: Path, password: str | None = PASSWORD, **kw):
     return await ensure_cross_signing(url, TOKEN, USER, device_id, password, key_file, SECRET, **kw)
 
@@ -415,14 +395,35 @@ async def test_new_device_is_signed_with_the_same_keys(homeserver, tmp_path):
     assert fake.uia_sessions == 0
 
 
-async def test_lost_key_file_replaces_identity_with_password_uia(homeserver, tmp_path):
+async def test_lost_key_file_is_refused_not_replaced(homeserver, tmp_path):
+    fake, url = homeserver
+    fake.add_device("DEV1")
+    first = await _ensure(url, "DEV1", tmp_path / "a.json")
+    fake.calls.clear()
+    with pytest.raises(IdentityRefused, match="crosssign reset") as refused:
+        await _ensure(url, "DEV1", tmp_path / "b.json")
+    assert format_fingerprint(first.master_key) in str(refused.value)
+    assert fake.calls == ["query"] and not (tmp_path / "b.json").exists()
+    assert fake.cross["master_key"]["keys"] == {f"ed25519:{first.master_key}": first.master_key}
+
+
+async def test_key_file_of_another_identity_is_refused(homeserver, tmp_path):
+    fake, url = homeserver
+    fake.add_device("DEV1")
+    await _ensure(url, "DEV1", tmp_path / "a.json")
+    save_keys(CrossSigningKeys.generate(), tmp_path / "b.json", SECRET, USER)
+    with pytest.raises(IdentityRefused, match="not the identity the homeserver has"):
+        await _ensure(url, "DEV1", tmp_path / "b.json")
+
+
+async def test_reset_replaces_identity_with_password_uia(homeserver, tmp_path):
     fake, url = homeserver
     fake.add_device("DEV1")
     first = await _ensure(url, "DEV1", tmp_path / "a.json")
     with pytest.raises(UserInteractiveAuthRequired, match="password"):
-        await _ensure(url, "DEV1", tmp_path / "b.json", password=None)
+        await _ensure(url, "DEV1", tmp_path / "b.json", password=None, reset=True)
     assert fake.cross["master_key"]["keys"] == {f"ed25519:{first.master_key}": first.master_key}
-    replaced = await _ensure(url, "DEV1", tmp_path / "b.json")
+    replaced = await _ensure(url, "DEV1", tmp_path / "b.json", reset=True)
     assert replaced.uploaded_keys and replaced.master_key != first.master_key
     assert replaced.signed_device_now and replaced.device_signed
     assert fake.uia_sessions == 2
@@ -433,7 +434,7 @@ async def test_wrong_password_is_reported(homeserver, tmp_path):
     fake.add_device("DEV1")
     await _ensure(url, "DEV1", tmp_path / "a.json")
     with pytest.raises(UserInteractiveAuthRequired, match="refused"):
-        await _ensure(url, "DEV1", tmp_path / "b.json", password="wrong")
+        await _ensure(url, "DEV1", tmp_path / "b.json", password="wrong", reset=True)
 
 
 async def test_delegated_auth_reset_is_explained(homeserver, tmp_path):
@@ -442,7 +443,7 @@ async def test_delegated_auth_reset_is_explained(homeserver, tmp_path):
     await _ensure(url, "DEV1", tmp_path / "a.json")
     fake.uia_stages = ["org.matrix.cross_signing_reset"]
     with pytest.raises(UserInteractiveAuthRequired, match="account management"):
-        await _ensure(url, "DEV1", tmp_path / "b.json")
+        await _ensure(url, "DEV1", tmp_path / "b.json", reset=True)
 
 
 async def test_plain_401_on_upload_is_not_mistaken_for_an_auth_challenge(homeserver, tmp_path):
@@ -503,7 +504,7 @@ async def test_secrets_never_reach_the_log(homeserver, tmp_path, caplog):
     fake.add_device("DEV1")
     caplog.set_level(logging.DEBUG)
     await _ensure(url, "DEV1", tmp_path / "a.json")
-    await _ensure(url, "DEV1", tmp_path / "b.json")  # replacement with UIA: the password is sent
+    await _ensure(url, "DEV1", tmp_path / "b.json", reset=True)  # replacement with UIA: the password is sent
     fake.add_device("DEV2")
     await _ensure(url, "DEV2", tmp_path / "b.json")
     keys = load_keys(tmp_path / "b.json", SECRET, USER)
