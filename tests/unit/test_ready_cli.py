@@ -21,7 +21,7 @@ def test_a_period_of_no_days_is_refused(tmp_path, capsys):
 def test_an_unreachable_homeserver_is_named_and_fails(tmp_path, capsys):
     path = write_config(tmp_path / "bot", "http://127.0.0.1:9", "secret", ["!r:localhost"], ["@p:localhost"])
     state = tmp_path / "bot" / "state"
-    state.mkdir()
+    state.mkdir(exist_ok=True)  # write_config put the test identity there
     (state / "credentials.json").write_text(
         '{"homeserver": "http://127.0.0.1:9", "user_id": "@jourbot:localhost", "device_id": "D", "access_token": "t"}')
     assert main(["roster", "ready", "-c", str(path)]) == 1

@@ -15,4 +15,4 @@ def test_an_unknown_area_or_a_period_backwards_is_refused_and_no_database_is_mad
     assert "unknown area 'Atlantis'; the areas are: Farsta" in capsys.readouterr().err
     assert main(["stats", "--from", "2026-02-28", "--to", "2026-02-01", "--csv", "-c", str(config)]) == 2
     assert "--to 2026-02-01 is before --from 2026-02-28" in capsys.readouterr().err
-    assert not (tmp_path / "bot" / "state").exists()
+    assert not (tmp_path / "bot" / "state" / "jourbot.db").exists()
