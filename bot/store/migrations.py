@@ -329,9 +329,17 @@ def _step_16(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO acting(id, epoch, holder, since, beats) VALUES (1, 0, '', 0, 0)")
 
 
+def _step_17(db: sqlite_utils.Database) -> None:
+    """Which fencing epoch started the last attempt at a message, and whether it is being sent again after a takeover
+    (bot/ha/repeats.py): an attempt another instance started may have reached the homeserver before that instance
+    died, and the taker's own device cannot have the homeserver drop it by its transaction id. Empty on SQLite."""
+    db.execute("ALTER TABLE outbox ADD COLUMN attempt_epoch INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN repeated INTEGER NOT NULL DEFAULT 0")
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None] | Sealing] = [
     _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11, _step_12,
-    _step_13, _step_14, Sealing(_step_15), _step_16,
+    _step_13, _step_14, Sealing(_step_15), _step_16, _step_17,
 ]
 
 
@@ -475,6 +483,10 @@ PG_STEPS: list[tuple[str, ...]] = [
         "CREATE TABLE acting (id BIGINT PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL, holder TEXT NOT NULL,"
         " since DOUBLE PRECISION NOT NULL, beats BIGINT NOT NULL)",
         "INSERT INTO acting(id, epoch, holder, since, beats) VALUES (1, 0, '', 0, 0)",
+    ),
+    (  # 17
+        "ALTER TABLE outbox ADD COLUMN attempt_epoch BIGINT",
+        "ALTER TABLE outbox ADD COLUMN repeated BIGINT NOT NULL DEFAULT 0",
     ),
 ]
 
