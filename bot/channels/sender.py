@@ -61,6 +61,9 @@ class Sender:
         self._lane_of: dict[tuple[str, str], str] = {}  # of each target in flight
         self._pages: set[tuple[str, str]] = set()  # targets whose page is in flight
         self._ringing: set[tuple[str, str]] = set()  # targets whose alarm message that rings is in flight
+        # Where instances share the database: each attempt is claimed for this instance's fencing epoch first, and
+        # what to send comes back (marked, if another instance may have sent it: bot/ha/repeats.py). None on SQLite.
+        self.claim: Callable[[OutboxRow], OutboxRow] | None = None
 
     # --- the send loop ---------------------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -134,6 +137,8 @@ class Sender:
                 limit -= self.settings.reserved_for_alarms
             if busy[lane] >= limit:
                 continue
+            if self.claim is not None:
+                row = self.claim(row)
             task = asyncio.create_task(self._send(row, channel), name=f"send {row.txn_id}")
             self._in_flight[row.key] = task
             self._lane_of[row.key] = lane

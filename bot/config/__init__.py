@@ -149,6 +149,9 @@ class StorageConfig(Section):
                         _rule(lambda v: not _PASSWORD_IN_URL.match(v),
                               "the URL holds a password: put it in PGPASSWORD or ~/.pgpass (mode 0600), not in the"
                               " configuration")] = ""
+    # With PostgreSQL, where several instances share the database (bot/ha/): a standby takes over from an acting
+    # instance whose beats stood still this long (a paused machine; a dead one's lock is free at once).
+    acting_silent_after_s: Positive = 5
 
 
 class BotConfig(Section):
