@@ -380,6 +380,14 @@ class App:
         file watcher ask the reloader directly)."""
         return await self.rosters.reload(cause)
 
+    def reload_requested(self) -> None:
+        """SIGHUP. A standby puts nothing in force: the acting instance reloads (its folder should hold the same
+        files; a standby that takes over reads its own folder at its first poll)."""
+        if self.role.acting:
+            self.rosters.request("sighup")
+        else:
+            log.info("standing by: rosters are reloaded by the acting instance")
+
     @property
     def roster(self) -> Roster:
         """The roster in force: the folder's as last put in force, or the stored one (bot/duty/reload.py), with
@@ -488,6 +496,8 @@ class App:
     def _homeserver_back(self, down_s: float) -> None:
         """The homeserver answers again after `down_s` seconds: what waited goes now, and the outage is nobody's
         delay — the messages' delivery deadlines and the time of steps whose pages never arrived move on by it."""
+        if not self.role.acting:
+            return  # a standby sends nothing and keeps no deadlines: the acting instance saw the outage itself
         self.caught_up = False
         with self.store.transaction():
             if down_s > 0:
