@@ -198,7 +198,8 @@ class App:
         self.store.db.on_commit(Topic.HANDOVERS, self.timers.rearm)
         self.store.db.on_commit(Topic.CHECKINS, self.timers.rearm)
         self.store.db.on_commit(Topic.REPORTS, self.timers.rearm)
-        self.handovers.prepare(clock())
+        if not self.role.shared:  # where instances share the database, the one that acts prepares (run)
+            self.handovers.prepare(clock())
         self.rosters.on_reloaded.append(lambda: self.handovers.prepare(self.clock()))  # a new district office
         self.matrix.set_on_recovered(self._homeserver_back)
         self.matrix.set_on_session_lost(self._log_in_again)
@@ -269,6 +270,8 @@ class App:
                     return
             else:
                 self.role.try_once()
+            if self.role.shared:
+                self.handovers.prepare(self.clock())
             self.inbox.begin()
             self.outage.started()
             self.trail.started()
