@@ -205,6 +205,7 @@ class App:
         self.matrix.set_on_session_lost(self._log_in_again)
         self.stop = asyncio.Event()
         self.caught_up = False  # the first sync batch after a start or an outage has been handled
+        self.handles_batches = False  # batches go through the inbox (acting), or are kept for a takeover (standing by)
         self.last_sweep_at: float | None = None
         self.stopping = ""  # why the bot gives up, when it must (shown by /healthz before it exits)
         self.metrics.watch(
@@ -268,10 +269,10 @@ class App:
                 sync = self._start_sync()
                 if not await self._stand_by(sync):
                     return
+                self.handovers.prepare(self.clock())
             else:
                 self.role.try_once()
-            if self.role.shared:
-                self.handovers.prepare(self.clock())
+                self.handles_batches = True
             self.inbox.begin()
             self.outage.started()
             self.trail.started()
@@ -311,7 +312,7 @@ class App:
                 beat = asyncio.create_task(self.role.beat_while_acting(self.stop), name="beat")
                 tasks.append(beat)
                 ended |= {beat, asyncio.create_task(self.role.lost.wait())}
-            done, _ = await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
             for waiting in ended - {sync, *tasks}:
                 waiting.cancel()
             if self.role.lost.is_set():
@@ -372,6 +373,9 @@ class App:
         had recorded is not recorded again. The deadlines held meanwhile fire once it is handled (`caught_up`)."""
         # The backoff of what waits was the instance before's: its network, its device. This one tries at once.
         self.sender.homeserver_back()
+        # From here on batches are handled, not kept: the backlog's first, as nothing awaits before it is recorded.
+        # (Batches that came after the lock was taken, while this start ran, are in the backlog.)
+        self.handles_batches = True
         backlog = self.recent.backlog()
         if backlog is not None:
             log.info("taking over: %d events synced while standing by go through the inbox", len(backlog.events))
@@ -481,7 +485,7 @@ class App:
 
     # --- what comes in -------------------------------------------------------------------------------------------
     async def on_batch(self, batch: Batch) -> None:
-        if not self.role.acting:
+        if not self.handles_batches:
             self.recent.keep(batch)  # a standby records nothing: kept for the takeover
             return
         for event in self.inbox.on_batch(batch):

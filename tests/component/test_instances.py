@@ -44,9 +44,8 @@ class Instances:
         clock = [T0]
         first = await ComponentBot.start(tmp_path / "a", wait_s=wait_s, database=url, clock=clock,
                                          matrix=FakeMatrix(device=FIRST))
-        await asyncio.wait_for(first.app.role.working.wait(), 10)
         second = await ComponentBot.start(tmp_path / "b", wait_s=wait_s, database=url, clock=clock,
-                                          matrix=first.matrix.another_device(SECOND))
+                                          matrix=first.matrix.another_device(SECOND), standby=True)
         return cls(first, second)
 
     @property
