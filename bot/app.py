@@ -118,7 +118,7 @@ class App:
                                        self._queue, clock, lang, config.matrix.user_id)
         # Where instances share the database only the acting one acts (bot/ha/); on SQLite this one acts from the start.
         self.role = Role(self.store.acting, config.storage.acting_silent_after_s, self.metrics)
-        self.recent = RecentBatches(clock)  # what a standby synced, for the takeover
+        self.recent = RecentBatches(clock, config.bot.catchup_window_s + 60.0)  # what a standby synced, for a takeover
         self.matrix.set_identity_gate(StandbyGate(self.identities, lambda: self.role.acting) if self.role.shared
                                       else self.identities)
         self.guard = RoomGuard(self.store, self.matrix, self._queue, lambda: self.services.supervisors(),

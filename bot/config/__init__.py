@@ -151,7 +151,8 @@ class StorageConfig(Section):
                               " configuration")] = ""
     # With PostgreSQL, where several instances share the database (bot/ha/): a standby takes over from an acting
     # instance whose beats stood still this long (a paused machine; a dead one's lock is free at once).
-    acting_silent_after_s: Positive = 5
+    acting_silent_after_s: Annotated[int, _rule(lambda v: v >= 3, "expected at least 3 seconds (the acting instance"
+                                                " beats every second), got {value}")] = 5
 
 
 class BotConfig(Section):

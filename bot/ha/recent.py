@@ -1,8 +1,12 @@
 """What a standby synced lately, for the takeover: every instance syncs, but only the acting one records and handles
 what it reads. A standby writes nothing to the shared database, so it keeps the batches of the last few minutes in
 memory; at a takeover they go to the inbox as one batch, and what the instance that died had recorded already is
-not recorded again (an event id is a key: bot/store/events.py). What came before that stretch had been read by the
-instance that acted then: it beat until the takeover, and the taker waited `silent_after` seconds at most.
+not recorded again (an event id is a key: bot/store/events.py).
+
+How far back: as far as a command can still be carried out (`bot.catchup_window_s`, a minute more), so nothing that
+could still act is lost whatever the instance before did or failed to read; what is older would only be answered as
+too old. Nothing earlier than the standby's own start is missing either: its first sync fills the gap back to the
+room heads the acting instance stored (bot/store/sync.py), as after any restart.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from bot.matrix.port import Batch, Incoming, Receipt
 from bot.store.sync import Head
 
-KEEP_S = 600.0  # far longer than a takeover takes (`silent_after` and the database's keepalives: some 15 s)
+KEEP_S = 960.0  # the default catch-up window (900 s) and a minute; far longer than a takeover takes (some 15 s)
 KEEP_EVENTS = 5000  # a bound on memory whatever happens in the rooms
 
 
