@@ -8,11 +8,12 @@ takeover in `tofu` trust, not under Element's strictest mode. The takeover times
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -130,17 +131,16 @@ class Process:
         return await asyncio.wait_for(self.process.wait(), 30)
 
 
-async def test_kill_9_of_the_acting_process_after_a_page_and_mid_escalation_pages_on_in_order_once(
-        people, synapse, tmp_path, url):
-    police, anna = await people("polis1"), await people("anna.a")
-    bertil, chef = await people("bertil.b"), await people("chef.c")
-    room = await police.create_room([BOT])
-    wait_s = 20
+@contextlib.asynccontextmanager
+async def two_processes(tmp_path: Path, synapse, room: str, police, url: str, wait_s: int,
+                        storage: str = "") -> AsyncIterator[tuple[Process, Process]]:
+    """Two `jourbot run` processes, the first acting and the second standing by (and healthy), killed at the end."""
     processes = []
     for name in ("first", "second"):
         port = free_port()
         config = instance_config(tmp_path, name, synapse, room, police.user_id, url, wait_s,
                                  f"[monitoring]\nenabled = true\nport = {port}\n")
+        config.write_text(config.read_text().replace('database = "', f'{storage}database = "', 1))
         processes.append(Process(config, port))
     first, second = processes
     try:
@@ -149,6 +149,22 @@ async def test_kill_9_of_the_acting_process_after_a_page_and_mid_escalation_page
         await police.wait_joined(room, BOT)
         await second.start()
         await second.role("standing_by", 60)  # and healthy: ready to take over
+        yield first, second
+    finally:
+        for process in processes:
+            if process.process is not None and process.process.returncode is None:
+                process.process.send_signal(signal.SIGCONT)
+                process.process.kill()
+                await process.process.wait()
+
+
+async def test_kill_9_of_the_acting_process_after_a_page_and_mid_escalation_pages_on_in_order_once(
+        people, synapse, tmp_path, url):
+    police, anna = await people("polis1"), await people("anna.a")
+    bertil, chef = await people("bertil.b"), await people("chef.c")
+    room = await police.create_room([BOT])
+    wait_s = 20
+    async with two_processes(tmp_path, synapse, room, police, url, wait_s) as (first, second):
         await police.send(room, "!larm Farsta")
         await anna.wait_for(is_page("L1"), 30)
         paged_at = time.monotonic()
@@ -168,7 +184,7 @@ async def test_kill_9_of_the_acting_process_after_a_page_and_mid_escalation_page
         await police.wait_for(lambda m: m.sender == BOT and "registrerat" in m.body and m.reply_to == larm, 30)
         await chef.wait_for(lambda m: m.sender == BOT and "🔀" in m.body, 30)
         assert await second.metric("jourbot_takeovers_total") == 1
-        # Nothing more comes: L2's step runs out only after `wait_s`, and everything else has been said.
+        # A page sent twice would have come by now (sends take milliseconds here).
         await asyncio.sleep(3)
         repeats = [m for m in anna.pages(BOT) if "(upprepning)" in m.body.split("\n")[0]]
         assert len(anna.pages(BOT)) - len(repeats) == 2 and len(repeats) <= 1, "at most one marked repeat"
@@ -180,8 +196,27 @@ async def test_kill_9_of_the_acting_process_after_a_page_and_mid_escalation_page
         assert sum("registrerat" in line for line in lines) == 2, lines
         assert not any("🔀" in line for line in lines), "the police hear nothing of a takeover"
         assert await second.stop() == 0
-    finally:
-        for process in processes:
-            if process.process is not None and process.process.returncode is None:
-                process.process.kill()
-                await process.process.wait()
+
+
+async def test_a_paused_acting_process_is_cut_off_and_woken_it_sends_nothing_and_exits_4(people, synapse, tmp_path,
+                                                                                          url):
+    police, anna = await people("polis1"), await people("anna.a")
+    room = await police.create_room([BOT])
+    async with two_processes(tmp_path, synapse, room, police, url, 600, "acting_silent_after_s = 3\n") as (
+            first, second):
+        assert first.process is not None
+        first.process.send_signal(signal.SIGSTOP)  # a frozen VM: its connection, and lock, stay
+        paused = time.monotonic()
+        await second.role("acting", 30)
+        took = time.monotonic() - paused
+        larm = await police.send(room, "!larm Farsta")
+        await anna.wait_for(is_page("L1"), 30)
+        await police.wait_for(lambda m: m.sender == BOT and "registrerat" in m.body and m.reply_to == larm, 30)
+        first.process.send_signal(signal.SIGCONT)
+        assert await asyncio.wait_for(first.process.wait(), 30) == 4, "it stops acting and says so"
+        print(f"\ntakeover after SIGSTOP (acting_silent_after_s 3): {took:.1f} s")
+        assert took < 15
+        assert len(anna.pages(BOT)) == 1, "the woken instance sent nothing"
+        log = (first.config.parent / "run.log").read_text()
+        assert "stopped acting" in log
+        assert await second.stop() == 0
