@@ -89,7 +89,7 @@ class Role:
             try:
                 self.store_acting.beat()
             except Exception as err:
-                self.lose(f"{type(err).__name__}: {err}")
+                self.lose(f"its heartbeat could not be stored ({type(err).__name__}: {err})")
                 raise LostActing(self.why_lost) from err
             try:
                 await asyncio.wait_for(stop.wait(), BEAT_EVERY_S)
@@ -102,6 +102,6 @@ class Role:
             return
         self.acting = False
         self.metrics.acting.set(0)
-        self.why_lost = f"stopped acting: another instance acts now or the database is out of reach ({why})"
+        self.why_lost = f"stopped acting, sending nothing more: {why}"
         log.error(self.why_lost)
         self.lost.set()
