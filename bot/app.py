@@ -341,6 +341,7 @@ class App:
                     self.inbox.flush_position()
                     if self.matrix.ready.is_set():
                         self.outage.alive()
+                    self.store.acting.hand_over()  # a standby that takes over now has nothing to tell
             finally:
                 await self.matrix.close()
                 self.store.close()

@@ -61,7 +61,7 @@ class Role:
             self.took_from = before
             self.metrics.takeovers.inc()
             log.warning("took over acting from instance %s (fencing epoch %s)", before, self.store_acting.epoch)
-        else:
+        else:  # a first start, a restart of this same instance, or one that stopped on purpose before
             log.info("acting (fencing epoch %s)", self.store_acting.epoch)
         return True
 

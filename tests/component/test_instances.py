@@ -233,3 +233,18 @@ async def test_an_acting_instance_that_loses_the_database_stops_and_the_other_ta
     await pair.say(POLICE, "!larm Farsta")
     assert second.paged() == {"anna.a": 1, "bertil.b": 0, "chef.c": 0}
     assert pair.sent_by(FIRST) == []
+
+
+async def test_an_instance_stopped_on_purpose_hands_over_without_a_word_and_the_other_pages_on(instances):
+    pair = await instances(60)
+    await pair.say(POLICE, "!larm Farsta")
+    await pair.first.stop()  # a deploy: SIGTERM
+    pair.dead.add(FIRST)
+    pair.second._clock[0] += 90  # type: ignore[index]  # L1's step runs out meanwhile
+    await taken_over(pair.second)
+    await pair.advance(0)
+    second = pair.second
+    assert second.app.role.took_from == "" and second.metric("jourbot_takeovers_total") == 0
+    assert not any(SECOND in s.body for s in second.matrix.to_user(CHEF)), "nobody died: nobody is told"
+    assert second.paged() == {"anna.a": 1, "bertil.b": 1, "chef.c": 0}
+    assert [p.device for p in second.matrix.pages_to(BERTIL)] == [SECOND]
