@@ -36,6 +36,11 @@ from bot.duty import live as roster_live
 from bot.duty.leave import StoredLeave
 from bot.duty.live import Candidate
 from bot.duty.reload import RosterReloader
+from bot.ha.gate import StandbyGate
+from bot.ha.recent import RecentBatches
+from bot.ha.repeats import RepeatMarks
+from bot.ha.role import LostActing, Role
+from bot.ha.takeover import tell_supervisors
 from bot.handover.service import HandoverService, HandoverSettings
 from bot.intake.inbox import Inbox, InboxSettings
 from bot.intake.limits import LimitSettings, SenderLimits
@@ -111,7 +116,11 @@ class App:
         # Trust (bot/trust/): identities pinned on first sight, and the rooms the bot owns kept for their people alone.
         self.identities = IdentityPins(self.store, lambda: self.services.supervisors(), self._name_of,
                                        self._queue, clock, lang, config.matrix.user_id)
-        self.matrix.set_identity_gate(self.identities)
+        # Where instances share the database only the acting one acts (bot/ha/); on SQLite this one acts from the start.
+        self.role = Role(self.store.acting, config.storage.acting_silent_after_s, self.metrics)
+        self.recent = RecentBatches(clock, config.bot.catchup_window_s + 60.0)  # what a standby synced, for a takeover
+        self.matrix.set_identity_gate(StandbyGate(self.identities, lambda: self.role.acting) if self.role.shared
+                                      else self.identities)
         self.guard = RoomGuard(self.store, self.matrix, self._queue, lambda: self.services.supervisors(),
                                self._name_of, self._alarm_people, clock, lang, config.matrix.user_id)
         # Queueing needs only the store, so every part is made with it; the sender, which needs them, comes last.
@@ -151,6 +160,9 @@ class App:
             listeners.append(self.sms)  # after the alarm service's: it reads the alarm a failed page left
         self.sender = Sender(self.outbox, channels, DeliveryListeners(*listeners), self.matrix.ready, self.metrics,
                              self.matrix.handed_out)
+        if self.role.shared:
+            self.sender.claim = RepeatMarks(self.store, lang, self.metrics, lambda: self.role.acting).claim
+            self.store.db.when_fenced = self.role.lose
         # What /healthz and the metrics call undelivered: the homeserver's (an SMS that fails is told in chat).
         self.homeserver_kinds = self.sender.kinds(HOMESERVER)
         self.readiness = ReadinessReporter(self.store, lambda: self.roster, config, self.outbox)
@@ -187,12 +199,14 @@ class App:
         self.store.db.on_commit(Topic.HANDOVERS, self.timers.rearm_soon)
         self.store.db.on_commit(Topic.CHECKINS, self.timers.rearm_soon)
         self.store.db.on_commit(Topic.REPORTS, self.timers.rearm_soon)
-        self.handovers.prepare(clock())
+        if not self.role.shared:  # where instances share the database, the one that acts prepares (run)
+            self.handovers.prepare(clock())
         self.rosters.on_reloaded.append(lambda: self.handovers.prepare(self.clock()))  # a new district office
         self.matrix.set_on_recovered(self._homeserver_back)
         self.matrix.set_on_session_lost(self._log_in_again)
         self.stop = asyncio.Event()
         self.caught_up = False  # the first sync batch after a start or an outage has been handled
+        self.handles_batches = False  # batches go through the inbox (acting), or are kept for a takeover (standing by)
         self.last_sweep_at: float | None = None
         self.stopping = ""  # why the bot gives up, when it must (shown by /healthz before it exits)
         self.metrics.watch(
@@ -243,17 +257,31 @@ class App:
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def run(self) -> None:
         tasks: list[asyncio.Task[None]] = []
+        sync: asyncio.Task[None] | None = None
         try:
             await self.matrix.login(self.config.password())
             if self.config.matrix.cross_signing:
                 await self._cross_sign()
+            self.role.instance = self.matrix.device_id
+            if self.role.shared:
+                # A standby syncs (its own device's keys and position) and answers /healthz while it waits to act.
+                self.store.sync.of_instance(self.role.instance)
+                await self._start_monitoring(tasks)
+                sync = self._start_sync()
+                if not await self._stand_by(sync):
+                    return
+                self.handovers.prepare(self.clock())
+            else:
+                self.role.try_once()
+                self.handles_batches = True
             self.inbox.begin()
             self.outage.started()
             self.trail.started()
             self.rosters.tell_started()
-            if self.monitoring is not None:
-                await self.monitoring.start()
-                tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
+            if self.role.took_from:
+                tell_supervisors(self.store, self._queue, self.services.supervisors(), self.role.instance,
+                                 self.role.took_from, self.config.bot.language)
+            await self._start_monitoring(tasks)
             if self.web is not None:
                 try:
                     await self.web.start()
@@ -263,8 +291,10 @@ class App:
             # A deadline that passed while the bot was down fires at once — once the first sync has brought and the
             # inbox has handled what was said meanwhile (`caught_up`).
             self.timers.start()
-            sync = asyncio.create_task(self.matrix.sync_forever(
-                self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync")
+            if sync is None:
+                sync = self._start_sync()
+            else:
+                await self._take_over()
             tasks += [
                 sync,
                 asyncio.create_task(self.sender.run(self.stop), name="outbox"),
@@ -277,9 +307,18 @@ class App:
                 asyncio.create_task(self._every(60.0, self.trail.post_head), name="audit-head"),
             ]
             tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
-            stopped = asyncio.create_task(self.stop.wait())
-            await asyncio.wait({stopped, sync}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
+            self.role.working.set()
+            ended = {asyncio.create_task(self.stop.wait()), sync}
+            if self.role.shared:
+                beat = asyncio.create_task(self.role.beat_while_acting(self.stop), name="beat")
+                tasks.append(beat)
+                ended |= {beat, asyncio.create_task(self.role.lost.wait())}
+            await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in ended - {sync, *tasks}:
+                waiting.cancel()
+            if self.role.lost.is_set():
+                self.stopping = self.role.why_lost
+                raise LostActing(self.role.why_lost)
             error = sync.exception() if sync.done() and not sync.cancelled() else None
             if error is not None:
                 raise error  # e.g. SessionRevoked: the bot cannot go on
@@ -290,6 +329,8 @@ class App:
             self.readiness.stop()
             if self.monitoring is not None:
                 await self.monitoring.stop()
+            if sync is not None and sync not in tasks:
+                tasks.append(sync)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -297,18 +338,64 @@ class App:
             if self.sms is not None:
                 await self.sms.close()
             try:
-                self.inbox.flush_position()
-                if self.matrix.ready.is_set():
-                    self.outage.alive()
+                if self.role.acting:  # a standby, or an instance another took over from, writes nothing
+                    self.inbox.flush_position()
+                    if self.matrix.ready.is_set():
+                        self.outage.alive()
+                    self.store.acting.hand_over()  # a standby that takes over now has nothing to tell
             finally:
                 await self.matrix.close()
                 self.store.close()
+
+    def _start_sync(self) -> asyncio.Task[None]:
+        return asyncio.create_task(self.matrix.sync_forever(
+            self.store.sync.token(), self.store.sync.heads(), self.on_batch, self.stop), name="sync")
+
+    async def _start_monitoring(self, tasks: list[asyncio.Task[None]]) -> None:
+        if self.monitoring is None or any(task.get_name() == "deadman" for task in tasks):
+            return
+        await self.monitoring.start()
+        tasks.append(asyncio.create_task(self.monitoring.ping_while_healthy(self.stop), name="deadman"))
+
+    async def _stand_by(self, sync: asyncio.Task[None]) -> bool:
+        """Until this instance acts (True), or it must stop (False; a sync that failed raises what it raised)."""
+        standing = asyncio.create_task(self.role.until_acting(self.stop), name="standing by")
+        await asyncio.wait({standing, sync}, return_when=asyncio.FIRST_COMPLETED)
+        if standing.done():
+            return standing.result()
+        standing.cancel()
+        error = sync.exception() if not sync.cancelled() else None
+        if error is not None:
+            raise error
+        return False
+
+    async def _take_over(self) -> None:
+        """What this instance synced while it stood by goes through the inbox, in one batch recorded before any
+        later batch (nothing awaits before the inbox has recorded it), so the order holds; what the instance before
+        had recorded is not recorded again. The deadlines held meanwhile fire once it is handled (`caught_up`)."""
+        # The backoff of what waits was the instance before's: its network, its device. This one tries at once.
+        self.sender.homeserver_back()
+        # From here on batches are handled, not kept: the backlog's first, as nothing awaits before it is recorded.
+        # (Batches that came after the lock was taken, while this start ran, are in the backlog.)
+        self.handles_batches = True
+        backlog = self.recent.backlog()
+        if backlog is not None:
+            log.info("taking over: %d events synced while standing by go through the inbox", len(backlog.events))
+            await self.on_batch(backlog)
 
     async def reload_rosters(self, cause: str = "web") -> Candidate | None:
         """Read the roster folder and put it in force if it passes `roster check`; the supervisors are told either
         way (bot/duty/reload.py). None: the files are those in force already. For the web view (SIGHUP and the
         file watcher ask the reloader directly)."""
         return await self.rosters.reload(cause)
+
+    def reload_requested(self) -> None:
+        """SIGHUP. A standby puts nothing in force: the acting instance reloads (its folder should hold the same
+        files; a standby that takes over reads its own folder at its first poll)."""
+        if self.role.acting:
+            self.rosters.request("sighup")
+        else:
+            log.info("standing by: rosters are reloaded by the acting instance")
 
     @property
     def roster(self) -> Roster:
@@ -400,6 +487,9 @@ class App:
 
     # --- what comes in -------------------------------------------------------------------------------------------
     async def on_batch(self, batch: Batch) -> None:
+        if not self.handles_batches:
+            self.recent.keep(batch)  # a standby records nothing: kept for the takeover
+            return
         for event in self.inbox.on_batch(batch):
             await self.matrix.request_key(event.source)
         self.police_rooms.check()
@@ -415,6 +505,8 @@ class App:
     def _homeserver_back(self, down_s: float) -> None:
         """The homeserver answers again after `down_s` seconds: what waited goes now, and the outage is nobody's
         delay — the messages' delivery deadlines and the time of steps whose pages never arrived move on by it."""
+        if not self.role.acting:
+            return  # a standby sends nothing and keeps no deadlines: the acting instance saw the outage itself
         self.caught_up = False
         with self.store.transaction():
             if down_s > 0:
@@ -522,4 +614,5 @@ class App:
             homeserver_silent_s=round(time.time() - answered, 1) if (answered := self.matrix.health.last_answer_at)
             else None,
             stopping=self.stopping,
+            role=self.role.name,
         )

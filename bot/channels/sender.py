@@ -73,6 +73,9 @@ class Sender:
         # Sent pages and ringing messages not yet handed out (event id → lane, a page?): their lane's rest still waits.
         self._landing: dict[str, tuple[str, bool]] = {}
         self._landings: set[asyncio.Task[None]] = set()
+        # Where instances share the database: each attempt is claimed for this instance's fencing epoch first, and
+        # what to send comes back (marked, if another instance may have sent it: bot/ha/repeats.py). None on SQLite.
+        self.claim: Callable[[OutboxRow], OutboxRow] | None = None
 
     # --- the send loop ---------------------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -148,6 +151,8 @@ class Sender:
                 limit -= self.settings.reserved_for_alarms
             if busy[lane] >= limit:
                 continue
+            if self.claim is not None:
+                row = self.claim(row)
             task = asyncio.create_task(self._send(row, channel), name=f"send {row.txn_id}")
             self._in_flight[row.key] = task
             self._lane_of[row.key] = lane

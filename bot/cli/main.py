@@ -21,6 +21,7 @@ from bot.cli.roster import add_roster_parser
 from bot.cli.stats import add_stats_parser
 from bot.config.checks import checkin_problems
 from bot.duty import live as roster_live
+from bot.ha.role import LostActing
 from bot.matrix.port import SessionRevoked
 from bot.store import SaltMissing, SchemaTooNew
 from bot.store.db import Unreadable
@@ -30,6 +31,7 @@ from rosters import RosterError
 # What the service manager acts on (bot/deploy/jourbot.service: RestartPreventExitStatus): retrying helps neither.
 EXIT_CONFIG = 2  # the configuration, secrets, rosters or database are wrong
 EXIT_REVOKED = 3  # the session was revoked and no password is configured
+EXIT_NOT_ACTING = 4  # another instance took over, or the shared database went away: started again, it stands by
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -98,7 +100,7 @@ def install_signal_handlers(app: App) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, app.stop.set)
-    loop.add_signal_handler(signal.SIGHUP, app.rosters.request, "sighup")
+    loop.add_signal_handler(signal.SIGHUP, app.reload_requested)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -127,6 +129,9 @@ def _run(args: argparse.Namespace) -> int:
         # Starting again cannot help: the operator must restore the keys, or reset the identity on purpose.
         print(f"jourbot cannot start: cross-signing: {err}", file=sys.stderr)
         return EXIT_CONFIG
+    except LostActing as err:
+        print(f"jourbot {err}; started again, it stands by (bot/ha/, docs/operations.md)", file=sys.stderr)
+        return EXIT_NOT_ACTING
     return 0
 
 

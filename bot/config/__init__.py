@@ -149,6 +149,10 @@ class StorageConfig(Section):
                         _rule(lambda v: not _PASSWORD_IN_URL.match(v),
                               "the URL holds a password: put it in PGPASSWORD or ~/.pgpass (mode 0600), not in the"
                               " configuration")] = ""
+    # With PostgreSQL, where several instances share the database (bot/ha/): a standby takes over from an acting
+    # instance whose beats stood still this long (a paused machine; a dead one's lock is free at once).
+    acting_silent_after_s: Annotated[int, _rule(lambda v: v >= 3, "expected at least 3 seconds (the acting instance"
+                                                " beats every second), got {value}")] = 5
 
 
 class BotConfig(Section):

@@ -66,17 +66,20 @@ class Inbox:
         self.zone = zone
         self._unsaved: tuple[str, Mapping[str, Head]] | None = None
         self._saved_at = clock()
+        self._first_start = True  # the bot's first start ever, unless `begin` finds it ran before
 
     def begin(self) -> None:
-        """On the very first start nothing from before is replayed: remember when that was."""
+        """On the very first start nothing from before is replayed: remember when that was. An instance without a
+        position of its own (one of several sharing the database, bot/ha/) starts after the bot's first start: what
+        it synced is recorded, and whatever another instance recorded before is not recorded twice."""
         if self.store.sync.token() is None:
             with self.store.transaction():
-                self.store.meta.set_once("first_start_ms", str(int(self.clock() * 1000)))
+                self._first_start = self.store.meta.set_once("first_start_ms", str(int(self.clock() * 1000)))
 
     # --- recording -------------------------------------------------------------------------------------------------
     def on_batch(self, batch: Batch) -> list[Incoming]:
         """Record what matters of a batch; returns the undecryptable events just recorded (their keys are due)."""
-        if self.store.sync.token() is None and self._unsaved is None:
+        if self._first_start and self._unsaved is None and self.store.sync.token() is None:
             with self.store.transaction():  # the first start ever: history is not replayed
                 self.store.sync.save(batch.next_batch, batch.heads)
             self._saved_at = self.clock()

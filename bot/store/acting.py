@@ -86,6 +86,14 @@ class Acting:
         with self.db.transaction():
             self.db.execute("UPDATE acting SET beats = beats + 1 WHERE id = 1")
 
+    def hand_over(self) -> None:
+        """This instance stops on purpose (a deploy, a reboot): the holder's name is cleared, so the next taker knows
+        nobody died. The lock itself goes with the connection, when the store is closed."""
+        if self.db.dialect == "sqlite" or self.epoch is None:
+            return
+        with self.db.transaction():
+            self.db.execute("UPDATE acting SET holder = '' WHERE id = 1")
+
     def current(self) -> Holder:
         """Who took the lock last, and when (the holder may have died since)."""
         row = self.db.execute("SELECT epoch, holder, since, beats FROM acting WHERE id = 1").fetchone()

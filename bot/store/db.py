@@ -93,6 +93,9 @@ class Database:
         self._changed: set[Topic] = set()
         self._listeners: dict[Topic, list[Callable[[], None]]] = {}
         self._last_words: list[tuple[int, Callable[[], None]]] = []  # (depth registered at, work) for before COMMIT
+        # Told when a transaction is refused because another instance took over, wherever it was begun: the runtime
+        # stops acting then and there, not at its next beat (bot/ha/role.py).
+        self.when_fenced: Callable[[str], None] | None = None
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         raise NotImplementedError
@@ -137,6 +140,9 @@ class Database:
 
     def fence(self, epoch: int | None) -> None:
         """From now on every transaction first checks that the fencing epoch is still `epoch` (None: no check)."""
+
+    def reconnect(self) -> None:
+        """A new connection after the old one was lost; one process's SQLite file is never lost so."""
 
     def close(self) -> None:
         raise NotImplementedError

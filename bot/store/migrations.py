@@ -337,9 +337,17 @@ def _step_17(db: sqlite_utils.Database) -> None:
                " master_key TEXT NOT NULL, sealed TEXT NOT NULL, stored_at REAL NOT NULL)")
 
 
+def _step_18(db: sqlite_utils.Database) -> None:
+    """Which fencing epoch started the last attempt at a message, and whether it is being sent again after a takeover
+    (bot/ha/repeats.py): an attempt another instance started may have reached the homeserver before that instance
+    died, and the taker's own device cannot have the homeserver drop it by its transaction id. Empty on SQLite."""
+    db.execute("ALTER TABLE outbox ADD COLUMN attempt_epoch INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN repeated INTEGER NOT NULL DEFAULT 0")
+
+
 STEPS: list[Callable[[sqlite_utils.Database], None] | Sealing] = [
     _step_1, _step_2, _step_3, _step_4, _step_5, _step_6, _step_7, _step_8, _step_9, _step_10, _step_11, _step_12,
-    _step_13, _step_14, Sealing(_step_15), _step_16, _step_17,
+    _step_13, _step_14, Sealing(_step_15), _step_16, _step_17, _step_18,
 ]
 
 
@@ -487,6 +495,10 @@ PG_STEPS: list[tuple[str, ...]] = [
     (  # 17
         "CREATE TABLE cross_signing_keys (id BIGINT PRIMARY KEY CHECK (id = 1), user_id TEXT NOT NULL,"
         " master_key TEXT NOT NULL, sealed TEXT NOT NULL, stored_at DOUBLE PRECISION NOT NULL)",
+    ),
+    (  # 18
+        "ALTER TABLE outbox ADD COLUMN attempt_epoch BIGINT",
+        "ALTER TABLE outbox ADD COLUMN repeated BIGINT NOT NULL DEFAULT 0",
     ),
 ]
 

@@ -165,6 +165,21 @@ class Outbox:
         )
         self.db.changed(Topic.OUTBOX)
 
+    def claim_attempt(self, row_id: int, epoch: int) -> tuple[bool, bool]:
+        """`epoch` starts an attempt at a pending message (inside the caller's fenced transaction, so an instance that
+        another took over from starts none). (repeat, newly): the message may have reached the homeserver already,
+        because an instance of an earlier epoch started an attempt at it; newly, if this is the takeover that found
+        so. Where instances share the database only (bot/ha/repeats.py)."""
+        row = self.db.execute("SELECT attempt_epoch, repeated FROM outbox WHERE id = ?", [row_id]).fetchone()
+        if row is None:
+            return False, False
+        newly = row[0] is not None and int(row[0]) != epoch
+        repeat = bool(row[1]) or newly
+        if newly or row[0] is None:
+            self.db.execute("UPDATE outbox SET attempt_epoch = ?, repeated = ? WHERE id = ?",
+                            [epoch, int(repeat), row_id])
+        return repeat, newly
+
     def retry_at(self, row_id: int, at: float, error: str) -> None:
         self.db.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",

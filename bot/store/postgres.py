@@ -147,7 +147,10 @@ class PostgresDatabase(Database):
         row = cur.fetchone()
         if row is None or int(row[0]) != self._epoch:
             self.conn.execute("ROLLBACK")
-            raise Fenced(f"another instance acts now (fencing epoch {row[0] if row else '?'}, ours {self._epoch})")
+            why = f"another instance acts now (fencing epoch {row[0] if row else '?'}, ours {self._epoch})"
+            if self.when_fenced is not None:
+                self.when_fenced(why)
+            raise Fenced(why)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> Cursor:
         cur = self.conn.cursor()

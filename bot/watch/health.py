@@ -5,6 +5,11 @@ and the deadlines are being swept. Anything else is 503 with what is wrong, so a
 system notices a bot that runs but does nothing (a revoked session, a dead homeserver, a stuck loop). The dead-man
 URL is pinged every minute while healthy; a cron-monitoring service raises the alarm when the pings stop — which
 also covers a bot that is not running at all.
+
+Where instances share a database (bot/ha/), each answers for itself and says its `role`: "acting" or "standing_by".
+A standby is judged by what it does — it syncs, so it is ready to take over — and is 200 while it does: a load
+balancer or a supervisor must not restart or drop the instance that would page if the acting one died. The sweep
+and the outbox are the acting instance's, and judged only there.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class HealthReport:
     homeserver_silent_s: float | None = None  # since the homeserver last answered anything; None: never yet
     problems: list[str] = field(default_factory=list)
     stopping: str = ""  # why the bot is giving up (e.g. its session was revoked and no password is available)
+    role: str = "acting"  # or "standing_by", where instances share the database (bot/ha/)
 
     @property
     def healthy(self) -> bool:
@@ -59,13 +65,14 @@ def judge(report: HealthReport, limits: HealthLimits) -> HealthReport:
         problems.append(f"the homeserver has not answered for {report.homeserver_silent_s:.0f} s")
     if report.sync_age_s is None or report.sync_age_s > limits.sync_age_s:
         problems.append("no successful sync recently" if report.sync_age_s is not None else "not synced yet")
-    if report.oldest_undelivered_s is not None and report.oldest_undelivered_s > limits.undelivered_age_s:
+    acting = report.role == "acting"
+    if acting and report.oldest_undelivered_s is not None and report.oldest_undelivered_s > limits.undelivered_age_s:
         problems.append(f"a message has waited {report.oldest_undelivered_s:.0f} s to be sent")
-    if report.last_sweep_age_s is None or report.last_sweep_age_s > limits.sweep_age_s:
+    if acting and (report.last_sweep_age_s is None or report.last_sweep_age_s > limits.sweep_age_s):
         problems.append("deadlines are not being swept")
     return HealthReport(report.sync_age_s, report.outbox_depth, report.oldest_undelivered_s,
                         report.last_sweep_age_s, report.homeserver, report.homeserver_silent_s, problems,
-                        report.stopping)
+                        report.stopping, report.role)
 
 
 class Monitoring:

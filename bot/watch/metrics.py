@@ -81,6 +81,15 @@ class Metrics:
         self.pages_late = Counter(
             "jourbot_pages_late", "Pages not delivered by their deadline (alarms.page_delivery_s): the alarm moved on"
             " without that person.", registry=self.registry)
+        # Instances sharing a PostgreSQL database (bot/ha/): which one acts, how often another took over, and what
+        # went twice because of it.
+        self.acting = Gauge("jourbot_acting", "1 while this instance acts (handles commands, runs deadlines, sends),"
+                            " 0 while it stands by.", registry=self.registry)
+        self.takeovers = Counter("jourbot_takeovers", "Times this instance took over acting from another.",
+                                 registry=self.registry)
+        self.resent_after_takeover = Counter(
+            "jourbot_resent_after_takeover", "Messages sent again, marked as a repeat, because the instance acting"
+            " before had started sending them when it stopped.", registry=self.registry)
         # The duty ahead and behind: what an operator is asked to look at before someone needs the bot.
         gauge = self._gauge
         self.roster_gaps = gauge("jourbot_roster_gaps_48h", "Stretches within the next 48 hours when an area has no"

@@ -110,7 +110,8 @@ async def test_every_alert_rule_reads_metrics_the_bot_serves(tmp_path):
     rules = yaml.safe_load((DEPLOY / "alerts.yml").read_text())
     exprs = {rule["alert"]: rule["expr"] for group in rules["groups"] for rule in group["rules"]}
     assert set(exprs) == {"JourbotDown", "JourbotHomeserverUnreachable", "JourbotPageUndelivered",
-                          "JourbotRosterGap", "JourbotCheckinUnanswered", "JourbotHandoverWaiting"}
+                          "JourbotRosterGap", "JourbotCheckinUnanswered", "JourbotHandoverWaiting",
+                          "JourbotNoInstanceActs"}
     served = await served_names(tmp_path)
     unknown = {alert: metric_names(expr) - served for alert, expr in exprs.items()}
     assert all(metric_names(expr) for expr in exprs.values()), "each rule reads some metric"

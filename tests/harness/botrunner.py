@@ -52,6 +52,7 @@ def write_config(
     rosters: Path | None = None,
     bot_section: str = "",
     trust: str = "tofu",
+    database: str | None = None,
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, key in (("pickle.key", TEST_PICKLE_KEY), ("data.key", TEST_DATA_KEY)):
@@ -75,7 +76,7 @@ trust = "{trust}"
 dir = "state"
 pickle_key_file = "pickle.key"
 data_key_file = "data.key"
-database = "{database_for_a_test_bot()}"
+database = "{database_for_a_test_bot() if database is None else database}"
 
 [bot]
 language = "sv"

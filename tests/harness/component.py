@@ -48,11 +48,13 @@ class ComponentBot:
                     extra: str = "", matrix: FakeMatrix | None = None, clock: list[float] | None = None,
                     timer_interval: float = 3600.0, live: bool = False,
                     more_police: tuple[str, ...] = (), rosters: Path | None = None,
-                    trust: str = "tofu") -> ComponentBot:
+                    trust: str = "tofu", database: str | None = None, standby: bool = False) -> ComponentBot:
         """A running bot; `timer_interval` is the sweep's, long by default so only `advance` moves time.
 
         `live`: the real clock instead, for tests of the timers themselves (keep their waits short).
-        `rosters`: a roster folder of the test's own (a copy it may change) instead of tests/integration/rosters."""
+        `rosters`: a roster folder of the test's own (a copy it may change) instead of tests/integration/rosters.
+        `database`: a PostgreSQL URL instead of SQLite in the state folder (bot/ha/: instances that share it);
+        `standby`: the bot is expected to stand by (another acts), not to act."""
         matrix = matrix or FakeMatrix()
         matrix.add_room(POLICE_ROOM, POLICE, *more_police)
         matrix.add_room(UNIT_ROOM, ANNA, BERTIL, CHEF)
@@ -65,6 +67,7 @@ class ComponentBot:
                       f"[units.testjour]\nroom = \"{UNIT_ROOM}\"\n{extra}",
                 bot_section=bot_toml,
                 trust=trust,
+                database=database,
             )
         moved = None if live else (clock if clock is not None else [T0])
         now = time.time if moved is None else (lambda: moved[0])
@@ -72,7 +75,18 @@ class ComponentBot:
         bot = cls(app, matrix, moved, config_path)
         bot._task = asyncio.create_task(app.run())
         await asyncio.wait_for(matrix.ready.wait(), 5)
+        if app.role.shared and not standby:  # on PostgreSQL a bot syncs first, then acts (bot/ha/)
+            await asyncio.wait_for(app.role.working.wait(), 10)
         return bot
+
+    async def die(self) -> None:
+        """Dies as a process under kill -9 would: its database connection gone (so is its acting lock), its tasks
+        ended with nothing written."""
+        self.app.store.db.conn.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
     async def stop(self) -> None:
         if self._task is not None:

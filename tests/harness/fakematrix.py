@@ -43,6 +43,7 @@ class Sent:
     event_id: str
     must_reach: str | None
     at: float = 0.0  # time.perf_counter() when the "homeserver" accepted it
+    device: str = "FAKEDEVICE"  # the bot's device that sent it (instances sharing a database are devices of their own)
 
     @property
     def body(self) -> str:
@@ -75,8 +76,10 @@ class Room:
 
 
 class FakeMatrix:
-    def __init__(self, user_id: str = BOT, send_delay: float = 0.0) -> None:
+    def __init__(self, user_id: str = BOT, send_delay: float = 0.0, device: str = "FAKEDEVICE") -> None:
         self.user_id = user_id
+        self.device = device
+        self.hang_after_accepting = False  # a send the homeserver took never returns: the bot dies before it knows
         self.send_delay = send_delay  # seconds each send takes, as a homeserver's round trip would
         self._ready = asyncio.Event()
         self._health = Health(homeserver="ok")
@@ -123,7 +126,16 @@ class FakeMatrix:
 
     @property
     def device_id(self) -> str:
-        return "FAKEDEVICE"
+        return self.device
+
+    def another_device(self, device: str) -> FakeMatrix:
+        """A second device of the bot's account on the same homeserver (another instance, bot/ha/): the same rooms
+        and what was sent in them, but its own sync, transaction ids and readiness."""
+        other = FakeMatrix(self.user_id, self.send_delay, device)
+        other.rooms, other.sent, other.attempts, other._ids = self.rooms, self.sent, self.attempts, self._ids
+        other.room_names, other.display_names, other.master_keys = self.room_names, self.display_names, \
+            self.master_keys
+        return other
 
     async def login(self, password: str) -> bool:
         return False
@@ -186,7 +198,9 @@ class FakeMatrix:
             return self._by_txn[txn_id]
         event_id = f"$sent{next(self._ids)}"
         self._by_txn[txn_id] = event_id
-        self.sent.append(Sent(room_id, content, txn_id, event_id, must_reach, time.perf_counter()))
+        self.sent.append(Sent(room_id, content, txn_id, event_id, must_reach, time.perf_counter(), self.device))
+        if self.hang_after_accepting:
+            await asyncio.Event().wait()
         return event_id
 
     async def handed_out(self, event_id: str, within: float) -> None:

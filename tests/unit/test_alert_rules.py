@@ -49,7 +49,7 @@ def quiet(alert: str, at: str) -> dict[str, object]:
 def test_promtool_accepts_the_rules():
     done = promtool("check", "rules", str(ALERTS))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 6 rules found" in done.stdout
+    assert "SUCCESS: 7 rules found" in done.stdout
 
 
 def test_each_alert_fires_when_it_should_and_not_before(tmp_path):
@@ -64,6 +64,13 @@ def test_each_alert_fires_when_it_should_and_not_before(tmp_path):
             "interval": minute,
             "input_series": [],
             "alert_rule_test": [fires("JourbotDown", "3m", "critical", labels={"job": "jourbot"})],
+        },
+        {  # Two instances: the acting one stops acting (minute 1), the other takes over at minute 2; later neither.
+            "interval": minute,
+            "input_series": [{"series": 'jourbot_acting{job="jourbot", instance="a:9100"}', "values": "1 0 0 0 0 0 0"},
+                             {"series": 'jourbot_acting{job="jourbot", instance="b:9100"}', "values": "0 0 1 1 0 0 0"}],
+            "alert_rule_test": [quiet("JourbotNoInstanceActs", "2m"), quiet("JourbotNoInstanceActs", "4m"),
+                                fires("JourbotNoInstanceActs", "6m", "critical", labels={"job": "jourbot"})],
         },
         {
             "interval": minute,

@@ -165,3 +165,31 @@ def test_jourbot_roster_and_the_preflight_read_the_database_without_opening_the_
         assert last is not None and last.files == {"a.toml": b"1"}
     finally:
         store.close()
+
+
+def test_each_instance_has_a_sync_position_of_its_own_and_the_room_heads_are_shared(tmp_path, database):
+    first = Store(tmp_path / "a" / "jourbot.db", SecretBox("k"), database=database)
+    # Instances have state folders of their own; on SQLite two bots would share the file (never in production).
+    second = Store(tmp_path / ("b" if database else "a") / "jourbot.db", SecretBox("k"), database=database)
+    try:
+        first.sync.of_instance("DEVICEA")
+        second.sync.of_instance("DEVICEB")
+        with first.transaction():
+            first.sync.save("s_a", {"!r": Head("$1", 1)})
+        assert first.sync.token() == "s_a"
+        assert second.sync.token() is None, "a /sync token carries its own device's to-device position"
+        assert second.sync.heads() == {"!r": Head("$1", 1)}
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_attempt_started_under_an_earlier_epoch_makes_the_next_one_a_repeat_once(store):
+    with store.transaction():
+        store.outbox.add(NewMessage("user", "@a:x", {"body": "page"}, "page:L1:0", 0, 1e12), "cause", 0)
+    row_id = store.outbox.heads()[0][0].id
+    with store.transaction():
+        assert store.outbox.claim_attempt(row_id, 1) == (False, False)  # the first attempt ever
+        assert store.outbox.claim_attempt(row_id, 1) == (False, False)  # retried by the same instance
+        assert store.outbox.claim_attempt(row_id, 2) == (True, True)  # the taker: it may have gone already
+        assert store.outbox.claim_attempt(row_id, 2) == (True, False)  # its retry stays marked, counted once
