@@ -101,16 +101,22 @@ class Sender:
                     log.exception("outbox round failed; trying again")
                     next_at = self.clock() + 1
                 wait = 30.0 if next_at is None else min(30.0, max(0.01, next_at - self.clock()))
-                try:
-                    await asyncio.wait_for(self._wake.wait(), wait)
-                except TimeoutError:
-                    pass
+                await self._until_woken(wait)
         finally:
             self._running = False
             ready.cancel()
             for task in [*self._in_flight.values(), *self._landings]:
                 task.cancel()
             await asyncio.gather(ready, *self._in_flight.values(), *self._landings, return_exceptions=True)
+
+    async def _until_woken(self, seconds: float) -> None:
+        """Until `wake` or `seconds`. Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives
+        as the wake does (a landing ends, a send is done), and the loop of an App that was stopped ran on."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({woken}, timeout=seconds)
+        finally:
+            woken.cancel()
 
     async def _wake_when_ready(self) -> None:
         await self.ready.wait()

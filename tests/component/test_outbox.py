@@ -293,3 +293,19 @@ async def test_a_page_whose_echo_never_comes_holds_the_rest_back_only_until_that
         assert bot.police_lines()[0].startswith("🚨 Larm L1 (Farsta) registrerat")
     finally:
         await bot.stop()
+
+
+async def test_the_send_loop_ends_when_cancelled_even_as_it_is_woken(tmp_path):
+    """A stopped (or killed, in the tests of instances) App cancels its send loop; a wake-up arriving in the same
+    turn of the event loop (a landing page's, a send's) must not swallow that cancellation and keep it running."""
+    bot = await ComponentBot.start(tmp_path)
+    try:
+        loop_task = next(t for t in asyncio.all_tasks() if t.get_name() == "outbox")
+        await asyncio.sleep(0.01)  # it waits to be woken
+        bot.app.sender.wake()
+        await asyncio.sleep(0)  # the wake-up is done; the loop has not run yet
+        loop_task.cancel()
+        done, _ = await asyncio.wait({loop_task}, timeout=2)
+        assert done and loop_task.cancelled()
+    finally:
+        await bot.stop()
