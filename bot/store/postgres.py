@@ -213,7 +213,10 @@ class PostgresDatabase(Database):
 def read_rows(url: str, table: str, sql: str, params: Sequence[object]) -> list[Any]:
     """bot/store/readonly.py on PostgreSQL: a connection of its own whose transactions cannot write."""
     try:
-        with psycopg.connect(url, autocommit=True, options="-c default_transaction_read_only=on") as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
+            # Set once connected, not in the startup options: libpq's `target_session_attrs=read-write` (a URL
+            # naming a primary and its replica) takes a session read-only from its start for a replica's.
+            conn.execute("SET default_transaction_read_only = on")
             if conn.execute(HAS_TABLE, [table]).fetchone() is None:
                 return []
             return conn.execute(translate(sql), params).fetchall()

@@ -48,7 +48,7 @@ def test_minimal_config_loads_with_defaults(tmp_path):
 
 
 def test_a_postgresql_database_is_taken_as_written(tmp_path):
-    url = "postgresql://jourbot@db1,db2/jourbot?target_session_attrs=read-write"
+    url = "postgresql://jourbot@db1:5432,db2:5432/jourbot?target_session_attrs=read-write"
     config = config_module.load(write(tmp_path, MINIMAL + f"\n[storage]\ndatabase = '{url}'\n"))
     assert config.storage.database == url
 
