@@ -2,7 +2,8 @@
 synchronous streaming replica, the bot's URL naming both with `target_session_attrs=read-write`. The primary is
 stopped at once (a lost machine) and the replica promoted: the acting instance stops acting, the standby connects
 anew to the promoted replica and takes over with a raised fencing epoch, every committed alarm is there, and the
-instance that acted before, restarted, finds them too and stands by."""
+instance that acted before, restarted, finds them too and stands by. And with a real Synapse: a `jourbot run` exits 4
+when the primary is lost and, started again as systemd would, pages the next alarm from the promoted replica."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from bot.store.alarms import AlarmRow
 from bot.store.db import Fenced
 from bot.store.secretbox import SecretBox
 from bot.watch.metrics import Metrics
-from tests.harness.postgres import SUPERUSER, PostgresServer, postgres_bin
+from tests.harness.postgres import SUPERUSER, PostgresServer, free_port, postgres_bin
+from tests.integration.test_alarms import BOT, is_page
+from tests.integration.test_instances import Process, instance_config
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +46,13 @@ def replicated() -> Iterator[tuple[PostgresServer, PostgresServer]]:
             server.stop()
 
 
+def both(primary: PostgresServer, replica: PostgresServer) -> str:
+    """A new database, by a URL naming both servers, as the bot's configuration would."""
+    name = primary.create_database().rsplit("/", 1)[1]
+    return (f"postgresql://{SUPERUSER}@127.0.0.1:{primary.port},127.0.0.1:{replica.port}/{name}"
+            "?target_session_attrs=read-write")
+
+
 def alarm(number: int) -> AlarmRow:
     return AlarmRow(f"L{number}", number, "open", "farsta", "jour", "@polis1:x", time.time(), "!room",
                     {"step": 0})
@@ -51,9 +61,7 @@ def alarm(number: int) -> AlarmRow:
 async def test_the_primary_lost_and_its_replica_promoted_the_bot_goes_on_there_and_lost_no_committed_alarm(
         tmp_path, replicated):
     primary, replica = replicated
-    name = primary.create_database().rsplit("/", 1)[1]
-    url = (f"postgresql://{SUPERUSER}@127.0.0.1:{primary.port},127.0.0.1:{replica.port}/{name}"
-           "?target_session_attrs=read-write")
+    url = both(primary, replica)
     first_store = Store(tmp_path / "FIRST" / "jourbot.db", SecretBox("k"), clock=time.time, database=url)
     second_store = Store(tmp_path / "SECOND" / "jourbot.db", SecretBox("k"), clock=time.time, database=url)
     stores = [first_store, second_store]
@@ -103,3 +111,35 @@ async def test_the_primary_lost_and_its_replica_promoted_the_bot_goes_on_there_a
         for store in stores:
             with contextlib.suppress(Exception):  # a store of the lost primary may fail to close
                 store.close()
+
+
+async def test_jourbot_run_exits_when_the_primary_is_lost_and_restarted_on_the_promoted_replica_pages_on(
+        people, synapse, tmp_path, replicated):
+    primary, replica = replicated
+    url = both(primary, replica)
+    police, anna = await people("polis1"), await people("anna.a")
+    room = await police.create_room([BOT])
+    port = free_port()
+    bot = Process(instance_config(tmp_path, "bot", synapse, room, police.user_id, url, 600,
+                                  f"[monitoring]\nenabled = true\nport = {port}\n"), port)
+    try:
+        await bot.start()
+        await bot.role("acting", 60)
+        await police.wait_joined(room, BOT)
+        await police.send(room, "!larm Farsta")
+        await anna.wait_for(is_page("L1"), 30)
+        assert bot.process is not None
+        primary.crash()
+        assert await asyncio.wait_for(bot.process.wait(), 30) == 4, "it stops acting and exits, for systemd to restart"
+        assert "stopped acting" in (tmp_path / "bot" / "run.log").read_text()
+        replica.promote()
+        await bot.start()  # as systemd's Restart= would
+        await bot.role("acting", 60)
+        larm = await police.send(room, "!larm Farsta pojke 12 år")
+        await anna.wait_for(is_page("L2"), 30)  # L2: the committed L1, and its number, were on the replica
+        await police.wait_for(lambda m: m.sender == BOT and "registrerat" in m.body and m.reply_to == larm, 30)
+        assert await bot.stop() == 0
+    finally:
+        if bot.process is not None and bot.process.returncode is None:
+            bot.process.kill()
+            await bot.process.wait()
