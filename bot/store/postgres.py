@@ -35,7 +35,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from bot.store.db import Cursor, Database, Fenced, Params, Unreadable
+from bot.store.db import Cursor, Database, Fenced, Params, Unreachable, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,10 @@ class PostgresDatabase(Database):
         self._url = url
         self._translated: dict[str, str] = {}
         self._epoch: int | None = None
-        self.conn = self._connect()
+        try:
+            self.conn = self._connect()
+        except psycopg.OperationalError as err:
+            raise Unreachable(f"cannot connect to the PostgreSQL database: {err}") from err
         row = self.conn.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
         if row and row[0] not in COLLATIONS_LIKE_SQLITE:
             # Text sorts by bytes in SQLite; a language's collation orders ids and times otherwise ("L10" vs "L9").

@@ -3,7 +3,8 @@ synchronous streaming replica, the bot's URL naming both with `target_session_at
 stopped at once (a lost machine) and the replica promoted: the acting instance stops acting, the standby connects
 anew to the promoted replica and takes over with a raised fencing epoch, every committed alarm is there, and the
 instance that acted before, restarted, finds them too and stands by. And with a real Synapse: a `jourbot run` exits 4
-when the primary is lost and, started again as systemd would, pages the next alarm from the promoted replica."""
+when the primary is lost, and again when started before the promotion; started after it, as systemd would, it pages
+the next alarm from the promoted replica."""
 
 from __future__ import annotations
 
@@ -132,6 +133,9 @@ async def test_jourbot_run_exits_when_the_primary_is_lost_and_restarted_on_the_p
         primary.crash()
         assert await asyncio.wait_for(bot.process.wait(), 30) == 4, "it stops acting and exits, for systemd to restart"
         assert "stopped acting" in (tmp_path / "bot" / "run.log").read_text()
+        await bot.start()  # restarted before the promotion: no server takes writes yet
+        assert await asyncio.wait_for(bot.process.wait(), 60) == 4, "exits 4 again, for systemd to restart"
+        assert "cannot connect to the PostgreSQL database" in (tmp_path / "bot" / "run.log").read_text()
         replica.promote()
         await bot.start()  # as systemd's Restart= would
         await bot.role("acting", 60)
