@@ -91,6 +91,8 @@ def test_example_config_is_valid():
          "config.toml:7: [storage] database: expected a postgresql:// URL"),
         (MINIMAL + "\n[storage]\ndatabase = 'postgresql://bot:hemligt@db/jour'\n",
          "config.toml:7: [storage] database: the URL holds a password"),
+        (MINIMAL + "\n[storage]\ndatabase = 'postgresql://bot@db1,db2/jour?target_session_attrs=read-write&password=x'\n",
+         "config.toml:7: [storage] database: the URL holds a password"),
     ],
 )
 def test_wrong_config_is_refused_naming_file_line_and_key(tmp_path, text, expected):
