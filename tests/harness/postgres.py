@@ -93,17 +93,21 @@ class PostgresServer:
         """A streaming replica of this server (started with `synchronous`), made by pg_basebackup -R and named
         `name`, which this server then waits for at every commit (synchronous_standby_names)."""
         standby = PostgresServer(self.bin)
-        standby._run(str(self.bin / "pg_basebackup"), "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast",
-                     "--no-sync", "-d", f"host=127.0.0.1 port={self.port} user={SUPERUSER} application_name={name}")
-        standby._start(synchronous=True)
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{name}'")
-            conn.execute("SELECT pg_reload_conf()")
-            deadline = time.monotonic() + 30
-            while not conn.execute("SELECT 1 FROM pg_stat_replication WHERE application_name = %s"
-                                   " AND sync_state = 'sync' AND state = 'streaming'", [name]).fetchone():
-                assert time.monotonic() < deadline, "the replica did not become synchronous"
-                time.sleep(0.05)
+        try:
+            standby._run(str(self.bin / "pg_basebackup"), "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast",
+                         "--no-sync", "-d", f"host=127.0.0.1 port={self.port} user={SUPERUSER} application_name={name}")
+            standby._start(synchronous=True)
+            with psycopg.connect(self.url(), autocommit=True) as conn:
+                conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{name}'")
+                conn.execute("SELECT pg_reload_conf()")
+                deadline = time.monotonic() + 30
+                while not conn.execute("SELECT 1 FROM pg_stat_replication WHERE application_name = %s"
+                                       " AND sync_state = 'sync' AND state = 'streaming'", [name]).fetchone():
+                    assert time.monotonic() < deadline, "the replica did not become synchronous"
+                    time.sleep(0.05)
+        except BaseException:
+            standby.stop()  # its folder, and its server if it started
+            raise
         return standby
 
     def crash(self) -> None:
