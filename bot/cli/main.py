@@ -24,14 +24,16 @@ from bot.duty import live as roster_live
 from bot.ha.role import LostActing
 from bot.matrix.port import SessionRevoked
 from bot.store import SaltMissing, SchemaTooNew
-from bot.store.db import Unreadable
+from bot.store.db import Unreachable, Unreadable
 from bot.store.roster_snapshots import read_last
 from rosters import RosterError
 
 # What the service manager acts on (bot/deploy/jourbot.service: RestartPreventExitStatus): retrying helps neither.
 EXIT_CONFIG = 2  # the configuration, secrets, rosters or database are wrong
 EXIT_REVOKED = 3  # the session was revoked and no password is configured
-EXIT_NOT_ACTING = 4  # another instance took over, or the shared database went away: started again, it stands by
+# Another instance took over, or the shared database went away or cannot be reached: started again, it stands by, or
+# connects to whichever server takes writes by then.
+EXIT_NOT_ACTING = 4
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -131,6 +133,11 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     except LostActing as err:
         print(f"jourbot {err}; started again, it stands by (bot/ha/, docs/operations.md)", file=sys.stderr)
+        return EXIT_NOT_ACTING
+    except Unreachable as err:
+        # Not the configuration's fault as such: a primary lost and its replica not yet promoted. Started again (by
+        # systemd, which restarts on 4), it connects to whichever server takes writes by then.
+        print(f"jourbot cannot start: {err}", file=sys.stderr)
         return EXIT_NOT_ACTING
     return 0
 

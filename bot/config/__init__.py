@@ -79,7 +79,8 @@ def _expand(value: str) -> str:
 _URL = re.compile(r"https?://[^\s/]+(/.*)?")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _POSTGRES_URL = re.compile(r"postgres(ql)?://\S*")
-_PASSWORD_IN_URL = re.compile(r"postgres(ql)?://[^/@]*:[^/@]*@")  # user:password@host
+# user:password@host, or ?password=… among the parameters (beside target_session_attrs, say)
+_PASSWORD_IN_URL = re.compile(r"postgres(ql)?://([^/@]*:[^/@]*@|[^?]*\?([^#]*&)?password=)")
 
 # Seconds, counts and days that only make sense above zero: a zero wait fires at once, a zero limit refuses all.
 Positive = Annotated[int, _rule(lambda v: v > 0, "expected a positive number, got {value}")]

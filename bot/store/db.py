@@ -75,6 +75,10 @@ class Unreadable(Exception):
     """The database could not be read (PostgreSQL unreachable, say), where a reader can do without it."""
 
 
+class Unreachable(Exception):
+    """No server the PostgreSQL URL names takes the connection as asked (all down, or replicas not yet promoted)."""
+
+
 class Fenced(Exception):
     """Another instance took over acting (the fencing epoch moved on): this one may commit nothing more."""
 

@@ -35,7 +35,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from bot.store.db import Cursor, Database, Fenced, Params, Unreadable
+from bot.store.db import Cursor, Database, Fenced, Params, Unreachable, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,11 @@ BEGIN_FENCED = f"{BEGIN_SERIAL}; SELECT epoch FROM acting WHERE id = 1"
 # otherwise: keepalives after 5 s idle, every 2 s, 3 missed; 10 s for data never acknowledged. The server then ends a
 # lost acting instance's connection, and frees its lock, within some 11 s, and a standby takes over within the 15 s
 # the issue asks; the bot notices a lost server as soon. The server's side travels in `options`.
+# A connection attempt is given up after CONNECT_TIMEOUT_S, per server the URL names: where a primary's machine is
+# lost ahead of its promoted replica in the URL, psycopg's own default (130 s) would hold every start and reconnect.
+CONNECT_TIMEOUT_S = 5
 KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-                          "keepalives_count": 3, "tcp_user_timeout": 10000}
+                          "keepalives_count": 3, "tcp_user_timeout": 10000, "connect_timeout": CONNECT_TIMEOUT_S}
 SERVER_KEEPALIVES = ("-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
                      " -c tcp_user_timeout=10000")
 # The row of pg_locks of whoever holds the acting lock (a bigint key is split over classid and objid).
@@ -98,7 +101,10 @@ class PostgresDatabase(Database):
         self._url = url
         self._translated: dict[str, str] = {}
         self._epoch: int | None = None
-        self.conn = self._connect()
+        try:
+            self.conn = self._connect()
+        except psycopg.OperationalError as err:
+            raise Unreachable(f"cannot connect to the PostgreSQL database: {err}") from err
         row = self.conn.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
         if row and row[0] not in COLLATIONS_LIKE_SQLITE:
             # Text sorts by bytes in SQLite; a language's collation orders ids and times otherwise ("L10" vs "L9").
@@ -213,7 +219,10 @@ class PostgresDatabase(Database):
 def read_rows(url: str, table: str, sql: str, params: Sequence[object]) -> list[Any]:
     """bot/store/readonly.py on PostgreSQL: a connection of its own whose transactions cannot write."""
     try:
-        with psycopg.connect(url, autocommit=True, options="-c default_transaction_read_only=on") as conn:
+        with psycopg.connect(url, autocommit=True, **with_keepalives(url)) as conn:
+            # Set once connected, not in the startup options: libpq's `target_session_attrs=read-write` (a URL
+            # naming a primary and its replica) takes a session read-only from its start for a replica's.
+            conn.execute("SET default_transaction_read_only = on")
             if conn.execute(HAS_TABLE, [table]).fetchone() is None:
                 return []
             return conn.execute(translate(sql), params).fetchall()

@@ -4,7 +4,11 @@ database of its own (`create_database`), so nothing, not even an advisory lock, 
 
 initdb refuses to run as root: as root the server runs as `nobody`, in a folder given to it (the pytest temp folders
 are root's alone, so the folder is made under /tmp). Durability is switched off (fsync, synchronous commit, full page
-writes): a test's database never outlives the test, and the 2-CPU machine is shared."""
+writes): a test's database never outlives the test, and the 2-CPU machine is shared.
+
+`replica()` gives a server a synchronous streaming replica, as docs/operations.md shows it ("A replica of the
+database"): there a commit waits until the replica has the transaction, so a primary stopped at once loses nothing a
+promoted replica lacks. That is replication, not the disk, so fsync stays off; synchronous commit is on for the pair."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -68,14 +73,50 @@ class PostgresServer:
         subprocess.run([*self._as, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        cwd=self.root)
 
-    def start(self) -> None:
+    def start(self, synchronous: bool = False) -> None:
+        """A new server; `synchronous`: a commit waits for the synchronous replicas (see `replica`)."""
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--no-locale",
                   "-E", "UTF8", "--no-sync")
+        self._start(synchronous)
+
+    def _start(self, synchronous: bool) -> None:
         self.port = free_port()
+        # Options given here outrank ALTER SYSTEM, so synchronous_commit is named only where it is off.
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root}"
-                   " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                   " -c fsync=off -c full_page_writes=off -c shared_buffers=16MB")
+        if not synchronous:
+            options += " -c synchronous_commit=off"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", options,
                   "start")
+
+    def replica(self, name: str = "replica") -> PostgresServer:
+        """A streaming replica of this server (started with `synchronous`), made by pg_basebackup -R and named
+        `name`, which this server then waits for at every commit (synchronous_standby_names)."""
+        standby = PostgresServer(self.bin)
+        try:
+            standby._run(str(self.bin / "pg_basebackup"), "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast",
+                         "--no-sync", "-d", f"host=127.0.0.1 port={self.port} user={SUPERUSER} application_name={name}")
+            standby._start(synchronous=True)
+            with psycopg.connect(self.url(), autocommit=True) as conn:
+                conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{name}'")
+                conn.execute("SELECT pg_reload_conf()")
+                deadline = time.monotonic() + 30
+                while not conn.execute("SELECT 1 FROM pg_stat_replication WHERE application_name = %s"
+                                       " AND sync_state = 'sync' AND state = 'streaming'", [name]).fetchone():
+                    assert time.monotonic() < deadline, "the replica did not become synchronous"
+                    time.sleep(0.05)
+        except BaseException:
+            standby.stop()  # its folder, and its server if it started
+            raise
+        return standby
+
+    def crash(self) -> None:
+        """Stopped at once, as a lost machine: no checkpoint, nothing more sent to the replicas."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def promote(self) -> None:
+        """A replica becomes a primary that takes writes (pg_ctl promote waits until it does)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "promote")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"

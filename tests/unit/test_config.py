@@ -48,7 +48,7 @@ def test_minimal_config_loads_with_defaults(tmp_path):
 
 
 def test_a_postgresql_database_is_taken_as_written(tmp_path):
-    url = "postgresql://jourbot@db1,db2/jourbot?target_session_attrs=read-write"
+    url = "postgresql://jourbot@db1:5432,db2:5432/jourbot?target_session_attrs=read-write"
     config = config_module.load(write(tmp_path, MINIMAL + f"\n[storage]\ndatabase = '{url}'\n"))
     assert config.storage.database == url
 
@@ -90,6 +90,8 @@ def test_example_config_is_valid():
         (MINIMAL + "\n[storage]\ndatabase = 'mysql://db/jour'\n",
          "config.toml:7: [storage] database: expected a postgresql:// URL"),
         (MINIMAL + "\n[storage]\ndatabase = 'postgresql://bot:hemligt@db/jour'\n",
+         "config.toml:7: [storage] database: the URL holds a password"),
+        (MINIMAL + "\n[storage]\ndatabase = 'postgresql://bot@db1,db2/jour?target_session_attrs=read-write&password=x'\n",
          "config.toml:7: [storage] database: the URL holds a password"),
     ],
 )
