@@ -5,7 +5,7 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run test unit lint bench clean install synapse js browser postgres promtool deploy-tools screenshots lock python-ok \
+.PHONY: run run-ha test unit lint bench clean install synapse js browser postgres promtool deploy-tools screenshots lock python-ok \
 	node-ok
 
 # What the code and its tests need from the machine, checked before anything is installed, so a machine that lacks
@@ -110,6 +110,11 @@ endif
 
 run: install synapse
 	$(VENV)/bin/jourbot demo --root .
+
+# An optional extra: `make run`'s demo with two instances on a PostgreSQL server from Debian's package (127.0.0.1),
+# to watch one take over when the other is killed (bot/cli/demo_ha.py).
+run-ha: install synapse postgres
+	$(VENV)/bin/jourbot demo --root . --ha
 
 # ruff, the type checker (mypy, strict) and the structure check: no import cycles, imports one way, SQL only in bot/store.
 lint: install

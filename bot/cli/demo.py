@@ -108,12 +108,17 @@ def pick_ports() -> DemoPorts:
     return DemoPorts(web, monitoring)
 
 
-def config_text(root: Path, homeserver: str, rooms: dict[str, str], ports: DemoPorts = DemoPorts()) -> str:
-    """config.toml of the demo: every feature on except SMS (a paid service; config.example.toml shows it)."""
+def config_text(root: Path, homeserver: str, rooms: dict[str, str], ports: DemoPorts = DemoPorts(),
+                instance: str = "", database: str = "") -> str:
+    """config.toml of the demo: every feature on except SMS (a paid service; config.example.toml shows it).
+
+    `instance` and `database`: one of `make run-ha`'s instances (bot/cli/demo_ha.py), with a state folder of its own
+    and the PostgreSQL database they share; `make run`'s one process keeps SQLite in its state folder."""
     bot = f"@jourbot:{SERVER_NAME}"
+    storage = f'dir = "bot-state-{instance}"\ndatabase = "{database}"' if instance else 'dir = "bot-state"'
     roster = load_dir(example_rosters(root))
     units = "".join(f'\n[units.{uid}]\nroom = "{rooms[uid]}"\n' for uid in unit_rooms(roster))
-    return f"""# Written by `make run`; see config.example.toml for every key.
+    return f"""# Written by `make run{'-ha' if instance else ''}`; see config.example.toml for every key.
 rosters = "{example_rosters(root)}"
 
 [matrix]
@@ -122,7 +127,7 @@ user_id = "{bot}"
 password_file = "jourbot.password"
 
 [storage]
-dir = "bot-state"
+{storage}
 pickle_key_file = "pickle.key"
 data_key_file = "data.key"
 
@@ -159,6 +164,15 @@ enabled = false
 def prepare(root: Path, workdir: Path, server: Synapse, ports: DemoPorts) -> tuple[Path, dict[str, str]]:
     """Accounts, rooms and config.toml for the demo; idempotent, and a demo made by an older version gains the rooms
     it lacks."""
+    rooms, passwords = prepare_accounts(root, workdir, server)
+    config_path = workdir / "config.toml"
+    write_private(config_path, config_text(root, server.url, rooms, ports))
+    return config_path, passwords
+
+
+def prepare_accounts(root: Path, workdir: Path, server: Synapse) -> tuple[dict[str, str], dict[str, str]]:
+    """The demo accounts, their rooms, the bot's password and keys in `workdir`: the rooms (unit id or "police" →
+    room id) and the passwords."""
     passwords_path = workdir / "passwords.json"
     passwords: dict[str, str] = json.loads(passwords_path.read_text()) if passwords_path.exists() else {}
     for localpart in DEMO_ACCOUNTS:
@@ -188,9 +202,7 @@ def prepare(root: Path, workdir: Path, server: Synapse, ports: DemoPorts) -> tup
 
     _secret_file(workdir / "pickle.key")
     _secret_file(workdir / "data.key")
-    config_path = workdir / "config.toml"
-    write_private(config_path, config_text(root, server.url, rooms, ports))
-    return config_path, passwords
+    return rooms, passwords
 
 
 def banner(server: Synapse, passwords: dict[str, str], rooms: dict[str, str], ports: DemoPorts) -> str:

@@ -1,4 +1,5 @@
-"""`jourbot`: run | roster … | crosssign status | audit verify | keys new/rotate-data | stats | demo | --version."""
+"""`jourbot`: run | roster … | crosssign status | audit verify | keys new/rotate-data | stats | demo [--ha] |
+--version."""
 
 from __future__ import annotations
 
@@ -143,6 +144,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.ha:
+        from bot.cli import demo_ha
+
+        return demo_ha.main(Path(args.root).resolve())
     from bot.cli.demo import main
 
     return main(Path(args.root).resolve())
@@ -167,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="local homeserver + demo accounts + bot (what `make run` does)")
     demo.add_argument("--root", default=".", help="the repository folder")
+    demo.add_argument("--ha", action="store_true",
+                      help="two instances on a PostgreSQL server of their own, one taking over (`make run-ha`)")
     demo.set_defaults(func=_demo)
 
     add_audit_parser(sub)

@@ -1,10 +1,6 @@
-"""A throwaway PostgreSQL server for the tests, from Debian's package (`make test` installs it): initdb in a temp
-folder, started on 127.0.0.1 with a free port and its socket in that folder, stopped at the end. Each test gets a
-database of its own (`create_database`), so nothing, not even an advisory lock, leaks from one test to the next.
-
-initdb refuses to run as root: as root the server runs as `nobody`, in a folder given to it (the pytest temp folders
-are root's alone, so the folder is made under /tmp). Durability is switched off (fsync, synchronous commit, full page
-writes): a test's database never outlives the test, and the 2-CPU machine is shared.
+"""A throwaway PostgreSQL server for the tests, from Debian's package (`make test` installs it): bot/cli/pgserver.py,
+which `make run-ha` starts too. Each test gets a database of its own (`create_database`), so nothing, not even an
+advisory lock, leaks from one test to the next.
 
 `replica()` gives a server a synchronous streaming replica, as docs/operations.md shows it ("A replica of the
 database"): there a commit waits until the replica has the transaction, so a primary stopped at once loses nothing a
@@ -12,19 +8,17 @@ promoted replica lacks. That is replication, not the disk, so fsync stays off; s
 
 from __future__ import annotations
 
-import glob
 import itertools
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import psycopg
 
-SUPERUSER = "jourbot"
+from bot.cli import pgserver
+from bot.cli.pgserver import SUPERUSER, postgres_bin
+from bot.cli.ports import free_port
+
+__all__ = ["SUPERUSER", "PostgresServer", "database_for_a_test_bot", "free_port", "postgres_bin"]
 
 
 # Set to a server's URL (postgresql://user@host:port/), every bot the harness configures (write_config) gets a
@@ -45,49 +39,8 @@ def database_for_a_test_bot() -> str:
     return server.rstrip("/") + "/" + name
 
 
-def postgres_bin() -> Path | None:
-    """The newest PostgreSQL of Debian's package, if installed."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-    return Path(found[-1]).parent if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PostgresServer:
-    def __init__(self, bin_dir: Path) -> None:
-        self.bin = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="jourbot-pg-"))
-        self.data = self.root / "data"
-        self.port = 0
-        self._numbers = itertools.count(1)
-        self._as: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "nobody")
-            self._as = ["runuser", "-u", "nobody", "--"]
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self._as, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       cwd=self.root)
-
-    def start(self, synchronous: bool = False) -> None:
-        """A new server; `synchronous`: a commit waits for the synchronous replicas (see `replica`)."""
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--no-locale",
-                  "-E", "UTF8", "--no-sync")
-        self._start(synchronous)
-
-    def _start(self, synchronous: bool) -> None:
-        self.port = free_port()
-        # Options given here outrank ALTER SYSTEM, so synchronous_commit is named only where it is off.
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root}"
-                   " -c fsync=off -c full_page_writes=off -c shared_buffers=16MB")
-        if not synchronous:
-            options += " -c synchronous_commit=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", options,
-                  "start")
+class PostgresServer(pgserver.PostgresServer):
+    """The demo's server, and what the failover tests do to it: a replica, a crash, a promotion."""
 
     def replica(self, name: str = "replica") -> PostgresServer:
         """A streaming replica of this server (started with `synchronous`), made by pg_basebackup -R and named
@@ -117,24 +70,3 @@ class PostgresServer:
     def promote(self) -> None:
         """A replica becomes a primary that takes writes (pg_ctl promote waits until it does)."""
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "promote")
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
-
-    def create_database(self) -> str:
-        """A new empty database; its URL."""
-        name = f"t{next(self._numbers)}"
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE template0 STRATEGY FILE_COPY")
-        return self.url(name)
-
-    def drop_database(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-    def stop(self) -> None:
-        if self.port:
-            subprocess.run([*self._as, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.root)
-        shutil.rmtree(self.root, ignore_errors=True)

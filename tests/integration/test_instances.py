@@ -1,9 +1,9 @@
 """Two bot instances on one PostgreSQL database and a real Synapse, each a device of its own (bot/ha/; issue 21): the
 acting one pages; it dies (in this process: its database connection and its tasks gone at once, nothing written
 after; or a `jourbot run` process under kill -9); the other, which synced all along, takes over and pages what was
-said meanwhile — the police's and Anna's clients encrypt for its device as for any. Cross-signing is off: each
-instance signing its own device with the account's keys is built apart (bot/matrix/crosssign.py), so this shows the
-takeover in `tofu` trust, not under Element's strictest mode. The takeover times are printed (pytest -s)."""
+said meanwhile — the police's and Anna's clients encrypt for its device as for any. Cross-signing is off here, in
+`tofu` trust; test_instances_e2ee.py shows a takeover under Element's strictest mode. The takeover times are
+printed (pytest -s)."""
 
 from __future__ import annotations
 
@@ -35,10 +35,14 @@ def url(postgres: PostgresServer) -> Iterator[str]:
     postgres.drop_database(made)
 
 
-def instance_config(tmp_path, name: str, synapse, room: str, police: str, url: str, wait_s: int, more: str = ""):
+def instance_config(tmp_path, name: str, synapse, room: str, police: str, url: str, wait_s: int, more: str = "",
+                    strict: bool = False):
+    """`strict`: each instance cross-signs its device and trusts only cross-signed ones (test_instances_e2ee.py)."""
     path = write_config(tmp_path / name, synapse.url, PASSWORD, [room], [police], rosters=ROSTERS,
-                        extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n{more}", database=url)
-    path.write_text(path.read_text().replace('trust = "tofu"', 'trust = "tofu"\ncross_signing = false', 1))
+                        extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n{more}", database=url,
+                        trust="cross-signed" if strict else "tofu")
+    if not strict:
+        path.write_text(path.read_text().replace('trust = "tofu"', 'trust = "tofu"\ncross_signing = false', 1))
     return path
 
 
@@ -133,13 +137,13 @@ class Process:
 
 @contextlib.asynccontextmanager
 async def two_processes(tmp_path: Path, synapse, room: str, police, url: str, wait_s: int,
-                        storage: str = "") -> AsyncIterator[tuple[Process, Process]]:
+                        storage: str = "", strict: bool = False) -> AsyncIterator[tuple[Process, Process]]:
     """Two `jourbot run` processes, the first acting and the second standing by (and healthy), killed at the end."""
     processes = []
     for name in ("first", "second"):
         port = free_port()
         config = instance_config(tmp_path, name, synapse, room, police.user_id, url, wait_s,
-                                 f"[monitoring]\nenabled = true\nport = {port}\n")
+                                 f"[monitoring]\nenabled = true\nport = {port}\n", strict)
         config.write_text(config.read_text().replace('database = "', f'{storage}database = "', 1))
         processes.append(Process(config, port))
     first, second = processes

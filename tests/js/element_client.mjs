@@ -18,14 +18,12 @@
 //   {"ok": false, "error": "...", "undecryptable": n, ...}
 // Everything else (SDK logs) goes to stderr.
 
-/* global process, console */
+/* global process */
+
+import { logsToStderr, onlyLocalFetch, polyfillWithResolvers, startSyncing, strictClient } from "./strict.mjs";
 
 const startedAt = Date.now();
-const writeStdout = process.stdout.write.bind(process.stdout);
-// The SDK and the wasm crypto log through console.*; stdout is reserved for the single result line.
-for (const level of ["log", "info", "debug", "warn", "trace"]) {
-    console[level] = (...args) => console.error(...args);
-}
+const writeStdout = logsToStderr();
 
 let finished = false;
 function finish(result) {
@@ -91,85 +89,14 @@ function mark(phase) {
     state.timings[phase] = Date.now() - startedAt;
 }
 
-// Node 20 lacks Promise.withResolvers, which matrix-js-sdk 43 uses.
-if (typeof Promise.withResolvers !== "function") {
-    Promise.withResolvers = function withResolvers() {
-        let resolve;
-        let reject;
-        const promise = new this((res, rej) => {
-            resolve = res;
-            reject = rej;
-        });
-        return { promise, resolve, reject };
-    };
-}
-
-// Refuse any request that is not to the local test homeserver (the SDK may try well-known or other hosts).
-const realFetch = globalThis.fetch;
-globalThis.fetch = (input, init) => {
-    const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
-    if (url.hostname !== "127.0.0.1") {
-        return Promise.reject(new Error(`refusing to fetch ${url.origin}: only 127.0.0.1 is allowed`));
-    }
-    return realFetch(input, init);
-};
+polyfillWithResolvers();
+onlyLocalFetch();
 
 async function main() {
-    await import("fake-indexeddb/auto");
-    const sdk = await import("matrix-js-sdk");
-    const { OnlySignedDevicesIsolationMode } = await import("matrix-js-sdk/lib/crypto-api/index.js");
-    const { logger } = await import("matrix-js-sdk/lib/logger.js");
-    logger.setLevel(opts.verbose ? "debug" : "error");
-
-    mark("login");
-    const loginClient = sdk.createClient({ baseUrl: opts.homeserver, fetchFn: globalThis.fetch });
-    const login = await loginClient.loginRequest({
-        type: "m.login.password",
-        identifier: { type: "m.id.user", user: opts.user },
-        password: opts.password,
-        initial_device_display_name: "jourbot element test client",
-    });
-    const client = sdk.createClient({
-        baseUrl: opts.homeserver,
-        userId: login.user_id,
-        deviceId: login.device_id,
-        accessToken: login.access_token,
-        fetchFn: globalThis.fetch,
-    });
-
-    mark("crypto_init");
-    await client.initRustCrypto({ useIndexedDB: false });
-    const crypto = client.getCrypto();
-
-    mark("bootstrap_cross_signing");
-    await crypto.bootstrapCrossSigning({
-        setupNewCrossSigning: true,
-        authUploadDeviceSigningKeys: async (makeRequest) => {
-            try {
-                return await makeRequest(null);
-            } catch (err) {
-                const session = err?.data?.session;
-                if (err?.httpStatus !== 401 || !session) throw err;
-                return await makeRequest({
-                    type: "m.login.password",
-                    identifier: { type: "m.id.user", user: opts.user },
-                    password: opts.password,
-                    session,
-                });
-            }
-        },
-    });
-    crypto.setDeviceIsolationMode(new OnlySignedDevicesIsolationMode());
+    const { sdk, client, crypto, login } = await strictClient(opts, "jourbot element test client", mark);
 
     mark("sync");
-    const synced = new Promise((resolve, reject) => {
-        client.on(sdk.ClientEvent.Sync, (syncState, _prev, data) => {
-            if (syncState === "PREPARED" || syncState === "SYNCING") resolve();
-            if (syncState === "ERROR") reject(new Error(`sync failed: ${data?.error?.message ?? "unknown"}`));
-        });
-    });
-    await client.startClient({ initialSyncLimit: 10, lazyLoadMembers: false });
-    await synced;
+    await startSyncing(sdk, client, 10);
 
     mark("join");
     await client.joinRoom(opts.room);

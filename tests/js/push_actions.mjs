@@ -16,26 +16,14 @@
 //                             "rule": ".m.rule.is_user_mention"}, ...]}
 // or {"ok": false, "error": "..."} and exit 1. SDK logs go to stderr.
 
-/* global process, console */
+/* global process */
 
 import { readFileSync } from "node:fs";
 
-for (const level of ["log", "info", "debug", "warn", "trace"]) {
-    console[level] = (...args) => console.error(...args);
-}
+import { logsToStderr, polyfillWithResolvers } from "./strict.mjs";
 
-// Node 20 lacks Promise.withResolvers, which matrix-js-sdk 43 uses.
-if (typeof Promise.withResolvers !== "function") {
-    Promise.withResolvers = function withResolvers() {
-        let resolve;
-        let reject;
-        const promise = new Promise((res, rej) => {
-            resolve = res;
-            reject = rej;
-        });
-        return { promise, resolve, reject };
-    };
-}
+logsToStderr();
+polyfillWithResolvers();
 
 function finish(result) {
     process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(result.ok ? 0 : 1));

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot import config as config_module
-from bot.cli.demo import config_text, demo_members, example_rosters, unit_rooms
+from bot.cli.demo import DemoPorts, config_text, demo_members, example_rosters, unit_rooms
+from bot.cli.demo_ha import INSTANCES, instance_ports
 from bot.cli.ports import Listener
 from bot.config.checks import checkin_problems
 from rosters import load_dir
@@ -88,3 +89,23 @@ def test_make_run_takes_another_port_when_one_is_taken_and_its_banner_and_config
                    unit_rooms(roster), ports)
     assert f"Browser view: http://127.0.0.1:{other}/ ({WEB_PORT} is taken by another program)" in shown
     assert f"Monitoring: http://127.0.0.1:{MONITORING_PORT}/healthz and /metrics\n" in shown
+
+
+def test_run_ha_writes_two_instances_of_one_database_each_with_a_state_folder_and_ports_of_its_own(tmp_path, roster):
+    rooms = {"police": "!police:localhost"} | {uid: f"!{uid}:localhost" for uid in unit_rooms(roster)}
+    url = "postgresql://jourbot@127.0.0.1:5499/jourbot"
+    loaded = []
+    for name, ports in zip(INSTANCES, instance_ports(DemoPorts(), len(INSTANCES)), strict=True):
+        path = tmp_path / f"config-{name}.toml"
+        path.write_text(config_text(ROOT, "http://127.0.0.1:8448", rooms, ports, instance=name, database=url))
+        loaded.append(config_module.load(path))
+    assert {c.storage.database for c in loaded} == {url}
+    assert len({c.storage.dir for c in loaded}) == 2
+    ports = [p for c in loaded for p in (c.web.port, c.monitoring.port)]
+    assert len(set(ports)) == 4 and ports[:2] == [8080, 9187]
+    assert [c.roles.police_rooms for c in loaded] == [["!police:localhost"]] * 2
+
+
+def test_make_run_stays_one_process_on_sqlite(demo_config):
+    assert demo_config.storage.database == ""
+    assert demo_config.storage.dir == "bot-state"
