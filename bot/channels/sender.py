@@ -11,7 +11,7 @@
 - "Being sent" lasts until the homeserver hands the page out, not only until it has stored it: after the PUT is
   answered, the responder's sync is still being made, and the police's "registrerat" sent then delayed it by a
   third. The bot's own sync showing the page is the sign (`handed_out`, at most HANDED_OUT_WAIT_S). The page's own
-  send is done meanwhile: it holds no slot, and pages to others never wait for it (a burst's last page did, 2.7×).
+  send is done meanwhile: it holds no slot, and pages to others never wait for it.
 - So does alarm traffic that rings (the police told "accepterat", an escalation, someone unreachable): someone waits
   for it as for a page. It starts before the rest of the alarm's traffic, which waits for it as for a page (pages do
   not): the alarm room made beside the police's "accepterat" kept it from them for three plain messages' time.

@@ -4,8 +4,8 @@ and for the tests (tests/harness/postgres.py).
 initdb in a folder, the server started on 127.0.0.1 with its socket in that folder and stopped at the end; no
 password (trust, on loopback only). initdb refuses to run as root: as root the server runs as `nobody`, in a folder
 given to it under the system's temporary folder (a folder under the repository or pytest's may not be reachable for
-`nobody`). Durability is switched off (fsync, synchronous commit, full page writes): what it holds is thrown away
-with it, and the 2-CPU machines it runs on are shared.
+`nobody`). Durability is switched off (fsync, full page writes, and synchronous commit unless `start` is asked for
+it): what it holds is thrown away with it, and the 2-CPU machines it runs on are shared.
 """
 
 from __future__ import annotations
