@@ -1,7 +1,8 @@
 """How long a page takes, and an acceptance: each as a multiple of a plain message measured in the same run.
 
-Everything is real: a throwaway local Synapse, the bot (bot.app.App through the test harness's BotRunner) and E2EE nio
-clients for the police ("polis1") and the responder on call ("anna.a", primary round the clock in the test roster).
+Everything is real: a throwaway local Synapse, the bot (bot.app.App through the test harness's BotRunner, in a
+process of its own as deployed: bench/latency_bot.py) and E2EE nio clients for the police ("polis1") and the
+responder on call ("anna.a", primary round the clock in the test roster), both in this process.
 The floor is a plain encrypted message from the police straight to the responder, in a room without the bot: one
 hop. An alarm is two (police → bot, bot → responder), so 2.0× the plain message is the physical limit. Timed:
 
@@ -29,11 +30,12 @@ push rules and sync): there the limit is measured, (big + plain) ÷ plain instea
 1.1× and 1.25× of it. Exit code 1 when one is missed (--print-only: 0).
 
     .venv/bin/python bench/alarm_latency.py [--alarms 30] [--warmup 2] [--settings base,bigroom,rooms,both]
-                                            [--rooms 100] [--members 150] [--json] [--print-only]
+                                            [--rooms 100] [--members 150] [--bot own-process|in-process]
+                                            [--json] [--print-only]
 
-Caveat when reading the figures: as in the integration tests, the bot and both clients share one asyncio loop in this
-process, so the bot's blocking work (SQLite commits, decryption) can delay the clients too; that is part of what the
-"plain with the bot vs without" figure shows.
+With --bot in-process the bot runs on the clients' event loop instead, as the integration tests have it: its
+blocking work (SQLite commits, decryption, its own /sync of what it sent) then delays the clients too, which a
+deployed bot never does; kept to compare with figures taken that way before.
 """
 
 from __future__ import annotations
@@ -52,14 +54,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from crowd import fill_room  # noqa: E402
-from latency_probes import BotProbe, ClientProbe  # noqa: E402
+from latency_bot import LocalBot, RemoteBot  # noqa: E402
+from latency_probes import ClientProbe  # noqa: E402
 from latency_report import Setting, method, print_text, setting_figures, targets  # noqa: E402
 from latency_rounds import ROUND_SECONDS, Scene, alarm, open_alarm_rooms, ping  # noqa: E402
 from nio import RoomCreateResponse, RoomPreset  # noqa: E402
 from plumbing import Target, add_target_options, exit_code, mark_measuring, with_synapse  # noqa: E402
 from stamps import BOT, LONG_POLL_MS, Inbox, LongPollPerson, widen_timeline  # noqa: E402
 
-from tests.harness.botrunner import BotRunner, write_config  # noqa: E402
+from bot.config import load as load_config  # noqa: E402
+from tests.harness.botrunner import write_config  # noqa: E402
 from tests.harness.people import ENCRYPTION, Person  # noqa: E402
 from tests.harness.synapse import Synapse  # noqa: E402
 
@@ -87,7 +91,7 @@ async def knows_bot(police: Person, room: str) -> None:
 async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     mark_measuring()
     people: list[Person] = []
-    bot: BotRunner | None = None
+    bot: LocalBot | RemoteBot | None = None
     started = time.perf_counter()
     say = (lambda _text: None) if args.json else log
     try:
@@ -124,7 +128,7 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
         # The bot long-polls as deployed (config.example.toml), not every second as the tests have it.
         config.write_text(config.read_text().replace("sync_timeout_s = 1\n",
                                                      f"sync_timeout_s = {LONG_POLL_MS // 1000}\n"))
-        bot = BotRunner(config)
+        bot = LocalBot(config) if args.bot == "in-process" else RemoteBot(config)
         setup_s = round(time.perf_counter() - started, 1)
         results: list[Setting] = []
         counter = 0
@@ -141,7 +145,7 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
                 scene.colleague = Inbox(colleague)
                 say(f"big room: {filled}")
             if name in ("rooms", "both") and not opened:
-                scene.bot_probe, scene.police_room = BotProbe(await bot.start()), police_room
+                scene.bot_probe, scene.police_room = await bot.start(), police_room
                 await knows_bot(police, police_room)
                 setting.setup["alarm_rooms"] = opened = await open_alarm_rooms(scene, args.rooms, say)
                 say(f"alarm rooms: {opened}")
@@ -152,8 +156,7 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
             for n in range(args.warmup + before):
                 sample = await ping(scene, n, "alone")
                 (setting.warmups if n < args.warmup else setting.samples["alone"]).append(sample)
-            app = await bot.start()
-            scene.bot_probe, scene.police_room = BotProbe(app), room
+            scene.bot_probe, scene.police_room = await bot.start(), room
             await knows_bot(police, room)
             warmup = args.warmup + (1 if not results else 0)  # the run's first alarm makes the direct room
             for n in range(warmup + args.alarms):
@@ -171,7 +174,8 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
                 setting.samples["alone"].append(await ping(scene, n, "alone"))
             results.append(setting)
         figures = [setting_figures(s) for s in results]
-        return {"method": method(args.alarms, args.warmup, app.config.matrix.sync_timeout_s, app.config.matrix.trust),
+        settings = load_config(config).matrix
+        return {"method": method(args.alarms, args.warmup, settings.sync_timeout_s, settings.trust, args.bot),
                 "setup_s": setup_s, "total_s": round(time.perf_counter() - started, 1), "settings": figures,
                 "round_seconds": {k: round(v, 1) for k, v in ROUND_SECONDS.most_common()},
                 "targets": [asdict(t) for t in targets(figures)]}
@@ -191,6 +195,8 @@ def main() -> None:
     parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated: {', '.join(SETTINGS)}")
     parser.add_argument("--rooms", type=int, default=100, help="alarm rooms open in the 'rooms' setting (100)")
     parser.add_argument("--members", type=int, default=150, help="members of the big police room (150)")
+    parser.add_argument("--bot", choices=("own-process", "in-process"), default="own-process",
+                        help="the bot in a process of its own, as deployed (default), or on the clients' event loop")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the figures")
     add_target_options(parser)
     args = parser.parse_args()

@@ -10,8 +10,8 @@ import asyncio
 import sqlite3
 import time
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from nio import AsyncClient, SyncResponse
 
@@ -38,7 +38,24 @@ class Request:
     end: float
 
 
-class ClientProbe:
+class ClientStamps:
+    """A client's /sync and request stamps, live (ClientProbe) or as the bot's process reported them."""
+
+    def __init__(self, stamps: list[SyncStamp] | None = None, requests: list[Request] | None = None) -> None:
+        self.stamps: list[SyncStamp] = stamps or []
+        self.requests: list[Request] = requests or []
+
+    def carrying(self, event_id: str) -> SyncStamp | None:
+        return next((s for s in self.stamps if event_id in s.event_ids), None)
+
+    def within(self, kind: str, start: float, end: float) -> list[Request]:
+        return [r for r in self.requests if r.kind == kind and r.start >= start and r.end <= end]
+
+    def overlapping(self, start: float, end: float, exclude: tuple[str, ...] = ()) -> list[Request]:
+        return [r for r in self.requests if r.end > start and r.start < end and r.kind not in exclude]
+
+
+class ClientProbe(ClientStamps):
     """Wraps one nio client's `send` and `receive_response` on the instance: stamps each /sync and each request."""
 
     _of: dict[int, ClientProbe] = {}
@@ -51,8 +68,7 @@ class ClientProbe:
         return cls._of[id(client)]
 
     def __init__(self, client: AsyncClient) -> None:
-        self.stamps: list[SyncStamp] = []
-        self.requests: list[Request] = []
+        super().__init__()
         # Rooms whose timeline an incremental /sync cut short ("limited"): a message in the gap never reaches nio's
         # callbacks. Joining a room gives one too.
         self.limited: Counter[str] = Counter()
@@ -83,24 +99,63 @@ class ClientProbe:
         client.send = stamped_send  # type: ignore[method-assign]
         client.receive_response = stamped_receive  # type: ignore[method-assign]
 
-    def carrying(self, event_id: str) -> SyncStamp | None:
-        return next((s for s in self.stamps if event_id in s.event_ids), None)
 
-    def within(self, kind: str, start: float, end: float) -> list[Request]:
-        return [r for r in self.requests if r.kind == kind and r.start >= start and r.end <= end]
+@dataclass
+class BotStamps:
+    """The bot's steps: live (BotProbe) or as the bot's own process reported them (bench/latency_bot.py)."""
 
-    def overlapping(self, start: float, end: float, exclude: tuple[str, ...] = ()) -> list[Request]:
-        return [r for r in self.requests if r.end > start and r.start < end and r.kind not in exclude]
+    client: ClientStamps
+    sends: dict[str, tuple[float, float]] = field(default_factory=dict)  # event id → matrix.send start, end
+    pending: list[tuple[float, float]] = field(default_factory=list)  # inbox.process_pending: start, end
+    flushes: list[float] = field(default_factory=list)  # outbox dispatch rounds started
+    recorded: list[float] = field(default_factory=list)  # an outbox send done: recorded as sent, consequences queued
+
+    def first_pending_after(self, moment: float) -> tuple[float, float] | None:
+        return next((p for p in self.pending if p[0] >= moment), None)
+
+    def first_flush_after(self, moment: float) -> float | None:
+        return next((f for f in self.flushes if f >= moment), None)
+
+    def since(self, moment: float) -> dict[str, Any]:
+        """What happened from `moment` on, as JSON (time.perf_counter is CLOCK_MONOTONIC here: one clock for every
+        process of the machine)."""
+        return {"syncs": [[s.answered, s.parsed, s.handled, sorted(s.event_ids)] for s in self.client.stamps
+                          if s.answered >= moment],
+                "requests": [[r.kind, r.start, r.end] for r in self.client.requests if r.end >= moment],
+                "sends": {e: list(span) for e, span in self.sends.items() if span[0] >= moment},
+                "pending": [list(p) for p in self.pending if p[0] >= moment],
+                "flushes": [f for f in self.flushes if f >= moment],
+                "recorded": [r for r in self.recorded if r >= moment]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BotStamps:
+        client = ClientStamps([SyncStamp(a, p, h, frozenset(ids)) for a, p, h, ids in data["syncs"]],
+                              [Request(k, start, end) for k, start, end in data["requests"]])
+        return cls(client, {e: (span[0], span[1]) for e, span in data["sends"].items()},
+                   [(p[0], p[1]) for p in data["pending"]], data["flushes"], data["recorded"])
 
 
-class BotProbe:
+class MeasuredBot(Protocol):
+    """The bot under measurement, in this process (BotProbe) or in its own (latency_bot.RemoteBot)."""
+
+    async def idle(self) -> None:
+        """Until the bot has nothing queued or in flight."""
+
+    async def state(self) -> str:
+        """What the bot has queued and under way, for a message about a wait that timed out."""
+
+    async def page_of(self, larm: str) -> tuple[str, str | None]:
+        """What became of the `!larm` event `larm`, and its first page's event id once sent."""
+
+    async def stamps(self, since: float) -> BotStamps:
+        """The bot's steps from `since` (a time.perf_counter moment) on."""
+
+
+class BotProbe(BotStamps):
     """Stamps the bot's steps by wrapping attributes of the running App instance."""
 
     def __init__(self, app: App) -> None:
-        self.client = ClientProbe(app.matrix.client)  # type: ignore[attr-defined]
-        self.sends: dict[str, tuple[float, float]] = {}  # event id → matrix.send start, end
-        self.pending: list[tuple[float, float]] = []  # inbox.process_pending: start, end
-        self.flushes: list[float] = []  # outbox dispatch rounds started
+        super().__init__(ClientProbe(app.matrix.client))  # type: ignore[attr-defined]
         self._sender = app.sender
         self._store = app.store
         inbox_pending = app.inbox.process_pending
@@ -129,7 +184,6 @@ class BotProbe:
             return event_id
 
         app.matrix.send = stamped_send  # type: ignore[method-assign]
-        self.recorded: list[float] = []  # an outbox send done: recorded as sent, its consequences queued
         outbox_send = app.sender._send
 
         async def stamped_outbox_send(*args: Any, **kwargs: Any) -> None:  # (row, channel) since the lanes came
@@ -138,7 +192,7 @@ class BotProbe:
 
         app.sender._send = stamped_outbox_send  # type: ignore[method-assign]
 
-    def state(self) -> str:
+    async def state(self) -> str:
         """What the bot has queued and under way, for a message about a wait that timed out: each send in flight
         with where it waits, and the first message of each target still queued."""
         counts = self._sender.store.outbox.counts()
@@ -150,7 +204,7 @@ class BotProbe:
         return (f"bot outbox {counts}, {len(self._sender._in_flight)} sends in flight [{flights}];"
                 f" first queued per target [{heads}]")
 
-    def page_of(self, larm: str) -> tuple[str, str | None]:
+    async def page_of(self, larm: str) -> tuple[str, str | None]:
         """What became of the `!larm` event `larm`: the alarm and its first page (queued, sent, failed), and the page's
         event id once sent."""
         alarm = self._store.alarms.raised_by_event(larm)
@@ -171,14 +225,11 @@ class BotProbe:
         while self._sender.store.outbox.counts().get("pending", 0):
             await asyncio.sleep(0.05)
 
-    def first_pending_after(self, moment: float) -> tuple[float, float] | None:
-        return next((p for p in self.pending if p[0] >= moment), None)
-
-    def first_flush_after(self, moment: float) -> float | None:
-        return next((f for f in self.flushes if f >= moment), None)
+    async def stamps(self, since: float) -> BotStamps:
+        return self
 
 
-def put_milestones(probe: ClientProbe, who: str, start: float, end: float, t0: float,
+def put_milestones(probe: ClientStamps, who: str, start: float, end: float, t0: float,
                    label: str = "PUT /send") -> tuple[dict[str, float], str]:
     """The HTTP PUT of the event inside a client's send, apart from nio's work around it; and any key sharing."""
     milestones: dict[str, float] = {}
@@ -191,7 +242,7 @@ def put_milestones(probe: ClientProbe, who: str, start: float, end: float, t0: f
     return milestones, note
 
 
-def bot_path(probe: BotProbe, trigger: str, answer: str, until: float, t0: float,
+def bot_path(probe: BotStamps, trigger: str, answer: str, until: float, t0: float,
              what: str) -> tuple[dict[str, float], list[str]]:
     """The bot's steps from the sync that carried `trigger` to the send of `answer` (an event id); and what else the
     bot had under way at the homeserver meanwhile (a room being made, another message), as notes."""
@@ -229,7 +280,7 @@ def bot_path(probe: BotProbe, trigger: str, answer: str, until: float, t0: float
     return milestones, notes
 
 
-def sync_milestones(probe: ClientProbe, who: str, event_id: str, t0: float) -> dict[str, float]:
+def sync_milestones(probe: ClientStamps, who: str, event_id: str, t0: float) -> dict[str, float]:
     stamp = probe.carrying(event_id)
     if stamp is None:
         return {}

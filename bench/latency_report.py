@@ -61,12 +61,13 @@ def setting_figures(setting: Setting) -> dict[str, Any]:
     slowest = {kind: [{"total_ms": ms(s.total), "note": s.note,
                        "milestones_ms": {k: ms(v) for k, v in s.milestones.items()}}
                       for s in sorted(setting.samples[kind], key=lambda s: s.total, reverse=True)[:2]]
-               for kind in ("page", "ok")}
+               for kind in ("plain", "page", "ok")}
     return {
         "name": setting.name, "label": setting.label, "setup": setting.setup, **rows, "ratios": ratios,
         "milestones_median_ms": {kind: milestone_medians(setting.samples[kind]) for kind, _ in KINDS},
         "samples_with_key_sharing": {kind: sum("megolm" in s.note for s in setting.samples[kind]) for kind, _ in KINDS},
         "slowest": slowest,
+        "plain_beside_bot_work": sum("the bot had" in sample.note for sample in setting.samples["plain"]),
         "warmup": [{"kind": s.kind, "total_ms": ms(s.total), "note": s.note} for s in setting.warmups],
     }
 
@@ -91,7 +92,7 @@ def targets(settings: list[dict[str, Any]]) -> list[Target]:
     return out
 
 
-def method(rounds: int, warmup: int, sync_timeout_s: int, trust: str) -> dict[str, Any]:
+def method(rounds: int, warmup: int, sync_timeout_s: int, trust: str, bot: str) -> dict[str, Any]:
     return {
         "rounds_per_setting": rounds, "warmup_rounds_per_setting": warmup,
         "order": "per setting: plain messages with the bot stopped; then the bot started and rounds of one plain"
@@ -104,6 +105,8 @@ def method(rounds: int, warmup: int, sync_timeout_s: int, trust: str) -> dict[st
         "between_alarms": "after !ok both join the alarm room, the responder reports the phases there and closes"
                           " with !klar; the next round waits until the bot has left the room and its outbox is empty",
         "bot_sync_timeout_s": sync_timeout_s, "bot_trust": trust,
+        "bot": "in a process of its own, as deployed" if bot == "own-process"
+               else "on the clients' event loop, in their process",
     }
 
 
@@ -114,8 +117,8 @@ def print_text(figures: dict[str, Any]) -> None:
           f" {env['load_average_before']}, after {env['load_average_after']}: other work on the machine skews figures")
     print(f"{m['rounds_per_setting']} rounds per setting after {m['warmup_rounds_per_setting']} warm-up rounds; "
           f"{m['order']}.\nt0 {m['t0']}; t1 when {m['t1'].removeprefix('the ')}; bot long-poll"
-          f" {m['bot_sync_timeout_s']} s, trust {m['bot_trust']}; setup {figures.get('setup_s')} s,"
-          f" whole run {figures.get('total_s')} s")
+          f" {m['bot_sync_timeout_s']} s, trust {m['bot_trust']}, the bot {m.get('bot', '?')};"
+          f" setup {figures.get('setup_s')} s, whole run {figures.get('total_s')} s")
     print("time in rounds (s): " + ", ".join(f"{k} {v}" for k, v in figures.get("round_seconds", {}).items()))
     for s in figures["settings"]:
         print(f"\n== {s['label']}" + (f" (set up: {s['setup']})" if s["setup"] else ""))
@@ -140,8 +143,11 @@ def print_text(figures: dict[str, Any]) -> None:
         shared = s["samples_with_key_sharing"]
         if any(shared.values()):
             print(f"  counted samples that shared a megolm session first: {shared}")
-        for kind in ("page", "ok"):
-            for slow in s["slowest"][kind]:
+        if s["plain"]:
+            print(f"  plain messages while the bot had work under way: {s['plain_beside_bot_work']} of"
+                  f" {s['plain'].get('n', 0)}")
+        for kind in ("plain", "page", "ok"):
+            for slow in s["slowest"].get(kind, []):
                 print(f"  slowest {kind}: {slow['total_ms']:.1f} ms" + (f" [{slow['note']}]" if slow["note"] else ""))
         print("  warm-up (not counted): " + "; ".join(
             f"{w['kind']} {w['total_ms']:.1f} ms" + (f" ({w['note']})" if w["note"] else "") for w in s["warmup"]))

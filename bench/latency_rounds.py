@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from latency_probes import BotProbe, ClientProbe, bot_path, put_milestones, sync_milestones
+from latency_probes import ClientProbe, MeasuredBot, bot_path, put_milestones, sync_milestones
 from stamps import BOT, PAGE_ID, Arrival, Inbox
 
 from tests.harness.people import Person
@@ -47,7 +47,7 @@ class Scene:
     anna_probe: ClientProbe
     floor_room: str
     police_room: str = ""  # where the alarms of the current setting are raised
-    bot_probe: BotProbe | None = None
+    bot_probe: MeasuredBot | None = None
     colleague: Inbox | None = None  # another officer in the big police room, the reader of its plain messages
 
 
@@ -57,9 +57,9 @@ async def arrival(scene: Scene, expected: asyncio.Future[Arrival], what: str, la
     try:
         return await asyncio.wait_for(expected, TIMEOUT_S)
     except TimeoutError:
-        bot = scene.bot_probe.state() if scene.bot_probe else "bot not running"
+        bot = await scene.bot_probe.state() if scene.bot_probe else "bot not running"
         if larm and scene.bot_probe:
-            fate, page = scene.bot_probe.page_of(larm)
+            fate, page = await scene.bot_probe.page_of(larm)
             carried = page is not None and scene.anna_probe.carrying(page) is not None
             bot = f"{fate}{'; carried by a /sync of anna' if carried else ''}; {bot}"
         cut = {who: sum(probe.limited.values()) for who, probe in (("police", scene.police_probe),
@@ -93,7 +93,20 @@ async def ping(scene: Scene, n: int, kind: str, room: str = "") -> Sample:
     echo = scene.police_probe.carrying(got.event_id)  # the sender's own sync brings it back too
     if echo is not None:
         milestones["police: its message back in its /sync"] = echo.answered - t0
+    if kind != "alone" and scene.bot_probe is not None:  # the message is not the bot's: was it busy all the same?
+        busy = await bot_beside(scene.bot_probe, t0, got.at)
+        note = "; ".join(n for n in (note, busy) if n)
     return Sample(kind, got.at - t0, milestones, note)
+
+
+async def bot_beside(bot: MeasuredBot, start: float, end: float) -> str:
+    """What the bot had under way at the homeserver between `start` and `end`, and the /syncs it was answered."""
+    stamps = await bot.stamps(start - 1.0)
+    requests = sorted({r.kind for r in stamps.client.overlapping(start, end)})
+    syncs = [s for s in stamps.client.stamps if start <= s.answered <= end]
+    said = ([f"requests {', '.join(requests)}"] if requests else []) + \
+        ([f"{len(syncs)} /sync answered ({sum(len(s.event_ids) for s in syncs)} events)"] if syncs else [])
+    return "beside it the bot had " + " and ".join(said) if said else ""
 
 
 async def alarm(scene: Scene, n: int, first: bool) -> tuple[Sample, Sample]:
@@ -112,7 +125,7 @@ async def alarm(scene: Scene, n: int, first: bool) -> tuple[Sample, Sample]:
         raise RuntimeError(f"a page without an alarm id: {page.body!r}")
     alarm_id = found.group(1)
     puts, police_note = put_milestones(scene.police_probe, "police", t0, sent, t0)
-    steps, notes = bot_path(scene.bot_probe, larm, page.event_id, page.at, t0, "page")
+    steps, notes = bot_path(await scene.bot_probe.stamps(t0), larm, page.event_id, page.at, t0, "page")
     milestones = {**puts, "police: send returned": sent - t0, **steps,
                   **sync_milestones(scene.anna_probe, "anna", page.event_id, t0)}
     notes = ([police_note] if police_note else []) + notes
@@ -140,7 +153,7 @@ async def accept(scene: Scene, alarm_id: str, larm: str, page: Arrival) -> Sampl
     sent = time.perf_counter()
     got = await arrival(scene, told, f"'{alarm_id} accepterat' at the police")
     puts, anna_note = put_milestones(scene.anna_probe, "anna", t0, sent, t0)
-    steps, notes = bot_path(scene.bot_probe, ok, got.event_id, got.at, t0, "notice")
+    steps, notes = bot_path(await scene.bot_probe.stamps(t0), ok, got.event_id, got.at, t0, "notice")
     milestones = {**puts, "anna: send returned": sent - t0, **steps,
                   **sync_milestones(scene.police_probe, "police", got.event_id, t0)}
     return Sample("ok", got.at - t0, milestones, "; ".join(([anna_note] if anna_note else []) + notes))
@@ -177,7 +190,7 @@ async def work_and_close(scene: Scene, alarm_id: str) -> None:
             await person.wait_until(lambda p=person: BOT not in p.client.rooms[room.room_id].users, TIMEOUT_S)
         except AssertionError:
             raise RuntimeError(f"{person.user_id} still sees the bot in the room of {alarm_id} after {TIMEOUT_S:.0f}"
-                               f" s; {scene.bot_probe.state()}") from None
+                               f" s; {await scene.bot_probe.state()}") from None
     await scene.bot_probe.idle()
     ROUND_SECONDS["bot left, outbox empty"] += time.perf_counter() - leaving
 
