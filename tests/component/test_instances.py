@@ -16,7 +16,7 @@ import pytest_asyncio
 from bot.ha.role import LostActing
 from bot.matrix.port import Incoming
 from bot.store.db import Fenced
-from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, T0, ComponentBot
+from tests.harness.component import ANNA, BERTIL, CHEF, POLICE, POLICE_ROOM, STRANGER, T0, ComponentBot
 from tests.harness.fakematrix import FakeMatrix
 from tests.harness.postgres import PostgresServer
 
@@ -154,6 +154,20 @@ async def test_after_the_acting_instance_dies_the_other_pages_what_was_pending_o
     assert sum("L1: ingen har accepterat" in line for line in lines) == 1
     assert len(lines) == 3, lines
     assert second.app.store.events.outcome(second_alarm.event_id) == "handled"
+
+
+async def test_a_stranger_who_entered_a_direct_room_while_nobody_acted_is_removed_after_the_takeover(instances):
+    pair = await instances()
+    await pair.say(POLICE, "!larm Farsta")
+    dm = pair.first.dm_room(ANNA)
+    await pair.kill(pair.first)
+    # Only the standby syncs it: nobody acts, so nobody removes her yet, and the standby writes nothing.
+    await pair.second.matrix.enter(dm, STRANGER)
+    assert pair.second.matrix.kicked == []
+    await taken_over(pair.second)
+    assert pair.second.matrix.kicked == [(dm, STRANGER)]
+    assert STRANGER not in pair.second.matrix.rooms[dm].members
+    assert any(STRANGER in s.body and "tagits bort" in s.body for s in pair.second.matrix.to_user(ANNA))
 
 
 async def test_a_page_in_flight_at_the_death_goes_again_marked_as_a_repeat(instances):

@@ -10,7 +10,7 @@ import pytest
 from bot.ha.recent import RecentBatches
 from bot.ha.repeats import marked
 from bot.ha.role import LostActing, Role
-from bot.matrix.port import Batch, Incoming, Receipt
+from bot.matrix.port import Batch, Incoming, Membership, Receipt
 from bot.store.acting import Holder
 from bot.store.db import Fenced
 from bot.store.sync import Head
@@ -47,6 +47,23 @@ def test_a_standby_forgets_what_is_older_than_it_keeps_and_beyond_its_bound():
     recent.keep(Batch([event(f"${i}", clock[0]) for i in range(5)], "s2", {}))
     batch = recent.backlog()
     assert batch is not None and [e.event_id for e in batch.events] == ["$2", "$3", "$4"]
+
+
+def test_a_standby_hands_over_the_newest_membership_change_per_person_and_room():
+    clock = [T0]
+    recent = RecentBatches(lambda: clock[0], keep_s=60)
+    recent.keep(Batch([], "s1", {}, memberships=[Membership("!dm", "@eve:x", "invite", "@anna:x"),
+                                                 Membership("!old", "@old:x", "join", "@old:x")]))
+    clock[0] += 30
+    recent.keep(Batch([], "s2", {}, memberships=[Membership("!dm", "@eve:x", "join", "@eve:x")]))
+    clock[0] += 40  # the change in !old was synced 70 s ago: past what is kept
+    batch = recent.backlog()
+    assert batch is not None
+    assert batch.memberships == [Membership("!dm", "@eve:x", "join", "@eve:x")], \
+        "the stranger who entered the direct room is handed over as she is now, once"
+    recent.keep(Batch([], "s3", {}))
+    after = recent.backlog()
+    assert after is not None and after.memberships == [], "handed over once"
 
 
 def test_a_repeat_is_marked_at_the_end_of_the_first_line_of_each_text():
