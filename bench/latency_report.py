@@ -61,7 +61,7 @@ def setting_figures(setting: Setting) -> dict[str, Any]:
     slowest = {kind: [{"total_ms": ms(s.total), "note": s.note,
                        "milestones_ms": {k: ms(v) for k, v in s.milestones.items()}}
                       for s in sorted(setting.samples[kind], key=lambda s: s.total, reverse=True)[:2]]
-               for kind in ("plain", "page", "ok")}
+               for kind in ("alone", "plain", "page", "ok")}
     return {
         "name": setting.name, "label": setting.label, "setup": setting.setup, **rows, "ratios": ratios,
         "milestones_median_ms": {kind: milestone_medians(setting.samples[kind]) for kind, _ in KINDS},
@@ -133,7 +133,8 @@ def print_text(figures: dict[str, Any]) -> None:
               f" !ok → police ÷ plain {r['ok_to_plain_at_median']} ×, {r['ok_to_plain_at_p95']} ×; plain with the"
               f" bot vs without {r['plain_with_bot_vs_without_at_median_pct']} % at the median; two hops' limit"
               f" {r['two_hop_limit_at_median']} × at the median, {r['two_hop_limit_at_p95']} × at p95")
-        for kind, title in (("plain", "plain message"), ("big", "plain message in the big police room"),
+        for kind, title in (("alone", "plain message, no bot running"), ("plain", "plain message"),
+                            ("big", "plain message in the big police room"),
                             ("page", "page"), ("ok", "!ok → police told")):
             steps = s["milestones_median_ms"][kind]
             if steps:
@@ -146,7 +147,7 @@ def print_text(figures: dict[str, Any]) -> None:
         if s["plain"]:
             print(f"  plain messages while the bot had work under way: {s['plain_beside_bot_work']} of"
                   f" {s['plain'].get('n', 0)}")
-        for kind in ("plain", "page", "ok"):
+        for kind in ("alone", "plain", "page", "ok"):
             for slow in s["slowest"].get(kind, []):
                 print(f"  slowest {kind}: {slow['total_ms']:.1f} ms" + (f" [{slow['note']}]" if slow["note"] else ""))
         print("  warm-up (not counted): " + "; ".join(

@@ -93,10 +93,23 @@ async def ping(scene: Scene, n: int, kind: str, room: str = "") -> Sample:
     echo = scene.police_probe.carrying(got.event_id)  # the sender's own sync brings it back too
     if echo is not None:
         milestones["police: its message back in its /sync"] = echo.answered - t0
+    notes = [note] + [f"{who} had {', '.join(kinds)} under way"
+                      for who, kinds in clients_beside(scene, t0, sent, got.at)]
     if kind != "alone" and scene.bot_probe is not None:  # the message is not the bot's: was it busy all the same?
-        busy = await bot_beside(scene.bot_probe, t0, got.at)
-        note = "; ".join(n for n in (note, busy) if n)
-    return Sample(kind, got.at - t0, milestones, note)
+        notes.append(await bot_beside(scene.bot_probe, t0, got.at))
+    return Sample(kind, got.at - t0, milestones, "; ".join(n for n in notes if n))
+
+
+def clients_beside(scene: Scene, t0: float, sent: float, end: float) -> list[tuple[str, list[str]]]:
+    """The clients' own requests from the settling before a plain message until it arrived, its own send aside:
+    what the alarm before it may have left them doing."""
+    out = []
+    for who, probe in (("police", scene.police_probe), ("anna", scene.anna_probe)):
+        kinds = sorted({r.kind for r in probe.overlapping(t0 - PING_SETTLE_S, end)
+                        if not (who == "police" and r.kind == "send" and r.start >= t0 and r.end <= sent)})
+        if kinds:
+            out.append((who, kinds))
+    return out
 
 
 async def bot_beside(bot: MeasuredBot, start: float, end: float) -> str:
