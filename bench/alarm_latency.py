@@ -6,7 +6,8 @@ responder on call ("anna.a", primary round the clock in the test roster), both i
 The floor is a plain encrypted message from the police straight to the responder, in a room without the bot: one
 hop. An alarm is two (police → bot, bot → responder), so 2.0× the plain message is the physical limit. Timed:
 
-  plain  police → anna in the room without the bot, first with the bot stopped, then with it running
+  plain  police → anna in the room without the bot, with the bot stopped and with it running, in turns (the
+         rounds in two blocks between three of plain messages alone, so what drifts in a run drifts for both)
   big    police → a colleague ("polis2", online) in the big police room (settings with one): the floor of a hop
          there
   page   `!larm Farsta …` in the police room → anna's client holds the decrypted page
@@ -73,6 +74,12 @@ SETTINGS = {"base": "2-member police room", "bigroom": "{members}-member police 
             "rooms": "{rooms} alarm rooms open", "both": "{rooms} alarm rooms open, {members}-member police room"}
 # No escalation may page anyone else mid-run, and every alarm comes from one officer: no rate limit may refuse it.
 ALARMS_TOML = "\n[alarms]\nstep_wait_override_s = 600\nrate_limit_count = 100000\n"
+BLOCKS = 2  # per setting, the rounds with the bot running in this many blocks, between blocks of it stopped
+
+
+def split(total: int, parts: int) -> list[int]:
+    """`total` in `parts` nearly equal whole parts, the larger first."""
+    return [total // parts + (1 if k < total % parts else 0) for k in range(parts)]
 
 
 def log(text: str) -> None:
@@ -150,28 +157,35 @@ async def measure(synapse: Synapse, workdir: Path, args: argparse.Namespace) -> 
                 setting.setup["alarm_rooms"] = opened = await open_alarm_rooms(scene, args.rooms, say)
                 say(f"alarm rooms: {opened}")
                 await bot.stop()
-            # Half the plain messages without the bot before its rounds, half after: the clients carry one more
-            # alarm room after each round, and both halves together see what the rounds saw on average.
-            before = (args.alarms + 1) // 2
-            for n in range(args.warmup + before):
-                sample = await ping(scene, n, "alone")
-                (setting.warmups if n < args.warmup else setting.samples["alone"]).append(sample)
-            scene.bot_probe, scene.police_room = await bot.start(), room
-            await knows_bot(police, room)
-            warmup = args.warmup + (1 if not results else 0)  # the run's first alarm makes the direct room
-            for n in range(warmup + args.alarms):
-                counter += 1
-                samples = [await ping(scene, counter, "plain")]
-                if room == big_room:
-                    samples.append(await ping(scene, counter, "big", big_room))
-                samples += await alarm(scene, counter, first=counter == 1)
-                for sample in samples:
-                    (setting.warmups if n < warmup else setting.samples[sample.kind]).append(sample)
-                if (n + 1 - warmup) % 10 == 0 and n >= warmup:
-                    say(f"{setting.label}: {n + 1 - warmup}/{args.alarms} rounds")
-            await bot.stop()
-            for n in range(before, args.alarms):
-                setting.samples["alone"].append(await ping(scene, n, "alone"))
+            # The plain messages without the bot in blocks between the bot's (alone, bot, alone, bot, alone): the
+            # clients carry one more alarm room after each round, and whatever else drifts during a run (the machine's
+            # other work) drifts for both; the blocks together see what the rounds saw on average.
+            alone = split(args.alarms, BLOCKS + 1)
+            rounds = split(args.alarms, BLOCKS)
+            pinged = 0
+            for block in range(BLOCKS + 1):
+                warmup = args.warmup if block == 0 else 0
+                for n in range(warmup + alone[block]):
+                    sample = await ping(scene, pinged, "alone")
+                    pinged += 1
+                    (setting.warmups if n < warmup else setting.samples["alone"]).append(sample)
+                if block == BLOCKS:
+                    break
+                scene.bot_probe, scene.police_room = await bot.start(), room
+                await knows_bot(police, room)
+                # After each start a warm-up round: the first alarm after a start shares the keys anew; the run's
+                # very first makes the direct room.
+                warmup = args.warmup + (1 if not results and block == 0 else 0)
+                for n in range(warmup + rounds[block]):
+                    counter += 1
+                    samples = [await ping(scene, counter, "plain")]
+                    if room == big_room:
+                        samples.append(await ping(scene, counter, "big", big_room))
+                    samples += await alarm(scene, counter, first=counter == 1)
+                    for sample in samples:
+                        (setting.warmups if n < warmup else setting.samples[sample.kind]).append(sample)
+                await bot.stop()
+                say(f"{setting.label}: {sum(rounds[:block + 1])}/{args.alarms} rounds")
             results.append(setting)
         figures = [setting_figures(s) for s in results]
         settings = load_config(config).matrix

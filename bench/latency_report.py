@@ -95,8 +95,9 @@ def targets(settings: list[dict[str, Any]]) -> list[Target]:
 def method(rounds: int, warmup: int, sync_timeout_s: int, trust: str, bot: str) -> dict[str, Any]:
     return {
         "rounds_per_setting": rounds, "warmup_rounds_per_setting": warmup,
-        "order": "per setting: plain messages with the bot stopped; then the bot started and rounds of one plain"
-                 " message and one alarm (page, then !ok), interleaved",
+        "order": "per setting, in turn: plain messages with the bot stopped, then the bot started and rounds of one"
+                 " plain message and one alarm (page, then !ok), then the bot stopped; the rounds in two such blocks"
+                 " between three of plain messages alone, each block after a start with its warm-up round",
         "settle_ms_before_each_sample": ms(SETTLE_S), "settle_ms_before_a_plain_message": ms(PING_SETTLE_S),
         "t0": "just before the first send (police's, or the responder's !ok)",
         "t1": "the reader's nio client hands the decrypted event to its callbacks",
