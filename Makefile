@@ -5,7 +5,7 @@ SYNAPSE_VENV := .synapse-venv
 SYNAPSE_VERSION := 1.163.2
 JS := tests/js
 
-.PHONY: run run-ha test unit lint bench clean install synapse js browser postgres promtool deploy-tools screenshots lock python-ok \
+.PHONY: run run-ha test test-ha unit lint bench clean install synapse js browser postgres promtool deploy-tools screenshots lock python-ok \
 	node-ok
 
 # What the code and its tests need from the machine, checked before anything is installed, so a machine that lacks
@@ -125,6 +125,12 @@ lint: install
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
 test: install synapse js browser postgres promtool deploy-tools lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
+
+# The soak of two instances under kill -9 (tests/soak, about 10 minutes): not in `make test`, which stays within its
+# budget; CI (.ci/run) runs both. The processes' logs stay in var/test-ha until the next run.
+test-ha: install synapse postgres
+	mkdir -p var; $(VENV)/bin/python -m pytest -q -s -p no:cacheprovider --basetemp=var/test-ha -m soak tests/soak; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 
 unit: install postgres

@@ -45,6 +45,14 @@ def postgres() -> Iterator[PostgresServer]:
         server.stop()
 
 
+@pytest.fixture
+def url(postgres: PostgresServer) -> Iterator[str]:
+    """A PostgreSQL database of the test's own: for the bot instances that share one (tests/harness/instances.py)."""
+    made = postgres.create_database()
+    yield made
+    postgres.drop_database(made)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest) -> Iterator[str]:
     """The store's `[storage] database` in each dialect: "" for SQLite in the state folder, or the URL of a fresh

@@ -8,42 +8,17 @@ printed (pytest -s)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import signal
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import aiohttp
 import pytest
 
-from tests.harness.botrunner import BotRunner, write_config
-from tests.harness.postgres import PostgresServer, free_port
-from tests.harness.synapse import PASSWORD
+from tests.harness.botrunner import BotRunner
+from tests.harness.instances import instance_config, two_processes
 from tests.harness.waits import settled, until
-from tests.integration.test_alarms import BOT, ROSTERS, is_page
+from tests.integration.test_alarms import BOT, is_page
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def url(postgres: PostgresServer) -> Iterator[str]:
-    made = postgres.create_database()
-    yield made
-    postgres.drop_database(made)
-
-
-def instance_config(tmp_path, name: str, synapse, room: str, police: str, url: str, wait_s: int, more: str = "",
-                    strict: bool = False):
-    """`strict`: each instance cross-signs its device and trusts only cross-signed ones (test_instances_e2ee.py)."""
-    path = write_config(tmp_path / name, synapse.url, PASSWORD, [room], [police], rosters=ROSTERS,
-                        extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n{more}", database=url,
-                        trust="cross-signed" if strict else "tofu")
-    if not strict:
-        path.write_text(path.read_text().replace('trust = "tofu"', 'trust = "tofu"\ncross_signing = false', 1))
-    return path
 
 
 async def die(bot: BotRunner) -> None:
@@ -87,79 +62,6 @@ async def test_the_standby_takes_over_and_pages_what_was_said_after_the_acting_o
         await second.stop()
         if first.app is not None:
             await first.stop()
-
-
-class Process:
-    """`jourbot run` in a process of its own, its /healthz and /metrics on a port of its own."""
-
-    def __init__(self, config: Path, port: int) -> None:
-        self.config = config
-        self.port = port
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        log = (self.config.parent / "run.log").open("wb")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli.main", "run", "-c", str(self.config), stdout=log, stderr=log)
-
-    async def health(self) -> dict[str, object]:
-        try:
-            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{self.port}/healthz") as resp:
-                return dict(json.loads(await resp.text()), http=resp.status)
-        except aiohttp.ClientError:
-            return {}
-
-    async def metric(self, name: str) -> float | None:
-        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{self.port}/metrics") as resp:
-            for line in (await resp.text()).splitlines():
-                if line.startswith(name + " "):
-                    return float(line.split()[1])
-        return None
-
-    async def role(self, role: str, timeout: float) -> None:
-        """Until /healthz says `role`, and healthy (a standby once it has synced)."""
-        deadline = time.monotonic() + timeout
-        while (health := await self.health()).get("role") != role or health.get("http") != 200:
-            assert self.process is not None and self.process.returncode is None, "jourbot run ended"
-            assert time.monotonic() < deadline, f"not {role} within {timeout} s"
-            await asyncio.sleep(0.2)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-
-    async def stop(self) -> int | None:
-        if self.process is None or self.process.returncode is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.process.wait(), 30)
-
-
-@contextlib.asynccontextmanager
-async def two_processes(tmp_path: Path, synapse, room: str, police, url: str, wait_s: int,
-                        storage: str = "", strict: bool = False) -> AsyncIterator[tuple[Process, Process]]:
-    """Two `jourbot run` processes, the first acting and the second standing by (and healthy), killed at the end."""
-    processes = []
-    for name in ("first", "second"):
-        port = free_port()
-        config = instance_config(tmp_path, name, synapse, room, police.user_id, url, wait_s,
-                                 f"[monitoring]\nenabled = true\nport = {port}\n", strict)
-        config.write_text(config.read_text().replace('database = "', f'{storage}database = "', 1))
-        processes.append(Process(config, port))
-    first, second = processes
-    try:
-        await first.start()
-        await first.role("acting", 60)
-        await police.wait_joined(room, BOT)
-        await second.start()
-        await second.role("standing_by", 60)  # and healthy: ready to take over
-        yield first, second
-    finally:
-        for process in processes:
-            if process.process is not None and process.process.returncode is None:
-                process.process.send_signal(signal.SIGCONT)
-                process.process.kill()
-                await process.process.wait()
 
 
 async def test_kill_9_of_the_acting_process_after_a_page_and_mid_escalation_pages_on_in_order_once(

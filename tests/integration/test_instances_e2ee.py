@@ -13,10 +13,10 @@ import time
 import pytest
 
 from tests.harness.element import ElementPerson
+from tests.harness.instances import two_processes
 from tests.harness.people import Received
 from tests.harness.synapse import PASSWORD
 from tests.integration.test_alarms import BOT, is_page
-from tests.integration.test_instances import two_processes, url  # noqa: F401 - `url` is a fixture
 from tests.integration.test_trust_policy import cross_sign
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def read_once(messages: list[Received]) -> tuple[list[str], list[str]]:
 
 
 async def test_kill_9_under_strict_crypto_the_standbys_own_signed_device_pages_and_handles_the_answer(
-        people, synapse, node, tmp_path, url):  # noqa: F811 - the fixture imported above
+        people, synapse, node, tmp_path, url):
     police = ElementPerson(node, synapse.url, synapse.register("polis1", PASSWORD), PASSWORD)
     anna = ElementPerson(node, synapse.url, synapse.register("anna.a", PASSWORD), PASSWORD)
     # Bertil and the supervisor only watch (any page to them would be readable): nobody else may be paged.

@@ -21,9 +21,9 @@ from bot.store.alarms import AlarmRow
 from bot.store.db import Fenced
 from bot.store.secretbox import SecretBox
 from bot.watch.metrics import Metrics
+from tests.harness.instances import Process, instance_config
 from tests.harness.postgres import SUPERUSER, PostgresServer, free_port, postgres_bin
 from tests.integration.test_alarms import BOT, is_page
-from tests.integration.test_instances import Process, instance_config
 
 pytestmark = pytest.mark.integration
 
