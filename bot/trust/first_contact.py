@@ -151,6 +151,8 @@ class FirstContact:
                 opened = self.store.direct_rooms.created_at(user) or 0.0
                 if self.store.outbox.paged_since(user, opened):
                     return  # their page comes after the join, or was answered: nothing to add
+                if user not in self.people():
+                    return  # the welcome speaks of their pages: someone on no roster has none
                 effects = [SendUser(user, t("trust.welcome", self.lang))]
             self.queue(effects, cause)
         log.info("%s joined their direct room: %s", user,

@@ -75,6 +75,17 @@ async def test_the_welcome_comes_at_the_first_join_once_and_not_again_after_a_re
         await bot.stop()
 
 
+async def test_someone_on_no_roster_is_not_welcomed_to_a_direct_room_the_bot_made_for_another_reason(tmp_path):
+    bot = await ComponentBot.start(tmp_path, bot_toml=ON)
+    try:
+        room = await bot.app.guard.direct_room(POLICE, urgent=False)  # as for a message to the officer
+        await bot.matrix.enter(room, POLICE, previous="invite")
+        await bot.settle()
+        assert bot.matrix.to_user(POLICE) == [], "the welcome speaks of pages: the officer has none"
+    finally:
+        await bot.stop()
+
+
 async def test_a_roster_reload_that_brings_a_new_person_invites_her(tmp_path):
     rosters = tmp_path / "rosters"
     shutil.copytree(ROSTERS, rosters)
