@@ -49,6 +49,7 @@ from bot.matrix.client import MatrixClient, MatrixSettings
 from bot.matrix.crosssign import CrossSigningError, IdentityRefused, KeyFileError, UserInteractiveAuthRequired
 from bot.matrix.port import Batch, MatrixPort, backoff
 from bot.names import Names
+from bot.readiness.assess import on_rosters
 from bot.readiness.checkins import CheckinService, CheckinSettings, DeliveryListeners
 from bot.readiness.report import ReadinessReporter
 from bot.services import RuntimeServices, StoredOverrides
@@ -56,6 +57,8 @@ from bot.store import Store
 from bot.store.db import Topic
 from bot.store.secretbox import SecretBox
 from bot.timers import Timers
+from bot.trust.first_contact import FirstContact
+from bot.trust.first_contact import Settings as FirstContactSettings
 from bot.trust.identities import IdentityPins
 from bot.trust.rooms import AlarmPeople, RoomGuard
 from bot.trust.senders import SenderTrust
@@ -192,6 +195,14 @@ class App:
                                       self.services.supervisors, self.services.overrides.active, lang, self.zone,
                                       self.leave.active)
         self.timers = Timers(self._next_due, self.sweep, clock, timer_interval)
+        # Everyone on the rosters meets the bot before any page: their direct room opened ahead of time, the welcome
+        # (or their waiting pages again) at their first join (bot/trust/first_contact.py).
+        self.first_contact = FirstContact(
+            self.store, self.guard, self._queue, self._roster_people, lambda: self.sender.urgent_waiting(HOMESERVER),
+            self.alarms.remind_joined, self.timers.rearm_soon, clock,
+            FirstContactSettings(config.bot.first_contact, config.bot.first_contact_every_s, lang,
+                                 config.matrix.user_id))
+        self.rosters.on_reloaded.append(self.first_contact.roster_changed)
         self.store.db.on_commit(Topic.DEADLINES, self.timers.rearm_soon)
         self.store.db.on_commit(Topic.OUTBOX, self.timers.rearm_soon)
         self.store.db.on_commit(Topic.PAGE_WATCH, self.timers.rearm_soon)  # an unseen page's SMS is due
@@ -241,6 +252,16 @@ class App:
 
     def _name_of(self, user: str) -> str:
         return self.names.name(user)
+
+    def _roster_people(self) -> list[str]:
+        """Everyone the bot may page or must tell something on the rosters in force, soonest on duty first: those
+        with shifts this week in the order of their first, then every unit's members and supervisors, the supervisors
+        configured beside them and whoever covers by an override."""
+        roster, overrides = self.roster, self.services.overrides.active()
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        soonest = [p.user for p in on_rosters(roster, overrides, now, 7)]
+        rest = sorted(roster.members() | self.services.supervisors() | {o.user for o in overrides})
+        return list(dict.fromkeys([*soonest, *rest]))
 
     def _alarm_people(self, alarm_id: str) -> AlarmPeople | None:
         alarm = self.alarms.get(alarm_id)
@@ -334,6 +355,7 @@ class App:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.first_contact.close()
             await self.guard.close()
             if self.sms is not None:
                 await self.sms.close()
@@ -494,6 +516,7 @@ class App:
             await self.matrix.request_key(event.source)
         self.police_rooms.check()
         self.guard.on_memberships(batch.memberships)
+        self.first_contact.on_memberships(batch.memberships)
         await self.inbox.process_pending()
         self.seen.on_receipts(batch.receipts)
         self.outage.after_batch()
@@ -539,7 +562,8 @@ class App:
     def _next_due(self) -> float | None:
         unseen = self.sms.next_due() if self.sms is not None else None
         times = [t for t in (self.store.deadlines.next_at(), self.sender.next_deadline(), unseen,
-                             self.handovers.next_at(), self.checkins.next_at(), self.readiness.next_at())
+                             self.handovers.next_at(), self.checkins.next_at(), self.readiness.next_at(),
+                             self.first_contact.next_at() if self.caught_up else None)
                  if t is not None]
         return min(times, default=None)
 
@@ -568,6 +592,8 @@ class App:
             self.handovers.hand_over(now, self.outbox)
         self._apart("check-ins", lambda: self._sweep_checkins(now))
         self._apart("readiness report", lambda: self._sweep_readiness(now))
+        if self.caught_up and self.role.acting:  # after the first sync: its direct rooms known, none made twice
+            self._apart("first contact", lambda: self.first_contact.sweep(now))
 
     def _sweep_unseen(self, sms: SmsChannel, now: float) -> None:
         with self.store.transaction():

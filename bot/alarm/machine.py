@@ -860,10 +860,17 @@ def _escalate(alarm: Alarm, now: datetime, effects: list[Effect], event: str) ->
     return Outcome(step.alarm, tuple(effects) + _moved_on(alarm, step), event, changed=True)
 
 
+def unanswered(alarm: Alarm) -> list[str]:
+    """Everyone of the current step who has their page and has not answered it (nor could not be reached)."""
+    if alarm.status != "open":
+        return []
+    gone = alarm.declined | alarm.unreachable_users | set(alarm.holders)
+    return [u for u in alarm.current if u in alarm.delivered and u not in gone]
+
+
 def _repeat(alarm: Alarm) -> Outcome:
     """The step's repeat has come: page once more everyone of it who has their page and has not answered."""
-    gone = alarm.declined | alarm.unreachable_users | set(alarm.holders)
-    again = [u for u in alarm.current if u in alarm.delivered and u not in gone]
+    again = unanswered(alarm)
     new = replace(alarm, repeat_at=None)
     effects: list[Effect] = [Repeat(new.id, u, new.name_of(u), new.step) for u in again]
     assert new.next_due is not None  # an open alarm has its deadline

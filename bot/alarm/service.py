@@ -258,6 +258,17 @@ class AlarmService:
             self.metrics.page_delivered((at - alarm.raised_at).total_seconds())
         return self._carry_out(machine.on_page_delivered(alarm, user, step, at), "outbox")
 
+    def remind_joined(self, user: str) -> list[Effect]:
+        """`user` has just joined the direct room their pages went to while they were only invited: each page still
+        waiting for their answer again, as its reminder, since their client may not have been able to read it
+        (bot/trust/first_contact.py). Nothing about the alarm changes: its wait and its own repeat go on."""
+        out: list[Effect] = []
+        for alarm in self.unfinished():
+            if user in machine.unanswered(alarm):
+                repeat = Repeat(alarm.id, user, alarm.name_of(user), alarm.step)
+                out.extend(self._carry_out(Outcome(alarm, (repeat,), "reminded"), "first_contact"))
+        return out
+
     def unreachable(self, alarm_id: str, user: str, reason: str, now: datetime) -> list[Effect]:
         alarm = self.get(alarm_id)
         if alarm is None:

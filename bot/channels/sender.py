@@ -263,6 +263,15 @@ class Sender:
         with self.store.transaction():
             self.store.outbox.retry_all_now(self.kinds(HOMESERVER))
 
+    def urgent_waiting(self, lane: str) -> bool:
+        """Whether a page or other alarm traffic of `lane` is being sent, has not been handed out yet, or waits to
+        be sent: what may not start beside it (a direct room opened ahead of time, bot/trust/first_contact.py)."""
+        if any(self._lane_of.get(key) == lane for key in self._pages | self._ringing) or \
+                any(landing == lane for landing, _ in self._landing.values()):
+            return True
+        kinds = self.kinds(lane)
+        return any(urgency != OTHER and row.target_kind in kinds for row, urgency in self.store.outbox.heads())
+
     def kinds(self, lane: str) -> tuple[str, ...]:
         """The target kinds whose channels send through `lane`."""
         return tuple(kind for kind, channel in self.channels.items() if channel.lane == lane)

@@ -167,6 +167,11 @@ class BotConfig(Section):
     command_rate_window_s: Positive = 60
     # Someone with no role gets at most one answer per this many seconds.
     stranger_quiet_s: Positive = 300
+    # Open a direct room with everyone on the rosters ahead of any page, and welcome them when they join it
+    # (bot/trust/first_contact.py); one room every first_contact_every_s seconds, under the homeserver's limit on
+    # room creation (Synapse's rc_room_creation: about one a minute, ten at once).
+    first_contact: bool = True
+    first_contact_every_s: Positive = 120
     log_level: Annotated[str, _rule(lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
                                     "expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")] = "INFO"
 

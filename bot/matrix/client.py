@@ -448,7 +448,8 @@ class MatrixClient:
         for room_id, info in resp.rooms.join.items():
             for event in [*info.state, *info.timeline.events]:
                 if isinstance(event, RoomMemberEvent):
-                    out.append(Membership(room_id, str(event.state_key), str(event.membership), str(event.sender)))
+                    out.append(Membership(room_id, str(event.state_key), str(event.membership), str(event.sender),
+                                          str(event.prev_membership or "")))
         return out
 
     @staticmethod

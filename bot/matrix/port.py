@@ -55,6 +55,7 @@ class Membership:
     user_id: str
     membership: str
     sender: str
+    previous: str = ""  # the membership before this change ("invite" for someone accepting an invitation)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ class DirectRooms:
         row = self.db.execute("SELECT room_id FROM direct_rooms WHERE user_id = ?", [user_id]).fetchone()
         return str(row[0]) if row else None
 
+    def created_at(self, user_id: str) -> float | None:
+        row = self.db.execute("SELECT created_at FROM direct_rooms WHERE user_id = ?", [user_id]).fetchone()
+        return float(row[0]) if row else None
+
     def user_of(self, room_id: str) -> str | None:
         """Whose direct room `room_id` is (None: not one in use)."""
         row = self.db.execute("SELECT user_id FROM direct_rooms WHERE room_id = ?", [room_id]).fetchone()

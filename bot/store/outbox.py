@@ -236,6 +236,14 @@ class Outbox:
                               " AND deliver_by <= ?", [now]).fetchone()
         return int(row[0])
 
+    def paged_since(self, user_id: str, since: float) -> bool:
+        """Whether a page or a page's reminder to `user_id` waits, or was sent at or after `since`."""
+        row = self.db.execute(
+            "SELECT 1 FROM outbox WHERE target_kind = 'user' AND target = ?"
+            " AND (purpose LIKE 'page:%' OR purpose LIKE 'reminder:%')"
+            " AND (status = 'pending' OR sent_at >= ?) LIMIT 1", [user_id, since]).fetchone()
+        return row is not None
+
     def oldest_pending_at(self, kinds: Sequence[str]) -> float | None:
         """When the oldest message still waiting for one of these target kinds was queued."""
         row = self.db.execute(f"SELECT MIN(created_at) FROM outbox WHERE status = 'pending' AND {_OF_KINDS}",

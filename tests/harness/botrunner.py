@@ -42,6 +42,12 @@ def seed_identity(state_dir: Path) -> None:
         key_file.chmod(0o600)
 
 
+# A test bot meets nobody ahead of time unless its test says so (tests/component/test_first_contact.py and
+# tests/integration/test_first_contact_element.py do): a welcome in every test person's direct room would stand in
+# every count of what reached them, and the rooms made ahead would slow every test down.
+FIRST_CONTACT_OFF = "first_contact = false"
+
+
 def write_config(
     directory: Path,
     homeserver: str,
@@ -82,6 +88,7 @@ database = "{database_for_a_test_bot() if database is None else database}"
 language = "sv"
 allowed_inviters = [":localhost"]
 undecryptable_wait_s = 3
+{"" if "first_contact" in bot_section else FIRST_CONTACT_OFF}
 {bot_section}
 
 [roles]

@@ -115,6 +115,7 @@ class ComponentBot:
     async def settle(self) -> None:
         """Until nothing more is due to be sent now (retries waiting for a later instant stay queued)."""
         for _ in range(100):
+            await self.app.first_contact.opened()
             await self.app.sender.drain()
             await asyncio.sleep(0)
             channels = self.app.sender.channels  # a row whose channel is off waits for it (bot/channels/channel.py)

@@ -62,9 +62,12 @@ class ElementPerson:
     whether its owner signed it in `devices`; `stop` logs the device out (the session's other tests share the
     account)."""
 
-    def __init__(self, node: str, homeserver: str, user_id: str, password: str, lifetime_s: float = 300) -> None:
+    def __init__(self, node: str, homeserver: str, user_id: str, password: str, lifetime_s: float = 300,
+                 accept_invites: bool = True) -> None:
+        """`accept_invites` False: invitations wait, as a person's do until she taps them, for `join_invited`."""
         self.node = node
-        self.spec = {"homeserver": homeserver, "user": user_id, "lifetime": lifetime_s}
+        self.spec = {"homeserver": homeserver, "user": user_id, "lifetime": lifetime_s,
+                     "accept_invites": accept_invites}
         self.password = password
         self.user_id = user_id
         self.device_id = ""
@@ -128,6 +131,10 @@ class ElementPerson:
     async def send(self, room_id: str, body: str) -> str:
         return str((await self._ask({"cmd": "send", "room": room_id,
                                      "content": {"msgtype": "m.text", "body": body}}))["event_id"])
+
+    async def join_invited(self) -> list[str]:
+        """Accept every invitation that waits; the rooms' ids, once each shows as joined and encrypted."""
+        return [str(room) for room in (await self._ask({"cmd": "join_invited"}))["rooms"]]
 
     async def wait_joined(self, room_id: str, user_id: str, timeout: float = 20) -> None:
         await self._ask({"cmd": "wait_joined", "room": room_id, "user": user_id}, timeout)

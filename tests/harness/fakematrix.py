@@ -96,6 +96,8 @@ class FakeMatrix:
         self.room_keys: dict[str, float] = {}  # the room keys the bot holds: session id → when last used
         self.room_key_drops: list[tuple[float, float]] = []
         self.prepared: list[str] = []  # direct rooms readied ahead of time
+        self.direct_made: list[tuple[str, str]] = []  # (person, the bot's device) of every direct room made, in order
+        self.hold_direct: dict[str, asyncio.Event] = {}  # person → making their direct room waits for this
         self.logins_again = 0
         self.room_names: dict[str, str] = {}  # alarm rooms made: room id → name
         self.refuse_rooms = False  # creating an alarm room fails for good (a homeserver that forbids it)
@@ -135,6 +137,7 @@ class FakeMatrix:
         other.rooms, other.sent, other.attempts, other._ids = self.rooms, self.sent, self.attempts, self._ids
         other.room_names, other.display_names, other.master_keys = self.room_names, self.display_names, \
             self.master_keys
+        other.direct_made = self.direct_made
         return other
 
     async def login(self, password: str) -> bool:
@@ -217,12 +220,15 @@ class FakeMatrix:
 
     async def create_direct_room(self, user_id: str) -> str:
         await asyncio.sleep(0)
+        if user_id in self.hold_direct:
+            await self.hold_direct[user_id].wait()
         if self.down:
             raise DeliveryFailure("network", "homeserver unreachable (fake)")
         if user_id in self.unknown_users:
             raise DeliveryFailure("unknown_user", f"unknown user {user_id}")
         room_id = f"!dm{next(self._ids)}-{user_id.lstrip('@')}"
         self.rooms[room_id] = Room(True, {self.user_id, user_id}, direct_with=user_id)
+        self.direct_made.append((user_id, self.device))
         return room_id
 
     async def create_alarm_room(self, name: str, invite: list[str]) -> str:
@@ -314,10 +320,12 @@ class FakeMatrix:
         await self._batches.put((batch, handled))
         await handled
 
-    async def enter(self, room_id: str, user_id: str, membership: str = "join", sender: str | None = None) -> None:
-        """`user_id` comes into `room_id` (joins, or is invited by `sender`); one sync batch carries it."""
+    async def enter(self, room_id: str, user_id: str, membership: str = "join", sender: str | None = None,
+                    previous: str = "") -> None:
+        """`user_id` comes into `room_id` (joins, or is invited by `sender`; `previous`: their membership before, as
+        "invite" when they accept an invitation); one sync batch carries it."""
         self.rooms[room_id].members.add(user_id)
-        change = Membership(room_id, user_id, membership, sender or user_id)
+        change = Membership(room_id, user_id, membership, sender or user_id, previous)
         batch = Batch([], f"s{next(self._ids)}", {}, [], [change])
         handled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._batches.put((batch, handled))

@@ -28,11 +28,12 @@ ROSTERS = Path(__file__).resolve().parents[1] / "integration" / "rosters"  # Ann
 
 
 def instance_config(tmp_path: Path, name: str, synapse, room: str, police: str, url: str, wait_s: int,
-                    more: str = "", strict: bool = False) -> Path:
-    """`strict`: each instance cross-signs its device and trusts only cross-signed ones (test_instances_e2ee.py)."""
+                    more: str = "", strict: bool = False, bot: str = "") -> Path:
+    """`strict`: each instance cross-signs its device and trusts only cross-signed ones (test_instances_e2ee.py).
+    `bot`: lines for the [bot] section."""
     path = write_config(tmp_path / name, synapse.url, PASSWORD, [room], [police], rosters=ROSTERS,
                         extra=f"\n[alarms]\nstep_wait_override_s = {wait_s}\n{more}", database=url,
-                        trust="cross-signed" if strict else "tofu")
+                        trust="cross-signed" if strict else "tofu", bot_section=bot)
     if not strict:
         path.write_text(path.read_text().replace('trust = "tofu"', 'trust = "tofu"\ncross_signing = false', 1))
     return path
@@ -102,14 +103,15 @@ class Process:
 
 @contextlib.asynccontextmanager
 async def two_processes(tmp_path: Path, synapse, room: str, police, url: str, wait_s: int,
-                        storage: str = "", strict: bool = False, more: str = "") -> AsyncIterator[tuple[Process,
-                                                                                                         Process]]:
-    """Two `jourbot run` processes, the first acting and the second standing by (and healthy), killed at the end."""
+                        storage: str = "", strict: bool = False, more: str = "",
+                        bot: str = "") -> AsyncIterator[tuple[Process, Process]]:
+    """Two `jourbot run` processes, the first acting and the second standing by (and healthy), killed at the end.
+    `bot`: lines for their [bot] sections."""
     processes = []
     for name in ("first", "second"):
         port = free_port()
         config = instance_config(tmp_path, name, synapse, room, police.user_id, url, wait_s,
-                                 f"{more}[monitoring]\nenabled = true\nport = {port}\n", strict)
+                                 f"{more}[monitoring]\nenabled = true\nport = {port}\n", strict, bot)
         config.write_text(config.read_text().replace('database = "', f'{storage}database = "', 1))
         processes.append(Process(config, port))
     first, second = processes

@@ -46,12 +46,11 @@ async def test_kill_9_under_strict_crypto_the_standbys_own_signed_device_pages_a
         for watcher in (bertil, chef):
             await cross_sign(watcher, tmp_path)
         room = await police.create_room([BOT])
-        async with two_processes(tmp_path, synapse, room, police, url, 600, strict=True) as (first, second):
-            # Anna has talked with the bot before, as a responder on a roster has: her client knows its devices. At
-            # first contact Element decrypts the page the moment she joins the direct room, before it has asked for
-            # the bot's devices, and refuses it for good (UNKNOWN_SENDER_DEVICE) — not this test's matter.
-            earlier = await anna.create_room([BOT])
-            await anna.wait_joined(earlier, BOT)
+        async with two_processes(tmp_path, synapse, room, police, url, 600, strict=True,
+                                 bot="first_contact = true\nfirst_contact_every_s = 1") as (first, second):
+            # Anna's new device has never met the bot. The acting instance invites her to her direct room ahead of any
+            # page and welcomes her once she has joined (bot/trust/first_contact.py): her first page is readable.
+            await anna.wait_for(lambda m: m.sender == BOT and m.body.startswith("👋"), 30)
             await police.send(room, "!larm Farsta")
             first_page = await anna.wait_for(is_page("L1"), 30)
             acting_device = anna.devices[first_page.event_id]["device"]

@@ -6,9 +6,11 @@
 // reports what it reads and sends what it is told, so a test can follow a whole alarm across a failover.
 //
 // Usage: node element_person.mjs '{"homeserver":"http://127.0.0.1:PORT","user":"@anna.a:localhost","lifetime":300}'
+// ("accept_invites":false: invitations wait, as a person's do until she taps them, for "join_invited")
 // with the password in ELEMENT_CLIENT_PASSWORD (kept out of `ps`).
 // stdin, one JSON object a line: {"id":1,"cmd":"create_room","invite":[...]} | {"id":2,"cmd":"send","room":...,
-//   "content":{...}} | {"id":3,"cmd":"wait_joined","room":...,"user":...} | {"id":4,"cmd":"stop"} (logs the
+//   "content":{...}} | {"id":3,"cmd":"wait_joined","room":...,"user":...} | {"id":5,"cmd":"join_invited"} (joins
+//   every room whose invitation waits, answers their ids once joined) | {"id":4,"cmd":"stop"} (logs the
 //   device out: the session's other tests share the account).
 // stdout, one JSON object a line: {"type":"ready",...} | {"type":"message",...} | {"type":"undecryptable",...} |
 //   {"type":"result","id":1,...} | {"type":"error","id":1,"error":"..."} | {"type":"fatal","error":"..."}.
@@ -80,7 +82,7 @@ async function main() {
     });
     client.on(sdk.MatrixEventEvent.Decrypted, safely);
     client.on(sdk.RoomMemberEvent.Membership, (_event, member) => {
-        if (member.userId === login.user_id && member.membership === "invite") {
+        if (member.userId === login.user_id && member.membership === "invite" && opts.accept_invites !== false) {
             client.joinRoom(member.roomId).catch((err) => console.error("join:", err));
         }
     });
@@ -117,6 +119,14 @@ async function main() {
                 await new Promise((r) => setTimeout(r, 100));
             }
             return {};
+        },
+        async join_invited() {
+            const invited = client.getRooms().filter((room) => room.getMyMembership() === "invite").map((r) => r.roomId);
+            for (const roomId of invited) {
+                await client.joinRoom(roomId);
+                await waitEncryptedRoom(roomId);
+            }
+            return { rooms: invited };
         },
         async stop() {
             client.stopClient();
